@@ -1,0 +1,77 @@
+//! The handler: one payload in, one report out. Generic over the control planes (the port), so the Lambda face,
+//! the CLI and the tests all drive the same code.
+
+use crate::config::Settings;
+use crate::metrics;
+use crate::providers::ControlPlane;
+use crate::report::Report;
+use crate::sweep::{SweepRequest, Sweeper};
+use crate::trigger::{self, TriggerError};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The janitor as configured at start: settings, regions and the sweep engine.
+pub struct Janitor {
+    settings: Settings,
+    regions: Vec<String>,
+    sweeper: Sweeper,
+}
+
+impl Janitor {
+    pub fn new(settings: Settings, regions: Vec<String>, planes: Vec<Arc<dyn ControlPlane>>) -> Janitor {
+        let sweeper = Sweeper::new(
+            planes,
+            settings.policy.clone(),
+            settings.limits,
+            settings.concurrency,
+            settings.deadline_margin,
+        );
+        Janitor { settings, regions, sweeper }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// A request for the whole configuration, as the CLI runs it.
+    pub fn configured_request(&self, trigger: &str) -> SweepRequest {
+        SweepRequest {
+            providers: self.settings.providers.clone(),
+            regions: self.regions.clone(),
+            dry_run: self.settings.dry_run,
+            deadline: None,
+            trigger: trigger.to_owned(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Handles one invocation payload; a payload the janitor cannot read is an error, never a panic.
+    pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Result<Report, TriggerError> {
+        let trigger = trigger::parse(payload)?;
+        let request = trigger::resolve(trigger, &self.settings, &self.regions, deadline)?;
+        Ok(self.sweep(&request).await)
+    }
+
+    pub async fn sweep(&self, request: &SweepRequest) -> Report {
+        let report = self.sweeper.run(request).await;
+        tracing::info!(
+            trigger = %report.trigger,
+            dry_run = report.dry_run,
+            scanned = report.totals.scanned,
+            stale = report.totals.stale,
+            deleted = report.totals.deleted,
+            would_delete = report.totals.would_delete,
+            failed = report.totals.failed,
+            duration_ms = report.duration_ms,
+            "sweep finished"
+        );
+        report
+    }
+
+    /// The report's metrics as EMF lines, stamped now.
+    pub fn metric_lines(&self, report: &Report) -> Vec<String> {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
+        metrics::emf_lines(report, &self.settings.metrics_namespace, now_ms)
+    }
+}

@@ -1,0 +1,87 @@
+//! CloudWatch metrics in Embedded Metric Format: JSON lines the Lambda platform turns into metrics with no API
+//! call. One line per provider (dimension `Provider`) and one aggregate without dimensions; never a resource id.
+
+use crate::report::{Counts, Report};
+use crate::resource::Provider;
+use serde_json::{json, Map, Value};
+
+const COUNTS: &[&str] = &[
+    "Scanned",
+    "Stale",
+    "Deleted",
+    "WouldDelete",
+    "AlreadyGone",
+    "Protected",
+    "TooYoung",
+    "Capped",
+    "Deferred",
+    "Failed",
+];
+
+fn values(counts: &Counts) -> [usize; 10] {
+    [
+        counts.scanned,
+        counts.stale,
+        counts.deleted,
+        counts.would_delete,
+        counts.already_gone,
+        counts.protected,
+        counts.too_young,
+        counts.capped,
+        counts.deferred,
+        counts.failed,
+    ]
+}
+
+fn line(
+    namespace: &str,
+    timestamp_ms: u64,
+    provider: Option<Provider>,
+    counts: &Counts,
+    tripped: bool,
+    duration_ms: u64,
+    dry_run: bool,
+) -> String {
+    let mut metrics: Vec<Value> = COUNTS.iter().map(|name| json!({"Name": name, "Unit": "Count"})).collect();
+    metrics.push(json!({"Name": "TripwireTripped", "Unit": "Count"}));
+    metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
+    let dimensions: Vec<&str> = provider.iter().map(|_| "Provider").collect();
+    let mut root = Map::new();
+    root.insert(
+        "_aws".into(),
+        json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [dimensions], "Metrics": metrics}]}),
+    );
+    if let Some(provider) = provider {
+        root.insert("Provider".into(), json!(provider.as_str()));
+    }
+    for (name, value) in COUNTS.iter().zip(values(counts)) {
+        root.insert((*name).into(), json!(value));
+    }
+    root.insert("TripwireTripped".into(), json!(u8::from(tripped)));
+    root.insert("DurationMs".into(), json!(duration_ms));
+    root.insert("DryRun".into(), json!(dry_run));
+    Value::Object(root).to_string()
+}
+
+/// The EMF lines for a report: one per provider swept, then the aggregate.
+pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<String> {
+    let mut providers: Vec<Provider> = report.sweeps.iter().map(|s| s.provider).collect();
+    providers.dedup();
+    let mut lines: Vec<String> = providers
+        .iter()
+        .map(|provider| {
+            let sweeps = report.sweeps.iter().filter(|s| s.provider == *provider);
+            let mut counts = Counts::default();
+            let (mut tripped, mut duration_ms) = (false, 0);
+            for sweep in sweeps {
+                counts.add(&sweep.counts);
+                tripped |= sweep.tripwire_tripped;
+                duration_ms = duration_ms.max(sweep.duration_ms);
+            }
+            line(namespace, timestamp_ms, Some(*provider), &counts, tripped, duration_ms, report.dry_run)
+        })
+        .collect();
+    let tripped = report.sweeps.iter().any(|s| s.tripwire_tripped);
+    lines.push(line(namespace, timestamp_ms, None, &report.totals, tripped, report.duration_ms, report.dry_run));
+    lines
+}

@@ -1,0 +1,182 @@
+//! AWS DMS connections over the official SDK (awsJson1_1): DescribeConnections, ListTagsForResource and
+//! DeleteConnection. Connections have no tags and no timestamp: protection comes from the tags of their endpoint
+//! and replication instance, and age from the first-seen store.
+
+use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome, ScanError};
+use crate::resource::{Age, Handle, Provider, Resource};
+use crate::state::FirstSeenStore;
+use async_trait::async_trait;
+use aws_sdk_databasemigration::types::Connection;
+use aws_sdk_databasemigration::Client;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// How many ARNs one ListTagsForResource call asks about.
+const TAG_BATCH: usize = 100;
+
+/// Where a failed connection's first sighting comes from.
+#[derive(Clone)]
+pub enum FirstSeen {
+    /// The grace is zero: age does not matter, so nothing is recorded.
+    NotNeeded,
+    /// No store is configured: with a grace above zero, no connection is ever deleted.
+    NoStore,
+    Store(Arc<dyn FirstSeenStore>),
+}
+
+/// Connections in each region the run may sweep, one client per region built at start.
+pub struct DmsConnections {
+    clients: Vec<(String, Client)>,
+    protect_tag: String,
+    first_seen: FirstSeen,
+}
+
+impl DmsConnections {
+    pub fn new(
+        clients: Vec<(String, Client)>,
+        protect_tag: impl Into<String>,
+        first_seen: FirstSeen,
+    ) -> DmsConnections {
+        DmsConnections { clients, protect_tag: protect_tag.into(), first_seen }
+    }
+
+    /// The ARNs among `arns` that carry the protect tag, asked in batches.
+    async fn protected_arns(
+        &self,
+        client: &Client,
+        region: &str,
+        arns: BTreeSet<&str>,
+    ) -> Result<BTreeSet<String>, ScanError> {
+        let arns: Vec<&str> = arns.into_iter().collect();
+        let mut protected = BTreeSet::new();
+        for batch in arns.chunks(TAG_BATCH) {
+            let output = client
+                .list_tags_for_resource()
+                .set_resource_arn_list(Some(batch.iter().map(|a| a.to_string()).collect()))
+                .send()
+                .await
+                .map_err(|e| scan_error("ListTagsForResource", region, &e))?;
+            protected.extend(
+                output
+                    .tag_list()
+                    .iter()
+                    .filter(|tag| tag.key() == Some(self.protect_tag.as_str()))
+                    .filter_map(|tag| tag.resource_arn().map(str::to_owned)),
+            );
+        }
+        Ok(protected)
+    }
+
+    /// First sightings of the failed keys, or the reason they are unknown.
+    async fn ages(
+        &self,
+        region: &str,
+        failed: &[String],
+        now: SystemTime,
+    ) -> Result<HashMap<String, SystemTime>, String> {
+        match &self.first_seen {
+            FirstSeen::NotNeeded => Err("first sightings are not tracked".to_owned()),
+            FirstSeen::NoStore => {
+                Err("no first-seen store is configured (JANITOR_STATE_FILE), so the grace cannot be proven".to_owned())
+            }
+            FirstSeen::Store(store) => store
+                .reconcile(region, failed, now)
+                .await
+                .map_err(|e| format!("first-seen store unavailable, so the grace cannot be proven: {e}")),
+        }
+    }
+}
+
+fn key(connection: &Connection) -> String {
+    format!(
+        "{}|{}",
+        connection.endpoint_arn().unwrap_or_default(),
+        connection.replication_instance_arn().unwrap_or_default()
+    )
+}
+
+#[async_trait]
+impl ControlPlane for DmsConnections {
+    fn provider(&self) -> Provider {
+        Provider::Dms
+    }
+
+    async fn scan(&self, region: &str) -> Result<Vec<Resource>, ScanError> {
+        let client = client_for(&self.clients, region).ok_or_else(|| ScanError {
+            operation: "DescribeConnections",
+            region: region.to_owned(),
+            message: "no client was built for this region at start".to_owned(),
+        })?;
+        let mut pages = client.describe_connections().into_paginator().page_size(100).send();
+        let mut connections = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| scan_error("DescribeConnections", region, &e))?;
+            connections.extend(page.connections().iter().cloned());
+        }
+        let failed: Vec<&Connection> =
+            connections.iter().filter(|c| c.status() == Some(crate::policy::DMS_FAILED)).collect();
+        let tagged = failed.iter().flat_map(|c| [c.endpoint_arn(), c.replication_instance_arn()]).flatten().collect();
+        let protected = self.protected_arns(client, region, tagged).await?;
+        let failed_keys: Vec<String> = failed.iter().map(|c| key(c)).collect();
+        let ages = self.ages(region, &failed_keys, SystemTime::now()).await;
+
+        Ok(connections
+            .iter()
+            .map(|connection| {
+                let endpoint_arn = connection.endpoint_arn().unwrap_or_default().to_owned();
+                let instance_arn = connection.replication_instance_arn().unwrap_or_default().to_owned();
+                let id = key(connection);
+                let protected_by = if protected.contains(&endpoint_arn) {
+                    Some(format!("tag {} on endpoint {endpoint_arn}", self.protect_tag))
+                } else if protected.contains(&instance_arn) {
+                    Some(format!("tag {} on replication instance {instance_arn}", self.protect_tag))
+                } else {
+                    None
+                };
+                let age = match &ages {
+                    Ok(seen) => {
+                        seen.get(&id).map_or_else(|| Age::Unknown("not failed".to_owned()), |t| Age::FailedSince(*t))
+                    }
+                    Err(why) => Age::Unknown(why.clone()),
+                };
+                Resource {
+                    provider: Provider::Dms,
+                    region: region.to_owned(),
+                    name: format!(
+                        "{}@{}",
+                        connection.endpoint_identifier().unwrap_or("?"),
+                        connection.replication_instance_identifier().unwrap_or("?")
+                    ),
+                    id,
+                    arns: vec![endpoint_arn.clone(), instance_arn.clone()],
+                    status: connection.status().unwrap_or_default().to_owned(),
+                    age,
+                    protected_by,
+                    handle: Handle::DmsConnection { endpoint_arn, replication_instance_arn: instance_arn },
+                }
+            })
+            .collect())
+    }
+
+    async fn delete(&self, resource: &Resource) -> DeleteOutcome {
+        let Handle::DmsConnection { endpoint_arn, replication_instance_arn } = &resource.handle else {
+            return DeleteOutcome::Failed { error: "not a DMS connection".to_owned() };
+        };
+        let Some(client) = client_for(&self.clients, &resource.region) else {
+            return DeleteOutcome::Failed { error: format!("no client was built for {}", resource.region) };
+        };
+        let sent = client
+            .delete_connection()
+            .endpoint_arn(endpoint_arn)
+            .replication_instance_arn(replication_instance_arn)
+            .send()
+            .await;
+        match sent {
+            Ok(output) => DeleteOutcome::Deleted {
+                status: output.connection().and_then(|c| c.status()).unwrap_or("deleting").to_owned(),
+            },
+            Err(error) => delete_outcome("dms:DeleteConnection", &resource.id, &error),
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The run's report: per provider and region, counts by verdict and outcome and the per-item list. It is the
+//! Lambda response and the CLI's stdout, so its field names are a public contract.
+
+use crate::policy::Verdict;
+use crate::resource::Provider;
+use serde::Serialize;
+
+/// What happened to one resource in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// Not stale, or stale but held back (capped, deferred, aborted, waiting): left as it was.
+    Kept,
+    /// Stale, and this is a dry run.
+    WouldDelete,
+    Deleted,
+    AlreadyGone,
+    /// The control plane refused because of the resource's state; a later run retries.
+    Skipped,
+    Failed,
+}
+
+/// One scanned resource.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub kind: &'static str,
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub verdict: Verdict,
+    pub reason: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Counts by verdict and outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub scanned: usize,
+    /// Judged stale by the policy, deleted in this run or not.
+    pub stale: usize,
+    pub healthy: usize,
+    pub in_progress: usize,
+    pub too_young: usize,
+    pub protected: usize,
+    pub excluded: usize,
+    pub waiting: usize,
+    pub capped: usize,
+    pub deferred: usize,
+    pub aborted: usize,
+    pub would_delete: usize,
+    pub deleted: usize,
+    pub already_gone: usize,
+    pub skipped: usize,
+    /// Items whose delete failed, plus scans that failed.
+    pub failed: usize,
+}
+
+impl Counts {
+    pub fn count(&mut self, item: &Item) {
+        self.scanned += 1;
+        self.stale += usize::from(item.verdict.is_stale());
+        match item.verdict {
+            Verdict::Healthy => self.healthy += 1,
+            Verdict::InProgress => self.in_progress += 1,
+            Verdict::TooYoung => self.too_young += 1,
+            Verdict::Protected => self.protected += 1,
+            Verdict::Excluded => self.excluded += 1,
+            Verdict::Waiting => self.waiting += 1,
+            Verdict::Capped => self.capped += 1,
+            Verdict::Deferred => self.deferred += 1,
+            Verdict::Aborted => self.aborted += 1,
+            Verdict::Delete => {}
+        }
+        match item.outcome {
+            Outcome::Kept => {}
+            Outcome::WouldDelete => self.would_delete += 1,
+            Outcome::Deleted => self.deleted += 1,
+            Outcome::AlreadyGone => self.already_gone += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Failed => self.failed += 1,
+        }
+    }
+
+    pub fn add(&mut self, other: &Counts) {
+        let Counts {
+            scanned,
+            stale,
+            healthy,
+            in_progress,
+            too_young,
+            protected,
+            excluded,
+            waiting,
+            capped,
+            deferred,
+            aborted,
+            would_delete,
+            deleted,
+            already_gone,
+            skipped,
+            failed,
+        } = other;
+        self.scanned += scanned;
+        self.stale += stale;
+        self.healthy += healthy;
+        self.in_progress += in_progress;
+        self.too_young += too_young;
+        self.protected += protected;
+        self.excluded += excluded;
+        self.waiting += waiting;
+        self.capped += capped;
+        self.deferred += deferred;
+        self.aborted += aborted;
+        self.would_delete += would_delete;
+        self.deleted += deleted;
+        self.already_gone += already_gone;
+        self.skipped += skipped;
+        self.failed += failed;
+    }
+}
+
+/// One provider in one region.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sweep {
+    pub provider: Provider,
+    pub region: String,
+    /// Why the scan failed; nothing in this provider and region was judged or deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub tripwire_tripped: bool,
+    /// From the start of the run until this sweep's last call ended.
+    pub duration_ms: u64,
+    pub counts: Counts,
+    pub items: Vec<Item>,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub dry_run: bool,
+    /// What started the run (`schedule`, `manual`, `cli`, or the event that was not acted on).
+    pub trigger: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// Things the operator should know: ignored requests, scoped runs, no-op reasons.
+    pub notes: Vec<String>,
+    pub totals: Counts,
+    pub sweeps: Vec<Sweep>,
+}
+
+impl Report {
+    /// Whether anything failed (a scan or a delete): the CLI's exit status says so.
+    pub fn has_failures(&self) -> bool {
+        self.totals.failed > 0
+    }
+
+    /// A terminal-friendly rendering: one line per resource, then the totals.
+    pub fn to_table(&self) -> String {
+        let mut out = format!(
+            "{} run ({}), {} ms\n",
+            if self.dry_run { "dry" } else { "deleting" },
+            self.trigger,
+            self.duration_ms
+        );
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
+        for sweep in &self.sweeps {
+            out.push_str(&format!("\n{} {}", sweep.provider, sweep.region));
+            if let Some(error) = &sweep.error {
+                out.push_str(&format!("  SCAN FAILED: {error}"));
+            }
+            if sweep.tripwire_tripped {
+                out.push_str("  TRIPWIRE TRIPPED: nothing deleted");
+            }
+            out.push('\n');
+            for item in &sweep.items {
+                let outcome = serde_json::to_value(item.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                out.push_str(&format!("  {:<13} {:<40} {:<16} {}", outcome, item.name, item.status, item.reason));
+                if let Some(error) = &item.error {
+                    out.push_str(&format!(" [{error}]"));
+                }
+                out.push('\n');
+            }
+        }
+        let t = &self.totals;
+        out.push_str(&format!(
+            "\nscanned {}, stale {}, deleted {}, would delete {}, already gone {}, skipped {}, failed {}, protected {}, too young {}, waiting {}, capped {}, deferred {}, aborted {}\n",
+            t.scanned, t.stale, t.deleted, t.would_delete, t.already_gone, t.skipped, t.failed, t.protected, t.too_young, t.waiting, t.capped, t.deferred, t.aborted
+        ));
+        out
+    }
+}

@@ -1,0 +1,78 @@
+//! The domain: what a control plane reports about one resource, in provider-neutral terms the policy can judge.
+
+use serde::Serialize;
+use std::fmt;
+use std::time::SystemTime;
+
+/// A control plane the janitor sweeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Dms,
+    Rds,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 2] = [Provider::Dms, Provider::Rds];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Dms => "dms",
+            Provider::Rds => "rds",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| p.as_str() == name.trim().to_ascii_lowercase())
+    }
+
+    /// What this provider's resources are called in reports.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Provider::Dms => "dms-connection",
+            Provider::Rds => "rds-integration",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a delete call needs, per kind of resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handle {
+    DmsConnection { endpoint_arn: String, replication_instance_arn: String },
+    RdsIntegration { arn: String },
+}
+
+/// How old a resource is, as far as anyone can tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Age {
+    /// The control plane's own creation time (RDS `CreateTime`).
+    CreatedAt(SystemTime),
+    /// When the janitor first saw it failed (DMS connections carry no timestamp).
+    FailedSince(SystemTime),
+    /// Not known, and why; only a zero threshold lets such a resource go.
+    Unknown(String),
+}
+
+/// One scanned resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resource {
+    pub provider: Provider,
+    pub region: String,
+    /// Stable identity for reports and state: the integration ARN, or `<endpoint ARN>|<instance ARN>` for a connection.
+    pub id: String,
+    /// What people call it: the integration name, or `<endpoint id>@<instance id>` for a connection.
+    pub name: String,
+    /// ARNs that include/exclude patterns are matched against, besides the name.
+    pub arns: Vec<String>,
+    pub status: String,
+    pub age: Age,
+    /// Why it is protected (which tag on which resource), if it is.
+    pub protected_by: Option<String>,
+    pub handle: Handle,
+}

@@ -1,0 +1,35 @@
+//! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces.
+
+use crate::aws;
+use crate::config::{ConfigError, Settings};
+use crate::handler::Janitor;
+use crate::providers::dms::FirstSeen;
+use crate::state::FileStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where first-seen marks live: the explicit `JANITOR_STATE_FILE`, else `default_state_file` (the CLI's
+/// per-user path; Lambda has none, because its disk does not outlive the instance).
+pub fn first_seen(settings: &Settings, default_state_file: Option<PathBuf>) -> FirstSeen {
+    if settings.policy.dms_grace.is_zero() {
+        return FirstSeen::NotNeeded;
+    }
+    match settings.state_file.clone().or(default_state_file) {
+        Some(path) => FirstSeen::Store(Arc::new(FileStore::new(path))),
+        None => FirstSeen::NoStore,
+    }
+}
+
+/// Builds the janitor with one AWS client per service and region.
+pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) -> Result<Janitor, ConfigError> {
+    let sdk = aws::load_sdk_config().await;
+    let regions = aws::regions(&settings, &sdk)?;
+    let planes = aws::control_planes(
+        &sdk,
+        &settings,
+        &regions,
+        aws::retry_config(settings.max_attempts),
+        first_seen(&settings, default_state_file),
+    );
+    Ok(Janitor::new(settings, regions, planes))
+}
