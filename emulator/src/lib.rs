@@ -1,1 +1,115 @@
+//! A local, protocol-exact stand-in for the AWS DMS and RDS control-plane calls the
+//! janitor makes, so its tests can drive the real AWS SDK over real HTTP.
+//!
+//! One port serves DMS (awsJson1_1, `X-Amz-Target`), RDS (awsQuery form posts) and a
+//! plain-JSON admin API under `/_admin/`. Resources are per region (taken from the
+//! SigV4 credential scope), every service call is logged, and faults (latency,
+//! throttling, 5xx, a rate limit, per-resource delete outcomes) can be injected.
 
+mod admin;
+mod auth;
+mod calls;
+mod clock;
+mod dms;
+mod error;
+mod faults;
+mod fleet;
+mod paging;
+mod rds;
+mod server;
+mod state;
+mod store;
+mod xml;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use calls::{count, Call};
+pub use clock::{format_iso8601, parse_timestamp};
+pub use faults::{Faults, RateLimit};
+pub use fleet::{Connection, Fleet, FleetError, Integration, IntegrationError, OnDelete, PROTECT_TAG};
+
+use faults::Injector;
+use state::Shared;
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Emulator {
+    /// Serves `fleet` without faults on a free port of 127.0.0.1.
+    pub async fn start(fleet: Fleet) -> std::io::Result<Emulator> {
+        let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        Emulator::start_on(addr, fleet, Faults::default()).await
+    }
+
+    /// Serves on `addr` (port 0 picks a free one) in a background tokio task.
+    pub async fn start_on(addr: SocketAddr, fleet: Fleet, faults: Faults) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(fleet, faults));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = server::router(Arc::clone(&shared));
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                // A dropped sender means the same as a sent one: stop.
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                eprintln!("janitor-emulator: server error: {e}");
+            }
+        });
+        Ok(Emulator { addr, shared, shutdown: Some(shutdown) })
+    }
+
+    /// The base URL for SDK clients (`endpoint_url`), e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        let ip = if self.addr.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { self.addr.ip() };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// The bound address (the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every service call so far, oldest first.
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// Forgets the call log, e.g. between phases of a test.
+    pub fn clear_calls(&self) {
+        self.shared.lock().calls.clear();
+    }
+
+    /// The fleet as it is now (deleted resources gone, tested ones `testing`).
+    pub fn fleet(&self) -> Fleet {
+        self.shared.lock().store.fleet()
+    }
+
+    /// Replaces every resource (and tag) in every region.
+    pub fn set_fleet(&self, fleet: Fleet) {
+        self.shared.lock().store.replace(fleet);
+    }
+
+    /// Replaces the faults, restarting their random sequence and rate limit.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.lock().injector = Injector::new(faults);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            // The server may already be gone; nothing to do then.
+            let _ = shutdown.send(());
+        }
+    }
+}

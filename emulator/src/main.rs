@@ -1,1 +1,119 @@
-fn main() {}
+//! `janitor-emulator`: serves a fleet on a local port until SIGINT/SIGTERM.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use emulator::{Emulator, Faults, Fleet, RateLimit};
+
+/// A local AWS DMS + RDS control plane for testing the janitor.
+#[derive(Debug, Parser)]
+#[command(name = "janitor-emulator", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Fleet JSON file, or the word `sample` for the built-in demo fleet.
+    #[arg(long)]
+    fleet: String,
+    /// Delay before answering each service call.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Probability (0..=1) of throttling a call.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    throttle_rate: f64,
+    /// Probability (0..=1) of a 503 answer.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    error_rate: f64,
+    /// Server-side rate limit: PER_SECOND[/BURST] (burst defaults to PER_SECOND, at least 1).
+    #[arg(long, value_parser = rate_limit)]
+    rate_limit: Option<RateLimit>,
+    /// Seed of the fault randomness.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a probability between 0 and 1")),
+    }
+}
+
+fn rate_limit(s: &str) -> Result<RateLimit, String> {
+    let (rate, burst) = match s.split_once('/') {
+        Some((rate, burst)) => (rate, Some(burst)),
+        None => (s, None),
+    };
+    let per_second = match rate.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => r,
+        _ => return Err(format!("{rate:?} is not a positive number of calls per second")),
+    };
+    let burst = match burst {
+        None => per_second.ceil().clamp(1.0, f64::from(u32::MAX)) as u32,
+        Some(b) => match b.parse::<u32>() {
+            Ok(b) if b > 0 => b,
+            _ => return Err(format!("{b:?} is not a positive burst size")),
+        },
+    };
+    Ok(RateLimit { per_second, burst })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let fleet = if args.fleet == "sample" {
+        Fleet::sample()
+    } else {
+        match Fleet::load(Path::new(&args.fleet)) {
+            Ok(fleet) => fleet,
+            Err(e) => {
+                eprintln!("janitor-emulator: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let faults = Faults {
+        latency_ms: args.latency_ms,
+        throttle_rate: args.throttle_rate,
+        error_rate: args.error_rate,
+        rate_limit: args.rate_limit,
+        seed: args.seed,
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let emulator = match Emulator::start_on(addr, fleet, faults).await {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("janitor-emulator: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    if writeln!(stdout, "listening on {}", emulator.url()).and_then(|()| stdout.flush()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = stop_signal().await {
+        eprintln!("janitor-emulator: cannot wait for signals: {e}");
+        return ExitCode::FAILURE;
+    }
+    drop(emulator);
+    ExitCode::SUCCESS
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+#[cfg(unix)]
+async fn stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn stop_signal() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}

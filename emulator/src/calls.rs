@@ -1,0 +1,26 @@
+//! The call log: what the janitor asked for and what it got, for assertions.
+
+use serde::{Deserialize, Serialize};
+
+/// One service call (admin calls are not logged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// `dms` or `rds`.
+    pub service: String,
+    /// The DMS operation or RDS action, e.g. `DeleteConnection` (empty if none was given).
+    pub operation: String,
+    /// The region of the SigV4 credential scope (empty if the request was unsigned).
+    pub region: String,
+    /// The resource acted on: the endpoint ARN for DMS connection calls, the ARN(s)
+    /// for ListTagsForResource (comma-joined), the IntegrationIdentifier for RDS.
+    pub target: Option<String>,
+    /// The HTTP status returned.
+    pub status: u16,
+    /// The error code returned, if any.
+    pub error: Option<String>,
+}
+
+/// How many logged calls were of `operation`.
+pub fn count(calls: &[Call], operation: &str) -> usize {
+    calls.iter().filter(|c| c.operation == operation).count()
+}

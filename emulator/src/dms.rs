@@ -1,0 +1,409 @@
+//! AWS DMS over awsJson1_1: DescribeConnections, DeleteConnection, TestConnection,
+//! ListTagsForResource.
+
+use axum::body::Body;
+use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::faults::Fault;
+use crate::fleet::{Connection, OnDelete};
+use crate::paging;
+use crate::server::Protocol;
+use crate::store::Store;
+
+const TARGET_PREFIX: &str = "AmazonDMSv20160101.";
+const CONTENT_TYPE_JSON: &str = "application/x-amz-json-1.1";
+
+pub(crate) struct Dms;
+
+pub(crate) enum Request {
+    Describe { filters: Vec<Filter>, size: usize, after: Option<u64> },
+    Delete(Pair),
+    Test(Pair),
+    ListTags(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribeInput {
+    #[serde(default)]
+    filters: Vec<Filter>,
+    max_records: Option<i64>,
+    marker: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Filter {
+    name: String,
+    values: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PairInput {
+    endpoint_arn: Option<String>,
+    replication_instance_arn: Option<String>,
+}
+
+/// What identifies a connection.
+pub(crate) struct Pair {
+    endpoint_arn: String,
+    replication_instance_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTagsInput {
+    resource_arn: Option<String>,
+    #[serde(default)]
+    resource_arn_list: Vec<String>,
+}
+
+/// A Connection exactly as the DMS model has it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireConnection<'a> {
+    replication_instance_arn: &'a str,
+    endpoint_arn: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_failure_message: Option<&'a str>,
+    endpoint_identifier: &'a str,
+    replication_instance_identifier: &'a str,
+}
+
+impl<'a> From<&'a Connection> for WireConnection<'a> {
+    fn from(c: &'a Connection) -> Self {
+        WireConnection {
+            replication_instance_arn: &c.replication_instance_arn,
+            endpoint_arn: &c.endpoint_arn,
+            status: &c.status,
+            last_failure_message: c.last_failure_message.as_deref(),
+            endpoint_identifier: c.endpoint_identifier(),
+            replication_instance_identifier: c.replication_instance_identifier(),
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("InvalidParameterValueException", message)
+}
+
+fn not_found(pair: &Pair) -> ApiError {
+    ApiError::bad_request(
+        "ResourceNotFoundFault",
+        format!(
+            "Connection between endpoint {} and replication instance {} not found",
+            pair.endpoint_arn, pair.replication_instance_arn
+        ),
+    )
+}
+
+fn invalid_state(status: &str) -> ApiError {
+    ApiError::bad_request(
+        "InvalidResourceStateFault",
+        format!("Connection is in state {status} and cannot be changed now"),
+    )
+}
+
+fn parse<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, ApiError> {
+    // The SDKs send `{}` for empty input; tolerate a truly empty body too.
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("SerializationException", e.to_string()))
+}
+
+fn pair(body: &[u8]) -> Result<Pair, ApiError> {
+    let input: PairInput = parse(body)?;
+    match (input.endpoint_arn, input.replication_instance_arn) {
+        (Some(endpoint_arn), Some(replication_instance_arn))
+            if !endpoint_arn.is_empty() && !replication_instance_arn.is_empty() =>
+        {
+            Ok(Pair { endpoint_arn, replication_instance_arn })
+        }
+        _ => Err(invalid("EndpointArn and ReplicationInstanceArn are both required")),
+    }
+}
+
+fn describe(body: &[u8]) -> Result<Request, ApiError> {
+    let input: DescribeInput = parse(body)?;
+    let size = paging::page_size(input.max_records).map_err(invalid)?;
+    if let Some(f) = input.filters.iter().find(|f| f.name != "endpoint-arn" && f.name != "replication-instance-arn") {
+        return Err(invalid(format!(
+            "Unrecognized filter name: {}. Valid filter names: endpoint-arn | replication-instance-arn",
+            f.name
+        )));
+    }
+    let after = match input.marker.as_deref() {
+        None => None,
+        Some(m) => Some(paging::decode_marker(m).ok_or_else(|| invalid("Invalid Marker"))?),
+    };
+    Ok(Request::Describe { filters: input.filters, size, after })
+}
+
+fn list_tags(body: &[u8]) -> Result<Request, ApiError> {
+    let input: ListTagsInput = parse(body)?;
+    let arns: Vec<String> = input.resource_arn.into_iter().chain(input.resource_arn_list).collect();
+    if arns.is_empty() {
+        return Err(invalid("ResourceArn or ResourceArnList is required"));
+    }
+    Ok(Request::ListTags(arns))
+}
+
+fn matches(filters: &[Filter], c: &Connection) -> bool {
+    filters.iter().all(|f| {
+        let field = if f.name == "endpoint-arn" { &c.endpoint_arn } else { &c.replication_instance_arn };
+        f.values.contains(field)
+    })
+}
+
+fn delete(store: &mut Store, region: &str, pair: &Pair) -> Result<Value, ApiError> {
+    let (ep, ri) = (pair.endpoint_arn.as_str(), pair.replication_instance_arn.as_str());
+    let connection = store.connection_mut(region, ep, ri).ok_or_else(|| not_found(pair))?;
+    match connection.on_delete {
+        Some(OnDelete::NotFound) => {
+            store.remove_connection(region, ep, ri);
+            return Err(not_found(pair));
+        }
+        Some(OnDelete::InvalidState | OnDelete::Conflict) => return Err(invalid_state(&connection.status)),
+        Some(OnDelete::AccessDenied) => {
+            return Err(ApiError::bad_request(
+                "AccessDeniedFault",
+                format!("User is not authorized to perform dms:DeleteConnection on {ep}"),
+            ))
+        }
+        Some(OnDelete::Throttle) => return Err(Dms::fault(Fault::Throttle)),
+        None => {}
+    }
+    if matches!(connection.status.as_str(), "testing" | "deleting") {
+        return Err(invalid_state(&connection.status));
+    }
+    connection.status = "deleting".to_owned();
+    let out = json!({ "Connection": WireConnection::from(&*connection) });
+    store.remove_connection(region, ep, ri);
+    Ok(out)
+}
+
+fn test(store: &mut Store, region: &str, pair: Pair) -> Result<Value, ApiError> {
+    let (ep, ri) = (pair.endpoint_arn.as_str(), pair.replication_instance_arn.as_str());
+    if store.connection_mut(region, ep, ri).is_none() {
+        store.push_connection(Connection::new(region, ep, ri));
+    }
+    let connection = store.connection_mut(region, ep, ri).ok_or_else(|| not_found(&pair))?;
+    if connection.status == "deleting" {
+        return Err(invalid_state(&connection.status));
+    }
+    connection.status = "testing".to_owned();
+    Ok(json!({ "Connection": WireConnection::from(&*connection) }))
+}
+
+fn tag_list(store: &Store, arns: &[String]) -> Value {
+    let tags: Vec<Value> = arns
+        .iter()
+        .flat_map(|arn| {
+            store.tags(arn).into_iter().flatten().map(move |(k, v)| json!({ "Key": k, "Value": v, "ResourceArn": arn }))
+        })
+        .collect();
+    json!({ "TagList": tags })
+}
+
+impl Protocol for Dms {
+    const SERVICE: &'static str = "dms";
+    type Request = Request;
+    type Output = Value;
+
+    fn decode(headers: &HeaderMap, body: &[u8]) -> (String, Result<Request, ApiError>) {
+        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
+            let err = ApiError::bad_request(
+                "UnknownOperationException",
+                format!("Unknown target {target:?}: expected {TARGET_PREFIX}<Operation>"),
+            );
+            return (target.to_owned(), Err(err));
+        };
+        let request = match operation {
+            "DescribeConnections" => describe(body),
+            "DeleteConnection" => pair(body).map(Request::Delete),
+            "TestConnection" => pair(body).map(Request::Test),
+            "ListTagsForResource" => list_tags(body),
+            other => Err(ApiError::bad_request(
+                "UnknownOperationException",
+                format!("Operation {other} is not supported by this emulator"),
+            )),
+        };
+        (operation.to_owned(), request)
+    }
+
+    fn target(request: &Request) -> Option<String> {
+        match request {
+            Request::Describe { .. } => None,
+            Request::Delete(p) | Request::Test(p) => Some(p.endpoint_arn.clone()),
+            Request::ListTags(arns) => Some(arns.join(",")),
+        }
+    }
+
+    fn execute(store: &mut Store, region: &str, request: Request) -> Result<Value, ApiError> {
+        match request {
+            Request::Describe { filters, size, after } => {
+                let matching = store
+                    .connections(region)
+                    .filter(|(_, c)| matches(&filters, c))
+                    .map(|(seq, c)| (seq, WireConnection::from(c)));
+                let (connections, marker) = paging::page(matching, after, size);
+                let mut out = json!({ "Connections": connections });
+                if let Some(marker) = marker {
+                    out["Marker"] = Value::String(marker);
+                }
+                Ok(out)
+            }
+            Request::Delete(pair) => delete(store, region, &pair),
+            Request::Test(pair) => test(store, region, pair),
+            Request::ListTags(arns) => Ok(tag_list(store, &arns)),
+        }
+    }
+
+    fn missing_auth() -> ApiError {
+        ApiError::bad_request("MissingAuthenticationTokenException", "Missing Authentication Token")
+    }
+
+    fn fault(fault: Fault) -> ApiError {
+        match fault {
+            Fault::Throttle => ApiError::bad_request("ThrottlingException", "Rate exceeded"),
+            Fault::Unavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+                "Service is temporarily unavailable",
+            ),
+        }
+    }
+
+    fn respond(_operation: &str, result: Result<Value, ApiError>, request_id: &str) -> Response {
+        let (status, error, body) = match result {
+            Ok(body) => (StatusCode::OK, None, body),
+            Err(e) => (e.status, Some(e.code), json!({ "__type": e.code, "message": e.message })),
+        };
+        let mut response = Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, CONTENT_TYPE_JSON)
+            .header("x-amzn-requestid", request_id);
+        if let Some(code) = error {
+            response = response.header("x-amzn-errortype", code);
+        }
+        response.body(Body::from(body.to_string())).unwrap_or_else(|_| Response::new(Body::empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Fleet;
+
+    fn store(fleet: Fleet) -> Store {
+        let mut s = Store::default();
+        s.replace(fleet);
+        s
+    }
+
+    fn run(store: &mut Store, op: &str, body: &str) -> Result<Value, ApiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-target", format!("{TARGET_PREFIX}{op}").parse().unwrap());
+        let (_, request) = Dms::decode(&headers, body.as_bytes());
+        Dms::execute(store, "us-east-1", request?)
+    }
+
+    #[test]
+    fn describe_validates_max_records_filters_and_marker() {
+        let mut s = store(Fleet::sample());
+        for body in [
+            r#"{"MaxRecords":19}"#,
+            r#"{"MaxRecords":101}"#,
+            r#"{"Filters":[{"Name":"status","Values":["failed"]}]}"#,
+            r#"{"Marker":"not-ours"}"#,
+        ] {
+            let err = run(&mut s, "DescribeConnections", body).unwrap_err();
+            assert_eq!(err.code, "InvalidParameterValueException", "{body}");
+        }
+        let err = run(&mut s, "DescribeConnections", "{").unwrap_err();
+        assert_eq!(err.code, "SerializationException");
+    }
+
+    #[test]
+    fn describe_is_per_region_and_filtered() {
+        let mut s = store(Fleet::sample());
+        let all = run(&mut s, "DescribeConnections", "").unwrap();
+        let n = all["Connections"].as_array().unwrap().len();
+        assert_eq!(n, 6);
+        assert!(all.get("Marker").is_none());
+        let ri = "arn:aws:dms:us-east-1:123456789012:rep:PRODRI2A1S3D5F7G9H2J4K6L8Z";
+        let body = format!(r#"{{"Filters":[{{"Name":"replication-instance-arn","Values":["{ri}"]}}]}}"#);
+        let some = run(&mut s, "DescribeConnections", &body).unwrap();
+        assert_eq!(some["Connections"].as_array().unwrap().len(), 2);
+        let first = &all["Connections"][0];
+        let keys: Vec<_> = first.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys.len(), 6, "{keys:?}");
+    }
+
+    #[test]
+    fn delete_honours_state_and_on_delete() {
+        let ep = "arn:aws:dms:us-east-1:1:endpoint:E";
+        let ri = "arn:aws:dms:us-east-1:1:rep:R";
+        let body = format!(r#"{{"EndpointArn":"{ep}","ReplicationInstanceArn":"{ri}"}}"#);
+        let with = |status: &str, on_delete: Option<OnDelete>| {
+            let mut c = Connection::new("us-east-1", ep, ri);
+            c.status = status.to_owned();
+            c.on_delete = on_delete;
+            store(Fleet { connections: vec![c], ..Fleet::default() })
+        };
+        let code = |s: &mut Store| run(s, "DeleteConnection", &body).unwrap_err().code;
+        assert_eq!(code(&mut with("testing", None)), "InvalidResourceStateFault");
+        assert_eq!(code(&mut with("failed", Some(OnDelete::Conflict))), "InvalidResourceStateFault");
+        assert_eq!(code(&mut with("failed", Some(OnDelete::AccessDenied))), "AccessDeniedFault");
+        assert_eq!(code(&mut with("failed", Some(OnDelete::Throttle))), "ThrottlingException");
+        let mut vanished = with("failed", Some(OnDelete::NotFound));
+        assert_eq!(code(&mut vanished), "ResourceNotFoundFault");
+        assert!(vanished.fleet().connections.is_empty());
+
+        let mut s = with("failed", None);
+        let out = run(&mut s, "DeleteConnection", &body).unwrap();
+        assert_eq!(out["Connection"]["Status"], "deleting");
+        assert_eq!(out["Connection"]["EndpointIdentifier"], "E");
+        assert!(s.fleet().connections.is_empty());
+        assert_eq!(code(&mut s), "ResourceNotFoundFault");
+        let missing = run(&mut s, "DeleteConnection", r#"{"EndpointArn":"x"}"#).unwrap_err();
+        assert_eq!(missing.code, "InvalidParameterValueException");
+    }
+
+    #[test]
+    fn test_connection_creates_or_marks_testing() {
+        let mut s = store(Fleet::default());
+        let body = r#"{"EndpointArn":"arn:aws:dms:us-east-1:1:endpoint:E","ReplicationInstanceArn":"arn:aws:dms:us-east-1:1:rep:R"}"#;
+        let out = run(&mut s, "TestConnection", body).unwrap();
+        assert_eq!(out["Connection"]["Status"], "testing");
+        assert_eq!(s.fleet().connections.len(), 1);
+        run(&mut s, "TestConnection", body).unwrap();
+        assert_eq!(s.fleet().connections.len(), 1);
+    }
+
+    #[test]
+    fn list_tags_includes_resource_arn() {
+        let mut s = store(Fleet::sample());
+        let ep = "arn:aws:dms:us-east-1:123456789012:endpoint:LEGACYMYSQLPROTECTED4R8T2Y";
+        let out =
+            run(&mut s, "ListTagsForResource", &format!(r#"{{"ResourceArnList":["{ep}","arn:unknown"]}}"#)).unwrap();
+        let tags = out["TagList"].as_array().unwrap();
+        assert_eq!(tags.len(), 2);
+        assert!(tags.iter().all(|t| t["ResourceArn"] == ep));
+        let out = run(&mut s, "ListTagsForResource", &format!(r#"{{"ResourceArn":"{ep}"}}"#)).unwrap();
+        assert_eq!(out["TagList"][0]["ResourceArn"], ep);
+        assert!(run(&mut s, "ListTagsForResource", "{}").is_err());
+    }
+
+    #[test]
+    fn unknown_operation() {
+        let mut s = store(Fleet::default());
+        assert_eq!(run(&mut s, "DescribeEndpoints", "{}").unwrap_err().code, "UnknownOperationException");
+    }
+}

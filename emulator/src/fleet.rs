@@ -1,0 +1,407 @@
+//! The resources the emulator serves. The same types are the JSON file format
+//! (`--fleet`, `PUT /_admin/fleet`) and what Rust tests build directly.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::serde_timestamp;
+
+/// The tag key the sample fleet uses to mark resources the janitor must never delete.
+pub const PROTECT_TAG: &str = "janitor:protect";
+
+/// The account id used by generated and sample ARNs.
+const ACCOUNT: &str = "123456789012";
+
+/// How old "old" generated resources are: well past any sensible minimum age.
+const OLD: Duration = Duration::from_secs(90 * 86_400);
+
+/// The whole emulated estate, across regions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    #[serde(default)]
+    pub connections: Vec<Connection>,
+    /// DMS resource tags (endpoints, replication instances) keyed by resource ARN.
+    #[serde(default)]
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    pub integrations: Vec<Integration>,
+}
+
+/// A DMS connection: the pair (endpoint, replication instance) in one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Connection {
+    #[serde(rename = "region", default = "default_region")]
+    pub region: String,
+    pub endpoint_arn: String,
+    pub replication_instance_arn: String,
+    /// Defaults to the endpoint ARN's last segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_identifier: Option<String>,
+    /// Defaults to the replication instance ARN's last segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_instance_identifier: Option<String>,
+    #[serde(default = "default_status")]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure_message: Option<String>,
+    #[serde(rename = "onDelete", default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<OnDelete>,
+}
+
+/// An RDS zero-ETL integration in one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Integration {
+    #[serde(rename = "region", default = "default_region")]
+    pub region: String,
+    pub integration_arn: String,
+    /// Defaults to the ARN's last segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_name: Option<String>,
+    /// Defaults to an Aurora cluster ARN named after the integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
+    /// Defaults to a Redshift Serverless namespace ARN named after the integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+    #[serde(default = "default_status")]
+    pub status: String,
+    /// ISO-8601 in JSON; a file may also say `now-<N><s|m|h|d>`.
+    #[serde(with = "serde_timestamp", default = "month_ago")]
+    pub create_time: SystemTime,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub errors: Vec<IntegrationError>,
+    #[serde(rename = "KMSKeyId", default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub additional_encryption_context: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_filter: Option<String>,
+    #[serde(rename = "onDelete", default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<OnDelete>,
+}
+
+/// One entry of an integration's `Errors`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct IntegrationError {
+    pub error_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// Forces the outcome of deleting one resource, to exercise the janitor's error paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnDelete {
+    /// The resource vanished just before the call: not-found error, and it is gone.
+    NotFound,
+    /// DMS InvalidResourceStateFault / RDS InvalidIntegrationStateFault.
+    InvalidState,
+    /// RDS IntegrationConflictOperationFault (DMS: like `InvalidState`).
+    Conflict,
+    /// DMS AccessDeniedFault / RDS 403 AccessDenied.
+    AccessDenied,
+    /// Every delete is throttled.
+    Throttle,
+}
+
+/// Why a fleet file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("cannot read fleet file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid fleet JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+fn default_status() -> String {
+    "failed".to_owned()
+}
+
+fn month_ago() -> SystemTime {
+    ago(Duration::from_secs(30 * 86_400))
+}
+
+fn ago(d: Duration) -> SystemTime {
+    let now = SystemTime::now();
+    now.checked_sub(d).unwrap_or(now)
+}
+
+/// The part of an ARN after its last `:` (or `/`), used for default names.
+pub(crate) fn last_segment(arn: &str) -> &str {
+    arn.rsplit([':', '/']).next().unwrap_or(arn)
+}
+
+/// The account field of an ARN, or the emulator's default account.
+pub(crate) fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(ACCOUNT)
+}
+
+impl Connection {
+    /// A failed connection with every optional field at its default.
+    pub fn new(region: &str, endpoint_arn: &str, replication_instance_arn: &str) -> Self {
+        Connection {
+            region: region.to_owned(),
+            endpoint_arn: endpoint_arn.to_owned(),
+            replication_instance_arn: replication_instance_arn.to_owned(),
+            endpoint_identifier: None,
+            replication_instance_identifier: None,
+            status: default_status(),
+            last_failure_message: None,
+            on_delete: None,
+        }
+    }
+
+    /// The EndpointIdentifier DMS reports (given, or derived from the ARN).
+    pub fn endpoint_identifier(&self) -> &str {
+        self.endpoint_identifier.as_deref().unwrap_or_else(|| last_segment(&self.endpoint_arn))
+    }
+
+    /// The ReplicationInstanceIdentifier DMS reports (given, or derived from the ARN).
+    pub fn replication_instance_identifier(&self) -> &str {
+        self.replication_instance_identifier.as_deref().unwrap_or_else(|| last_segment(&self.replication_instance_arn))
+    }
+}
+
+impl Integration {
+    /// A failed, month-old integration with every optional field at its default.
+    pub fn new(region: &str, integration_arn: &str) -> Self {
+        Integration {
+            region: region.to_owned(),
+            integration_arn: integration_arn.to_owned(),
+            integration_name: None,
+            source_arn: None,
+            target_arn: None,
+            status: default_status(),
+            create_time: month_ago(),
+            tags: BTreeMap::new(),
+            errors: Vec::new(),
+            kms_key_id: None,
+            additional_encryption_context: BTreeMap::new(),
+            description: None,
+            data_filter: None,
+            on_delete: None,
+        }
+    }
+
+    /// The IntegrationName RDS reports (given, or derived from the ARN).
+    pub fn name(&self) -> &str {
+        self.integration_name.as_deref().unwrap_or_else(|| last_segment(&self.integration_arn))
+    }
+
+    /// The SourceArn RDS reports (given, or an Aurora cluster named after the integration).
+    pub fn source_arn(&self) -> String {
+        self.source_arn.clone().unwrap_or_else(|| {
+            format!("arn:aws:rds:{}:{}:cluster:{}", self.region, account_of(&self.integration_arn), self.name())
+        })
+    }
+
+    /// The TargetArn RDS reports (given, or a Redshift Serverless namespace).
+    pub fn target_arn(&self) -> String {
+        self.target_arn.clone().unwrap_or_else(|| {
+            format!(
+                "arn:aws:redshift-serverless:{}:{}:namespace/{}",
+                self.region,
+                account_of(&self.integration_arn),
+                self.name()
+            )
+        })
+    }
+
+    /// Whether `identifier` names this integration (by ARN or by name), as RDS accepts both.
+    pub fn is_named(&self, identifier: &str) -> bool {
+        self.integration_arn == identifier || self.name() == identifier
+    }
+}
+
+impl Fleet {
+    /// Parses the fleet file format.
+    pub fn from_json(json: &str) -> Result<Fleet, FleetError> {
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// Reads and parses a fleet file.
+    pub fn load(path: &Path) -> Result<Fleet, FleetError> {
+        let json = std::fs::read_to_string(path)
+            .map_err(|source| FleetError::Read { path: path.display().to_string(), source })?;
+        Fleet::from_json(&json)
+    }
+
+    /// The demo fleet shipped as `fleets/sample.json`: two regions, every case the
+    /// janitor must tell apart (young integrations are relative to load time).
+    pub fn sample() -> Fleet {
+        Fleet::from_json(include_str!("../fleets/sample.json"))
+            .expect("fleets/sample.json is valid: a unit test parses it")
+    }
+
+    /// A deterministic fleet for benchmarks: unique ARNs spread round-robin over
+    /// `regions` (default `us-east-1`); `stale_share` of each kind failed and old,
+    /// spread evenly, the rest healthy.
+    pub fn generated(dms_connections: usize, integrations: usize, stale_share: f64, regions: &[&str]) -> Fleet {
+        let regions: &[&str] = if regions.is_empty() { &["us-east-1"] } else { regions };
+        let share = stale_share.clamp(0.0, 1.0);
+        // Item i is stale when the running stale count steps up at i: exactly
+        // floor(n * share) stale items, evenly interleaved with healthy ones.
+        let stale = |i: usize| ((i + 1) as f64 * share).floor() > (i as f64 * share).floor();
+        let old = ago(OLD);
+        let connections = (0..dms_connections)
+            .map(|i| {
+                let region = regions[i % regions.len()];
+                let mut c = Connection::new(
+                    region,
+                    &format!("arn:aws:dms:{region}:{ACCOUNT}:endpoint:GENEP{i:021}"),
+                    &format!("arn:aws:dms:{region}:{ACCOUNT}:rep:GENRI{:021}", i % 16),
+                );
+                c.endpoint_identifier = Some(format!("gen-endpoint-{i}"));
+                c.replication_instance_identifier = Some(format!("gen-ri-{}", i % 16));
+                if stale(i) {
+                    c.last_failure_message = Some("Test connection failed: timeout".to_owned());
+                } else {
+                    c.status = "successful".to_owned();
+                }
+                c
+            })
+            .collect();
+        let integrations = (0..integrations)
+            .map(|i| {
+                let region = regions[i % regions.len()];
+                let mut n = Integration::new(
+                    region,
+                    &format!("arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-8000-{i:012x}"),
+                );
+                n.integration_name = Some(format!("gen-integration-{i}"));
+                n.create_time = old;
+                if stale(i) {
+                    n.errors = vec![IntegrationError {
+                        error_code: "SOURCE_CLUSTER_NOT_FOUND".to_owned(),
+                        error_message: Some("The source cluster no longer exists.".to_owned()),
+                    }];
+                } else {
+                    n.status = "active".to_owned();
+                }
+                n
+            })
+            .collect();
+        Fleet { connections, tags: BTreeMap::new(), integrations }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_file_parses_and_tells_the_story() {
+        let fleet = Fleet::sample();
+        let regions: std::collections::BTreeSet<_> = fleet.connections.iter().map(|c| c.region.as_str()).collect();
+        assert_eq!(regions.into_iter().collect::<Vec<_>>(), ["eu-west-1", "us-east-1"]);
+        for status in ["failed", "successful", "testing", "deleting"] {
+            assert!(fleet.connections.iter().any(|c| c.status == status), "{status}");
+        }
+        for status in ["failed", "active", "needs_attention"] {
+            assert!(fleet.integrations.iter().any(|i| i.status == status), "{status}");
+        }
+        let hour_ago = ago(Duration::from_secs(3600));
+        assert!(fleet.integrations.iter().any(|i| i.status == "failed" && i.create_time > hour_ago));
+        assert!(fleet.integrations.iter().any(|i| i.tags.contains_key(PROTECT_TAG)));
+        // One connection protected through its endpoint, one through its replication instance.
+        let protected = |arn: &str| fleet.tags.get(arn).is_some_and(|t| t.contains_key(PROTECT_TAG));
+        assert!(fleet.connections.iter().any(|c| protected(&c.endpoint_arn)));
+        assert!(fleet.connections.iter().any(|c| protected(&c.replication_instance_arn)));
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_region_and_arns() {
+        let fleet = Fleet::from_json(
+            r#"{"connections":[{"EndpointArn":"arn:aws:dms:us-east-1:1:endpoint:E1","ReplicationInstanceArn":"arn:aws:dms:us-east-1:1:rep:R1"}],
+                "integrations":[{"region":"eu-west-1","IntegrationArn":"arn:aws:rds:eu-west-1:1:integration:abc"}]}"#,
+        )
+        .unwrap();
+        let c = &fleet.connections[0];
+        assert_eq!((c.region.as_str(), c.status.as_str(), c.endpoint_identifier()), ("us-east-1", "failed", "E1"));
+        assert_eq!(c.replication_instance_identifier(), "R1");
+        let i = &fleet.integrations[0];
+        assert_eq!((i.name(), i.status.as_str()), ("abc", "failed"));
+        assert_eq!(i.source_arn(), "arn:aws:rds:eu-west-1:1:cluster:abc");
+        assert!(i.create_time < ago(Duration::from_secs(29 * 86_400)));
+    }
+
+    #[test]
+    fn parses_the_documented_example_verbatim() {
+        let fleet = Fleet::from_json(
+            r#"{
+  "connections": [
+    {"region": "us-east-1", "EndpointArn": "arn:aws:dms:us-east-1:123456789012:endpoint:ABC", "ReplicationInstanceArn": "arn:aws:dms:us-east-1:123456789012:rep:XYZ",
+     "EndpointIdentifier": "src-pg", "ReplicationInstanceIdentifier": "ri-1", "Status": "failed", "LastFailureMessage": "timeout",
+     "onDelete": null}
+  ],
+  "tags": {"arn:aws:dms:us-east-1:123456789012:endpoint:ABC": {"janitor:protect": "true"}},
+  "integrations": [
+    {"region": "us-east-1", "IntegrationArn": "arn:aws:rds:us-east-1:123456789012:integration:5b9f3d79-7392-4a3e-896c-58eaa1b53231",
+     "IntegrationName": "orders-to-redshift", "SourceArn": "arn:aws:rds:us-east-1:123456789012:cluster:orders", "TargetArn": "arn:aws:redshift-serverless:us-east-1:123456789012:namespace/abc",
+     "Status": "failed", "CreateTime": "2024-01-02T03:04:05.000Z", "Tags": {"team": "data"}, "Errors": [{"ErrorCode": "SOURCE_LOST", "ErrorMessage": "..."}],
+     "KMSKeyId": null, "Description": null, "DataFilter": null, "onDelete": null}
+  ]
+}"#,
+        )
+        .unwrap();
+        assert_eq!(fleet.connections[0].endpoint_identifier(), "src-pg");
+        assert_eq!(crate::clock::format_iso8601(fleet.integrations[0].create_time), "2024-01-02T03:04:05.000Z");
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let fleet = Fleet::sample();
+        let json = serde_json::to_string(&fleet).unwrap();
+        let back = Fleet::from_json(&json).unwrap();
+        // Timestamps are kept to the millisecond on the wire.
+        let ms =
+            |f: &Fleet| f.integrations.iter().map(|i| crate::clock::format_iso8601(i.create_time)).collect::<Vec<_>>();
+        assert_eq!(ms(&fleet), ms(&back));
+        assert_eq!(fleet.connections, back.connections);
+        assert_eq!(fleet.tags, back.tags);
+    }
+
+    #[test]
+    fn rejects_typos_and_bad_values() {
+        for bad in [
+            r#"{"conections":[]}"#,
+            r#"{"connections":[{"EndpointArn":"a"}]}"#,
+            r#"{"integrations":[{"IntegrationArn":"a","onDelete":"Sometimes"}]}"#,
+            r#"{"integrations":[{"IntegrationArn":"a","CreateTime":"last week"}]}"#,
+        ] {
+            assert!(Fleet::from_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_is_deterministic_unique_and_shared_out() {
+        let a = Fleet::generated(1000, 500, 0.3, &["us-east-1", "eu-west-1"]);
+        let b = Fleet::generated(1000, 500, 0.3, &["us-east-1", "eu-west-1"]);
+        assert_eq!(a.connections, b.connections);
+        let arns: std::collections::HashSet<_> = a.connections.iter().map(|c| &c.endpoint_arn).collect();
+        assert_eq!(arns.len(), 1000);
+        let ids: std::collections::HashSet<_> = a.integrations.iter().map(|i| &i.integration_arn).collect();
+        assert_eq!(ids.len(), 500);
+        assert_eq!(a.connections.iter().filter(|c| c.status == "failed").count(), 300);
+        assert_eq!(a.integrations.iter().filter(|i| i.status == "failed").count(), 150);
+        assert_eq!(a.connections.iter().filter(|c| c.region == "eu-west-1").count(), 500);
+        assert!(Fleet::generated(10, 10, 0.0, &[])
+            .connections
+            .iter()
+            .all(|c| c.status == "successful" && c.region == "us-east-1"));
+    }
+}

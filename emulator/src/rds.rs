@@ -1,0 +1,385 @@
+//! AWS RDS over awsQuery: DescribeIntegrations and DeleteIntegration.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::clock::format_iso8601;
+use crate::error::ApiError;
+use crate::faults::Fault;
+use crate::fleet::{Integration, OnDelete};
+use crate::paging;
+use crate::server::Protocol;
+use crate::store::Store;
+use crate::xml::{escape, Xml};
+
+const NAMESPACE: &str = "http://rds.amazonaws.com/doc/2014-10-31/";
+/// The only DescribeIntegrations filter the emulator knows (real names are undocumented).
+const IDENTIFIER_FILTER: &str = "integration-identifier";
+
+pub(crate) struct Rds;
+
+pub(crate) enum Request {
+    Describe {
+        identifier: Option<String>,
+        /// Values of every `integration-identifier` filter; an integration must match each.
+        filters: Vec<Vec<String>>,
+        size: usize,
+        after: Option<u64>,
+    },
+    Delete(String),
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("InvalidParameterValue", message)
+}
+
+fn not_found(identifier: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "IntegrationNotFoundFault", format!("Integration {identifier} not found."))
+}
+
+fn invalid_state(i: &Integration) -> ApiError {
+    ApiError::bad_request(
+        "InvalidIntegrationStateFault",
+        format!("Integration {} is in state {} and cannot be deleted.", i.name(), i.status),
+    )
+}
+
+/// Filters from `Filters.Filter.N.Name` and `Filters.Filter.N.Values.Value.M`, in N order.
+fn filters(params: &BTreeMap<String, String>) -> Result<Vec<Vec<String>>, ApiError> {
+    let mut by_index: BTreeMap<u32, (Option<&str>, BTreeMap<u32, &str>)> = BTreeMap::new();
+    for (key, value) in params {
+        let Some(rest) = key.strip_prefix("Filters.Filter.") else {
+            continue;
+        };
+        let parsed = rest.split_once('.').and_then(|(n, field)| {
+            let n: u32 = n.parse().ok()?;
+            match field {
+                "Name" => Some((n, None)),
+                _ => Some((n, Some(field.strip_prefix("Values.Value.")?.parse().ok()?))),
+            }
+        });
+        let (n, value_index) = parsed.ok_or_else(|| invalid(format!("Invalid parameter {key}")))?;
+        let entry = by_index.entry(n).or_default();
+        match value_index {
+            None => entry.0 = Some(value),
+            Some(m) => {
+                entry.1.insert(m, value);
+            }
+        }
+    }
+    by_index
+        .into_values()
+        .map(|(name, values)| match name {
+            Some(IDENTIFIER_FILTER) => Ok(values.into_values().map(str::to_owned).collect()),
+            Some(other) => Err(invalid(format!("Unrecognized filter name: {other}. Supported: {IDENTIFIER_FILTER}"))),
+            None => Err(invalid("Every filter needs a Name")),
+        })
+        .collect()
+}
+
+fn describe(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
+    let max_records = params
+        .get("MaxRecords")
+        .map(|v| v.parse::<i64>().map_err(|_| invalid(format!("Invalid value for MaxRecords: {v}"))))
+        .transpose()?;
+    let size = paging::page_size(max_records).map_err(invalid)?;
+    let after = match params.get("Marker") {
+        None => None,
+        Some(m) => Some(paging::decode_marker(m).ok_or_else(|| invalid("Invalid marker"))?),
+    };
+    Ok(Request::Describe {
+        identifier: params.get("IntegrationIdentifier").cloned(),
+        filters: filters(params)?,
+        size,
+        after,
+    })
+}
+
+fn delete(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
+    match params.get("IntegrationIdentifier") {
+        Some(id) if !id.is_empty() => Ok(Request::Delete(id.clone())),
+        _ => Err(ApiError::bad_request(
+            "MissingParameter",
+            "The request must contain the parameter IntegrationIdentifier",
+        )),
+    }
+}
+
+/// The Integration's members, in model order, with derived defaults filled in.
+fn write_integration(x: &mut Xml, i: &Integration) {
+    x.text("SourceArn", &i.source_arn())
+        .text("TargetArn", &i.target_arn())
+        .text("IntegrationName", i.name())
+        .text("IntegrationArn", &i.integration_arn)
+        .opt("KMSKeyId", i.kms_key_id.as_deref());
+    if !i.additional_encryption_context.is_empty() {
+        x.wrap("AdditionalEncryptionContext", |x| {
+            for (k, v) in &i.additional_encryption_context {
+                x.wrap("entry", |x| {
+                    x.text("key", k).text("value", v);
+                });
+            }
+        });
+    }
+    x.text("Status", &i.status).wrap("Tags", |x| {
+        for (k, v) in &i.tags {
+            x.wrap("Tag", |x| {
+                x.text("Key", k).text("Value", v);
+            });
+        }
+    });
+    x.opt("DataFilter", i.data_filter.as_deref())
+        .opt("Description", i.description.as_deref())
+        .text("CreateTime", &format_iso8601(i.create_time));
+    if !i.errors.is_empty() {
+        x.wrap("Errors", |x| {
+            for e in &i.errors {
+                x.wrap("IntegrationError", |x| {
+                    x.text("ErrorCode", &e.error_code).opt("ErrorMessage", e.error_message.as_deref());
+                });
+            }
+        });
+    }
+}
+
+fn execute_describe(
+    store: &Store,
+    region: &str,
+    identifier: Option<&str>,
+    filters: &[Vec<String>],
+    size: usize,
+    after: Option<u64>,
+) -> Result<String, ApiError> {
+    if let Some(id) = identifier {
+        store.integration(region, id).ok_or_else(|| not_found(id))?;
+    }
+    let matching = store.integrations(region).filter(|(_, i)| {
+        identifier.is_none_or(|id| i.is_named(id)) && filters.iter().all(|values| values.iter().any(|v| i.is_named(v)))
+    });
+    let (page, marker) = paging::page(matching, after, size);
+    let mut x = Xml::default();
+    x.wrap("Integrations", |x| {
+        for i in page {
+            x.wrap("Integration", |x| write_integration(x, i));
+        }
+    })
+    .opt("Marker", marker.as_deref());
+    Ok(x.into_string())
+}
+
+fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<String, ApiError> {
+    let found = store.integration(region, identifier).ok_or_else(|| not_found(identifier))?;
+    let arn = found.integration_arn.clone();
+    match found.on_delete {
+        Some(OnDelete::NotFound) => {
+            store.remove_integration(region, &arn);
+            return Err(not_found(identifier));
+        }
+        Some(OnDelete::InvalidState) => return Err(invalid_state(found)),
+        Some(OnDelete::Conflict) => {
+            return Err(ApiError::bad_request(
+                "IntegrationConflictOperationFault",
+                format!("Another operation is in progress on integration {identifier}."),
+            ))
+        }
+        Some(OnDelete::AccessDenied) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                format!("User is not authorized to perform: rds:DeleteIntegration on resource: {arn}"),
+            ))
+        }
+        Some(OnDelete::Throttle) => return Err(Rds::fault(Fault::Throttle)),
+        None => {}
+    }
+    if matches!(found.status.as_str(), "creating" | "modifying" | "deleting") {
+        return Err(invalid_state(found));
+    }
+    let mut deleting = found.clone();
+    deleting.status = "deleting".to_owned();
+    store.remove_integration(region, &arn);
+    let mut x = Xml::default();
+    write_integration(&mut x, &deleting);
+    Ok(x.into_string())
+}
+
+impl Protocol for Rds {
+    const SERVICE: &'static str = "rds";
+    type Request = Request;
+    type Output = String;
+
+    fn decode(_headers: &HeaderMap, body: &[u8]) -> (String, Result<Request, ApiError>) {
+        let params: BTreeMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+        let action = params.get("Action").cloned().unwrap_or_default();
+        let request = match action.as_str() {
+            "DescribeIntegrations" => describe(&params),
+            "DeleteIntegration" => delete(&params),
+            "" => Err(ApiError::bad_request("MissingAction", "The request must contain the parameter Action")),
+            other => Err(ApiError::bad_request(
+                "InvalidAction",
+                format!("The action {other} is not valid for this web service."),
+            )),
+        };
+        (action, request)
+    }
+
+    fn target(request: &Request) -> Option<String> {
+        match request {
+            Request::Describe { identifier, .. } => identifier.clone(),
+            Request::Delete(id) => Some(id.clone()),
+        }
+    }
+
+    fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
+        match request {
+            Request::Describe { identifier, filters, size, after } => {
+                execute_describe(store, region, identifier.as_deref(), &filters, size, after)
+            }
+            Request::Delete(identifier) => execute_delete(store, region, &identifier),
+        }
+    }
+
+    fn missing_auth() -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "Request is missing Authentication Token")
+    }
+
+    fn fault(fault: Fault) -> ApiError {
+        match fault {
+            Fault::Throttle => ApiError::bad_request("Throttling", "Rate exceeded"),
+            Fault::Unavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "Service is temporarily unavailable",
+            ),
+        }
+    }
+
+    fn respond(operation: &str, result: Result<String, ApiError>, request_id: &str) -> Response {
+        let (status, body) = match result {
+            Ok(inner) => (
+                StatusCode::OK,
+                format!(
+                    "<{operation}Response xmlns=\"{NAMESPACE}\">\n  <{operation}Result>{inner}</{operation}Result>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</{operation}Response>\n"
+                ),
+            ),
+            Err(e) => {
+                let kind = if e.status.is_server_error() { "Receiver" } else { "Sender" };
+                (
+                    e.status,
+                    format!(
+                        "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
+                        escape(e.code),
+                        escape(&e.message)
+                    ),
+                )
+            }
+        };
+        Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, "text/xml")
+            .header("x-amzn-requestid", request_id)
+            .body(Body::from(body))
+            .unwrap_or_else(|_| Response::new(Body::empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{Fleet, IntegrationError};
+
+    fn store(fleet: Fleet) -> Store {
+        let mut s = Store::default();
+        s.replace(fleet);
+        s
+    }
+
+    fn run(store: &mut Store, body: &str) -> Result<String, ApiError> {
+        let (_, request) = Rds::decode(&HeaderMap::new(), body.as_bytes());
+        Rds::execute(store, "us-east-1", request?)
+    }
+
+    #[test]
+    fn describe_validates_parameters() {
+        let mut s = store(Fleet::sample());
+        for (body, code) in [
+            ("Action=DescribeIntegrations&MaxRecords=19", "InvalidParameterValue"),
+            ("Action=DescribeIntegrations&MaxRecords=abc", "InvalidParameterValue"),
+            ("Action=DescribeIntegrations&Marker=junk", "InvalidParameterValue"),
+            (
+                "Action=DescribeIntegrations&Filters.Filter.1.Name=status&Filters.Filter.1.Values.Value.1=failed",
+                "InvalidParameterValue",
+            ),
+            ("Action=DescribeIntegrations&IntegrationIdentifier=nope", "IntegrationNotFoundFault"),
+            ("Action=DeleteIntegration", "MissingParameter"),
+            ("Action=CreateIntegration", "InvalidAction"),
+            ("Version=2014-10-31", "MissingAction"),
+        ] {
+            assert_eq!(run(&mut s, body).unwrap_err().code, code, "{body}");
+        }
+        let err = run(&mut s, "Action=DescribeIntegrations&MaxRecords=101").unwrap_err();
+        assert_eq!(err.message, "Invalid value for MaxRecords. Must be between 20 and 100");
+    }
+
+    #[test]
+    fn describe_filters_by_identifier_and_name() {
+        let mut s = store(Fleet::sample());
+        let all = run(&mut s, "Action=DescribeIntegrations").unwrap();
+        assert_eq!(all.matches("<Integration>").count(), 5);
+        let one = run(
+            &mut s,
+            "Action=DescribeIntegrations&Filters.Filter.1.Name=integration-identifier&Filters.Filter.1.Values.Value.1=catalog-to-redshift-active",
+        )
+        .unwrap();
+        assert_eq!(one.matches("<Integration>").count(), 1);
+        assert!(one.contains("<DataFilter>include: catalog.*</DataFilter>"));
+        let by_id =
+            run(&mut s, "Action=DescribeIntegrations&IntegrationIdentifier=orders-to-redshift-failed-old").unwrap();
+        assert!(by_id.contains("<AdditionalEncryptionContext><entry><key>department</key><value>orders</value></entry></AdditionalEncryptionContext>"));
+        assert!(by_id.contains("<CreateTime>2026-03-14T09:26:53.589Z</CreateTime>"));
+        assert!(by_id.contains("<Errors><IntegrationError><ErrorCode>SOURCE_CLUSTER_NOT_FOUND</ErrorCode>"));
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let mut i = Integration::new("us-east-1", "arn:aws:rds:us-east-1:1:integration:x");
+        i.description = Some("a < b & \"c\"".to_owned());
+        i.errors = vec![IntegrationError { error_code: "E".to_owned(), error_message: Some("<boom>".to_owned()) }];
+        let mut s = store(Fleet { integrations: vec![i], ..Fleet::default() });
+        let out = run(&mut s, "Action=DescribeIntegrations").unwrap();
+        assert!(out.contains("<Description>a &lt; b &amp; &quot;c&quot;</Description>"));
+        assert!(out.contains("<ErrorMessage>&lt;boom&gt;</ErrorMessage>"));
+    }
+
+    #[test]
+    fn delete_outcomes() {
+        let arn = "arn:aws:rds:us-east-1:1:integration:x";
+        let with = |status: &str, on_delete: Option<OnDelete>| {
+            let mut i = Integration::new("us-east-1", arn);
+            i.status = status.to_owned();
+            i.on_delete = on_delete;
+            store(Fleet { integrations: vec![i], ..Fleet::default() })
+        };
+        let body = format!("Action=DeleteIntegration&IntegrationIdentifier={arn}");
+        let err = |s: &mut Store| run(s, &body).unwrap_err();
+        for status in ["creating", "modifying", "deleting"] {
+            assert_eq!(err(&mut with(status, None)).code, "InvalidIntegrationStateFault");
+        }
+        assert_eq!(err(&mut with("failed", Some(OnDelete::Conflict))).code, "IntegrationConflictOperationFault");
+        assert_eq!(err(&mut with("failed", Some(OnDelete::AccessDenied))).status, StatusCode::FORBIDDEN);
+        assert_eq!(err(&mut with("failed", Some(OnDelete::Throttle))).code, "Throttling");
+        let mut vanished = with("failed", Some(OnDelete::NotFound));
+        assert_eq!(err(&mut vanished).status, StatusCode::NOT_FOUND);
+        assert!(vanished.fleet().integrations.is_empty());
+
+        let mut s = with("failed", None);
+        let out = run(&mut s, &body).unwrap();
+        assert!(out.starts_with("<SourceArn>"));
+        assert!(out.contains("<Status>deleting</Status>"));
+        assert!(s.fleet().integrations.is_empty());
+        assert_eq!(err(&mut s).code, "IntegrationNotFoundFault");
+    }
+}

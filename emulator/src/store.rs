@@ -1,0 +1,91 @@
+//! The live, mutable fleet. Each resource gets a sequence number when it enters the
+//! store, which pagination markers refer to (see `paging`).
+
+use std::collections::BTreeMap;
+
+use crate::fleet::{Connection, Fleet, Integration};
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    next_seq: u64,
+    connections: Vec<(u64, Connection)>,
+    integrations: Vec<(u64, Integration)>,
+    tags: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Store {
+    /// Replaces the contents; sequence numbers keep increasing so stale markers stay harmless.
+    pub(crate) fn replace(&mut self, fleet: Fleet) {
+        self.connections.clear();
+        self.integrations.clear();
+        for c in fleet.connections {
+            self.push_connection(c);
+        }
+        for i in fleet.integrations {
+            let seq = self.seq();
+            self.integrations.push((seq, i));
+        }
+        self.tags = fleet.tags;
+    }
+
+    pub(crate) fn fleet(&self) -> Fleet {
+        Fleet {
+            connections: self.connections.iter().map(|(_, c)| c.clone()).collect(),
+            tags: self.tags.clone(),
+            integrations: self.integrations.iter().map(|(_, i)| i.clone()).collect(),
+        }
+    }
+
+    fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    pub(crate) fn connections<'a>(&'a self, region: &'a str) -> impl Iterator<Item = (u64, &'a Connection)> + 'a {
+        self.connections.iter().filter(move |(_, c)| c.region == region).map(|(seq, c)| (*seq, c))
+    }
+
+    /// The connection between `endpoint_arn` and `replication_instance_arn` in `region`.
+    pub(crate) fn connection_mut(
+        &mut self,
+        region: &str,
+        endpoint_arn: &str,
+        replication_instance_arn: &str,
+    ) -> Option<&mut Connection> {
+        self.connections.iter_mut().map(|(_, c)| c).find(|c| {
+            c.region == region
+                && c.endpoint_arn == endpoint_arn
+                && c.replication_instance_arn == replication_instance_arn
+        })
+    }
+
+    pub(crate) fn push_connection(&mut self, connection: Connection) {
+        let seq = self.seq();
+        self.connections.push((seq, connection));
+    }
+
+    pub(crate) fn remove_connection(&mut self, region: &str, endpoint_arn: &str, replication_instance_arn: &str) {
+        self.connections.retain(|(_, c)| {
+            !(c.region == region
+                && c.endpoint_arn == endpoint_arn
+                && c.replication_instance_arn == replication_instance_arn)
+        });
+    }
+
+    pub(crate) fn tags(&self, arn: &str) -> Option<&BTreeMap<String, String>> {
+        self.tags.get(arn)
+    }
+
+    pub(crate) fn integrations<'a>(&'a self, region: &'a str) -> impl Iterator<Item = (u64, &'a Integration)> + 'a {
+        self.integrations.iter().filter(move |(_, i)| i.region == region).map(|(seq, i)| (*seq, i))
+    }
+
+    /// The integration in `region` whose ARN or name is `identifier`.
+    pub(crate) fn integration(&self, region: &str, identifier: &str) -> Option<&Integration> {
+        self.integrations.iter().map(|(_, i)| i).find(|i| i.region == region && i.is_named(identifier))
+    }
+
+    pub(crate) fn remove_integration(&mut self, region: &str, integration_arn: &str) {
+        self.integrations.retain(|(_, i)| !(i.region == region && i.integration_arn == integration_arn));
+    }
+}

@@ -1,0 +1,249 @@
+//! The emulator over real TCP, with a minimal HTTP/1.1 client (no client deps).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use emulator::{count, Connection, Emulator, Faults, Fleet, Integration};
+
+const DMS_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dms/aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff";
+const RDS_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/rds/aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff";
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines.filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        Reply { status, headers, body: body.to_owned() }
+    })
+    .await
+    .unwrap()
+}
+
+async fn dms(addr: SocketAddr, op: &str, body: &str) -> Reply {
+    let target = format!("AmazonDMSv20160101.{op}");
+    let headers = [
+        ("X-Amz-Target", target.as_str()),
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("Authorization", DMS_AUTH),
+    ];
+    http(addr, "POST", "/", &headers, body).await
+}
+
+async fn rds(addr: SocketAddr, body: &str) -> Reply {
+    let headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), ("Authorization", RDS_AUTH)];
+    http(addr, "POST", "/", &headers, &format!("{body}&Version=2014-10-31")).await
+}
+
+#[tokio::test]
+async fn dms_paginates_deletes_and_reports_errors_like_aws() {
+    let emu = Emulator::start(Fleet::generated(50, 0, 0.5, &["us-east-1", "eu-west-1"])).await.unwrap();
+    let mut marker: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let body = match &marker {
+            Some(m) => format!(r#"{{"MaxRecords":20,"Marker":"{m}"}}"#),
+            None => r#"{"MaxRecords":20}"#.to_owned(),
+        };
+        let reply = dms(emu.addr(), "DescribeConnections", &body).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.header("content-type"), Some("application/x-amz-json-1.1"));
+        let json = reply.json();
+        for c in json["Connections"].as_array().unwrap() {
+            seen.push(c["EndpointArn"].as_str().unwrap().to_owned());
+        }
+        marker = json["Marker"].as_str().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    // 25 of the 50 are in us-east-1, the signing region.
+    assert_eq!(seen.len(), 25);
+    assert!(seen.iter().all(|arn| arn.contains(":us-east-1:")));
+
+    let victim = emu.fleet().connections[0].clone();
+    let body = format!(
+        r#"{{"EndpointArn":"{}","ReplicationInstanceArn":"{}"}}"#,
+        victim.endpoint_arn, victim.replication_instance_arn
+    );
+    let reply = dms(emu.addr(), "DeleteConnection", &body).await;
+    assert_eq!(reply.json()["Connection"]["Status"], "deleting");
+    let again = dms(emu.addr(), "DeleteConnection", &body).await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.header("x-amzn-errortype"), Some("ResourceNotFoundFault"));
+    assert_eq!(again.json()["__type"], "ResourceNotFoundFault");
+
+    let bad = dms(emu.addr(), "DescribeConnections", r#"{"MaxRecords":10}"#).await;
+    assert_eq!((bad.status, bad.json()["__type"].as_str()), (400, Some("InvalidParameterValueException")));
+    assert!(bad.json()["message"].as_str().unwrap().contains("between 20 and 100"));
+
+    let unsigned =
+        http(emu.addr(), "POST", "/", &[("X-Amz-Target", "AmazonDMSv20160101.DescribeConnections")], "{}").await;
+    assert_eq!(unsigned.status, 400);
+    assert_eq!(unsigned.json()["__type"], "MissingAuthenticationTokenException");
+
+    let calls = emu.calls();
+    assert_eq!(count(&calls, "DescribeConnections"), 4);
+    assert_eq!(count(&calls, "DeleteConnection"), 2);
+    let failed = &calls[calls.len() - 3];
+    assert_eq!(failed.target.as_deref(), Some(victim.endpoint_arn.as_str()));
+    assert_eq!((failed.status, failed.error.as_deref()), (400, Some("ResourceNotFoundFault")));
+    assert_eq!(calls.last().unwrap().region, "");
+}
+
+#[tokio::test]
+async fn rds_speaks_query_xml() {
+    let emu = Emulator::start(Fleet::sample()).await.unwrap();
+    let reply = rds(emu.addr(), "Action=DescribeIntegrations&MaxRecords=20").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("text/xml"));
+    assert!(reply
+        .body
+        .starts_with("<DescribeIntegrationsResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">"));
+    assert!(reply.body.contains("<RequestId>"));
+    assert_eq!(reply.body.matches("<Integration>").count(), 5);
+    assert!(!reply.body.contains("<Marker>"));
+
+    let reply = rds(emu.addr(), "Action=DeleteIntegration&IntegrationIdentifier=orders-to-redshift-failed-old").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("<DeleteIntegrationResult><SourceArn>"));
+    assert!(reply.body.contains("<Status>deleting</Status>"));
+
+    let reply = rds(emu.addr(), "Action=DeleteIntegration&IntegrationIdentifier=orders-to-redshift-failed-old").await;
+    assert_eq!(reply.status, 404);
+    assert!(reply.body.contains("<Type>Sender</Type>"));
+    assert!(reply.body.contains("<Code>IntegrationNotFoundFault</Code>"));
+
+    let unsigned = http(
+        emu.addr(),
+        "POST",
+        "/",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "Action=DescribeIntegrations&Version=2014-10-31",
+    )
+    .await;
+    assert_eq!(unsigned.status, 403);
+    assert!(unsigned.body.contains("<Code>MissingAuthenticationToken</Code>"));
+}
+
+#[tokio::test]
+async fn admin_api_sets_the_scene_and_faults_leave_state_alone() {
+    let emu = Emulator::start(Fleet::default()).await.unwrap();
+    let health = http(emu.addr(), "GET", "/_admin/health", &[], "").await;
+    assert_eq!(health.status, 200);
+
+    let mut fleet = Fleet::default();
+    fleet.connections.push(Connection::new(
+        "us-east-1",
+        "arn:aws:dms:us-east-1:1:endpoint:E",
+        "arn:aws:dms:us-east-1:1:rep:R",
+    ));
+    fleet.integrations.push(Integration::new("us-east-1", "arn:aws:rds:us-east-1:1:integration:i-1"));
+    let put = http(emu.addr(), "PUT", "/_admin/fleet", &[], &serde_json::to_string(&fleet).unwrap()).await;
+    assert_eq!(put.status, 204);
+    let got = http(emu.addr(), "GET", "/_admin/fleet", &[], "").await;
+    assert_eq!(Fleet::from_json(&got.body).unwrap().connections, fleet.connections);
+    let bad = http(emu.addr(), "PUT", "/_admin/fleet", &[], r#"{"connections":7}"#).await;
+    assert_eq!(bad.status, 400);
+
+    let put = http(emu.addr(), "PUT", "/_admin/faults", &[], r#"{"throttleRate":1.0}"#).await;
+    assert_eq!(put.status, 204);
+    let body = r#"{"EndpointArn":"arn:aws:dms:us-east-1:1:endpoint:E","ReplicationInstanceArn":"arn:aws:dms:us-east-1:1:rep:R"}"#;
+    let throttled = dms(emu.addr(), "DeleteConnection", body).await;
+    assert_eq!(throttled.header("x-amzn-errortype"), Some("ThrottlingException"));
+    let throttled = rds(emu.addr(), "Action=DeleteIntegration&IntegrationIdentifier=i-1").await;
+    assert_eq!(throttled.status, 400);
+    assert!(throttled.body.contains("<Code>Throttling</Code>"));
+    assert_eq!(emu.fleet().connections.len(), 1);
+    assert_eq!(emu.fleet().integrations.len(), 1);
+
+    emu.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
+    let down = rds(emu.addr(), "Action=DescribeIntegrations").await;
+    assert_eq!(down.status, 503);
+    assert!(down.body.contains("<Type>Receiver</Type>"));
+
+    let calls = http(emu.addr(), "GET", "/_admin/calls", &[], "").await;
+    let calls: Vec<emulator::Call> = serde_json::from_str(&calls.body).unwrap();
+    assert_eq!(calls.len(), 3);
+    assert_eq!(calls[1].service, "rds");
+    assert_eq!(calls[1].target.as_deref(), Some("i-1"));
+    assert_eq!(http(emu.addr(), "DELETE", "/_admin/calls", &[], "").await.status, 204);
+    assert!(emu.calls().is_empty());
+}
+
+#[tokio::test]
+async fn latency_is_concurrent() {
+    let emu = Emulator::start(Fleet::sample()).await.unwrap();
+    emu.set_faults(Faults { latency_ms: 300, ..Faults::default() });
+    let started = Instant::now();
+    let calls = (0..8).map(|_| dms(emu.addr(), "DescribeConnections", "{}"));
+    let replies = futures_join_all(calls).await;
+    let elapsed = started.elapsed();
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1500), "calls were serialized: {elapsed:?}");
+}
+
+/// Runs futures concurrently on the test runtime (no `futures` dependency needed).
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn rejects_what_it_cannot_route_and_stops_on_drop() {
+    let emu = Emulator::start(Fleet::default()).await.unwrap();
+    let reply = http(emu.addr(), "POST", "/", &[("Content-Type", "application/json")], "{}").await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("X-Amz-Target"));
+    assert_eq!(http(emu.addr(), "GET", "/", &[], "").await.status, 400);
+    assert_eq!(http(emu.addr(), "GET", "/_admin/nope", &[], "").await.status, 404);
+    let unknown = rds(emu.addr(), "Action=DescribeDBClusters").await;
+    assert!(unknown.body.contains("<Code>InvalidAction</Code>"));
+    assert!(emu.calls().iter().all(|c| !c.operation.is_empty()));
+
+    let addr = emu.addr();
+    assert!(emu.url().starts_with("http://127.0.0.1:"));
+    drop(emu);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(addr).is_ok() {
+        assert!(Instant::now() < deadline, "still listening after drop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,165 @@
+//! The CLI binary as a user runs it: settings from the environment and flags, AWS endpoints from
+//! `AWS_ENDPOINT_URL`, the JSON report on stdout, and exit codes that tell a script what happened.
+
+mod common;
+
+use common::*;
+use emulator::Fleet;
+use replication_janitor::config::SETTINGS;
+use std::process::{Command, Output};
+
+/// Runs the binary with a clean environment pointing at `endpoint`.
+fn janitor_cli(home: &std::path::Path, endpoint: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_replication-janitor"));
+    command
+        .env_clear()
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEMULATOR")
+        .env("AWS_SECRET_ACCESS_KEY", "emulator-secret")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("JANITOR_DMS_GRACE", "0")
+        .args(args);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+async fn run(home: &std::path::Path, endpoint: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let (home, endpoint) = (home.to_owned(), endpoint.to_owned());
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        janitor_cli(&home, &endpoint, &vars, &args)
+    })
+    .await
+    .expect("join")
+}
+
+fn fleet() -> Fleet {
+    Fleet {
+        connections: vec![connection("broken", "ri", "failed"), connection("fine", "ri", "successful")],
+        integrations: vec![
+            integration("old-failure", "failed", 2 * DAYS),
+            integration("young-failure", "failed", DAYS / 24),
+        ],
+        ..Fleet::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_reports_in_dry_run_and_deletes_with_the_flag() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(fleet()).await;
+
+    let dry = run(home.path(), &emulator.url(), &[], &["sweep"]).await;
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&dry.stdout).expect("stdout is the JSON report");
+    assert_eq!(report["dryRun"], true);
+    assert_eq!(report["trigger"], "cli");
+    assert_eq!(report["totals"]["wouldDelete"], 2);
+    assert!(deletes(&emulator).is_empty());
+
+    let deleting = run(home.path(), &emulator.url(), &[], &["sweep", "--delete", "--providers", "rds"]).await;
+    assert!(deleting.status.success(), "{}", String::from_utf8_lossy(&deleting.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&deleting.stdout).expect("report");
+    assert_eq!(report["dryRun"], false);
+    assert_eq!(report["totals"]["deleted"], 1);
+    assert_eq!(report["totals"]["tooYoung"], 1);
+    assert_eq!(deletes(&emulator), [integration_arn(REGION, "old-failure")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grace_is_remembered_in_the_per_user_state_file() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(fleet()).await;
+    let vars = [("JANITOR_DMS_GRACE", "1h")];
+    let output = run(home.path(), &emulator.url(), &vars, &["sweep", "--delete", "--providers", "dms"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("report");
+    assert_eq!(report["totals"]["waiting"], 1);
+    let state = home.path().join(".local/state/replication-janitor/first-seen.json");
+    let marks = std::fs::read_to_string(&state).expect("per-user state file");
+    assert!(marks.contains(&endpoint_arn(REGION, "broken")), "{marks}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_format_and_emf_are_for_people_and_stderr() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(fleet()).await;
+    let output = run(home.path(), &emulator.url(), &[], &["sweep", "--format", "table", "--emf"]).await;
+    assert!(output.status.success());
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.starts_with("dry run (cli)"), "{table}");
+    assert!(table.contains("wouldDelete   old-failure"), "{table}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let emf = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
+        .count();
+    assert_eq!(emf, 3, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_give_exit_status_1() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(fleet()).await;
+    emulator.set_faults(emulator::Faults { error_rate: 1.0, ..Default::default() });
+    let output = run(home.path(), &emulator.url(), &[("JANITOR_MAX_ATTEMPTS", "1")], &["sweep"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the report is still printed");
+    assert_eq!(report["totals"]["failed"], 2);
+}
+
+/// Environment, arguments, and the message the binary must print.
+type BadSetting<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+
+#[test]
+fn invalid_settings_exit_2_naming_the_variable_and_the_accepted_values() {
+    let home = tempfile::tempdir().expect("home");
+    let cases: [BadSetting; 4] = [
+        (
+            &[("JANITOR_MAX_DELETES", "lots")],
+            &["sweep"],
+            "invalid setting JANITOR_MAX_DELETES=\"lots\": expected a whole number from 0 to 1000000",
+        ),
+        (
+            &[],
+            &["sweep", "--concurrency", "0"],
+            "invalid setting JANITOR_CONCURRENCY=\"0\": expected a whole number from 1 to 64",
+        ),
+        (
+            &[("JANITOR_DRY_RUN", "maybe")],
+            &["sweep"],
+            "invalid setting JANITOR_DRY_RUN=\"maybe\": expected true or false",
+        ),
+        (
+            &[("JANITOR_RDS_STATUSES", "active")],
+            &["sweep"],
+            "invalid setting JANITOR_RDS_STATUSES=\"active\": expected a comma list of failed, needs_attention",
+        ),
+    ];
+    for (vars, args, message) in cases {
+        let output = janitor_cli(home.path(), "http://127.0.0.1:9", vars, args);
+        assert_eq!(output.status.code(), Some(2), "{message}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr).trim(), format!("replication-janitor: {message}"));
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let home = tempfile::tempdir().expect("home");
+    let output = janitor_cli(home.path(), "http://127.0.0.1:9", &[], &["sweep", "--help"]);
+    let main_help = janitor_cli(home.path(), "http://127.0.0.1:9", &[], &["--help"]);
+    let help = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&main_help.stdout));
+    for setting in SETTINGS {
+        assert!(help.contains(setting.variable), "{} missing from --help", setting.variable);
+    }
+    assert!(help.contains("--delete"));
+}

@@ -1,0 +1,111 @@
+//! Shared harness: the emulator in-process and a janitor wired to it through the real SDK over HTTP.
+#![allow(dead_code)]
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_databasemigration::config::Credentials;
+use emulator::{Connection, Emulator, Fleet, Integration};
+use replication_janitor::aws;
+use replication_janitor::config::Settings;
+use replication_janitor::handler::Janitor;
+use replication_janitor::report::{Item, Report};
+use replication_janitor::startup;
+use std::time::{Duration, SystemTime};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+pub fn endpoint_arn(region: &str, id: &str) -> String {
+    format!("arn:aws:dms:{region}:{ACCOUNT}:endpoint:{id}")
+}
+
+pub fn instance_arn(region: &str, id: &str) -> String {
+    format!("arn:aws:dms:{region}:{ACCOUNT}:rep:{id}")
+}
+
+pub fn integration_arn(region: &str, id: &str) -> String {
+    format!("arn:aws:rds:{region}:{ACCOUNT}:integration:{id}")
+}
+
+/// A connection of endpoint `endpoint` on instance `instance` in us-east-1.
+pub fn connection(endpoint: &str, instance: &str, status: &str) -> Connection {
+    let mut c = Connection::new(REGION, &endpoint_arn(REGION, endpoint), &instance_arn(REGION, instance));
+    c.endpoint_identifier = Some(endpoint.to_owned());
+    c.replication_instance_identifier = Some(instance.to_owned());
+    c.status = status.to_owned();
+    c
+}
+
+/// An integration named `name` in us-east-1, created `age` ago.
+pub fn integration(name: &str, status: &str, age: Duration) -> Integration {
+    let mut i = Integration::new(REGION, &integration_arn(REGION, name));
+    i.integration_name = Some(name.to_owned());
+    i.status = status.to_owned();
+    i.create_time = SystemTime::now() - age;
+    i
+}
+
+pub const DAYS: Duration = Duration::from_secs(86_400);
+
+pub async fn emulator(fleet: Fleet) -> Emulator {
+    Emulator::start(fleet).await.expect("emulator starts")
+}
+
+/// Settings from `vars` only (never the process environment), with the DMS grace off unless a test sets it.
+pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    let mut all: Vec<(&str, &str)> = vec![("JANITOR_DMS_GRACE", "0"), ("JANITOR_REGIONS", REGION)];
+    all.retain(|(k, _)| !vars.iter().any(|(v, _)| v == k));
+    all.extend_from_slice(vars);
+    Settings::parse(|name| all.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).expect("valid settings")
+}
+
+/// A janitor whose SDK clients talk to `emulator`, with fast retries so fault tests stay quick.
+pub async fn janitor(emulator: &Emulator, vars: &[(&str, &str)]) -> Janitor {
+    let settings = settings(vars);
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(emulator.url())
+        .credentials_provider(Credentials::new("AKIDEMULATOR", "emulator-secret", None, None, "tests"))
+        .load()
+        .await;
+    let regions = aws::regions(&settings, &sdk).expect("regions");
+    let retry = RetryConfig::standard()
+        .with_max_attempts(settings.max_attempts)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(50));
+    let planes = aws::control_planes(&sdk, &settings, &regions, retry, startup::first_seen(&settings, None));
+    Janitor::new(settings, regions, planes)
+}
+
+/// Runs the whole configuration once, as the CLI does.
+pub async fn sweep(janitor: &Janitor) -> Report {
+    janitor.sweep(&janitor.configured_request("test")).await
+}
+
+pub fn items(report: &Report) -> Vec<&Item> {
+    report.sweeps.iter().flat_map(|s| &s.items).collect()
+}
+
+/// The item named `name`; panics with the whole report if it is missing.
+pub fn item<'a>(report: &'a Report, name: &str) -> &'a Item {
+    items(report).into_iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no item {name} in {report:#?}"))
+}
+
+/// `(verdict, outcome)` of the item named `name`, as the report's JSON spells them.
+pub fn fate(report: &Report, name: &str) -> (String, String) {
+    let item = item(report, name);
+    let text = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    (
+        text(serde_json::to_value(item.verdict).expect("verdict")),
+        text(serde_json::to_value(item.outcome).expect("outcome")),
+    )
+}
+
+pub fn deletes(emulator: &Emulator) -> Vec<String> {
+    emulator
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation.starts_with("Delete"))
+        .map(|c| c.target.unwrap_or_default())
+        .collect()
+}

@@ -1,0 +1,183 @@
+//! The Lambda handler path: every sample in `events/` through `Janitor::handle`, against the emulator; the
+//! payload rules (dry run only ever safer, malformed payloads are errors); deadlines; the EMF metric lines.
+
+mod common;
+
+use common::*;
+use emulator::{Emulator, Fleet};
+use replication_janitor::report::Report;
+use replication_janitor::trigger::{self, TriggerError};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+fn two_region_fleet() -> Fleet {
+    let mut west = integration("west-failure", "failed", 2 * DAYS);
+    west.region = "eu-west-1".into();
+    west.integration_arn = integration_arn("eu-west-1", "west-failure");
+    Fleet {
+        connections: vec![connection("broken", "ri", "failed")],
+        integrations: vec![integration("east-failure", "failed", 2 * DAYS), west],
+        ..Fleet::default()
+    }
+}
+
+async fn handle_file(emulator: &Emulator, vars: &[(&str, &str)], file: &Path) -> Result<Report, TriggerError> {
+    let bytes = std::fs::read(file).expect("sample event");
+    let janitor = janitor(emulator, vars).await;
+    match trigger::parse_bytes(&bytes) {
+        Ok(_) => janitor.handle(serde_json::from_slice(&bytes).expect("json"), None).await,
+        Err(error) => Err(error),
+    }
+}
+
+#[tokio::test]
+async fn every_sample_event_goes_through_the_handler() {
+    let deleting = [("JANITOR_DRY_RUN", "false"), ("JANITOR_REGIONS", "us-east-1,eu-west-1")];
+    let mut seen = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir("events").expect("events/").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+        let emulator = emulator(two_region_fleet()).await;
+        let outcome = handle_file(&emulator, &deleting, &file).await;
+        match name.as_str() {
+            "schedule.json" => {
+                let report = outcome.expect("schedule");
+                assert_eq!(report.trigger, "schedule");
+                assert_eq!(
+                    report.notes,
+                    ["scheduled by arn:aws:events:us-east-1:123456789012:rule/replication-janitor-nightly"]
+                );
+                assert_eq!(report.totals.deleted, 3);
+            }
+            "scheduler-input.json" => {
+                let report = outcome.expect("scheduler input");
+                assert_eq!(report.trigger, "manual");
+                assert_eq!(report.totals.deleted, 3);
+            }
+            "manual-dry-run.json" => {
+                let report = outcome.expect("manual dry run");
+                assert!(report.dry_run, "the payload asked for a dry run");
+                assert_eq!(report.sweeps.len(), 1);
+                assert_eq!(
+                    (report.sweeps[0].provider.as_str(), report.sweeps[0].region.as_str()),
+                    ("rds", "eu-west-1")
+                );
+                assert_eq!(fate(&report, "west-failure"), ("delete".into(), "wouldDelete".into()));
+                assert!(deletes(&emulator).is_empty());
+            }
+            "manual-delete-request.json" => {
+                let report = outcome.expect("manual delete request");
+                assert!(!report.dry_run, "the configuration allows deleting, so the request runs as configured");
+                assert_eq!(report.totals.deleted, 3);
+                let dry = handle_file(&emulator, &[], &file).await.expect("dry configuration");
+                assert!(dry.dry_run, "a payload cannot turn a dry-run configuration into a deleting one");
+                assert!(dry.notes[0].starts_with("dryRun=false in the payload was ignored"));
+            }
+            "unrelated-event.json" => {
+                let report = outcome.expect("unrelated event");
+                assert!(report.sweeps.is_empty());
+                assert_eq!(report.trigger, "aws.ec2/EC2 Instance State-change Notification");
+                assert!(report.notes[0].starts_with("no-op: "));
+                assert!(emulator.calls().is_empty());
+            }
+            "malformed-not-an-object.json" => {
+                let error = outcome.expect_err("not an object");
+                assert_eq!(error, TriggerError::NotAnObject("an array"));
+                assert!(emulator.calls().is_empty());
+            }
+            other => panic!("events/{other} has no test: add its expectations here"),
+        }
+        seen.push(name);
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+}
+
+#[tokio::test]
+async fn malformed_payloads_are_errors_with_a_clear_message() {
+    let emulator = emulator(two_region_fleet()).await;
+    let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false")]).await;
+    let cases: [(Value, &str); 4] = [
+        (Value::Null, "the payload must be a JSON object"),
+        (serde_json::json!(42), "the payload must be a JSON object"),
+        (serde_json::json!({"dryRun": "yes"}), "the payload is not a valid sweep request: invalid type"),
+        (
+            serde_json::json!({"providers": ["dts"]}),
+            "the request names providers [\"dts\"] that this janitor is not configured for",
+        ),
+    ];
+    for (payload, message) in cases {
+        let error = janitor.handle(payload, None).await.expect_err(message);
+        assert!(error.to_string().starts_with(message), "{error}");
+    }
+    assert!(emulator.calls().is_empty());
+    let not_json = trigger::parse_bytes(b"{\"dryRun\": tru").expect_err("not json");
+    assert!(not_json.to_string().starts_with("the payload is not valid JSON: "), "{not_json}");
+}
+
+#[tokio::test]
+async fn no_delete_starts_when_the_invocation_is_about_to_end() {
+    let emulator = emulator(two_region_fleet()).await;
+    let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_DEADLINE_MARGIN", "30s")]).await;
+    let deadline = SystemTime::now() + Duration::from_secs(20);
+    let report = janitor.handle(serde_json::json!({}), Some(deadline)).await.expect("report");
+    assert!(deletes(&emulator).is_empty());
+    assert_eq!(report.totals.deferred, 2);
+    assert_eq!(fate(&report, "east-failure"), ("deferred".into(), "kept".into()));
+    assert_eq!(
+        item(&report, "east-failure").reason,
+        "less than JANITOR_DEADLINE_MARGIN=30s of the invocation was left; waits for the next run"
+    );
+    let roomy = SystemTime::now() + Duration::from_secs(300);
+    let report = janitor.handle(serde_json::json!({}), Some(roomy)).await.expect("report");
+    assert_eq!(report.totals.deleted, 2);
+}
+
+#[tokio::test]
+async fn metrics_are_emf_lines_per_provider_and_in_aggregate() {
+    let emulator = emulator(two_region_fleet()).await;
+    let janitor = janitor(&emulator, &[("JANITOR_METRICS_NAMESPACE", "Janitor/Test")]).await;
+    let report = janitor.handle(serde_json::json!({}), None).await.expect("report");
+    let lines: Vec<Value> =
+        janitor.metric_lines(&report).iter().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert_eq!(lines.len(), 3);
+    let names = [
+        "Scanned",
+        "Stale",
+        "Deleted",
+        "WouldDelete",
+        "AlreadyGone",
+        "Protected",
+        "TooYoung",
+        "Capped",
+        "Deferred",
+        "Failed",
+        "TripwireTripped",
+        "DurationMs",
+    ];
+    for line in &lines {
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Janitor/Test");
+        let declared: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .map(|m| m["Name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(declared, names);
+        for name in names {
+            assert!(line[name].is_number(), "{name} in {line}");
+        }
+        assert!(line["_aws"]["Timestamp"].is_u64());
+    }
+    assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Provider"]]));
+    assert_eq!(
+        (lines[0]["Provider"].as_str(), lines[0]["Scanned"].as_u64(), lines[0]["WouldDelete"].as_u64()),
+        (Some("dms"), Some(1), Some(1))
+    );
+    assert_eq!((lines[1]["Provider"].as_str(), lines[1]["Stale"].as_u64()), (Some("rds"), Some(1)));
+    assert_eq!(lines[2]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([[]]));
+    assert_eq!(lines[2]["Scanned"].as_u64(), Some(2));
+    assert!(lines.iter().all(|l| !l.to_string().contains("arn:aws")), "no resource id in metrics");
+}

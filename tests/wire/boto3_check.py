@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Wire check: the emulator, as seen by boto3/botocore (an independent AWS client).
+
+Usage: python3 tests/wire/boto3_check.py target/debug/janitor-emulator
+
+Starts the emulator on a free port with a fleet written to a temp file, runs every
+check against it with boto3, prints one line per check and `N passed, M failed`,
+and exits 1 if anything failed.
+"""
+
+import datetime
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import traceback
+import urllib.request
+
+import boto3
+import botocore
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+PROTECT = "janitor:protect"
+
+
+def endpoint_arn(region, name):
+    return f"arn:aws:dms:{region}:{ACCOUNT}:endpoint:{name}"
+
+
+def ri_arn(region, name):
+    return f"arn:aws:dms:{region}:{ACCOUNT}:rep:{name}"
+
+
+def integration_arn(region, n):
+    return f"arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-9000-{n:012x}"
+
+
+def build_fleet():
+    connections = []
+    for i in range(55):
+        c = {
+            "region": REGION,
+            "EndpointArn": endpoint_arn(REGION, f"BULKEP{i:04d}"),
+            "ReplicationInstanceArn": ri_arn(REGION, f"BULKRI{i % 3}"),
+            "EndpointIdentifier": f"bulk-endpoint-{i}",
+            "Status": "failed" if i % 2 else "successful",
+        }
+        if i % 2:
+            c["LastFailureMessage"] = f"Test connection failed: timeout #{i}"
+        connections.append(c)
+    specials = {
+        "TESTING": {"Status": "testing"},
+        "THROTTLE": {"onDelete": "Throttle"},
+        "DENIED": {"onDelete": "AccessDenied"},
+        "VICTIM": {"LastFailureMessage": "Login failed for user 'dms' <&>"},
+    }
+    for name, extra in specials.items():
+        c = {
+            "region": REGION,
+            "EndpointArn": endpoint_arn(REGION, name),
+            "ReplicationInstanceArn": ri_arn(REGION, "SPECIALRI"),
+        }
+        c.update(extra)
+        connections.append(c)
+    for i in range(3):
+        connections.append(
+            {
+                "region": "eu-west-1",
+                "EndpointArn": endpoint_arn("eu-west-1", f"EUEP{i}"),
+                "ReplicationInstanceArn": ri_arn("eu-west-1", "EURI"),
+            }
+        )
+
+    integrations = []
+    for i in range(45):
+        integrations.append(
+            {
+                "region": REGION,
+                "IntegrationArn": integration_arn(REGION, i),
+                "IntegrationName": f"bulk-integration-{i}",
+                "Status": "failed" if i % 3 == 0 else "active",
+                "CreateTime": "2026-02-03T04:05:06.789Z",
+            }
+        )
+    integrations += [
+        {
+            "region": REGION,
+            "IntegrationArn": integration_arn(REGION, 1000),
+            "IntegrationName": "rich-failed",
+            "SourceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:orders",
+            "TargetArn": f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/abc",
+            "Status": "failed",
+            "CreateTime": "2026-01-02T03:04:05.678Z",
+            "Tags": {"team": "data & analytics", PROTECT: "true"},
+            "Errors": [
+                {"ErrorCode": "SOURCE_LOST", "ErrorMessage": "source <cluster> was deleted"},
+                {"ErrorCode": "NO_MESSAGE"},
+            ],
+            "KMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/k1",
+            "AdditionalEncryptionContext": {"dept": "orders"},
+            "Description": "quotes \" and 'apostrophes' & <tags>",
+            "DataFilter": "include: orders.*",
+        },
+        {"region": REGION, "IntegrationArn": integration_arn(REGION, 1001),
+         "IntegrationName": "still-creating", "Status": "creating"},
+        {"region": REGION, "IntegrationArn": integration_arn(REGION, 1002),
+         "IntegrationName": "conflicted", "onDelete": "Conflict"},
+        {"region": REGION, "IntegrationArn": integration_arn(REGION, 1003),
+         "IntegrationName": "throttled", "onDelete": "Throttle"},
+        {"region": REGION, "IntegrationArn": integration_arn(REGION, 1004),
+         "IntegrationName": "victim"},
+        {"region": "eu-west-1", "IntegrationArn": integration_arn("eu-west-1", 1),
+         "IntegrationName": "eu-only"},
+    ]
+    tags = {
+        endpoint_arn(REGION, "VICTIM"): {PROTECT: "true", "owner": "a&b"},
+        ri_arn(REGION, "SPECIALRI"): {"team": "platform"},
+    }
+    return {"connections": connections, "tags": tags, "integrations": integrations}
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def run(self, name, fn):
+        try:
+            fn()
+        except Exception as e:  # report every kind of failure the same way
+            self.failed += 1
+            print(f"FAIL {name}: {type(e).__name__}: {e}")
+            traceback.print_exc(file=sys.stdout)
+        else:
+            self.passed += 1
+            print(f"ok   {name}")
+
+
+def expect_error(call, code, status):
+    try:
+        call()
+    except ClientError as e:
+        got = (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
+        assert got == (code, status), f"expected {(code, status)}, got {got}: {e}"
+        return
+    raise AssertionError(f"expected {code} ({status}), the call succeeded")
+
+
+def start(binary, fleet_path):
+    proc = subprocess.Popen(
+        [binary, "--port", "0", "--fleet", fleet_path],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    line = proc.stdout.readline().strip() if ready else ""
+    prefix = "listening on "
+    if not line.startswith(prefix):
+        proc.kill()
+        raise SystemExit(f"emulator did not start (got {line!r})")
+    return proc, line[len(prefix):]
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: boto3_check.py PATH/TO/janitor-emulator")
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    fleet = build_fleet()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(fleet, f)
+        fleet_path = f.name
+    proc, url = start(sys.argv[1], fleet_path)
+    try:
+        checks = run_checks(url, fleet)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        os.unlink(fleet_path)
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    sys.exit(1 if checks.failed or proc.returncode not in (0, -15) else 0)
+
+
+def run_checks(url, fleet):
+    # botocore's `max_attempts` counts retries; `total_max_attempts` 1 means one wire call per API call.
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+    def client(service, region=REGION, cfg=config):
+        return boto3.client(
+            service,
+            endpoint_url=url,
+            region_name=region,
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            config=cfg,
+        )
+
+    dms, rds = client("dms"), client("rds")
+    checks = Checks()
+    us_connections = [c for c in fleet["connections"] if c["region"] == REGION]
+    us_integrations = [i for i in fleet["integrations"] if i["region"] == REGION]
+
+    def describe_connections_paginated():
+        pages = list(dms.get_paginator("describe_connections").paginate(PaginationConfig={"PageSize": 20}))
+        assert len(pages) >= 3, len(pages)
+        got = [c["EndpointArn"] for p in pages for c in p["Connections"]]
+        assert len(got) == len(set(got)), "a connection came back twice"
+        assert sorted(got) == sorted(c["EndpointArn"] for c in us_connections), "not every connection"
+        assert "Marker" not in pages[-1] and all("Marker" in p for p in pages[:-1])
+        failed = next(c for p in pages for c in p["Connections"] if c["EndpointIdentifier"] == "bulk-endpoint-1")
+        assert set(failed) == {"ReplicationInstanceArn", "EndpointArn", "Status", "LastFailureMessage",
+                               "EndpointIdentifier", "ReplicationInstanceIdentifier"}, failed
+        assert failed["Status"] == "failed" and failed["ReplicationInstanceIdentifier"] == "BULKRI1", failed
+        assert failed["LastFailureMessage"] == "Test connection failed: timeout #1"
+
+    def describe_connections_filtered():
+        arn = endpoint_arn(REGION, "VICTIM")
+        out = dms.describe_connections(Filters=[{"Name": "endpoint-arn", "Values": [arn]}])
+        assert [c["EndpointArn"] for c in out["Connections"]] == [arn], out
+        assert out["Connections"][0]["LastFailureMessage"] == "Login failed for user 'dms' <&>"
+
+    def connections_are_per_region():
+        eu = client("dms", "eu-west-1").describe_connections()["Connections"]
+        assert sorted(c["EndpointIdentifier"] for c in eu) == ["EUEP0", "EUEP1", "EUEP2"], eu
+
+    def describe_connections_max_records_out_of_range():
+        expect_error(lambda: dms.describe_connections(MaxRecords=10), "InvalidParameterValueException", 400)
+        expect_error(lambda: dms.describe_connections(MaxRecords=101), "InvalidParameterValueException", 400)
+
+    def describe_connections_garbage_marker():
+        expect_error(lambda: dms.describe_connections(Marker="garbage"), "InvalidParameterValueException", 400)
+
+    def list_tags_for_resource_arn_list():
+        arns = [endpoint_arn(REGION, "VICTIM"), ri_arn(REGION, "SPECIALRI"), endpoint_arn(REGION, "UNKNOWN")]
+        tags = dms.list_tags_for_resource(ResourceArnList=arns)["TagList"]
+        got = sorted((t["ResourceArn"], t["Key"], t["Value"]) for t in tags)
+        assert got == sorted([
+            (arns[0], PROTECT, "true"), (arns[0], "owner", "a&b"), (arns[1], "team", "platform"),
+        ]), got
+
+    def test_connection_sets_testing():
+        out = dms.test_connection(ReplicationInstanceArn=ri_arn(REGION, "BULKRI0"),
+                                  EndpointArn=endpoint_arn(REGION, "BULKEP0000"))
+        assert out["Connection"]["Status"] == "testing", out
+
+    def delete_connection_returns_deleting():
+        args = dict(EndpointArn=endpoint_arn(REGION, "VICTIM"), ReplicationInstanceArn=ri_arn(REGION, "SPECIALRI"))
+        out = dms.delete_connection(**args)
+        assert out["Connection"]["Status"] == "deleting", out
+        assert out["Connection"]["EndpointArn"] == args["EndpointArn"]
+        listed = dms.describe_connections(Filters=[{"Name": "endpoint-arn", "Values": [args["EndpointArn"]]}])
+        assert listed["Connections"] == [], listed
+        expect_error(lambda: dms.delete_connection(**args), "ResourceNotFoundFault", 400)
+
+    def delete_connection_error_paths():
+        def delete(name):
+            return lambda: dms.delete_connection(EndpointArn=endpoint_arn(REGION, name),
+                                                 ReplicationInstanceArn=ri_arn(REGION, "SPECIALRI"))
+        expect_error(delete("TESTING"), "InvalidResourceStateFault", 400)
+        expect_error(delete("DENIED"), "AccessDeniedFault", 400)
+        expect_error(delete("THROTTLE"), "ThrottlingException", 400)
+        expect_error(delete("NOPE"), "ResourceNotFoundFault", 400)
+
+    def describe_integrations_paginated():
+        pages = list(rds.get_paginator("describe_integrations").paginate(PaginationConfig={"PageSize": 20}))
+        assert len(pages) >= 3, len(pages)
+        got = [i["IntegrationArn"] for p in pages for i in p["Integrations"]]
+        assert len(got) == len(set(got)), "an integration came back twice"
+        assert sorted(got) == sorted(i["IntegrationArn"] for i in us_integrations), "not every integration"
+        bulk = next(i for p in pages for i in p["Integrations"] if i["IntegrationName"] == "bulk-integration-0")
+        created = bulk["CreateTime"]
+        assert isinstance(created, datetime.datetime) and created.tzinfo is not None, created
+        assert created == datetime.datetime(2026, 2, 3, 4, 5, 6, 789000, tzinfo=datetime.timezone.utc), created
+        assert bulk["SourceArn"].startswith("arn:aws:rds:") and bulk["TargetArn"], bulk
+
+    def describe_integration_fields():
+        out = rds.describe_integrations(IntegrationIdentifier="rich-failed")["Integrations"]
+        assert len(out) == 1, out
+        i = out[0]
+        assert sorted((t["Key"], t["Value"]) for t in i["Tags"]) == [(PROTECT, "true"), ("team", "data & analytics")], i
+        assert i["Errors"] == [
+            {"ErrorCode": "SOURCE_LOST", "ErrorMessage": "source <cluster> was deleted"},
+            {"ErrorCode": "NO_MESSAGE"},
+        ], i["Errors"]
+        assert i["AdditionalEncryptionContext"] == {"dept": "orders"}, i
+        assert i["Description"] == "quotes \" and 'apostrophes' & <tags>", i
+        assert i["KMSKeyId"].endswith("key/k1") and i["DataFilter"] == "include: orders.*", i
+        assert i["CreateTime"] == datetime.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)
+        assert i["Status"] == "failed" and i["IntegrationArn"] == integration_arn(REGION, 1000), i
+        by_arn = rds.describe_integrations(IntegrationIdentifier=integration_arn(REGION, 1000))["Integrations"]
+        assert [x["IntegrationName"] for x in by_arn] == ["rich-failed"], by_arn
+
+    def describe_integrations_filter():
+        out = rds.describe_integrations(
+            Filters=[{"Name": "integration-identifier", "Values": ["still-creating", "conflicted"]}])
+        assert sorted(i["IntegrationName"] for i in out["Integrations"]) == ["conflicted", "still-creating"], out
+
+    def integrations_are_per_region():
+        eu = client("rds", "eu-west-1").describe_integrations()["Integrations"]
+        assert [i["IntegrationName"] for i in eu] == ["eu-only"], eu
+
+    def describe_integrations_errors():
+        expect_error(lambda: rds.describe_integrations(MaxRecords=19), "InvalidParameterValue", 400)
+        expect_error(lambda: rds.describe_integrations(MaxRecords=101), "InvalidParameterValue", 400)
+        expect_error(lambda: rds.describe_integrations(IntegrationIdentifier="nope"), "IntegrationNotFoundFault", 404)
+        expect_error(lambda: rds.describe_integrations(Filters=[{"Name": "status", "Values": ["failed"]}]),
+                     "InvalidParameterValue", 400)
+
+    def delete_integration_returns_it():
+        out = rds.delete_integration(IntegrationIdentifier="victim")
+        assert out["IntegrationArn"] == integration_arn(REGION, 1004), out
+        assert out["Status"] == "deleting" and out["IntegrationName"] == "victim", out
+        assert isinstance(out["CreateTime"], datetime.datetime), out
+        expect_error(lambda: rds.delete_integration(IntegrationIdentifier="victim"), "IntegrationNotFoundFault", 404)
+
+    def delete_integration_error_paths():
+        expect_error(lambda: rds.delete_integration(IntegrationIdentifier="still-creating"),
+                     "InvalidIntegrationStateFault", 400)
+        expect_error(lambda: rds.delete_integration(IntegrationIdentifier="conflicted"),
+                     "IntegrationConflictOperationFault", 400)
+        expect_error(lambda: rds.delete_integration(IntegrationIdentifier="throttled"), "Throttling", 400)
+        expect_error(lambda: rds.delete_integration(IntegrationIdentifier=integration_arn(REGION, 999)),
+                     "IntegrationNotFoundFault", 404)
+
+    def unsigned_calls_are_rejected():
+        unsigned = config.merge(Config(signature_version=botocore.UNSIGNED))
+        expect_error(lambda: client("dms", cfg=unsigned).describe_connections(),
+                     "MissingAuthenticationTokenException", 400)
+        expect_error(lambda: client("rds", cfg=unsigned).describe_integrations(), "MissingAuthenticationToken", 403)
+
+    def call_log_records_everything():
+        with urllib.request.urlopen(f"{url}/_admin/calls") as r:
+            calls = json.load(r)
+        deletes = [c for c in calls if c["operation"] == "DeleteConnection"]
+        # One wire call per API call: the throttled delete was not retried.
+        assert len(deletes) == 6, deletes
+        first = deletes[0]
+        assert first == {"service": "dms", "operation": "DeleteConnection", "region": REGION,
+                         "target": endpoint_arn(REGION, "VICTIM"), "status": 200, "error": None}, first
+        throttled = [c for c in calls if c["error"] == "Throttling"]
+        assert throttled and throttled[0]["target"] == "throttled", throttled
+
+    for name, fn in [
+        ("DescribeConnections paginates (MaxRecords=20) over every connection once, all fields",
+         describe_connections_paginated),
+        ("DescribeConnections endpoint-arn filter", describe_connections_filtered),
+        ("DescribeConnections sees only the signing region", connections_are_per_region),
+        ("DescribeConnections MaxRecords out of range -> InvalidParameterValueException 400",
+         describe_connections_max_records_out_of_range),
+        ("DescribeConnections garbage Marker -> InvalidParameterValueException 400", describe_connections_garbage_marker),
+        ("ListTagsForResource with ResourceArnList", list_tags_for_resource_arn_list),
+        ("TestConnection -> Status testing", test_connection_sets_testing),
+        ("DeleteConnection -> Status deleting, gone, then ResourceNotFoundFault", delete_connection_returns_deleting),
+        ("DeleteConnection errors: InvalidResourceStateFault, AccessDeniedFault, ThrottlingException, "
+         "ResourceNotFoundFault", delete_connection_error_paths),
+        ("DescribeIntegrations paginates (MaxRecords=20) over every integration once, CreateTime datetime",
+         describe_integrations_paginated),
+        ("DescribeIntegrations parses Tags, Errors, encryption context, escaped text", describe_integration_fields),
+        ("DescribeIntegrations integration-identifier filter", describe_integrations_filter),
+        ("DescribeIntegrations sees only the signing region", integrations_are_per_region),
+        ("DescribeIntegrations errors: MaxRecords range, IntegrationNotFoundFault 404, unknown filter",
+         describe_integrations_errors),
+        ("DeleteIntegration returns the integration (deleting), then IntegrationNotFoundFault 404",
+         delete_integration_returns_it),
+        ("DeleteIntegration errors: InvalidIntegrationStateFault, IntegrationConflictOperationFault, Throttling, "
+         "IntegrationNotFoundFault", delete_integration_error_paths),
+        ("Unsigned calls -> MissingAuthenticationToken(Exception)", unsigned_calls_are_rejected),
+        ("Admin call log records every call", call_log_records_everything),
+    ]:
+        checks.run(name, fn)
+    return checks
+
+
+if __name__ == "__main__":
+    main()
