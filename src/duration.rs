@@ -32,17 +32,22 @@ pub fn parse(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(total))
 }
 
-/// Renders a duration the way `parse` reads it, largest units first (`1h30m`, `0`).
+/// Renders a duration for people in the form `parse` reads, rounded down to its two largest units
+/// (`1h30m`, `254d8h`, `0s`).
 pub fn format(duration: Duration) -> String {
     let mut secs = duration.as_secs();
     if secs == 0 {
-        return "0".to_owned();
+        return "0s".to_owned();
     }
     let mut out = String::new();
+    let mut units = 0;
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if secs >= size {
+        if secs >= size && units < 2 {
             out.push_str(&format!("{}{unit}", secs / size));
             secs %= size;
+            units += 1;
+        } else if units > 0 {
+            units = 2;
         }
     }
     out
@@ -76,9 +81,13 @@ mod tests {
     }
 
     #[test]
-    fn formats_what_it_parses() {
-        for text in ["0", "30s", "1h30m", "1d", "2d3h4m5s"] {
+    fn formats_what_it_parses_in_two_units_at_most() {
+        for text in ["0s", "30s", "1h30m", "1d", "2d3h"] {
             assert_eq!(format(parse(text).expect(text)), text);
+        }
+        let cases = [("2d3h4m5s", "2d3h"), ("1h0m59s", "1h"), ("1d2m", "1d"), ("1d1s", "1d"), ("0", "0s")];
+        for (text, shown) in cases {
+            assert_eq!(format(parse(text).expect(text)), shown, "{text}");
         }
     }
 }

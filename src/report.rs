@@ -171,6 +171,7 @@ impl Report {
         for note in &self.notes {
             out.push_str(&format!("note: {note}\n"));
         }
+        let width = self.sweeps.iter().flat_map(|s| &s.items).map(|i| i.name.chars().count()).max().unwrap_or(0);
         for sweep in &self.sweeps {
             out.push_str(&format!("\n{} {}", sweep.provider, sweep.region));
             if let Some(error) = &sweep.error {
@@ -185,7 +186,7 @@ impl Report {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                out.push_str(&format!("  {:<13} {:<40} {:<16} {}", outcome, item.name, item.status, item.reason));
+                out.push_str(&format!("  {:<13} {:<width$}  {:<16} {}", outcome, item.name, item.status, item.reason));
                 if let Some(error) = &item.error {
                     out.push_str(&format!(" [{error}]"));
                 }

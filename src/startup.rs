@@ -1,10 +1,12 @@
-//! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces.
+//! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces, the demo and the tests.
 
 use crate::aws;
 use crate::config::{ConfigError, Settings};
 use crate::handler::Janitor;
 use crate::providers::dms::FirstSeen;
 use crate::state::FileStore;
+use aws_config::retry::RetryConfig;
+use aws_config::SdkConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,16 +22,21 @@ pub fn first_seen(settings: &Settings, default_state_file: Option<PathBuf>) -> F
     }
 }
 
-/// Builds the janitor with one AWS client per service and region.
+/// Builds the janitor on a loaded AWS configuration, with one client per service and region.
+pub fn janitor_with(
+    sdk: &SdkConfig,
+    settings: Settings,
+    default_state_file: Option<PathBuf>,
+    retry: RetryConfig,
+) -> Result<Janitor, ConfigError> {
+    let regions = aws::regions(&settings, sdk)?;
+    let planes = aws::control_planes(sdk, &settings, &regions, retry, first_seen(&settings, default_state_file));
+    Ok(Janitor::new(settings, regions, planes))
+}
+
+/// Builds the janitor from the process's AWS configuration (environment, profiles, endpoints).
 pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) -> Result<Janitor, ConfigError> {
     let sdk = aws::load_sdk_config().await;
-    let regions = aws::regions(&settings, &sdk)?;
-    let planes = aws::control_planes(
-        &sdk,
-        &settings,
-        &regions,
-        aws::retry_config(settings.max_attempts),
-        first_seen(&settings, default_state_file),
-    );
-    Ok(Janitor::new(settings, regions, planes))
+    let retry = aws::retry_config(settings.max_attempts);
+    janitor_with(&sdk, settings, default_state_file, retry)
 }

@@ -16,6 +16,7 @@ mod faults;
 mod fleet;
 mod paging;
 mod rds;
+pub mod runtime_api;
 mod server;
 mod state;
 mod store;
@@ -31,6 +32,7 @@ pub use calls::{count, Call};
 pub use clock::{format_iso8601, parse_timestamp};
 pub use faults::{Faults, RateLimit};
 pub use fleet::{Connection, Fleet, FleetError, Integration, IntegrationError, OnDelete, PROTECT_TAG};
+pub use runtime_api::{Invocation, RuntimeApi, Startup};
 
 use faults::Injector;
 use state::Shared;

@@ -15,7 +15,8 @@ struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Fleet JSON file, or the word `sample` for the built-in demo fleet.
+    /// Fleet JSON file, the word `sample` for the built-in demo fleet, or
+    /// `generated:CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]` for a benchmark fleet.
     #[arg(long)]
     fleet: String,
     /// Delay before answering each service call.
@@ -61,11 +62,29 @@ fn rate_limit(s: &str) -> Result<RateLimit, String> {
     Ok(RateLimit { per_second, burst })
 }
 
+/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`.
+fn generated(spec: &str) -> Option<Fleet> {
+    let mut parts = spec.split(',');
+    let connections = parts.next()?.trim().parse().ok()?;
+    let integrations = parts.next()?.trim().parse().ok()?;
+    let share: f64 = parts.next()?.trim().parse().ok().filter(|s| (0.0..=1.0).contains(s))?;
+    let regions: Vec<&str> = parts.map(str::trim).filter(|r| !r.is_empty()).collect();
+    Some(Fleet::generated(connections, integrations, share, &regions))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     let fleet = if args.fleet == "sample" {
         Fleet::sample()
+    } else if let Some(spec) = args.fleet.strip_prefix("generated:") {
+        match generated(spec) {
+            Some(fleet) => fleet,
+            None => {
+                eprintln!("janitor-emulator: --fleet generated:{spec} is not CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]");
+                return ExitCode::from(2);
+            }
+        }
     } else {
         match Fleet::load(Path::new(&args.fleet)) {
             Ok(fleet) => fleet,

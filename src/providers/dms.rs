@@ -8,12 +8,15 @@ use crate::state::FirstSeenStore;
 use async_trait::async_trait;
 use aws_sdk_databasemigration::types::Connection;
 use aws_sdk_databasemigration::Client;
+use futures::stream::{self, StreamExt};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 /// How many ARNs one ListTagsForResource call asks about.
 const TAG_BATCH: usize = 100;
+/// ListTagsForResource calls in flight while scanning one region.
+const TAG_CALLS_IN_FLIGHT: usize = 4;
 
 /// Where a failed connection's first sighting comes from.
 #[derive(Clone)]
@@ -41,22 +44,23 @@ impl DmsConnections {
         DmsConnections { clients, protect_tag: protect_tag.into(), first_seen }
     }
 
-    /// The ARNs among `arns` that carry the protect tag, asked in batches.
+    /// The ARNs among `arns` that carry the protect tag, asked in batches of [`TAG_BATCH`], a few at a time.
     async fn protected_arns(
         &self,
         client: &Client,
         region: &str,
-        arns: BTreeSet<&str>,
+        arns: BTreeSet<String>,
     ) -> Result<BTreeSet<String>, ScanError> {
-        let arns: Vec<&str> = arns.into_iter().collect();
+        let arns: Vec<String> = arns.into_iter().collect();
+        let batches: Vec<Vec<String>> = arns.chunks(TAG_BATCH).map(<[String]>::to_vec).collect();
+        let pages: Vec<_> = stream::iter(batches)
+            .map(|batch| client.list_tags_for_resource().set_resource_arn_list(Some(batch)).send())
+            .buffer_unordered(TAG_CALLS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut protected = BTreeSet::new();
-        for batch in arns.chunks(TAG_BATCH) {
-            let output = client
-                .list_tags_for_resource()
-                .set_resource_arn_list(Some(batch.iter().map(|a| a.to_string()).collect()))
-                .send()
-                .await
-                .map_err(|e| scan_error("ListTagsForResource", region, &e))?;
+        for page in pages {
+            let output = page.map_err(|e| scan_error("ListTagsForResource", region, &e))?;
             protected.extend(
                 output
                     .tag_list()
@@ -114,11 +118,14 @@ impl ControlPlane for DmsConnections {
             let page = page.map_err(|e| scan_error("DescribeConnections", region, &e))?;
             connections.extend(page.connections().iter().cloned());
         }
-        let failed: Vec<&Connection> =
-            connections.iter().filter(|c| c.status() == Some(crate::policy::DMS_FAILED)).collect();
-        let tagged = failed.iter().flat_map(|c| [c.endpoint_arn(), c.replication_instance_arn()]).flatten().collect();
+        let failed = || connections.iter().filter(|c| c.status() == Some(crate::policy::DMS_FAILED));
+        let tagged: BTreeSet<String> = failed()
+            .flat_map(|c| [c.endpoint_arn(), c.replication_instance_arn()])
+            .flatten()
+            .map(str::to_owned)
+            .collect();
+        let failed_keys: Vec<String> = failed().map(key).collect();
         let protected = self.protected_arns(client, region, tagged).await?;
-        let failed_keys: Vec<String> = failed.iter().map(|c| key(c)).collect();
         let ages = self.ages(region, &failed_keys, SystemTime::now()).await;
 
         Ok(connections

@@ -5,7 +5,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_databasemigration::config::Credentials;
 use emulator::{Connection, Emulator, Fleet, Integration};
-use replication_janitor::aws;
 use replication_janitor::config::Settings;
 use replication_janitor::handler::Janitor;
 use replication_janitor::report::{Item, Report};
@@ -68,13 +67,11 @@ pub async fn janitor(emulator: &Emulator, vars: &[(&str, &str)]) -> Janitor {
         .credentials_provider(Credentials::new("AKIDEMULATOR", "emulator-secret", None, None, "tests"))
         .load()
         .await;
-    let regions = aws::regions(&settings, &sdk).expect("regions");
     let retry = RetryConfig::standard()
         .with_max_attempts(settings.max_attempts)
         .with_initial_backoff(Duration::from_millis(5))
         .with_max_backoff(Duration::from_millis(50));
-    let planes = aws::control_planes(&sdk, &settings, &regions, retry, startup::first_seen(&settings, None));
-    Janitor::new(settings, regions, planes)
+    startup::janitor_with(&sdk, settings, None, retry).expect("janitor")
 }
 
 /// Runs the whole configuration once, as the CLI does.
