@@ -4,7 +4,7 @@
 
 use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome, ScanError};
 use crate::resource::{Age, Handle, Provider, Resource};
-use crate::state::FirstSeenStore;
+use crate::state::{FirstSeenStore, Sighting};
 use async_trait::async_trait;
 use aws_sdk_databasemigration::types::Connection;
 use aws_sdk_databasemigration::Client;
@@ -73,19 +73,14 @@ impl DmsConnections {
     }
 
     /// First sightings of the failed keys, or the reason they are unknown.
-    async fn ages(
-        &self,
-        region: &str,
-        failed: &[String],
-        now: SystemTime,
-    ) -> Result<HashMap<String, SystemTime>, String> {
+    async fn ages(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, String> {
         match &self.first_seen {
             FirstSeen::NotNeeded => Err("first sightings are not tracked".to_owned()),
             FirstSeen::NoStore => {
                 Err("no first-seen store is configured (JANITOR_STATE_FILE), so the grace cannot be proven".to_owned())
             }
             FirstSeen::Store(store) => store
-                .reconcile(region, failed, now)
+                .reconcile(sighting)
                 .await
                 .map_err(|e| format!("first-seen store unavailable, so the grace cannot be proven: {e}")),
         }
@@ -125,8 +120,11 @@ impl ControlPlane for DmsConnections {
             .map(str::to_owned)
             .collect();
         let failed_keys: Vec<String> = failed().map(key).collect();
+        let scanned_keys: Vec<String> = connections.iter().map(key).collect();
         let protected = self.protected_arns(client, region, tagged).await?;
-        let ages = self.ages(region, &failed_keys, SystemTime::now()).await;
+        let sighting =
+            Sighting { region, scanned: &scanned_keys, failed: &failed_keys, complete: true, now: SystemTime::now() };
+        let ages = self.ages(sighting).await;
 
         Ok(connections
             .iter()

@@ -1,33 +1,12 @@
-//! First-seen marks for DMS connections: they carry no timestamp, so the only honest way to know a connection
-//! has been failed for the grace period is to remember when the janitor first saw it failed.
+//! The CLI's store: a JSON file, rewritten atomically, that can list its marks and so also forgets connections
+//! that are gone.
 
+use super::{FirstSeenStore, Sighting, StateError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-/// Why the store could not answer; those connections wait rather than be deleted on a guess.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("first-seen state file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("first-seen state file {path} is not valid state JSON: {source}")]
-    Corrupt { path: PathBuf, source: serde_json::Error },
-}
-
-/// The port for first-seen marks; a file store for the CLI, other stores for Lambda.
-#[async_trait]
-pub trait FirstSeenStore: Send + Sync {
-    /// For one region's complete scan: marks each key in `failed` not yet marked as first seen at `now`, removes
-    /// the marks of keys no longer failed (healthy again or gone), and returns when each failed key was first seen.
-    async fn reconcile(
-        &self,
-        region: &str,
-        failed: &[String],
-        now: SystemTime,
-    ) -> Result<HashMap<String, SystemTime>, StateError>;
-}
 
 /// Marks as JSON: region -> connection key -> first seen (Unix seconds).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -89,23 +68,25 @@ fn unix_seconds(time: SystemTime) -> u64 {
 
 #[async_trait]
 impl FirstSeenStore for FileStore {
-    async fn reconcile(
-        &self,
-        region: &str,
-        failed: &[String],
-        now: SystemTime,
-    ) -> Result<HashMap<String, SystemTime>, StateError> {
+    async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError> {
+        let Sighting { region, scanned, failed, complete, now } = sighting;
         let _writer = self.lock.lock().await;
         let mut marks = self.load().await?;
         let previous = marks.first_seen_failed.remove(region).unwrap_or_default();
-        let current: BTreeMap<String, u64> = failed
-            .iter()
-            .map(|key| (key.clone(), previous.get(key).copied().unwrap_or_else(|| unix_seconds(now))))
-            .collect();
+        let mut current: BTreeMap<String, u64> = if complete {
+            BTreeMap::new()
+        } else {
+            previous.iter().filter(|(key, _)| !scanned.contains(key)).map(|(k, v)| (k.clone(), *v)).collect()
+        };
+        for key in failed {
+            current.insert(key.clone(), previous.get(key).copied().unwrap_or_else(|| unix_seconds(now)));
+        }
         let changed = current != previous;
-        let seen = current
+        let seen = failed
             .iter()
-            .map(|(key, secs)| (key.clone(), SystemTime::UNIX_EPOCH + Duration::from_secs(*secs)))
+            .filter_map(|key| {
+                current.get(key).map(|secs| (key.clone(), SystemTime::UNIX_EPOCH + Duration::from_secs(*secs)))
+            })
             .collect();
         if !current.is_empty() {
             marks.first_seen_failed.insert(region.to_owned(), current);
@@ -125,19 +106,42 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
     }
 
+    fn keys(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    /// A complete scan of `region` at `secs` that saw `failed` failed and nothing else.
+    async fn complete(store: &FileStore, region: &str, failed: &[&str], secs: u64) -> HashMap<String, SystemTime> {
+        let failed = keys(failed);
+        let sighting = Sighting { region, scanned: &failed, failed: &failed, complete: true, now: at(secs) };
+        store.reconcile(sighting).await.expect("reconcile")
+    }
+
     #[tokio::test]
     async fn first_sightings_stick_and_recoveries_clear() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = FileStore::new(dir.path().join("nested/state.json"));
-        let first = store.reconcile("us-east-1", &["a".into(), "b".into()], at(100)).await.expect("first");
+        let first = complete(&store, "us-east-1", &["a", "b"], 100).await;
         assert_eq!(first, HashMap::from([("a".into(), at(100)), ("b".into(), at(100))]));
-        store.reconcile("eu-west-1", &["a".into()], at(150)).await.expect("other region");
-        let second = store.reconcile("us-east-1", &["a".into(), "c".into()], at(200)).await.expect("second");
+        complete(&store, "eu-west-1", &["a"], 150).await;
+        let second = complete(&store, "us-east-1", &["a", "c"], 200).await;
         assert_eq!(second, HashMap::from([("a".into(), at(100)), ("c".into(), at(200))]));
-        let third = store.reconcile("us-east-1", &["b".into()], at(300)).await.expect("third");
+        let third = complete(&store, "us-east-1", &["b"], 300).await;
         assert_eq!(third, HashMap::from([("b".into(), at(300))]), "b recovered in between, so its clock restarts");
-        let other = store.reconcile("eu-west-1", &["a".into()], at(400)).await.expect("other region again");
+        let other = complete(&store, "eu-west-1", &["a"], 400).await;
         assert_eq!(other, HashMap::from([("a".into(), at(150))]), "regions are independent");
+    }
+
+    #[tokio::test]
+    async fn a_partial_scan_keeps_the_marks_it_did_not_see() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileStore::new(dir.path().join("state.json"));
+        complete(&store, "r", &["ep1|ri", "ep2|ri"], 100).await;
+        let (scanned, failed) = (keys(&["ep1|ri"]), keys(&[]));
+        let sighting = Sighting { region: "r", scanned: &scanned, failed: &failed, complete: false, now: at(200) };
+        assert!(store.reconcile(sighting).await.expect("partial").is_empty());
+        let after = complete(&store, "r", &["ep1|ri", "ep2|ri"], 300).await;
+        assert_eq!(after, HashMap::from([("ep1|ri".into(), at(300)), ("ep2|ri".into(), at(100))]));
     }
 
     #[tokio::test]
@@ -145,7 +149,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.json");
         std::fs::write(&path, "{not json").expect("write");
-        let err = FileStore::new(&path).reconcile("r", &["a".into()], at(1)).await.expect_err("corrupt");
+        let failed = keys(&["a"]);
+        let sighting = Sighting { region: "r", scanned: &failed, failed: &failed, complete: true, now: at(1) };
+        let err = FileStore::new(&path).reconcile(sighting).await.expect_err("corrupt");
         assert!(err.to_string().contains(&path.display().to_string()), "{err}");
     }
 

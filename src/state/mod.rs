@@ -1,0 +1,43 @@
+//! First-seen marks for DMS connections: they carry no timestamp, so the only honest way to know a connection
+//! has been failed for the grace period is to remember when the janitor first saw it failed.
+
+mod file;
+
+pub use file::FileStore;
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// Why the store could not answer; those connections wait rather than be deleted on a guess.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("first-seen state file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("first-seen state file {path} is not valid state JSON: {source}")]
+    Corrupt { path: PathBuf, source: serde_json::Error },
+}
+
+/// What one scan of one region saw, for the store to reconcile its marks with.
+#[derive(Clone, Copy, Debug)]
+pub struct Sighting<'a> {
+    pub region: &'a str,
+    /// Every connection key the scan returned, failed or not.
+    pub scanned: &'a [String],
+    /// The keys among `scanned` whose status is failed.
+    pub failed: &'a [String],
+    /// Whether the scan covered the whole region (not one endpoint's connections): only then may a store that can
+    /// list its marks drop those of connections that are gone.
+    pub complete: bool,
+    pub now: SystemTime,
+}
+
+/// The port for first-seen marks; a file store for the CLI, other stores for Lambda.
+#[async_trait]
+pub trait FirstSeenStore: Send + Sync {
+    /// Marks each failed key not yet marked as first seen at `now` (never moving an existing mark), removes the
+    /// marks of scanned keys that are no longer failed (and, after a complete scan, of keys that are gone), and
+    /// returns when each failed key was first seen.
+    async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError>;
+}
