@@ -104,12 +104,14 @@ async fn main() -> ExitCode {
         };
         // After a timeout the function is stuck (or gone): later events are not delivered.
         ok &= outcome.is_some();
+        let event = Value::from(path);
         let line = match outcome {
-            Some(Invocation::Response(response)) => json!({"event": path, "response": response}),
+            Some(Invocation::Response(response)) => format!(r#"{{"event":{event},"response":{response}}}"#),
             Some(Invocation::Error { error_type, error_message }) => {
-                json!({"event": path, "error": {"errorType": error_type, "errorMessage": error_message}})
+                let (error_type, error_message) = (Value::from(error_type), Value::from(error_message));
+                format!(r#"{{"event":{event},"error":{{"errorType":{error_type},"errorMessage":{error_message}}}}}"#)
             }
-            None => json!({"event": path, "timeout": true}),
+            None => format!(r#"{{"event":{event},"timeout":true}}"#),
         };
         if !emit(&line) {
             return ExitCode::FAILURE;
@@ -123,8 +125,8 @@ async fn main() -> ExitCode {
     let ready_ms = api.first_poll().map(|at| at.saturating_duration_since(spawned).as_secs_f64() * 1000.0);
     let init_error = api.init_error();
     ok &= init_error.is_none();
-    let summary = json!({"readyMs": ready_ms, "initError": init_error.unwrap_or(Value::Null)});
-    if !emit(&summary) {
+    let (ready_ms, init_error) = (json!(ready_ms), init_error.unwrap_or(Value::Null));
+    if !emit(&format!(r#"{{"readyMs":{ready_ms},"initError":{init_error}}}"#)) {
         return ExitCode::FAILURE;
     }
     if ok {
@@ -134,8 +136,8 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Writes one JSON line to stdout; false if stdout is gone.
-fn emit(line: &Value) -> bool {
+/// Writes one JSON line (keys in the documented order) to stdout; false if stdout is gone.
+fn emit(line: &str) -> bool {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_ok()
 }
