@@ -34,7 +34,7 @@ pub fn regions(settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, Conf
     }
 }
 
-/// The adapters for the enabled providers, each with a client per region.
+/// The adapters for the enabled AWS providers, each with a client per region.
 pub fn control_planes(
     sdk: &SdkConfig,
     settings: &Settings,
@@ -45,8 +45,9 @@ pub fn control_planes(
     settings
         .providers
         .iter()
-        .map(|provider| -> Arc<dyn ControlPlane> {
-            match provider {
+        .filter_map(|provider| -> Option<Arc<dyn ControlPlane>> {
+            Some(match provider {
+                Provider::Dts => return None,
                 Provider::Dms => Arc::new(DmsConnections::new(
                     regions
                         .iter()
@@ -74,7 +75,7 @@ pub fn control_planes(
                         .collect(),
                     settings.protect_tag.clone(),
                 )),
-            }
+            })
         })
         .collect()
 }

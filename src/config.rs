@@ -33,6 +33,14 @@ pub struct Settings {
     pub state_file: Option<PathBuf>,
     pub max_attempts: u32,
     pub deadline_margin: Duration,
+    /// DynamoDB table of first-seen marks (`JANITOR_STATE_TABLE`), the Lambda's durable store.
+    pub state_table: Option<String>,
+    /// Alibaba Cloud regions to sweep for DTS jobs.
+    pub dts_regions: Vec<String>,
+    /// Overrides the DTS endpoint (the emulator, a VPC endpoint).
+    pub dts_endpoint: Option<String>,
+    /// A Secrets Manager secret holding the Alibaba Cloud credentials.
+    pub dts_secret_arn: Option<String>,
 }
 
 /// One documented setting: its variable, default and meaning (shared by `--help`, the README and errors).
@@ -48,7 +56,7 @@ pub const SETTINGS: &[Setting] = &[
         default: "true",
         meaning: "`false` is the only way to delete; dry run makes zero Delete calls",
     },
-    Setting { variable: "JANITOR_PROVIDERS", default: "dms,rds", meaning: "control planes to sweep: dms, rds" },
+    Setting { variable: "JANITOR_PROVIDERS", default: "dms,rds", meaning: "control planes to sweep: dms, rds, dts" },
     Setting {
         variable: "JANITOR_REGIONS",
         default: "the configured region",
@@ -107,6 +115,22 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "attempts per AWS call, with backoff and jitter on throttling and 5xx (1..=20)",
     },
     Setting {
+        variable: "JANITOR_STATE_TABLE",
+        default: "none",
+        meaning: "DynamoDB table of first-seen marks for DMS connections (the Lambda's store)",
+    },
+    Setting {
+        variable: "JANITOR_DTS_REGIONS",
+        default: "none",
+        meaning: "Alibaba Cloud regions to sweep for DTS jobs (required with dts)",
+    },
+    Setting { variable: "JANITOR_DTS_ENDPOINT", default: "per region", meaning: "DTS endpoint URL override" },
+    Setting {
+        variable: "JANITOR_DTS_SECRET_ARN",
+        default: "none",
+        meaning: "Secrets Manager secret with the Alibaba Cloud credentials (else ALIBABA_CLOUD_* variables)",
+    },
+    Setting {
         variable: "JANITOR_DEADLINE_MARGIN",
         default: "10s",
         meaning: "Lambda: start no delete when less than this is left of the invocation",
@@ -142,9 +166,9 @@ impl Settings {
             Some(v) => return Err(invalid("JANITOR_DRY_RUN", &v, "true or false")),
         };
         let providers = match get("JANITOR_PROVIDERS") {
-            None => Provider::ALL.to_vec(),
+            None => vec![Provider::Dms, Provider::Rds],
             Some(v) => {
-                let accepted = "a comma list of dms, rds";
+                let accepted = "a comma list of dms, rds, dts";
                 let mut providers = Vec::new();
                 for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                     let provider = Provider::parse(name).ok_or_else(|| invalid("JANITOR_PROVIDERS", &v, accepted))?;
@@ -164,6 +188,49 @@ impl Settings {
                 invalid("JANITOR_REGIONS", &v, "a comma list of region names such as us-east-1,eu-west-1")
             })?),
         };
+        let dts_regions = match get("JANITOR_DTS_REGIONS") {
+            None if providers.contains(&Provider::Dts) => {
+                return Err(invalid(
+                    "JANITOR_DTS_REGIONS",
+                    "",
+                    "a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1 when JANITOR_PROVIDERS includes dts",
+                ))
+            }
+            None => Vec::new(),
+            Some(v) => parse_regions(&v).ok_or_else(|| {
+                invalid("JANITOR_DTS_REGIONS", &v, "a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1")
+            })?,
+        };
+        let dts_endpoint = get("JANITOR_DTS_ENDPOINT");
+        if let Some(endpoint) = &dts_endpoint {
+            if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+                || endpoint.contains(char::is_whitespace)
+            {
+                return Err(invalid("JANITOR_DTS_ENDPOINT", endpoint, "an http:// or https:// URL"));
+            }
+        }
+        let dts_secret_arn = get("JANITOR_DTS_SECRET_ARN");
+        if let Some(arn) = &dts_secret_arn {
+            if !(arn.starts_with("arn:") && arn.contains(":secretsmanager:")) {
+                return Err(invalid(
+                    "JANITOR_DTS_SECRET_ARN",
+                    arn,
+                    "a Secrets Manager secret ARN (arn:aws:secretsmanager:...)",
+                ));
+            }
+        }
+        let state_table = get("JANITOR_STATE_TABLE");
+        if let Some(table) = &state_table {
+            let valid = (3..=255).contains(&table.len())
+                && table.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !valid {
+                return Err(invalid(
+                    "JANITOR_STATE_TABLE",
+                    table,
+                    "a DynamoDB table name: 3 to 255 of a-z, A-Z, 0-9, _, -, .",
+                ));
+            }
+        }
         let rds_statuses = match get("JANITOR_RDS_STATUSES") {
             None => vec!["failed".to_owned()],
             Some(v) => {
@@ -218,6 +285,10 @@ impl Settings {
             state_file: get("JANITOR_STATE_FILE").map(PathBuf::from),
             max_attempts: number_of("JANITOR_MAX_ATTEMPTS", 8, 1..=20)? as u32,
             deadline_margin: duration_of("JANITOR_DEADLINE_MARGIN", Duration::from_secs(10))?,
+            state_table,
+            dts_regions,
+            dts_endpoint,
+            dts_secret_arn,
         })
     }
 
@@ -227,11 +298,11 @@ impl Settings {
     }
 }
 
-/// Region names are lowercase words and digits joined by hyphens (`us-east-1`, `us-gov-west-1`).
+/// Region names are lowercase words and digits joined by hyphens (`us-east-1`, `us-gov-west-1`, `cn-hangzhou`).
 fn parse_regions(list: &str) -> Option<Vec<String>> {
     let mut regions: Vec<String> = Vec::new();
     for region in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        let well_formed = region.split('-').count() >= 3
+        let well_formed = region.split('-').count() >= 2
             && region
                 .split('-')
                 .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
@@ -283,6 +354,10 @@ mod tests {
             ("JANITOR_ABORT_ABOVE_PERCENT", "12.5"),
             ("JANITOR_CONCURRENCY", "64"),
             ("JANITOR_STATE_FILE", "/tmp/s.json"),
+            ("JANITOR_STATE_TABLE", "janitor-first-seen"),
+            ("JANITOR_DTS_REGIONS", "cn-hangzhou,ap-southeast-1"),
+            ("JANITOR_DTS_ENDPOINT", "http://127.0.0.1:9000"),
+            ("JANITOR_DTS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:alibaba-AbCdEf"),
         ])
         .expect("valid");
         assert!(!settings.dry_run);
@@ -294,14 +369,22 @@ mod tests {
         assert_eq!(settings.limits, Limits { max_deletes: 0, abort_above_percent: Some(12.5) });
         assert_eq!(settings.concurrency, 64);
         assert_eq!(settings.state_file, Some(PathBuf::from("/tmp/s.json")));
+        assert_eq!(settings.state_table.as_deref(), Some("janitor-first-seen"));
+        assert_eq!(settings.dts_regions, ["cn-hangzhou", "ap-southeast-1"]);
+        assert_eq!(settings.dts_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(settings.dts_secret_arn.is_some());
     }
 
     #[test]
     fn invalid_values_name_the_variable_the_value_and_what_is_accepted() {
         let cases = [
             ("JANITOR_DRY_RUN", "no", "invalid setting JANITOR_DRY_RUN=\"no\": expected true or false"),
-            ("JANITOR_PROVIDERS", "dms,dts", "invalid setting JANITOR_PROVIDERS=\"dms,dts\": expected a comma list of dms, rds"),
-            ("JANITOR_PROVIDERS", ",", "invalid setting JANITOR_PROVIDERS=\",\": expected a comma list of dms, rds"),
+            ("JANITOR_PROVIDERS", "dms,aurora", "invalid setting JANITOR_PROVIDERS=\"dms,aurora\": expected a comma list of dms, rds, dts"),
+            ("JANITOR_PROVIDERS", ",", "invalid setting JANITOR_PROVIDERS=\",\": expected a comma list of dms, rds, dts"),
+            ("JANITOR_PROVIDERS", "dts", "invalid setting JANITOR_DTS_REGIONS=\"\": expected a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1 when JANITOR_PROVIDERS includes dts"),
+            ("JANITOR_DTS_ENDPOINT", "dts.aliyuncs.com", "invalid setting JANITOR_DTS_ENDPOINT=\"dts.aliyuncs.com\": expected an http:// or https:// URL"),
+            ("JANITOR_DTS_SECRET_ARN", "alibaba", "invalid setting JANITOR_DTS_SECRET_ARN=\"alibaba\": expected a Secrets Manager secret ARN (arn:aws:secretsmanager:...)"),
+            ("JANITOR_STATE_TABLE", "a b", "invalid setting JANITOR_STATE_TABLE=\"a b\": expected a DynamoDB table name: 3 to 255 of a-z, A-Z, 0-9, _, -, ."),
             ("JANITOR_REGIONS", "US-EAST-1", "invalid setting JANITOR_REGIONS=\"US-EAST-1\": expected a comma list of region names such as us-east-1,eu-west-1"),
             ("JANITOR_MIN_AGE", "24", "invalid setting JANITOR_MIN_AGE=\"24\": expected a duration such as 0, 30m, 24h, 1h30m or 7d (units s, m, h, d)"),
             ("JANITOR_DMS_GRACE", "1w", "invalid setting JANITOR_DMS_GRACE=\"1w\": expected a duration such as 0, 30m, 24h, 1h30m or 7d (units s, m, h, d)"),

@@ -14,12 +14,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The janitor as configured at start: settings, regions and the sweep engine.
 pub struct Janitor {
     settings: Settings,
-    regions: Vec<String>,
     sweeper: Sweeper,
 }
 
 impl Janitor {
-    pub fn new(settings: Settings, regions: Vec<String>, planes: Vec<Arc<dyn ControlPlane>>) -> Janitor {
+    pub fn new(settings: Settings, planes: Vec<Arc<dyn ControlPlane>>) -> Janitor {
         let sweeper = Sweeper::new(
             planes,
             settings.policy.clone(),
@@ -27,7 +26,7 @@ impl Janitor {
             settings.concurrency,
             settings.deadline_margin,
         );
-        Janitor { settings, regions, sweeper }
+        Janitor { settings, sweeper }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -38,7 +37,7 @@ impl Janitor {
     pub fn configured_request(&self, trigger: &str) -> SweepRequest {
         SweepRequest {
             providers: self.settings.providers.clone(),
-            regions: self.regions.clone(),
+            regions: None,
             dry_run: self.settings.dry_run,
             deadline: None,
             trigger: trigger.to_owned(),
@@ -49,7 +48,7 @@ impl Janitor {
     /// Handles one invocation payload; a payload the janitor cannot read is an error, never a panic.
     pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Result<Report, TriggerError> {
         let trigger = trigger::parse(payload)?;
-        let request = trigger::resolve(trigger, &self.settings, &self.regions, deadline)?;
+        let request = trigger::resolve(trigger, &self.settings, &self.sweeper.regions(), deadline)?;
         Ok(self.sweep(&request).await)
     }
 

@@ -2,7 +2,7 @@
 //! (tripwire, cap) applied before any delete. No I/O here, so every rule is table-tested.
 
 use crate::pattern::Patterns;
-use crate::resource::{Age, Provider, Resource};
+use crate::resource::{Age, Handle, Provider, Resource};
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
@@ -60,9 +60,12 @@ impl Policy {
         if status == "deleting" {
             return judged(Verdict::InProgress, "already deleting");
         }
-        let (stale_statuses, threshold, threshold_name) = match resource.provider {
-            Provider::Dms => (vec![DMS_FAILED.to_owned()], self.dms_grace, "JANITOR_DMS_GRACE"),
-            Provider::Rds => (self.rds_statuses.clone(), self.min_age, "JANITOR_MIN_AGE"),
+        let (stale_statuses, threshold, threshold_name) = match (&resource.handle, resource.provider) {
+            (Handle::DtsJob { job_type, .. }, _) => {
+                (job_type.failed_statuses().iter().map(|s| s.to_string()).collect(), self.min_age, "JANITOR_MIN_AGE")
+            }
+            (_, Provider::Dms) => (vec![DMS_FAILED.to_owned()], self.dms_grace, "JANITOR_DMS_GRACE"),
+            (_, _) => (self.rds_statuses.clone(), self.min_age, "JANITOR_MIN_AGE"),
         };
         if !stale_statuses.iter().any(|s| s == status) {
             return judged(Verdict::Healthy, format!("status {status} is not one of {}", stale_statuses.join(", ")));
@@ -147,7 +150,7 @@ pub fn apply_limits(plan: &mut [(Provider, &mut Judgement)], limits: Limits) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::Handle;
+    use crate::resource::DtsJobType;
 
     const HOUR: Duration = Duration::from_secs(3_600);
 
@@ -345,6 +348,46 @@ mod tests {
             let judgement = policy.judge(&resource, now());
             assert_eq!(judgement, judged(verdict, reason), "{name}");
         }
+    }
+
+    fn dts_job(job_type: DtsJobType, status: &str, age: Age) -> Resource {
+        Resource {
+            provider: Provider::Dts,
+            name: "orders-sync".into(),
+            status: status.into(),
+            age,
+            handle: Handle::DtsJob { job_id: "j1".into(), instance_id: "i1".into(), job_type, reverse: false },
+            ..integration("x", Age::Unknown(String::new()))
+        }
+    }
+
+    #[test]
+    fn dts_jobs_are_stale_in_the_failed_states_of_their_type() {
+        use DtsJobType::*;
+        let old = Age::CreatedAt(ago(48 * HOUR));
+        let cases = [
+            (Migration, "PrecheckFailed", Verdict::Delete),
+            (Migration, "MigrationFailed", Verdict::Delete),
+            (Migration, "Failed", Verdict::Healthy),
+            (Migration, "Finished", Verdict::Healthy),
+            (Sync, "InitializeFailed", Verdict::Delete),
+            (Sync, "Failed", Verdict::Delete),
+            (Sync, "Synchronizing", Verdict::Healthy),
+            (Subscribe, "Abnormal", Verdict::Delete),
+            (Subscribe, "MigrationFailed", Verdict::Healthy),
+            (Subscribe, "Normal", Verdict::Healthy),
+        ];
+        for (job_type, status, verdict) in cases {
+            assert_eq!(
+                policy().judge(&dts_job(job_type, status, old.clone()), now()).verdict,
+                verdict,
+                "{job_type:?} {status}"
+            );
+        }
+        let young = dts_job(Sync, "Failed", Age::CreatedAt(ago(HOUR)));
+        assert_eq!(policy().judge(&young, now()), judged(Verdict::TooYoung, "created 1h ago, JANITOR_MIN_AGE is 1d"));
+        let healthy = dts_job(Subscribe, "Normal", old);
+        assert_eq!(policy().judge(&healthy, now()).reason, "status Normal is not one of PrecheckFailed, Abnormal");
     }
 
     #[test]

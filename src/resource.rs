@@ -10,15 +10,18 @@ use std::time::SystemTime;
 pub enum Provider {
     Dms,
     Rds,
+    /// Alibaba Cloud Data Transmission Service.
+    Dts,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 2] = [Provider::Dms, Provider::Rds];
+    pub const ALL: [Provider; 3] = [Provider::Dms, Provider::Rds, Provider::Dts];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Dms => "dms",
             Provider::Rds => "rds",
+            Provider::Dts => "dts",
         }
     }
 
@@ -31,6 +34,7 @@ impl Provider {
         match self {
             Provider::Dms => "dms-connection",
             Provider::Rds => "rds-integration",
+            Provider::Dts => "dts-job",
         }
     }
 }
@@ -44,8 +48,50 @@ impl fmt::Display for Provider {
 /// What a delete call needs, per kind of resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Handle {
-    DmsConnection { endpoint_arn: String, replication_instance_arn: String },
-    RdsIntegration { arn: String },
+    DmsConnection {
+        endpoint_arn: String,
+        replication_instance_arn: String,
+    },
+    RdsIntegration {
+        arn: String,
+    },
+    /// A DTS job; `reverse` is the reverse half of a two-way synchronization (`SynchronizationDirection: Reverse`).
+    DtsJob {
+        job_id: String,
+        instance_id: String,
+        job_type: DtsJobType,
+        reverse: bool,
+    },
+}
+
+/// The kinds of DTS job, each with its own failed states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DtsJobType {
+    Migration,
+    Sync,
+    Subscribe,
+}
+
+impl DtsJobType {
+    pub const ALL: [DtsJobType; 3] = [DtsJobType::Migration, DtsJobType::Sync, DtsJobType::Subscribe];
+
+    /// The `JobType` value of the DTS API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtsJobType::Migration => "MIGRATION",
+            DtsJobType::Sync => "SYNC",
+            DtsJobType::Subscribe => "SUBSCRIBE",
+        }
+    }
+
+    /// The statuses in which a job of this type has failed for good.
+    pub fn failed_statuses(self) -> &'static [&'static str] {
+        match self {
+            DtsJobType::Migration => &["PrecheckFailed", "MigrationFailed"],
+            DtsJobType::Sync => &["PrecheckFailed", "InitializeFailed", "Failed"],
+            DtsJobType::Subscribe => &["PrecheckFailed", "Abnormal"],
+        }
+    }
 }
 
 /// How old a resource is, as far as anyone can tell.

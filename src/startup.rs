@@ -31,7 +31,7 @@ pub fn janitor_with(
 ) -> Result<Janitor, ConfigError> {
     let regions = aws::regions(&settings, sdk)?;
     let planes = aws::control_planes(sdk, &settings, &regions, retry, first_seen(&settings, default_state_file));
-    Ok(Janitor::new(settings, regions, planes))
+    Ok(Janitor::new(settings, planes))
 }
 
 /// Builds the janitor from the process's AWS configuration (environment, profiles, endpoints).

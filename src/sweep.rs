@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 #[derive(Clone, Debug)]
 pub struct SweepRequest {
     pub providers: Vec<Provider>,
-    pub regions: Vec<String>,
+    /// Narrows every provider's regions to these; `None` sweeps all the regions each provider was built for.
+    pub regions: Option<Vec<String>>,
     pub dry_run: bool,
     /// When the invocation must be over (Lambda); `None` for the CLI.
     pub deadline: Option<SystemTime>,
@@ -46,6 +47,17 @@ struct Group {
 }
 
 impl Sweeper {
+    /// Every region some plane can sweep, in order.
+    pub fn regions(&self) -> Vec<String> {
+        let mut regions: Vec<String> = Vec::new();
+        for region in self.planes.iter().flat_map(|p| p.regions()) {
+            if !regions.contains(&region) {
+                regions.push(region);
+            }
+        }
+        regions
+    }
+
     pub fn new(
         planes: Vec<Arc<dyn ControlPlane>>,
         policy: Policy,
@@ -61,8 +73,11 @@ impl Sweeper {
         let now = SystemTime::now();
         let planes: Vec<&Arc<dyn ControlPlane>> =
             request.providers.iter().filter_map(|p| self.planes.iter().find(|plane| plane.provider() == *p)).collect();
-        let targets: Vec<(&Arc<dyn ControlPlane>, &str)> =
-            planes.iter().flat_map(|plane| request.regions.iter().map(move |r| (*plane, r.as_str()))).collect();
+        let targets: Vec<(&Arc<dyn ControlPlane>, String)> = planes
+            .iter()
+            .flat_map(|plane| plane.regions().into_iter().map(move |region| (*plane, region)))
+            .filter(|(_, region)| request.regions.as_ref().is_none_or(|wanted| wanted.contains(region)))
+            .collect();
         let scans = futures::future::join_all(targets.iter().map(|(plane, region)| async move {
             let scanned = plane.scan(region).await;
             (scanned, clock.elapsed())
@@ -72,7 +87,7 @@ impl Sweeper {
         let mut groups = Vec::new();
         let mut entries = Vec::new();
         for (index, ((plane, region), (scanned, finished))) in targets.iter().zip(scans).enumerate() {
-            let mut group = Group { provider: plane.provider(), region: region.to_string(), error: None, finished };
+            let mut group = Group { provider: plane.provider(), region: region.clone(), error: None, finished };
             match scanned {
                 Ok(resources) => entries.extend(resources.into_iter().map(|resource| Entry {
                     group: index,

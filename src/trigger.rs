@@ -77,7 +77,8 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
     serde_json::from_value(payload).map(Trigger::Manual).map_err(|e| TriggerError::BadRequest(e.to_string()))
 }
 
-/// Turns a trigger into a sweep request within the configuration: `providers`/`regions` may only narrow it, and
+/// Turns a trigger into a sweep request within the configuration (`regions`: every region the janitor can sweep):
+/// `providers`/`regions` may only narrow it, and
 /// `dryRun: false` cannot override a dry-run configuration (the report notes that it was ignored).
 pub fn resolve(
     trigger: Trigger,
@@ -87,7 +88,7 @@ pub fn resolve(
 ) -> Result<SweepRequest, TriggerError> {
     let mut request = SweepRequest {
         providers: settings.providers.clone(),
-        regions: regions.to_vec(),
+        regions: None,
         dry_run: settings.dry_run,
         deadline,
         trigger: String::new(),
@@ -143,7 +144,7 @@ pub fn resolve(
                         allowed: regions.to_vec(),
                     });
                 }
-                request.regions.retain(|r| names.contains(r));
+                request.regions = Some(names.clone());
                 request.notes.push(format!("regions narrowed by the payload to {}", names.join(",")));
             }
         }
@@ -211,7 +212,7 @@ mod tests {
         let request = resolve(manual, &settings(&[("JANITOR_DRY_RUN", "false")]), &regions(), None).expect("request");
         assert!(request.dry_run);
         assert_eq!(request.providers, [Provider::Rds]);
-        assert_eq!(request.regions, ["eu-west-1"]);
+        assert_eq!(request.regions, Some(vec!["eu-west-1".to_owned()]));
     }
 
     #[test]

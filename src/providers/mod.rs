@@ -42,6 +42,8 @@ pub enum DeleteOutcome {
 #[async_trait]
 pub trait ControlPlane: Send + Sync {
     fn provider(&self) -> Provider;
+    /// The regions this plane was built for (a client each); a run sweeps these or a subset.
+    fn regions(&self) -> Vec<String>;
     /// Every resource in `region`, paginated to the end, with protection and age resolved.
     async fn scan(&self, region: &str) -> Result<Vec<Resource>, ScanError>;
     async fn delete(&self, resource: &Resource) -> DeleteOutcome;

@@ -60,6 +60,10 @@ impl ControlPlane for RdsIntegrations {
         Provider::Rds
     }
 
+    fn regions(&self) -> Vec<String> {
+        self.clients.iter().map(|(region, _)| region.clone()).collect()
+    }
+
     async fn scan(&self, region: &str) -> Result<Vec<Resource>, ScanError> {
         let client = client_for(&self.clients, region).ok_or_else(|| ScanError {
             operation: "DescribeIntegrations",
