@@ -33,17 +33,18 @@ fn values(counts: &Counts) -> [usize; 10] {
     ]
 }
 
-fn line(
-    namespace: &str,
-    timestamp_ms: u64,
-    provider: Option<Provider>,
-    counts: &Counts,
+/// Per-line flags beyond the counts.
+struct Flags {
     tripped: bool,
+    state_unavailable: bool,
     duration_ms: u64,
     dry_run: bool,
-) -> String {
+}
+
+fn line(namespace: &str, timestamp_ms: u64, provider: Option<Provider>, counts: &Counts, flags: Flags) -> String {
     let mut metrics: Vec<Value> = COUNTS.iter().map(|name| json!({"Name": name, "Unit": "Count"})).collect();
     metrics.push(json!({"Name": "TripwireTripped", "Unit": "Count"}));
+    metrics.push(json!({"Name": "StateUnavailable", "Unit": "Count"}));
     metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
     let dimensions: Vec<&str> = provider.iter().map(|_| "Provider").collect();
     let mut root = Map::new();
@@ -57,9 +58,10 @@ fn line(
     for (name, value) in COUNTS.iter().zip(values(counts)) {
         root.insert((*name).into(), json!(value));
     }
-    root.insert("TripwireTripped".into(), json!(u8::from(tripped)));
-    root.insert("DurationMs".into(), json!(duration_ms));
-    root.insert("DryRun".into(), json!(dry_run));
+    root.insert("TripwireTripped".into(), json!(u8::from(flags.tripped)));
+    root.insert("StateUnavailable".into(), json!(u8::from(flags.state_unavailable)));
+    root.insert("DurationMs".into(), json!(flags.duration_ms));
+    root.insert("DryRun".into(), json!(flags.dry_run));
     Value::Object(root).to_string()
 }
 
@@ -72,16 +74,22 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
         .map(|provider| {
             let sweeps = report.sweeps.iter().filter(|s| s.provider == *provider);
             let mut counts = Counts::default();
-            let (mut tripped, mut duration_ms) = (false, 0);
+            let mut flags = Flags { tripped: false, state_unavailable: false, duration_ms: 0, dry_run: report.dry_run };
             for sweep in sweeps {
                 counts.add(&sweep.counts);
-                tripped |= sweep.tripwire_tripped;
-                duration_ms = duration_ms.max(sweep.duration_ms);
+                flags.tripped |= sweep.tripwire_tripped;
+                flags.state_unavailable |= sweep.state_error.is_some();
+                flags.duration_ms = flags.duration_ms.max(sweep.duration_ms);
             }
-            line(namespace, timestamp_ms, Some(*provider), &counts, tripped, duration_ms, report.dry_run)
+            line(namespace, timestamp_ms, Some(*provider), &counts, flags)
         })
         .collect();
-    let tripped = report.sweeps.iter().any(|s| s.tripwire_tripped);
-    lines.push(line(namespace, timestamp_ms, None, &report.totals, tripped, report.duration_ms, report.dry_run));
+    let flags = Flags {
+        tripped: report.sweeps.iter().any(|s| s.tripwire_tripped),
+        state_unavailable: report.sweeps.iter().any(|s| s.state_error.is_some()),
+        duration_ms: report.duration_ms,
+        dry_run: report.dry_run,
+    };
+    lines.push(line(namespace, timestamp_ms, None, &report.totals, flags));
     lines
 }

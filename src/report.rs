@@ -132,6 +132,9 @@ pub struct Sweep {
     /// Why the scan failed; nothing in this provider and region was judged or deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the first-seen store could not be used: its connections waited instead of being judged on a guess.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_error: Option<String>,
     pub tripwire_tripped: bool,
     /// From the start of the run until this sweep's last call ended.
     pub duration_ms: u64,
@@ -176,6 +179,9 @@ impl Report {
             out.push_str(&format!("\n{} {}", sweep.provider, sweep.region));
             if let Some(error) = &sweep.error {
                 out.push_str(&format!("  SCAN FAILED: {error}"));
+            }
+            if let Some(error) = &sweep.state_error {
+                out.push_str(&format!("  FIRST-SEEN STORE UNAVAILABLE: {error}"));
             }
             if sweep.tripwire_tripped {
                 out.push_str("  TRIPWIRE TRIPPED: nothing deleted");

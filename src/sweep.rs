@@ -43,6 +43,7 @@ struct Group {
     provider: Provider,
     region: String,
     error: Option<String>,
+    state_error: Option<String>,
     finished: Duration,
 }
 
@@ -87,15 +88,19 @@ impl Sweeper {
         let mut groups = Vec::new();
         let mut entries = Vec::new();
         for (index, ((plane, region), (scanned, finished))) in targets.iter().zip(scans).enumerate() {
-            let mut group = Group { provider: plane.provider(), region: region.clone(), error: None, finished };
+            let mut group =
+                Group { provider: plane.provider(), region: region.clone(), error: None, state_error: None, finished };
             match scanned {
-                Ok(resources) => entries.extend(resources.into_iter().map(|resource| Entry {
-                    group: index,
-                    judgement: self.policy.judge(&resource, now),
-                    resource,
-                    outcome: Outcome::Kept,
-                    error: None,
-                })),
+                Ok(scan) => {
+                    group.state_error = scan.state_error;
+                    entries.extend(scan.resources.into_iter().map(|resource| Entry {
+                        group: index,
+                        judgement: self.policy.judge(&resource, now),
+                        resource,
+                        outcome: Outcome::Kept,
+                        error: None,
+                    }));
+                }
                 Err(error) => {
                     tracing::warn!(provider = %group.provider, region = %group.region, %error, "scan failed");
                     group.error = Some(error.to_string());
@@ -187,6 +192,7 @@ impl Sweeper {
                 region: group.region,
                 counts: Counts { failed: usize::from(group.error.is_some()), ..Counts::default() },
                 error: group.error,
+                state_error: group.state_error,
                 duration_ms: group.finished.as_millis() as u64,
                 items: Vec::new(),
             })

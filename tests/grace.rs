@@ -85,4 +85,9 @@ async fn an_unreadable_store_makes_connections_wait_with_the_cause() {
         .reason
         .starts_with("first-seen store unavailable, so the grace cannot be proven"));
     assert_eq!(fate(&report, "int"), ("delete".into(), "deleted".into()), "the rest of the sweep goes on");
+    let dms = report.sweeps.iter().find(|s| s.provider.as_str() == "dms").expect("dms sweep");
+    assert!(dms.state_error.as_deref().unwrap_or_default().contains("is not valid state JSON"), "{dms:?}");
+    let lines = janitor(&emulator, &vars).await.metric_lines(&report);
+    let aggregate: serde_json::Value = serde_json::from_str(lines.last().expect("aggregate")).expect("json");
+    assert_eq!(aggregate["StateUnavailable"], 1);
 }

@@ -154,6 +154,7 @@ async fn metrics_are_emf_lines_per_provider_and_in_aggregate() {
         "Deferred",
         "Failed",
         "TripwireTripped",
+        "StateUnavailable",
         "DurationMs",
     ];
     for line in &lines {

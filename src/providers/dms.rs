@@ -2,7 +2,7 @@
 //! DeleteConnection. Connections have no tags and no timestamp: protection comes from the tags of their endpoint
 //! and replication instance, and age from the first-seen store.
 
-use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome, ScanError};
+use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::resource::{Age, Handle, Provider, Resource};
 use crate::state::{FirstSeenStore, Sighting};
 use async_trait::async_trait;
@@ -72,17 +72,25 @@ impl DmsConnections {
         Ok(protected)
     }
 
-    /// First sightings of the failed keys, or the reason they are unknown.
-    async fn ages(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, String> {
+    /// First sightings of the failed keys, or why they are unknown; the second value is the store's error, if the
+    /// store failed (as opposed to not being needed or not configured).
+    async fn ages(&self, sighting: Sighting<'_>) -> (Result<HashMap<String, SystemTime>, String>, Option<String>) {
         match &self.first_seen {
-            FirstSeen::NotNeeded => Err("first sightings are not tracked".to_owned()),
-            FirstSeen::NoStore => {
-                Err("no first-seen store is configured (JANITOR_STATE_FILE), so the grace cannot be proven".to_owned())
-            }
-            FirstSeen::Store(store) => store
-                .reconcile(sighting)
-                .await
-                .map_err(|e| format!("first-seen store unavailable, so the grace cannot be proven: {e}")),
+            FirstSeen::NotNeeded => (Err("first sightings are not tracked".to_owned()), None),
+            FirstSeen::NoStore => (
+                Err("no first-seen store is configured (JANITOR_STATE_FILE), so the grace cannot be proven".to_owned()),
+                None,
+            ),
+            FirstSeen::Store(store) => match store.reconcile(sighting).await {
+                Ok(seen) => (Ok(seen), None),
+                Err(error) => {
+                    tracing::warn!(region = sighting.region, %error, "first-seen store unavailable");
+                    (
+                        Err(format!("first-seen store unavailable, so the grace cannot be proven: {error}")),
+                        Some(error.to_string()),
+                    )
+                }
+            },
         }
     }
 }
@@ -105,7 +113,7 @@ impl ControlPlane for DmsConnections {
         self.clients.iter().map(|(region, _)| region.clone()).collect()
     }
 
-    async fn scan(&self, region: &str) -> Result<Vec<Resource>, ScanError> {
+    async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
         let client = client_for(&self.clients, region).ok_or_else(|| ScanError {
             operation: "DescribeConnections",
             region: region.to_owned(),
@@ -128,9 +136,9 @@ impl ControlPlane for DmsConnections {
         let protected = self.protected_arns(client, region, tagged).await?;
         let sighting =
             Sighting { region, scanned: &scanned_keys, failed: &failed_keys, complete: true, now: SystemTime::now() };
-        let ages = self.ages(sighting).await;
+        let (ages, state_error) = self.ages(sighting).await;
 
-        Ok(connections
+        let resources = connections
             .iter()
             .map(|connection| {
                 let endpoint_arn = connection.endpoint_arn().unwrap_or_default().to_owned();
@@ -165,7 +173,8 @@ impl ControlPlane for DmsConnections {
                     handle: Handle::DmsConnection { endpoint_arn, replication_instance_arn: instance_arn },
                 }
             })
-            .collect())
+            .collect();
+        Ok(Scan { resources, state_error })
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {

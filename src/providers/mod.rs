@@ -20,6 +20,15 @@ pub struct ScanError {
     pub message: String,
 }
 
+/// One region's complete scan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    pub resources: Vec<Resource>,
+    /// Why the first-seen store could not be used, if it could not: the affected resources wait, and the report
+    /// and metrics say so.
+    pub state_error: Option<String>,
+}
+
 /// What became of one delete call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeleteOutcome {
@@ -45,7 +54,7 @@ pub trait ControlPlane: Send + Sync {
     /// The regions this plane was built for (a client each); a run sweeps these or a subset.
     fn regions(&self) -> Vec<String>;
     /// Every resource in `region`, paginated to the end, with protection and age resolved.
-    async fn scan(&self, region: &str) -> Result<Vec<Resource>, ScanError>;
+    async fn scan(&self, region: &str) -> Result<Scan, ScanError>;
     async fn delete(&self, resource: &Resource) -> DeleteOutcome;
 }
 

@@ -1,6 +1,6 @@
 //! RDS zero-ETL integrations over the official SDK (awsQuery): DescribeIntegrations and DeleteIntegration.
 
-use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome, ScanError};
+use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::resource::{Age, Handle, Provider, Resource};
 use async_trait::async_trait;
 use aws_sdk_rds::types::Integration;
@@ -64,7 +64,7 @@ impl ControlPlane for RdsIntegrations {
         self.clients.iter().map(|(region, _)| region.clone()).collect()
     }
 
-    async fn scan(&self, region: &str) -> Result<Vec<Resource>, ScanError> {
+    async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
         let client = client_for(&self.clients, region).ok_or_else(|| ScanError {
             operation: "DescribeIntegrations",
             region: region.to_owned(),
@@ -76,7 +76,7 @@ impl ControlPlane for RdsIntegrations {
             let page = page.map_err(|e| scan_error("DescribeIntegrations", region, &e))?;
             resources.extend(page.integrations().iter().map(|i| self.resource(region, i)));
         }
-        Ok(resources)
+        Ok(Scan { resources, state_error: None })
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {
