@@ -38,6 +38,7 @@ impl Janitor {
         SweepRequest {
             providers: self.settings.providers.clone(),
             regions: None,
+            target: None,
             dry_run: self.settings.dry_run,
             deadline: None,
             trigger: trigger.to_owned(),

@@ -15,6 +15,8 @@ pub struct SweepRequest {
     pub providers: Vec<Provider>,
     /// Narrows every provider's regions to these; `None` sweeps all the regions each provider was built for.
     pub regions: Option<Vec<String>>,
+    /// A service event's resource: only it is scanned and judged.
+    pub target: Option<crate::trigger::Target>,
     pub dry_run: bool,
     /// When the invocation must be over (Lambda); `None` for the CLI.
     pub deadline: Option<SystemTime>,
@@ -80,7 +82,10 @@ impl Sweeper {
             .filter(|(_, region)| request.regions.as_ref().is_none_or(|wanted| wanted.contains(region)))
             .collect();
         let scans = futures::future::join_all(targets.iter().map(|(plane, region)| async move {
-            let scanned = plane.scan(region).await;
+            let scanned = match &request.target {
+                Some(target) => plane.scan_target(region, &target.arn).await,
+                None => plane.scan(region).await,
+            };
             (scanned, clock.elapsed())
         }))
         .await;

@@ -32,6 +32,15 @@ pub struct ManualRequest {
     pub regions: Option<Vec<String>>,
 }
 
+/// One resource a service event names: the sweep judges only it (DMS: the connections of an endpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub provider: Provider,
+    pub region: String,
+    /// An integration ARN (RDS) or an endpoint ARN (DMS).
+    pub arn: String,
+}
+
 /// What invoked the janitor.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Trigger {
@@ -40,6 +49,16 @@ pub enum Trigger {
         rule: Option<String>,
     },
     Manual(ManualRequest),
+    /// A service event about one resource; `event` says which (source, detail-type, event id).
+    Service {
+        target: Target,
+        event: String,
+    },
+    /// A service event of a kind the janitor acts on that names no resource it can find.
+    Unusable {
+        event: String,
+        why: String,
+    },
     /// A well-formed event the janitor does not act on; answered with a no-op report so it is not retried.
     Ignored {
         source: String,
@@ -72,9 +91,56 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
                 .map_err(|e| TriggerError::BadRequest(format!("malformed scheduled event: {e}")))?;
             return Ok(Trigger::Schedule { rule: event.resources.and_then(|r| r.into_iter().next()) });
         }
-        return Ok(Trigger::Ignored { source, detail_type });
+        return Ok(service_event(object, source, detail_type));
     }
     serde_json::from_value(payload).map(Trigger::Manual).map_err(|e| TriggerError::BadRequest(e.to_string()))
+}
+
+/// The detail-types the janitor acts on, by source, and what their resource is.
+const SERVICE_EVENTS: &[(&str, &str, Provider)] = &[
+    ("aws.rds", "RDS Zero ETL Event", Provider::Rds),
+    ("aws.redshift", "Redshift Integration Monitoring", Provider::Rds),
+    ("aws.redshift", "Redshift Integration Configuration", Provider::Rds),
+    ("aws.redshift", "Redshift Integration Operation", Provider::Rds),
+    ("aws.dms", "DMS Replication Endpoint State Change", Provider::Dms),
+];
+
+/// Classifies an EventBridge envelope other than a schedule. The resource comes from the envelope's `resources`
+/// (the EventBridge convention), else from any ARN among the detail's values; the detail schemas are not documented,
+/// so the parser takes what it recognises and ignores the rest.
+fn service_event(object: &serde_json::Map<String, Value>, source: String, detail_type: String) -> Trigger {
+    let Some((_, _, provider)) = SERVICE_EVENTS.iter().find(|(s, d, _)| *s == source && *d == detail_type) else {
+        return Trigger::Ignored { source, detail_type };
+    };
+    let detail = object.get("detail");
+    let event_id = detail
+        .and_then(|d| ["EventID", "eventId", "EventId", "eventID", "event-id"].iter().find_map(|k| d.get(*k)))
+        .and_then(Value::as_str);
+    let event = match event_id {
+        Some(id) => format!("{source}/{detail_type} {id}"),
+        None => format!("{source}/{detail_type}"),
+    };
+    let mut arns: Vec<&str> = Vec::new();
+    if let Some(Value::Array(resources)) = object.get("resources") {
+        arns.extend(resources.iter().filter_map(Value::as_str));
+    }
+    if let Some(Value::Object(detail)) = detail {
+        arns.extend(detail.values().filter_map(Value::as_str).filter(|v| v.starts_with("arn:")));
+    }
+    let wanted = match provider {
+        Provider::Dms => ":endpoint:",
+        _ => ":integration:",
+    };
+    let Some(arn) = arns.into_iter().find(|arn| arn.starts_with("arn:") && arn.contains(wanted)) else {
+        return Trigger::Unusable { event, why: format!("it names no resource with an ARN containing {wanted:?}") };
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let (Some(service), Some(region)) = (parts.get(2), parts.get(3).filter(|r| !r.is_empty())) else {
+        return Trigger::Unusable { event, why: format!("{arn} is not a regional ARN") };
+    };
+    // A Redshift-side ARN of a zero-ETL integration names the same integration as its RDS ARN (assumed; see README).
+    let arn = if *service == "redshift" { arn.replacen(":redshift:", ":rds:", 1) } else { arn.to_owned() };
+    Trigger::Service { target: Target { provider: *provider, region: region.to_string(), arn }, event }
 }
 
 /// Turns a trigger into a sweep request within the configuration (`regions`: every region the janitor can sweep):
@@ -89,6 +155,7 @@ pub fn resolve(
     let mut request = SweepRequest {
         providers: settings.providers.clone(),
         regions: None,
+        target: None,
         dry_run: settings.dry_run,
         deadline,
         trigger: String::new(),
@@ -100,6 +167,26 @@ pub fn resolve(
             if let Some(rule) = rule {
                 request.notes.push(format!("scheduled by {rule}"));
             }
+        }
+        Trigger::Service { target, event } => {
+            request.trigger = event;
+            if !settings.providers.contains(&target.provider) || !regions.contains(&target.region) {
+                request.providers.clear();
+                request.notes.push(format!(
+                    "no-op: {} in {} is outside this janitor's providers and regions",
+                    target.arn, target.region
+                ));
+            } else {
+                request.providers = vec![target.provider];
+                request.regions = Some(vec![target.region.clone()]);
+                request.notes.push(format!("scoped to {} by the event", target.arn));
+                request.target = Some(target);
+            }
+        }
+        Trigger::Unusable { event, why } => {
+            request.notes.push(format!("no-op: the event {event} was not acted on: {why}"));
+            request.trigger = event;
+            request.providers.clear();
         }
         Trigger::Ignored { source, detail_type } => {
             request.trigger = format!("{source}/{detail_type}");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use emulator::{Emulator, Fleet};
+use emulator::{count, Emulator, Fleet};
 use replication_janitor::report::Report;
 use replication_janitor::trigger::{self, TriggerError};
 use serde_json::Value;
@@ -31,49 +31,83 @@ async fn handle_file(emulator: &Emulator, vars: &[(&str, &str)], file: &Path) ->
     }
 }
 
+/// Names of what a report deleted, sorted.
+fn deleted(report: &Report) -> Vec<String> {
+    let mut names: Vec<String> =
+        items(report).into_iter().filter(|i| fate(report, &i.name).1 == "deleted").map(|i| i.name.clone()).collect();
+    names.sort();
+    names
+}
+
 #[tokio::test]
 async fn every_sample_event_goes_through_the_handler() {
     let deleting = [("JANITOR_DRY_RUN", "false"), ("JANITOR_REGIONS", "us-east-1,eu-west-1")];
+    let everything_stale =
+        ["crm-sqlserver-source@eu-ri-1", "crm-to-redshift-failed-old", "orders-pg-source@prod-ri-1", "orders-to-redshift-failed-old"];
     let mut seen = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir("events").expect("events/").map(|e| e.expect("entry").path()).collect();
     files.sort();
     for file in files {
         let name = file.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
-        let emulator = emulator(two_region_fleet()).await;
+        let emulator = emulator(Fleet::sample()).await;
         let outcome = handle_file(&emulator, &deleting, &file).await;
         match name.as_str() {
             "schedule.json" => {
                 let report = outcome.expect("schedule");
                 assert_eq!(report.trigger, "schedule");
-                assert_eq!(
-                    report.notes,
-                    ["scheduled by arn:aws:events:us-east-1:123456789012:rule/replication-janitor-nightly"]
-                );
-                assert_eq!(report.totals.deleted, 3);
+                assert_eq!(report.notes, ["scheduled by arn:aws:events:us-east-1:123456789012:rule/replication-janitor-nightly"]);
+                assert_eq!(deleted(&report), everything_stale);
             }
             "scheduler-input.json" => {
                 let report = outcome.expect("scheduler input");
                 assert_eq!(report.trigger, "manual");
-                assert_eq!(report.totals.deleted, 3);
+                assert_eq!(deleted(&report), everything_stale);
             }
             "manual-dry-run.json" => {
                 let report = outcome.expect("manual dry run");
                 assert!(report.dry_run, "the payload asked for a dry run");
                 assert_eq!(report.sweeps.len(), 1);
-                assert_eq!(
-                    (report.sweeps[0].provider.as_str(), report.sweeps[0].region.as_str()),
-                    ("rds", "eu-west-1")
-                );
-                assert_eq!(fate(&report, "west-failure"), ("delete".into(), "wouldDelete".into()));
+                assert_eq!((report.sweeps[0].provider.as_str(), report.sweeps[0].region.as_str()), ("rds", "eu-west-1"));
+                assert_eq!(fate(&report, "crm-to-redshift-failed-old"), ("delete".into(), "wouldDelete".into()));
                 assert!(deletes(&emulator).is_empty());
             }
             "manual-delete-request.json" => {
                 let report = outcome.expect("manual delete request");
                 assert!(!report.dry_run, "the configuration allows deleting, so the request runs as configured");
-                assert_eq!(report.totals.deleted, 3);
+                assert_eq!(deleted(&report), everything_stale);
                 let dry = handle_file(&emulator, &[], &file).await.expect("dry configuration");
                 assert!(dry.dry_run, "a payload cannot turn a dry-run configuration into a deleting one");
                 assert!(dry.notes[0].starts_with("dryRun=false in the payload was ignored"));
+            }
+            "rds-zero-etl-event.json" => {
+                let report = outcome.expect("rds event");
+                assert_eq!(report.trigger, "aws.rds/RDS Zero ETL Event RDS-EVENT-0230");
+                assert_eq!(report.totals.scanned, 1, "only the integration the event names is judged");
+                assert_eq!(deleted(&report), ["orders-to-redshift-failed-old"]);
+                assert_eq!(count(&emulator.calls(), "DescribeConnections"), 0);
+            }
+            "redshift-integration-error.json" => {
+                let report = outcome.expect("redshift event");
+                assert_eq!(report.trigger, "aws.redshift/Redshift Integration Monitoring REDSHIFT-INTEGRATION-EVENT-0007");
+                assert_eq!(report.totals.scanned, 1);
+                assert_eq!(deleted(&report), ["crm-to-redshift-failed-old"]);
+                assert_eq!(report.sweeps[0].region, "eu-west-1");
+            }
+            "dms-endpoint-state-change.json" => {
+                let report = outcome.expect("dms event");
+                assert_eq!(report.trigger, "aws.dms/DMS Replication Endpoint State Change DMS-EVENT-0117");
+                assert_eq!(report.totals.scanned, 1, "only the connections of the endpoint the event names");
+                assert_eq!(deleted(&report), ["orders-pg-source@prod-ri-1"]);
+                assert_eq!(count(&emulator.calls(), "DescribeIntegrations"), 0);
+            }
+            "rds-event-without-resource.json" => {
+                let report = outcome.expect("an unusable event is a no-op, not an error");
+                assert!(report.sweeps.is_empty());
+                assert_eq!(
+                    report.notes,
+                    ["no-op: the event aws.rds/RDS Zero ETL Event was not acted on: it names no resource with an ARN containing \":integration:\""]
+                );
+                assert!(emulator.calls().is_empty());
             }
             "unrelated-event.json" => {
                 let report = outcome.expect("unrelated event");
@@ -91,7 +125,34 @@ async fn every_sample_event_goes_through_the_handler() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert_eq!(seen.len(), 10, "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_service_event_is_judged_under_the_same_policy() {
+    let mut fleet = Fleet::sample();
+    let arn = integration_arn(REGION, "young-one");
+    let mut young = integration("young-one", "failed", Duration::from_secs(60));
+    young.integration_arn = arn.clone();
+    fleet.integrations.push(young);
+    let emulator = emulator(fleet).await;
+    let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false")]).await;
+    let event = serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event", "resources": [arn], "detail": {}});
+    let report = janitor.handle(event, None).await.expect("report");
+    assert_eq!(fate(&report, "young-one"), ("tooYoung".into(), "kept".into()));
+    assert!(deletes(&emulator).is_empty());
+
+    let gone = serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event",
+        "resources": [integration_arn(REGION, "00000000-0000-0000-0000-000000000000")], "detail": {}});
+    let report = janitor.handle(gone, None).await.expect("an integration that is gone is not an error");
+    assert_eq!(report.totals.scanned, 0);
+    assert!(!report.has_failures());
+
+    let elsewhere = serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event",
+        "resources": [integration_arn("ap-south-1", "x")], "detail": {}});
+    let report = janitor.handle(elsewhere, None).await.expect("report");
+    assert!(report.sweeps.is_empty());
+    assert!(report.notes[0].contains("outside this janitor's providers and regions"), "{:?}", report.notes);
 }
 
 #[tokio::test]

@@ -87,8 +87,9 @@ async fn every_sample_event_is_answered_through_the_runtime_api() {
         .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
         .collect();
     // A line per provider swept plus the aggregate: schedule, scheduler input and the delete request sweep both
-    // providers (3 lines each), the RDS-only manual request 2, the no-op 1, the malformed payload none.
-    assert_eq!(emf.len(), 3 + 3 + 3 + 2 + 1, "{stdout}");
+    // providers (3 lines each); the RDS-only manual request and the three scoped service events 2 each; the two
+    // no-op events 1 each; the malformed payload none.
+    assert_eq!(emf.len(), 3 * 3 + 2 * 4 + 2, "{stdout}");
     assert!(stdout.lines().any(|l| l.contains("\"sweep finished\"") && l.starts_with('{')), "JSON logs:\n{stdout}");
 }
 

@@ -6,7 +6,7 @@ use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome,
 use crate::resource::{Age, Handle, Provider, Resource};
 use crate::state::{FirstSeenStore, Sighting};
 use async_trait::async_trait;
-use aws_sdk_databasemigration::types::Connection;
+use aws_sdk_databasemigration::types::{Connection, Filter};
 use aws_sdk_databasemigration::Client;
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeSet, HashMap};
@@ -93,33 +93,19 @@ impl DmsConnections {
             },
         }
     }
-}
-
-fn key(connection: &Connection) -> String {
-    format!(
-        "{}|{}",
-        connection.endpoint_arn().unwrap_or_default(),
-        connection.replication_instance_arn().unwrap_or_default()
-    )
-}
-
-#[async_trait]
-impl ControlPlane for DmsConnections {
-    fn provider(&self) -> Provider {
-        Provider::Dms
-    }
-
-    fn regions(&self) -> Vec<String> {
-        self.clients.iter().map(|(region, _)| region.clone()).collect()
-    }
-
-    async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
+    /// Every connection in `region`, or only those of `endpoint`, with protection and first sightings resolved.
+    async fn connections(&self, region: &str, endpoint: Option<&str>) -> Result<Scan, ScanError> {
         let client = client_for(&self.clients, region).ok_or_else(|| ScanError {
             operation: "DescribeConnections",
             region: region.to_owned(),
             message: "no client was built for this region at start".to_owned(),
         })?;
-        let mut pages = client.describe_connections().into_paginator().page_size(100).send();
+        let filter =
+            endpoint.map(|arn| Filter::builder().name("endpoint-arn").values(arn).build()).transpose().map_err(
+                |e| ScanError { operation: "DescribeConnections", region: region.to_owned(), message: e.to_string() },
+            )?;
+        let mut pages =
+            client.describe_connections().set_filters(filter.map(|f| vec![f])).into_paginator().page_size(100).send();
         let mut connections = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| scan_error("DescribeConnections", region, &e))?;
@@ -175,6 +161,33 @@ impl ControlPlane for DmsConnections {
             })
             .collect();
         Ok(Scan { resources, state_error })
+    }
+}
+
+fn key(connection: &Connection) -> String {
+    format!(
+        "{}|{}",
+        connection.endpoint_arn().unwrap_or_default(),
+        connection.replication_instance_arn().unwrap_or_default()
+    )
+}
+
+#[async_trait]
+impl ControlPlane for DmsConnections {
+    fn provider(&self) -> Provider {
+        Provider::Dms
+    }
+
+    fn regions(&self) -> Vec<String> {
+        self.clients.iter().map(|(region, _)| region.clone()).collect()
+    }
+
+    async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
+        self.connections(region, None).await
+    }
+
+    async fn scan_target(&self, region: &str, target: &str) -> Result<Scan, ScanError> {
+        self.connections(region, Some(target)).await
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {

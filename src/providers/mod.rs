@@ -55,6 +55,15 @@ pub trait ControlPlane: Send + Sync {
     fn regions(&self) -> Vec<String>;
     /// Every resource in `region`, paginated to the end, with protection and age resolved.
     async fn scan(&self, region: &str) -> Result<Scan, ScanError>;
+    /// Only the resources an event named (`target`: an ARN of this provider), under the same judgement. The default
+    /// says events cannot target this provider.
+    async fn scan_target(&self, region: &str, target: &str) -> Result<Scan, ScanError> {
+        Err(ScanError {
+            operation: "scan_target",
+            region: region.to_owned(),
+            message: format!("events cannot target {} resources ({target})", self.provider()),
+        })
+    }
     async fn delete(&self, resource: &Resource) -> DeleteOutcome;
 }
 

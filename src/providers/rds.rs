@@ -3,6 +3,7 @@
 use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::resource::{Age, Handle, Provider, Resource};
 use async_trait::async_trait;
+use aws_sdk_rds::error::ProvideErrorMetadata;
 use aws_sdk_rds::types::Integration;
 use aws_sdk_rds::Client;
 use std::time::{Duration, SystemTime};
@@ -44,6 +45,32 @@ impl RdsIntegrations {
     }
 }
 
+impl RdsIntegrations {
+    /// Every integration in `region`, or only `identifier` (an integration that is gone yields nothing).
+    async fn describe(&self, region: &str, identifier: Option<&str>) -> Result<Scan, ScanError> {
+        let client = client_for(&self.clients, region).ok_or_else(|| ScanError {
+            operation: "DescribeIntegrations",
+            region: region.to_owned(),
+            message: "no client was built for this region at start".to_owned(),
+        })?;
+        let mut pages = client
+            .describe_integrations()
+            .set_integration_identifier(identifier.map(str::to_owned))
+            .into_paginator()
+            .page_size(100)
+            .send();
+        let mut resources = Vec::new();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => resources.extend(page.integrations().iter().map(|i| self.resource(region, i))),
+                Err(e) if identifier.is_some() && e.code() == Some("IntegrationNotFoundFault") => break,
+                Err(e) => return Err(scan_error("DescribeIntegrations", region, &e)),
+            }
+        }
+        Ok(Scan { resources, state_error: None })
+    }
+}
+
 fn to_system_time(time: &aws_smithy_types::DateTime) -> SystemTime {
     let secs = time.secs();
     let offset = Duration::new(secs.unsigned_abs(), time.subsec_nanos());
@@ -65,18 +92,11 @@ impl ControlPlane for RdsIntegrations {
     }
 
     async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
-        let client = client_for(&self.clients, region).ok_or_else(|| ScanError {
-            operation: "DescribeIntegrations",
-            region: region.to_owned(),
-            message: "no client was built for this region at start".to_owned(),
-        })?;
-        let mut pages = client.describe_integrations().into_paginator().page_size(100).send();
-        let mut resources = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| scan_error("DescribeIntegrations", region, &e))?;
-            resources.extend(page.integrations().iter().map(|i| self.resource(region, i)));
-        }
-        Ok(Scan { resources, state_error: None })
+        self.describe(region, None).await
+    }
+
+    async fn scan_target(&self, region: &str, target: &str) -> Result<Scan, ScanError> {
+        self.describe(region, Some(target)).await
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {
