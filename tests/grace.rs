@@ -61,7 +61,7 @@ async fn without_a_store_a_grace_above_zero_never_deletes() {
     assert_eq!(fate(&report, "broken@ri"), ("waiting".into(), "kept".into()));
     assert_eq!(
         item(&report, "broken@ri").reason,
-        "no first-seen store is configured (JANITOR_STATE_FILE), so the grace cannot be proven; JANITOR_DMS_GRACE is 1h"
+        "no first-seen store is configured (JANITOR_STATE_TABLE or JANITOR_STATE_FILE), so the grace cannot be proven; JANITOR_DMS_GRACE is 1h"
     );
     assert!(deletes(&emulator).is_empty());
 }

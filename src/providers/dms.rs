@@ -78,7 +78,7 @@ impl DmsConnections {
         match &self.first_seen {
             FirstSeen::NotNeeded => (Err("first sightings are not tracked".to_owned()), None),
             FirstSeen::NoStore => (
-                Err("no first-seen store is configured (JANITOR_STATE_FILE), so the grace cannot be proven".to_owned()),
+                Err("no first-seen store is configured (JANITOR_STATE_TABLE or JANITOR_STATE_FILE), so the grace cannot be proven".to_owned()),
                 None,
             ),
             FirstSeen::Store(store) => match store.reconcile(sighting).await {
@@ -203,11 +203,19 @@ impl ControlPlane for DmsConnections {
             .replication_instance_arn(replication_instance_arn)
             .send()
             .await;
-        match sent {
+        let outcome = match sent {
             Ok(output) => DeleteOutcome::Deleted {
                 status: output.connection().and_then(|c| c.status()).unwrap_or("deleting").to_owned(),
             },
             Err(error) => delete_outcome("dms:DeleteConnection", &resource.id, &error),
+        };
+        if let (DeleteOutcome::Deleted { .. } | DeleteOutcome::AlreadyGone, FirstSeen::Store(store)) =
+            (&outcome, &self.first_seen)
+        {
+            if let Err(error) = store.forget(&resource.region, &resource.id).await {
+                tracing::warn!(id = %resource.id, %error, "could not drop the first-seen mark; it expires on its own");
+            }
         }
+        outcome
     }
 }

@@ -96,6 +96,19 @@ impl FirstSeenStore for FileStore {
         }
         Ok(seen)
     }
+
+    async fn forget(&self, region: &str, key: &str) -> Result<(), StateError> {
+        let _writer = self.lock.lock().await;
+        let mut marks = self.load().await?;
+        let Some(region_marks) = marks.first_seen_failed.get_mut(region) else { return Ok(()) };
+        if region_marks.remove(key).is_none() {
+            return Ok(());
+        }
+        if region_marks.is_empty() {
+            marks.first_seen_failed.remove(region);
+        }
+        self.save(&marks).await
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +143,20 @@ mod tests {
         assert_eq!(third, HashMap::from([("b".into(), at(300))]), "b recovered in between, so its clock restarts");
         let other = complete(&store, "eu-west-1", &["a"], 400).await;
         assert_eq!(other, HashMap::from([("a".into(), at(150))]), "regions are independent");
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_connection_starts_afresh() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileStore::new(dir.path().join("state.json"));
+        complete(&store, "r", &["a", "b"], 100).await;
+        store.forget("r", "a").await.expect("forget");
+        store.forget("r", "unknown").await.expect("forgetting nothing is fine");
+        store.forget("elsewhere", "a").await.expect("forgetting in an unknown region is fine");
+        let (scanned, failed) = (keys(&["a", "b"]), keys(&["a", "b"]));
+        let sighting = Sighting { region: "r", scanned: &scanned, failed: &failed, complete: false, now: at(200) };
+        let seen = store.reconcile(sighting).await.expect("reconcile");
+        assert_eq!(seen, HashMap::from([("a".into(), at(200)), ("b".into(), at(100))]));
     }
 
     #[tokio::test]

@@ -1,8 +1,10 @@
 //! First-seen marks for DMS connections: they carry no timestamp, so the only honest way to know a connection
 //! has been failed for the grace period is to remember when the janitor first saw it failed.
 
+mod dynamo;
 mod file;
 
+pub use dynamo::DynamoStore;
 pub use file::FileStore;
 
 use async_trait::async_trait;
@@ -17,6 +19,8 @@ pub enum StateError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("first-seen state file {path} is not valid state JSON: {source}")]
     Corrupt { path: PathBuf, source: serde_json::Error },
+    #[error("DynamoDB table {table}: {message}")]
+    Dynamo { table: String, message: String },
 }
 
 /// What one scan of one region saw, for the store to reconcile its marks with.
@@ -40,4 +44,8 @@ pub trait FirstSeenStore: Send + Sync {
     /// marks of scanned keys that are no longer failed (and, after a complete scan, of keys that are gone), and
     /// returns when each failed key was first seen.
     async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError>;
+
+    /// Drops the mark of a connection the janitor deleted (or found gone), so a connection recreated later with the
+    /// same endpoint and instance starts its grace afresh instead of inheriting an old first sighting.
+    async fn forget(&self, region: &str, key: &str) -> Result<(), StateError>;
 }

@@ -1,0 +1,456 @@
+//! The DynamoDB first-seen store over the real protocol, against moto's server: marks across runs, the
+//! conditional first write under concurrent sweeps, mark removal, the TTL attribute, and what a sweep does when the
+//! table is missing or denied. Each test starts its own moto server, so tests share nothing.
+
+mod common;
+mod moto;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use common::*;
+use emulator::{Emulator, Fleet};
+use moto::Moto;
+use replication_janitor::handler::Janitor;
+use replication_janitor::providers::dms::FirstSeen;
+use replication_janitor::providers::{ControlPlane, DmsConnections, RdsIntegrations};
+use replication_janitor::state::{DynamoStore, FirstSeenStore, Sighting};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const TABLE: &str = "janitor-marks";
+const TTL: Duration = Duration::from_secs(7 * 86_400);
+
+/// Unix seconds of now, whole: every time below is a whole number of seconds from here.
+fn base() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
+}
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn keys(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// A connection key as the DMS provider builds it.
+fn key(endpoint: &str) -> String {
+    format!("{}|{}", endpoint_arn(REGION, endpoint), instance_arn(REGION, "ri"))
+}
+
+/// A moto server with the marks table created, and a client of it.
+async fn moto_with_table() -> (Moto, aws_sdk_dynamodb::Client) {
+    let moto = Moto::start();
+    let client = moto.dynamodb(REGION).await;
+    moto.create_table(&client, TABLE).await;
+    (moto, client)
+}
+
+/// The sighting of a complete scan of us-east-1 at `secs` that saw `failed` failed and nothing else.
+async fn reconcile_failed(store: &DynamoStore, failed: &[String], secs: u64) -> HashMap<String, SystemTime> {
+    let sighting = Sighting { region: REGION, scanned: failed, failed, complete: true, now: at(secs) };
+    store.reconcile(sighting).await.expect("reconcile")
+}
+
+/// The stored item of `key` in `region`, read consistently.
+async fn stored(client: &aws_sdk_dynamodb::Client, region: &str, key: &str) -> Option<HashMap<String, AttributeValue>> {
+    client
+        .get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(format!("{region}#{key}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get_item")
+        .item
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {item:?}"))
+}
+
+#[tokio::test]
+async fn first_sightings_hold_across_runs_and_regions() {
+    let (_moto, client) = moto_with_table().await;
+    let store = DynamoStore::new(client.clone(), TABLE, TTL);
+    let t0 = base();
+    let (a, b, c) = (key("a"), key("b"), key("c"));
+
+    let first = reconcile_failed(&store, &[a.clone(), b.clone()], t0).await;
+    assert_eq!(first, HashMap::from([(a.clone(), at(t0)), (b.clone(), at(t0))]));
+
+    // A later run by a new store (a new Lambda instance) finds the marks and does not move them forward.
+    let later = DynamoStore::new(client.clone(), TABLE, TTL);
+    let second = reconcile_failed(&later, &[a.clone(), b.clone(), c.clone()], t0 + 600).await;
+    assert_eq!(second, HashMap::from([(a.clone(), at(t0)), (b.clone(), at(t0)), (c.clone(), at(t0 + 600))]));
+    assert_eq!(number(&stored(&client, REGION, &a).await.expect("a's mark"), "firstSeen"), t0);
+
+    // The same connection key in another region is another connection.
+    let only_a = vec![a.clone()];
+    let elsewhere =
+        Sighting { region: "eu-west-1", scanned: &only_a, failed: &only_a, complete: true, now: at(t0 + 900) };
+    assert_eq!(later.reconcile(elsewhere).await.expect("eu-west-1"), HashMap::from([(a.clone(), at(t0 + 900))]));
+    assert_eq!(reconcile_failed(&later, &only_a, t0 + 1_200).await, HashMap::from([(a, at(t0))]));
+}
+
+/// What one client sent and got back; optionally holding its first response (its BatchGetItem) until another
+/// client has read too.
+#[derive(Clone, Debug, Default)]
+struct Recorder(Arc<Recorded>);
+
+#[derive(Debug, Default)]
+struct Recorded {
+    /// The operation of every request, e.g. `BatchGetItem`.
+    operations: Mutex<Vec<String>>,
+    statuses: Mutex<Vec<u16>>,
+    responses: AtomicUsize,
+    rendezvous: Option<Arc<(Mutex<usize>, Condvar)>>,
+}
+
+impl Recorder {
+    fn holding_first_read_until_both_read(rendezvous: Arc<(Mutex<usize>, Condvar)>) -> Recorder {
+        Recorder(Arc::new(Recorded { rendezvous: Some(rendezvous), ..Recorded::default() }))
+    }
+
+    /// Calls of each operation since the last take.
+    fn take_counts(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for operation in std::mem::take(&mut *self.0.operations.lock().expect("operations")) {
+            *counts.entry(operation).or_default() += 1;
+        }
+        counts
+    }
+
+    fn statuses(&self) -> Vec<u16> {
+        self.0.statuses.lock().expect("statuses").clone()
+    }
+
+    /// A DynamoDB client of `moto` that reports to this recorder.
+    async fn client(&self, moto: &Moto) -> aws_sdk_dynamodb::Client {
+        let base = moto.dynamodb(REGION).await;
+        aws_sdk_dynamodb::Client::from_conf(base.config().to_builder().interceptor(self.clone()).build())
+    }
+}
+
+type HookResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> HookResult {
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        self.0.operations.lock().expect("operations").push(operation);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> HookResult {
+        self.0.statuses.lock().expect("statuses").push(context.response().status().as_u16());
+        let Some(rendezvous) = &self.0.rendezvous else { return Ok(()) };
+        if self.0.responses.fetch_add(1, Ordering::SeqCst) == 0 {
+            tokio::task::block_in_place(|| {
+                let (arrived, all_here) = &**rendezvous;
+                let mut arrived = arrived.lock().expect("rendezvous");
+                *arrived += 1;
+                all_here.notify_all();
+                let (arrived, waited) =
+                    all_here.wait_timeout_while(arrived, Duration::from_secs(20), |n| *n < 2).expect("rendezvous");
+                assert!(!waited.timed_out(), "the other sweep never read: {}", *arrived);
+            });
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_costs_a_batched_read_per_hundred_connections_and_a_write_per_change() {
+    let moto = Moto::start();
+    let recorder = Recorder::default();
+    let client = recorder.client(&moto).await;
+    moto.create_table(&client, TABLE).await;
+    recorder.take_counts();
+    let store = DynamoStore::new(client, TABLE, TTL);
+    let t0 = base();
+    // 250 connections: three BatchGetItem calls' worth; a third of them failed.
+    let scanned: Vec<String> = (0..250).map(|i| key(&format!("ep{i:03}"))).collect();
+    let failed: Vec<String> = scanned.iter().step_by(3).cloned().collect();
+    let calls = |batch: usize, put: usize, delete: usize| {
+        [("BatchGetItem", batch), ("PutItem", put), ("DeleteItem", delete)]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(operation, n)| (operation.to_owned(), n))
+            .collect::<HashMap<_, _>>()
+    };
+
+    let sighting = Sighting { region: REGION, scanned: &scanned, failed: &failed, complete: true, now: at(t0) };
+    assert_eq!(store.reconcile(sighting).await.expect("first").len(), failed.len());
+    assert_eq!(recorder.take_counts(), calls(3, failed.len(), 0), "a write per new failure");
+
+    let again = store.reconcile(Sighting { now: at(t0 + 60), ..sighting }).await.expect("steady");
+    assert_eq!(again.len(), failed.len());
+    assert!(again.values().all(|t| *t == at(t0)), "every mark was found in the batched reads");
+    assert_eq!(recorder.take_counts(), calls(3, 0, 0), "a steady state costs the reads only");
+
+    let still_failed: Vec<String> = failed[10..].to_vec();
+    let sighting = Sighting { failed: &still_failed, now: at(t0 + 120), ..sighting };
+    assert_eq!(store.reconcile(sighting).await.expect("recoveries").len(), still_failed.len());
+    assert_eq!(recorder.take_counts(), calls(3, 0, 10), "a delete per recovery");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_concurrent_sweeps_agree_on_the_first_sighting() {
+    let moto = Moto::start();
+    moto.create_table(&moto.dynamodb(REGION).await, TABLE).await;
+    // Each sweep's read is held until the other has read too: both see no mark, so both try the first write.
+    let rendezvous = Arc::new((Mutex::new(0), Condvar::new()));
+    let t0 = base();
+    let mut sweeps = Vec::new();
+    for secs in [t0, t0 + 7] {
+        let recorder = Recorder::holding_first_read_until_both_read(rendezvous.clone());
+        let store = DynamoStore::new(recorder.client(&moto).await, TABLE, TTL);
+        let seen = tokio::spawn(async move {
+            let failed = vec![key("contested")];
+            let sighting =
+                Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(secs) };
+            store.reconcile(sighting).await
+        });
+        sweeps.push((seen, recorder));
+    }
+    let mut seen = Vec::new();
+    for (sweep, _) in &mut sweeps {
+        seen.push(sweep.await.expect("task").expect("sweep"));
+    }
+
+    assert_eq!(seen[0], seen[1], "both sweeps report the same first sighting");
+    let first_seen = seen[0][&key("contested")];
+    assert!(first_seen == at(t0) || first_seen == at(t0 + 7), "{first_seen:?}");
+    let item = stored(&moto.dynamodb(REGION).await, REGION, &key("contested")).await.expect("the mark");
+    assert_eq!(at(number(&item, "firstSeen")), first_seen, "the stored mark is the one both report");
+    // Exactly one conditional write was refused (400); that sweep re-read the winner's mark.
+    let (a, b) = (sweeps[0].1.statuses(), sweeps[1].1.statuses());
+    assert_eq!(a.iter().chain(&b).filter(|s| **s == 400).count(), 1, "{a:?} {b:?}");
+    let loser = if a.contains(&400) { &sweeps[0].1 } else { &sweeps[1].1 };
+    assert_eq!(
+        loser.take_counts(),
+        HashMap::from([("BatchGetItem".into(), 1), ("PutItem".into(), 1), ("GetItem".into(), 1)])
+    );
+}
+
+#[tokio::test]
+async fn marks_go_when_connections_recover_and_a_partial_sighting_touches_only_what_it_scanned() {
+    let (_moto, client) = moto_with_table().await;
+    let store = DynamoStore::new(client.clone(), TABLE, TTL);
+    let t0 = base();
+    let (ep1, ep2, ep3) = (key("ep1"), key("ep2"), key("ep3"));
+    reconcile_failed(&store, &[ep1.clone(), ep2.clone(), ep3.clone()], t0).await;
+
+    // An event-scoped scan of ep1's connections only: ep1 is healthy again.
+    let (scanned, failed) = (vec![ep1.clone()], Vec::new());
+    let partial = Sighting { region: REGION, scanned: &scanned, failed: &failed, complete: false, now: at(t0 + 60) };
+    assert!(store.reconcile(partial).await.expect("partial").is_empty());
+    assert!(stored(&client, REGION, &ep1).await.is_none(), "the recovered connection's mark is gone");
+    assert!(stored(&client, REGION, &ep2).await.is_some(), "a connection the partial scan did not see keeps its mark");
+    assert!(stored(&client, REGION, &ep3).await.is_some());
+
+    // A complete scan: ep2 healthy, ep3 still failed since t0.
+    let (scanned, failed) = (vec![ep2.clone(), ep3.clone()], vec![ep3.clone()]);
+    let complete = Sighting { region: REGION, scanned: &scanned, failed: &failed, complete: true, now: at(t0 + 120) };
+    assert_eq!(store.reconcile(complete).await.expect("complete"), HashMap::from([(ep3.clone(), at(t0))]));
+    assert!(stored(&client, REGION, &ep2).await.is_none());
+    assert_eq!(number(&stored(&client, REGION, &ep3).await.expect("ep3"), "firstSeen"), t0);
+
+    // ep1 fails again: its grace starts again.
+    assert_eq!(
+        reconcile_failed(&store, std::slice::from_ref(&ep1), t0 + 180).await,
+        HashMap::from([(ep1, at(t0 + 180))])
+    );
+}
+
+#[tokio::test]
+async fn marks_carry_the_ttl_attribute_the_table_expires_on() {
+    let (_moto, client) = moto_with_table().await;
+    let store = DynamoStore::new(client.clone(), TABLE, TTL);
+    let t0 = base();
+    reconcile_failed(&store, &[key("a")], t0).await;
+
+    let item = stored(&client, REGION, &key("a")).await.expect("the mark");
+    assert_eq!(item["pk"].as_s().expect("pk"), &format!("{REGION}#{}", key("a")));
+    assert_eq!(item["region"].as_s().expect("region"), REGION);
+    assert_eq!(number(&item, "firstSeen"), t0);
+    assert_eq!(number(&item, "expiresAt"), t0 + TTL.as_secs());
+    let ttl = client.describe_time_to_live().table_name(TABLE).send().await.expect("describe_time_to_live");
+    let ttl = ttl.time_to_live_description().expect("a TTL description");
+    assert_eq!(ttl.attribute_name(), Some("expiresAt"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+}
+
+#[tokio::test]
+async fn an_expired_mark_that_ttl_has_not_yet_deleted_does_not_count() {
+    let (_moto, client) = moto_with_table().await;
+    let store = DynamoStore::new(client.clone(), TABLE, TTL);
+    let t0 = base();
+    // DynamoDB deletes expired items lazily: a mark from a connection long gone may still be read.
+    client
+        .put_item()
+        .table_name(TABLE)
+        .item("pk", AttributeValue::S(format!("{REGION}#{}", key("reborn"))))
+        .item("firstSeen", AttributeValue::N((t0 - 30 * 86_400).to_string()))
+        .item("expiresAt", AttributeValue::N((t0 - 1).to_string()))
+        .send()
+        .await
+        .expect("put_item");
+    let seen = reconcile_failed(&store, &[key("reborn")], t0).await;
+    assert_eq!(seen, HashMap::from([(key("reborn"), at(t0))]), "the grace starts now, not 30 days ago");
+    let item = stored(&client, REGION, &key("reborn")).await.expect("the new mark");
+    assert_eq!((number(&item, "firstSeen"), number(&item, "expiresAt")), (t0, t0 + TTL.as_secs()));
+}
+
+#[tokio::test]
+async fn a_missing_table_is_an_error_naming_the_table() {
+    let moto = Moto::start();
+    let store = DynamoStore::new(moto.dynamodb(REGION).await, "no-such-table", TTL);
+    let failed = keys(&[&key("a")]);
+    let sighting = Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
+    let error = store.reconcile(sighting).await.expect_err("no table").to_string();
+    assert!(error.starts_with("DynamoDB table no-such-table: "), "{error}");
+    assert!(error.contains("ResourceNotFoundException"), "{error}");
+}
+
+#[tokio::test]
+async fn a_denied_table_is_an_error_naming_the_table() {
+    let (moto, _) = moto_with_table().await;
+    let (access_key, secret) = moto.user_without_permissions("janitor-without-dynamodb");
+    moto.enforce_iam();
+    let store = DynamoStore::new(moto.dynamodb_as(REGION, &access_key, &secret).await, TABLE, TTL);
+    let failed = keys(&[&key("a")]);
+    let sighting = Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
+    let error = store.reconcile(sighting).await.expect_err("denied").to_string();
+    // moto denies with HTTP 403 and an XML body where DynamoDB answers 400 with JSON `AccessDeniedException`, so
+    // the SDK finds no error code here and the message carries the status and body instead.
+    assert!(error.starts_with(&format!("DynamoDB table {TABLE}: ")), "{error}\n{}", moto.log());
+    assert!(error.contains("AccessDenied"), "{error}");
+    assert!(error.contains("is not authorized to perform: dynamodb:BatchGetItem"), "{error}");
+}
+
+/// A janitor like the Lambda's, with DMS and RDS served by `emulator` and first sightings in `store`.
+async fn janitor_with_store(emulator: &Emulator, vars: &[(&str, &str)], store: DynamoStore) -> Janitor {
+    let settings = settings(vars);
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(emulator.url())
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "AKIDEMULATOR",
+            "emulator-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .retry_config(RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(5)))
+        .load()
+        .await;
+    let planes: Vec<Arc<dyn ControlPlane>> = vec![
+        Arc::new(DmsConnections::new(
+            vec![(REGION.to_owned(), aws_sdk_databasemigration::Client::new(&sdk))],
+            settings.protect_tag.clone(),
+            FirstSeen::Store(Arc::new(store)),
+        )),
+        Arc::new(RdsIntegrations::new(
+            vec![(REGION.to_owned(), aws_sdk_rds::Client::new(&sdk))],
+            settings.protect_tag.clone(),
+        )),
+    ];
+    Janitor::new(settings, planes)
+}
+
+#[tokio::test]
+async fn without_its_table_a_sweep_keeps_connections_waiting_and_goes_on() {
+    let moto = Moto::start();
+    let emulator = emulator(Fleet {
+        connections: vec![connection("broken", "ri", "failed")],
+        integrations: vec![integration("int", "failed", 2 * DAYS)],
+        ..Fleet::default()
+    })
+    .await;
+    let store = DynamoStore::new(moto.dynamodb(REGION).await, "missing-marks", TTL);
+    let vars = [("JANITOR_DRY_RUN", "false"), ("JANITOR_DMS_GRACE", "1s")];
+    let janitor = janitor_with_store(&emulator, &vars, store).await;
+    let report = sweep(&janitor).await;
+
+    assert_eq!(fate(&report, "broken@ri"), ("waiting".into(), "kept".into()));
+    let reason = &item(&report, "broken@ri").reason;
+    assert!(reason.starts_with("first-seen store unavailable, so the grace cannot be proven"), "{reason}");
+    assert!(
+        reason.contains("DynamoDB table missing-marks") && reason.contains("ResourceNotFoundException"),
+        "{reason}"
+    );
+    let dms = report.sweeps.iter().find(|s| s.provider.as_str() == "dms").expect("dms sweep");
+    assert!(dms.state_error.as_deref().unwrap_or_default().contains("DynamoDB table missing-marks"), "{dms:?}");
+    let aggregate: serde_json::Value =
+        serde_json::from_str(janitor.metric_lines(&report).last().expect("aggregate")).expect("json");
+    assert_eq!(aggregate["StateUnavailable"], 1);
+    assert_eq!(fate(&report, "int"), ("delete".into(), "deleted".into()), "the rest of the sweep goes on");
+    assert_eq!(deletes(&emulator), [integration_arn(REGION, "int")], "no DeleteConnection");
+}
+
+#[tokio::test]
+async fn a_connection_is_deleted_once_failed_for_the_grace_across_sweeps() {
+    let (_moto, client) = moto_with_table().await;
+    let fleet = Fleet {
+        connections: vec![connection("flaky", "ri", "failed"), connection("broken", "ri", "failed")],
+        ..Fleet::default()
+    };
+    let emulator = emulator(fleet).await;
+    let vars = [("JANITOR_DRY_RUN", "false"), ("JANITOR_DMS_GRACE", "2s")];
+    let janitor = janitor_with_store(&emulator, &vars, DynamoStore::new(client.clone(), TABLE, TTL)).await;
+
+    let first = sweep(&janitor).await;
+    assert_eq!(fate(&first, "broken@ri"), ("waiting".into(), "kept".into()));
+    assert_eq!(fate(&first, "flaky@ri"), ("waiting".into(), "kept".into()));
+    assert!(deletes(&emulator).is_empty());
+    let marked = stored(&client, REGION, &key("broken")).await.expect("broken's mark");
+
+    let mut recovered = emulator.fleet();
+    recovered.connections[0].status = "successful".into();
+    emulator.set_fleet(recovered);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+
+    let second = sweep(&janitor).await;
+    assert_eq!(fate(&second, "broken@ri"), ("delete".into(), "deleted".into()));
+    assert_eq!(fate(&second, "flaky@ri"), ("healthy".into(), "kept".into()));
+    assert!(emulator.calls().iter().any(|c| c.operation == "DeleteConnection"));
+    assert_eq!(deletes(&emulator), [endpoint_arn(REGION, "broken")]);
+    assert!(stored(&client, REGION, &key("flaky")).await.is_none(), "scanned healthy: its mark is cleared");
+
+    // The store may not Query or Scan, so it could never find the mark of a connection it no longer sees; the
+    // janitor forgets the mark of what it deleted, so a connection recreated on the same endpoint and instance
+    // starts its grace afresh instead of inheriting this first sighting.
+    assert!(marked.contains_key("firstSeen"));
+    assert!(stored(&client, REGION, &key("broken")).await.is_none(), "a deleted connection's mark is dropped");
+    let mut recreated = emulator.fleet();
+    recreated.connections.push(connection("broken", "ri", "failed"));
+    emulator.set_fleet(recreated);
+    let third = sweep(&janitor).await;
+    assert_eq!(fate(&third, "broken@ri").0, "waiting", "the recreated connection waits out its own grace");
+}
