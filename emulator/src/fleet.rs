@@ -29,6 +29,13 @@ pub struct Fleet {
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     pub integrations: Vec<Integration>,
+    /// Alibaba Cloud DTS jobs (any region name, e.g. `cn-hangzhou`).
+    #[serde(rename = "dtsJobs", default, skip_serializing_if = "Vec::is_empty")]
+    pub dts_jobs: Vec<DtsJob>,
+    /// The AccessKey pairs (AccessKeyId -> secret) the DTS endpoint verifies V3 signatures against; empty means
+    /// the default pair [`DTS_ACCESS_KEY_ID`] / [`DTS_ACCESS_KEY_SECRET`].
+    #[serde(rename = "dtsAccessKeys", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dts_access_keys: BTreeMap<String, String>,
 }
 
 /// A DMS connection: the pair (endpoint, replication instance) in one region.
@@ -112,6 +119,176 @@ pub enum OnDelete {
     AccessDenied,
     /// Every delete is throttled.
     Throttle,
+}
+
+/// The AccessKeyId the DTS endpoint knows when the fleet names none.
+pub const DTS_ACCESS_KEY_ID: &str = "LTAIemulatorKeyId";
+/// Its secret.
+pub const DTS_ACCESS_KEY_SECRET: &str = "emulator-secret";
+
+/// The kind of a DTS job, as `JobType` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DtsJobType {
+    Migration,
+    Sync,
+    Subscribe,
+}
+
+impl DtsJobType {
+    /// The `JobType` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtsJobType::Migration => "MIGRATION",
+            DtsJobType::Sync => "SYNC",
+            DtsJobType::Subscribe => "SUBSCRIBE",
+        }
+    }
+
+    /// Parses a `JobType` value (case-insensitive).
+    pub fn parse(value: &str) -> Option<DtsJobType> {
+        [DtsJobType::Migration, DtsJobType::Sync, DtsJobType::Subscribe]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(value.trim()))
+    }
+}
+
+/// A DTS job (migration, synchronization or change tracking) in one region, as DescribeDtsJobs lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DtsJob {
+    #[serde(rename = "region", default = "default_dts_region")]
+    pub region: String,
+    pub dts_job_id: String,
+    /// Defaults to `dts` followed by the job id.
+    #[serde(rename = "DtsInstanceID", default, skip_serializing_if = "Option::is_none")]
+    pub dts_instance_id: Option<String>,
+    /// Defaults to the job id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dts_job_name: Option<String>,
+    #[serde(default = "default_dts_job_type")]
+    pub job_type: DtsJobType,
+    /// Defaults to `PrecheckFailed` (a failed state of every job type).
+    #[serde(default = "default_dts_status")]
+    pub status: String,
+    /// ISO-8601 in JSON; a file may also say `now-<N><s|m|h|d>`.
+    #[serde(with = "serde_timestamp", default = "month_ago")]
+    pub create_time: SystemTime,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag_list: Vec<DtsTag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The reverse half of a two-way synchronization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse_job: Option<DtsReverseJob>,
+    #[serde(rename = "onDelete", default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<DtsOnDelete>,
+}
+
+/// One entry of a DTS job's `TagList`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DtsTag {
+    pub tag_key: String,
+    #[serde(default)]
+    pub tag_value: String,
+}
+
+/// The reverse half of a two-way synchronization (`ReverseJob`), judged and deleted on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DtsReverseJob {
+    pub dts_job_id: String,
+    /// Defaults to the forward job's instance.
+    #[serde(rename = "DtsInstanceID", default, skip_serializing_if = "Option::is_none")]
+    pub dts_instance_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dts_job_name: Option<String>,
+    #[serde(default = "default_dts_status")]
+    pub status: String,
+    /// Defaults to the forward job's CreateTime.
+    #[serde(with = "serde_opt_timestamp", default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<SystemTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(rename = "onDelete", default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<DtsOnDelete>,
+}
+
+/// Forces the outcome of deleting one DTS job (or reverse half).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DtsOnDelete {
+    /// The job vanished just before the call: `Forbidden.InstanceNotFound`, and it is gone.
+    NotFound,
+    /// `Success: false` with ErrCode `InvalidParameter` and an ErrMessage whose `%s` DynamicMessage fills.
+    Business,
+    /// 403 `Forbidden.RAM`.
+    AccessDenied,
+    /// Every delete is throttled (`Throttling.User`).
+    Throttle,
+    /// 403 `InvalidSecurityToken.Expired`.
+    ExpiredToken,
+}
+
+impl DtsJob {
+    /// A month-old migration job in `PrecheckFailed` with every optional field at its default.
+    pub fn new(region: &str, dts_job_id: &str) -> Self {
+        DtsJob {
+            region: region.to_owned(),
+            dts_job_id: dts_job_id.to_owned(),
+            dts_instance_id: None,
+            dts_job_name: None,
+            job_type: default_dts_job_type(),
+            status: default_dts_status(),
+            create_time: month_ago(),
+            tag_list: Vec::new(),
+            error_message: None,
+            reverse_job: None,
+            on_delete: None,
+        }
+    }
+
+    /// The DtsInstanceID DTS reports (given, or derived from the job id).
+    pub fn instance_id(&self) -> String {
+        self.dts_instance_id.clone().unwrap_or_else(|| format!("dts{}", self.dts_job_id))
+    }
+
+    /// The DtsJobName DTS reports (given, or the job id).
+    pub fn name(&self) -> &str {
+        self.dts_job_name.as_deref().unwrap_or(&self.dts_job_id)
+    }
+}
+
+fn default_dts_region() -> String {
+    "cn-hangzhou".to_owned()
+}
+
+fn default_dts_job_type() -> DtsJobType {
+    DtsJobType::Migration
+}
+
+fn default_dts_status() -> String {
+    "PrecheckFailed".to_owned()
+}
+
+/// Serde adapter for an optional timestamp (ISO-8601 or relative `now-…`).
+mod serde_opt_timestamp {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => crate::clock::serde_timestamp::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(with = "crate::clock::serde_timestamp")] SystemTime);
+        Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(t)| t))
+    }
 }
 
 /// Why a fleet file could not be used.
@@ -295,7 +472,7 @@ impl Fleet {
                 n
             })
             .collect();
-        Fleet { connections, tags: BTreeMap::new(), integrations }
+        Fleet { connections, tags: BTreeMap::new(), integrations, ..Fleet::default() }
     }
 }
 
@@ -321,6 +498,69 @@ mod tests {
         let protected = |arn: &str| fleet.tags.get(arn).is_some_and(|t| t.contains_key(PROTECT_TAG));
         assert!(fleet.connections.iter().any(|c| protected(&c.endpoint_arn)));
         assert!(fleet.connections.iter().any(|c| protected(&c.replication_instance_arn)));
+        // DTS: every failed state of every job type, old; a young failure; a protected one; healthy ones; and a
+        // two-way synchronization whose reverse half failed.
+        let dts = |job_type: DtsJobType, status: &str| {
+            fleet.dts_jobs.iter().any(|j| j.job_type == job_type && j.status == status && j.create_time < hour_ago)
+        };
+        for (job_type, status) in [
+            (DtsJobType::Migration, "PrecheckFailed"),
+            (DtsJobType::Migration, "MigrationFailed"),
+            (DtsJobType::Sync, "PrecheckFailed"),
+            (DtsJobType::Sync, "InitializeFailed"),
+            (DtsJobType::Sync, "Failed"),
+            (DtsJobType::Subscribe, "PrecheckFailed"),
+            (DtsJobType::Subscribe, "Abnormal"),
+            (DtsJobType::Migration, "Finished"),
+            (DtsJobType::Sync, "Synchronizing"),
+            (DtsJobType::Subscribe, "Normal"),
+        ] {
+            assert!(dts(job_type, status), "{job_type:?} {status}");
+        }
+        assert!(fleet.dts_jobs.iter().any(|j| j.status == "Failed" && j.create_time > hour_ago));
+        assert!(fleet.dts_jobs.iter().any(|j| j.tag_list.iter().any(|t| t.tag_key == PROTECT_TAG)));
+        assert!(fleet
+            .dts_jobs
+            .iter()
+            .any(|j| j.status == "Synchronizing" && j.reverse_job.as_ref().is_some_and(|r| r.status == "Failed")));
+        let dts_regions: std::collections::BTreeSet<_> = fleet.dts_jobs.iter().map(|j| j.region.as_str()).collect();
+        assert_eq!(dts_regions.into_iter().collect::<Vec<_>>(), ["ap-southeast-1", "cn-hangzhou"]);
+        assert!(fleet.dts_access_keys.is_empty(), "the sample uses the default key pair");
+    }
+
+    #[test]
+    fn dts_jobs_parse_with_defaults() {
+        let fleet = Fleet::from_json(
+            r#"{"dtsJobs":[{"DtsJobId":"j1"},
+                {"region":"ap-southeast-1","DtsJobId":"j2","DtsInstanceID":"dtsX","DtsJobName":"two-way","JobType":"SYNC",
+                 "Status":"Synchronizing","CreateTime":"2024-01-02T03:04:05Z","TagList":[{"TagKey":"janitor:protect"}],
+                 "ReverseJob":{"DtsJobId":"j2r","Status":"Failed","CreateTime":"now-2d","onDelete":"Throttle"},"onDelete":"ExpiredToken"}],
+               "dtsAccessKeys":{"LTAIother":"other-secret"}}"#,
+        )
+        .unwrap();
+        let j1 = &fleet.dts_jobs[0];
+        assert_eq!(
+            (j1.region.as_str(), j1.job_type, j1.status.as_str()),
+            ("cn-hangzhou", DtsJobType::Migration, "PrecheckFailed")
+        );
+        assert_eq!((j1.instance_id(), j1.name()), ("dtsj1".to_owned(), "j1"));
+        assert!(j1.create_time < ago(Duration::from_secs(29 * 86_400)));
+        let j2 = &fleet.dts_jobs[1];
+        assert_eq!(j2.instance_id(), "dtsX");
+        assert_eq!(j2.tag_list[0].tag_value, "");
+        assert_eq!(j2.on_delete, Some(DtsOnDelete::ExpiredToken));
+        let reverse = j2.reverse_job.as_ref().unwrap();
+        assert_eq!((reverse.status.as_str(), reverse.on_delete), ("Failed", Some(DtsOnDelete::Throttle)));
+        assert!(reverse.create_time.is_some_and(|t| t < ago(Duration::from_secs(86_400))));
+        assert_eq!(fleet.dts_access_keys["LTAIother"], "other-secret");
+        for bad in [
+            r#"{"dtsJobs":[{"DtsJobId":"j","JobType":"ETL"}]}"#,
+            r#"{"dtsJobs":[{"DtsJobId":"j","onDelete":"Sometimes"}]}"#,
+            r#"{"dtsJobs":[{"DtsJobID":"j"}]}"#,
+            r#"{"dtsJobs":[{"DtsJobId":"j","ReverseJob":{"Status":"Failed"}}]}"#,
+        ] {
+            assert!(Fleet::from_json(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -373,6 +613,13 @@ mod tests {
         assert_eq!(ms(&fleet), ms(&back));
         assert_eq!(fleet.connections, back.connections);
         assert_eq!(fleet.tags, back.tags);
+        let dts = |f: &Fleet| {
+            f.dts_jobs
+                .iter()
+                .map(|j| (j.dts_job_id.clone(), crate::clock::format_iso8601(j.create_time), j.reverse_job.is_some()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(dts(&fleet), dts(&back));
     }
 
     #[test]

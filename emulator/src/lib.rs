@@ -1,9 +1,11 @@
 //! A local, protocol-exact stand-in for the AWS DMS and RDS control-plane calls the
-//! janitor makes, so its tests can drive the real AWS SDK over real HTTP.
+//! janitor makes, so its tests can drive the real AWS SDK over real HTTP, and for the
+//! Alibaba Cloud DTS calls, whose V3 signatures it verifies.
 //!
-//! One port serves DMS (awsJson1_1, `X-Amz-Target`), RDS (awsQuery form posts) and a
-//! plain-JSON admin API under `/_admin/`. Resources are per region (taken from the
-//! SigV4 credential scope), every service call is logged, and faults (latency,
+//! One port serves DMS (awsJson1_1, `X-Amz-Target`), RDS (awsQuery form posts), DTS
+//! (RPC, `x-acs-action`, parameters in the query string) and a plain-JSON admin API
+//! under `/_admin/`. Resources are per region (AWS: the SigV4 credential scope; DTS: the
+//! `Region`/`RegionId` parameter), every service call is logged, and faults (latency,
 //! throttling, 5xx, a rate limit, per-resource delete outcomes) can be injected.
 
 mod admin;
@@ -11,6 +13,7 @@ mod auth;
 mod calls;
 mod clock;
 mod dms;
+mod dts;
 mod error;
 mod faults;
 mod fleet;
@@ -31,7 +34,10 @@ use tokio::sync::oneshot;
 pub use calls::{count, Call};
 pub use clock::{format_iso8601, parse_timestamp};
 pub use faults::{Faults, RateLimit};
-pub use fleet::{Connection, Fleet, FleetError, Integration, IntegrationError, OnDelete, PROTECT_TAG};
+pub use fleet::{
+    Connection, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Fleet, FleetError, Integration,
+    IntegrationError, OnDelete, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, PROTECT_TAG,
+};
 pub use runtime_api::{Invocation, RuntimeApi, Startup};
 
 use faults::Injector;

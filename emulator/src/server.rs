@@ -1,4 +1,4 @@
-//! The HTTP front: routes each request to DMS, RDS or the admin API, and runs the
+//! The HTTP front: routes each request to DMS, RDS, DTS or the admin API, and runs the
 //! pipeline every service call shares (auth, latency, faults, call log).
 
 use std::sync::Arc;
@@ -41,7 +41,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().nest("/_admin", admin::router()).fallback(service).with_state(shared)
 }
 
-/// Every non-admin request: DMS if it names an `X-Amz-Target`, RDS if it is a form.
+/// Every non-admin request: DTS if it names an `x-acs-action`, DMS if it names an `X-Amz-Target`, RDS if it
+/// is a form.
 async fn service(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -59,15 +60,17 @@ async fn service(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if headers.contains_key("x-amz-target") {
+    if headers.contains_key("x-acs-action") {
+        crate::dts::call(&shared, &uri, &headers, &body).await
+    } else if headers.contains_key("x-amz-target") {
         call::<Dms>(&shared, &headers, &body).await
     } else if is_form {
         call::<Rds>(&shared, &headers, &body).await
     } else {
         plain(
             StatusCode::BAD_REQUEST,
-            "cannot tell the service: expected an X-Amz-Target header (DMS, awsJson1_1) \
-             or an application/x-www-form-urlencoded body (RDS, awsQuery)",
+            "cannot tell the service: expected an X-Amz-Target header (DMS, awsJson1_1), \
+             an application/x-www-form-urlencoded body (RDS, awsQuery) or an x-acs-action header (DTS, RPC)",
         )
     }
 }

@@ -1,9 +1,9 @@
 //! The live, mutable fleet. Each resource gets a sequence number when it enters the
 //! store, which pagination markers refer to (see `paging`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use crate::fleet::{Connection, Fleet, Integration};
+use crate::fleet::{Connection, DtsJob, Fleet, Integration};
 
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -11,6 +11,11 @@ pub(crate) struct Store {
     connections: Vec<(u64, Connection)>,
     integrations: Vec<(u64, Integration)>,
     tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// DTS jobs in fleet order (DescribeDtsJobs pages by position, not by marker).
+    pub(crate) dts_jobs: Vec<DtsJob>,
+    pub(crate) dts_access_keys: BTreeMap<String, String>,
+    /// Signature nonces already accepted by the DTS endpoint.
+    pub(crate) dts_nonces: HashSet<String>,
 }
 
 impl Store {
@@ -26,6 +31,8 @@ impl Store {
             self.integrations.push((seq, i));
         }
         self.tags = fleet.tags;
+        self.dts_jobs = fleet.dts_jobs;
+        self.dts_access_keys = fleet.dts_access_keys;
     }
 
     pub(crate) fn fleet(&self) -> Fleet {
@@ -33,6 +40,8 @@ impl Store {
             connections: self.connections.iter().map(|(_, c)| c.clone()).collect(),
             tags: self.tags.clone(),
             integrations: self.integrations.iter().map(|(_, i)| i.clone()).collect(),
+            dts_jobs: self.dts_jobs.clone(),
+            dts_access_keys: self.dts_access_keys.clone(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The port to the control planes: scan a region, delete one resource. One adapter module per control plane.
 
 pub mod dms;
+pub mod dts;
 pub mod rds;
 
 use crate::resource::{Provider, Resource};
@@ -9,6 +10,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use dms::DmsConnections;
+pub use dts::DtsJobs;
 pub use rds::RdsIntegrations;
 
 /// A scan that could not complete; nothing of that provider and region is judged.

@@ -1,0 +1,218 @@
+//! Alibaba Cloud credentials: an AccessKey pair and, for STS, a security token. From the environment or from an
+//! AWS Secrets Manager secret (read once per cold start). Neither `Debug` nor any error ever shows the secret or the
+//! token.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The environment variables the official Alibaba Cloud SDKs read.
+pub const ENV_ACCESS_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
+pub const ENV_ACCESS_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
+pub const ENV_SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
+
+/// An AccessKey pair, with the security token of STS credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub access_key_secret: String,
+    pub security_token: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &"<redacted>")
+            .field("security_token", &self.security_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Why no credentials could be had: which source, and what is missing or wrong (never a secret value).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Alibaba Cloud credentials from {origin}: {problem}")]
+pub struct CredentialsError {
+    /// Where they were looked for: `the environment`, `the secret string`, `Secrets Manager secret <arn>`.
+    pub origin: String,
+    pub problem: String,
+}
+
+/// The JSON key names accepted in a secret, each with its alternative spelling.
+const SECRET_KEYS: [(&str, &str); 3] = [
+    (ENV_ACCESS_KEY_ID, "AccessKeyId"),
+    (ENV_ACCESS_KEY_SECRET, "AccessKeySecret"),
+    (ENV_SECURITY_TOKEN, "SecurityToken"),
+];
+
+impl Credentials {
+    pub fn new(
+        access_key_id: impl Into<String>,
+        access_key_secret: impl Into<String>,
+        security_token: Option<String>,
+    ) -> Credentials {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            access_key_secret: access_key_secret.into(),
+            security_token: security_token.filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// Like [`Credentials::from_env`], naming the missing variable when there are none.
+    pub fn require_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Credentials, CredentialsError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let missing = |variable: &str| {
+            CredentialsError {
+            origin: "the environment".to_owned(),
+            problem: format!("{variable} is not set (set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET}, and {ENV_SECURITY_TOKEN} for STS credentials, or JANITOR_DTS_SECRET_ARN)"),
+        }
+        };
+        let id = get(ENV_ACCESS_KEY_ID).ok_or_else(|| missing(ENV_ACCESS_KEY_ID))?;
+        let secret = get(ENV_ACCESS_KEY_SECRET).ok_or_else(|| missing(ENV_ACCESS_KEY_SECRET))?;
+        Ok(Credentials::new(id, secret, get(ENV_SECURITY_TOKEN)))
+    }
+
+    /// A JSON object holding `ALIBABA_CLOUD_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ACCESS_KEY_SECRET` and optionally
+    /// `ALIBABA_CLOUD_SECURITY_TOKEN` (or `AccessKeyId`, `AccessKeySecret`, `SecurityToken`).
+    pub fn from_secret_string(secret: &str) -> Result<Credentials, CredentialsError> {
+        parse_secret(secret, "the secret string")
+    }
+
+    /// Reads the secret `arn` once (GetSecretValue) and parses its SecretString as [`Credentials::from_secret_string`]
+    /// does.
+    pub async fn from_secrets_manager(
+        client: &aws_sdk_secretsmanager::Client,
+        arn: &str,
+    ) -> Result<Credentials, CredentialsError> {
+        let origin = format!("Secrets Manager secret {arn}");
+        let output = client.get_secret_value().secret_id(arn).send().await.map_err(|error| {
+            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+            let problem = match (error.code(), error.message()) {
+                (Some(code), message) => format!(
+                    "GetSecretValue failed: {code}: {}{}",
+                    message.unwrap_or_default(),
+                    if code == "AccessDeniedException" {
+                        " (the janitor's role needs secretsmanager:GetSecretValue on this secret)"
+                    } else {
+                        ""
+                    }
+                ),
+                (None, _) => {
+                    format!("GetSecretValue failed: {}", aws_smithy_types::error::display::DisplayErrorContext(&error))
+                }
+            };
+            CredentialsError { origin: origin.clone(), problem }
+        })?;
+        let secret = output.secret_string().ok_or_else(|| CredentialsError {
+            origin: origin.clone(),
+            problem: "the secret has no SecretString (a binary secret cannot hold the credentials)".to_owned(),
+        })?;
+        parse_secret(secret, &origin)
+    }
+}
+
+fn parse_secret(secret: &str, origin: &str) -> Result<Credentials, CredentialsError> {
+    let error = |problem: String| CredentialsError { origin: origin.to_owned(), problem };
+    // The parser's own message may quote the input, so only its position is reported.
+    let object: Map<String, Value> = match serde_json::from_str::<Value>(secret) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => return Err(error("the secret is JSON but not an object".to_owned())),
+        Err(e) => {
+            return Err(error(format!(
+                "the secret is not a JSON object (invalid JSON at line {} column {})",
+                e.line(),
+                e.column()
+            )))
+        }
+    };
+    let field = |(name, alias): (&str, &str)| -> Result<Option<String>, CredentialsError> {
+        match object.get(name).or_else(|| object.get(alias)) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(error(format!("{name} (or {alias}) is not a string"))),
+        }
+    };
+    let [id, secret_key, token] = SECRET_KEYS;
+    let missing = |(name, alias): (&str, &str)| error(format!("the secret has no {name} (or {alias})"));
+    let access_key_id = field(id)?.ok_or_else(|| missing(id))?;
+    let access_key_secret = field(secret_key)?.ok_or_else(|| missing(secret_key))?;
+    Ok(Credentials::new(access_key_id, access_key_secret, field(token)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-Value/with+chars";
+    const TOKEN: &str = "CAIS-sts-token-value";
+
+    #[test]
+    fn debug_redacts_the_secret_and_the_token() {
+        let credentials = Credentials::new("LTAI123", SECRET, Some(TOKEN.to_owned()));
+        let shown = format!("{credentials:?} {credentials:#?}");
+        assert!(shown.contains("LTAI123"), "{shown}");
+        assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        let without = format!("{:?}", Credentials::new("LTAI123", SECRET, None));
+        assert!(without.contains("security_token: None"), "{without}");
+    }
+
+    #[test]
+    fn reads_the_environment() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let full = env(&[(ENV_ACCESS_KEY_ID, "LTAI1"), (ENV_ACCESS_KEY_SECRET, SECRET), (ENV_SECURITY_TOKEN, TOKEN)]);
+        assert_eq!(Credentials::require_env(full).ok(), Some(Credentials::new("LTAI1", SECRET, Some(TOKEN.into()))));
+        let pair = env(&[(ENV_ACCESS_KEY_ID, "LTAI1"), (ENV_ACCESS_KEY_SECRET, SECRET), (ENV_SECURITY_TOKEN, "")]);
+        assert_eq!(Credentials::require_env(pair).ok().and_then(|c| c.security_token), None);
+        assert_eq!(Credentials::require_env(env(&[(ENV_ACCESS_KEY_ID, "LTAI1")])).ok(), None);
+        let err = Credentials::require_env(env(&[(ENV_ACCESS_KEY_ID, "LTAI1")])).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("Alibaba Cloud credentials from the environment: ALIBABA_CLOUD_ACCESS_KEY_SECRET is not set"));
+        let err = Credentials::require_env(env(&[])).unwrap_err();
+        assert!(err.problem.starts_with("ALIBABA_CLOUD_ACCESS_KEY_ID is not set"), "{err}");
+    }
+
+    #[test]
+    fn reads_a_secret_in_either_spelling() {
+        let sdk = format!(
+            r#"{{"ALIBABA_CLOUD_ACCESS_KEY_ID":"LTAI2","ALIBABA_CLOUD_ACCESS_KEY_SECRET":"{SECRET}","ALIBABA_CLOUD_SECURITY_TOKEN":"{TOKEN}"}}"#
+        );
+        assert_eq!(Credentials::from_secret_string(&sdk), Ok(Credentials::new("LTAI2", SECRET, Some(TOKEN.into()))));
+        let pascal = format!(r#"{{"AccessKeyId":"LTAI3","AccessKeySecret":"{SECRET}","other":1}}"#);
+        assert_eq!(Credentials::from_secret_string(&pascal), Ok(Credentials::new("LTAI3", SECRET, None)));
+    }
+
+    #[test]
+    fn secret_errors_say_what_is_wrong_and_never_quote_the_secret() {
+        let cases = [
+            (
+                format!(r#"{{"AccessKeyId":"LTAI","AccessKeySecret":"{SECRET}""#),
+                "the secret is not a JSON object (invalid JSON at line 1 column",
+            ),
+            (format!(r#""{SECRET}""#), "the secret is JSON but not an object"),
+            (
+                format!(r#"{{"AccessKeySecret":"{SECRET}"}}"#),
+                "the secret has no ALIBABA_CLOUD_ACCESS_KEY_ID (or AccessKeyId)",
+            ),
+            (
+                r#"{"AccessKeyId":"LTAI"}"#.to_owned(),
+                "the secret has no ALIBABA_CLOUD_ACCESS_KEY_SECRET (or AccessKeySecret)",
+            ),
+            (
+                format!(r#"{{"AccessKeyId":"LTAI","AccessKeySecret":["{SECRET}"]}}"#),
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET (or AccessKeySecret) is not a string",
+            ),
+            (SECRET.to_owned(), "the secret is not a JSON object"),
+        ];
+        for (input, expected) in cases {
+            let err = Credentials::from_secret_string(&input).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(shown.contains(expected), "{input}: {shown}");
+            assert!(shown.contains("from the secret string"), "{shown}");
+            assert!(!shown.contains(SECRET), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Alibaba Cloud DTS jobs (migration, synchronization, change tracking) over a small signed RPC client:
+//! DescribeDtsJobs per job type, paginated to the end, and DeleteDtsJob. The reverse half of a two-way
+//! synchronization is a resource of its own, judged by its own status and deleted with
+//! `SynchronizationDirection=Reverse`.
+
+pub mod client;
+pub mod credentials;
+pub mod sign;
+mod time;
+
+pub use client::{DtsClient, DtsError};
+pub use credentials::{Credentials, CredentialsError};
+
+use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
+use crate::resource::{Age, DtsJobType, Handle, Provider, Resource};
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// The page size every source agrees DescribeDtsJobs accepts (the maximum).
+pub const PAGE_SIZE: u32 = 30;
+/// A bound on pages per job type, so a misbehaving endpoint cannot keep a scan going forever.
+const MAX_PAGES: u32 = 10_000;
+/// What the id of a reverse half ends with.
+pub const REVERSE_SUFFIX: &str = "/reverse";
+
+/// Error codes of a job (or its instance) that does not exist: the codes the Alibaba Cloud Terraform provider
+/// treats as "already deleted" for DeleteDtsJob. Other codes naming a missing job or instance count too
+/// ([`is_gone`]).
+const GONE: &[&str] = &["Forbidden.InstanceNotFound", "InvalidJobId"];
+/// Error codes of credentials that may not make the call.
+const DENIED: &[&str] = &["Forbidden.RAM", "NoPermission", "Forbidden", "Forbidden.NoPermission"];
+
+/// The DTS jobs of every region the run may sweep, through one signed client.
+#[derive(Debug)]
+pub struct DtsJobs {
+    client: DtsClient,
+    regions: Vec<String>,
+    protect_tag: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WireJob {
+    dts_job_id: Option<String>,
+    #[serde(rename = "DtsInstanceID", alias = "DtsInstanceId")]
+    dts_instance_id: Option<String>,
+    dts_job_name: Option<String>,
+    status: Option<String>,
+    create_time: Option<String>,
+    tag_list: Option<Vec<WireTag>>,
+    reverse_job: Option<Box<WireJob>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WireTag {
+    tag_key: Option<String>,
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A count that may come as a number or a numeric string.
+fn count(value: Option<&Value>) -> Option<u64> {
+    match value? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Whether `code` says the job or its instance does not exist. Besides [`GONE`], any code naming a job or an
+/// instance that is `NotFound` or does `NotExist` (the DTS error center does not list one for DeleteDtsJob, so this
+/// is a guard, not a documented fact); credential codes such as `InvalidAccessKeyId.NotFound` never count.
+pub fn is_gone(code: &str) -> bool {
+    let lower = code.to_ascii_lowercase();
+    GONE.contains(&code)
+        || ((lower.contains("notfound") || lower.contains("notexist"))
+            && (lower.contains("job") || lower.contains("instance"))
+            && !lower.contains("accesskey")
+            && !lower.contains("token"))
+}
+
+/// Whether `code` says the credentials may not make the call.
+pub fn is_denied(code: &str) -> bool {
+    let lower = code.to_ascii_lowercase();
+    (DENIED.contains(&code) || lower.contains("permissiondenied") || lower.contains("accessdenied")) && !is_gone(code)
+}
+
+impl DtsJobs {
+    pub fn new(client: DtsClient, regions: Vec<String>, protect_tag: impl Into<String>) -> DtsJobs {
+        DtsJobs { client, regions, protect_tag: protect_tag.into() }
+    }
+
+    fn protected_by(&self, tags: Option<&Vec<WireTag>>) -> Option<String> {
+        tags.into_iter()
+            .flatten()
+            .any(|tag| tag.tag_key.as_deref() == Some(self.protect_tag.as_str()))
+            .then(|| format!("tag {} on the job", self.protect_tag))
+    }
+
+    /// Every job of `job_type` in `region`, PageNumber from 1 until TotalRecordCount jobs were read (or a page comes
+    /// back empty, or short when no total is given).
+    async fn list(&self, region: &str, job_type: DtsJobType) -> Result<Vec<WireJob>, ScanError> {
+        let scan_error =
+            |message: String| ScanError { operation: "DescribeDtsJobs", region: region.to_owned(), message };
+        let mut jobs = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let params = [
+                ("Region", region.to_owned()),
+                ("JobType", job_type.as_str().to_owned()),
+                ("PageSize", PAGE_SIZE.to_string()),
+                ("PageNumber", page.to_string()),
+            ];
+            let answer = self.client.call(region, "DescribeDtsJobs", &params).await.map_err(|e| {
+                scan_error(if is_denied(e.code().unwrap_or_default()) {
+                    format!("access denied: the Alibaba Cloud credentials may not call dts:DescribeDtsJobs ({e})")
+                } else {
+                    format!("{} jobs: {e}", job_type.as_str())
+                })
+            })?;
+            let list = match answer.get("DtsJobList") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(list) => Vec::<WireJob>::deserialize(list).map_err(|e| {
+                    scan_error(format!("{} jobs: DtsJobList is not a list of jobs: {e}", job_type.as_str()))
+                })?,
+            };
+            let read = list.len();
+            jobs.extend(list);
+            let total = count(answer.get("TotalRecordCount"));
+            let done = match total {
+                Some(total) => read == 0 || jobs.len() as u64 >= total,
+                None => read < PAGE_SIZE as usize,
+            };
+            if done {
+                return Ok(jobs);
+            }
+        }
+        Err(scan_error(format!("{} jobs: more than {MAX_PAGES} pages; stopped", job_type.as_str())))
+    }
+
+    /// The job and, for a two-way synchronization, its reverse half.
+    fn resources(&self, region: &str, job_type: DtsJobType, job: &WireJob) -> Vec<Resource> {
+        let Some(job_id) = non_empty(&job.dts_job_id).or(non_empty(&job.dts_instance_id)) else {
+            tracing::warn!(region, job_type = job_type.as_str(), "DescribeDtsJobs listed a job without an id; skipped");
+            return Vec::new();
+        };
+        let instance_id = non_empty(&job.dts_instance_id).unwrap_or_default().to_owned();
+        let name = non_empty(&job.dts_job_name).unwrap_or(job_id).to_owned();
+        let protected_by = self.protected_by(job.tag_list.as_ref());
+        let mut arns = vec![job_id.to_owned()];
+        if !instance_id.is_empty() && instance_id != job_id {
+            arns.push(instance_id.clone());
+        }
+        let forward = Resource {
+            provider: Provider::Dts,
+            region: region.to_owned(),
+            id: job_id.to_owned(),
+            name: name.clone(),
+            arns: arns.clone(),
+            status: non_empty(&job.status).unwrap_or_default().to_owned(),
+            age: age(job.create_time.as_deref()),
+            protected_by: protected_by.clone(),
+            handle: Handle::DtsJob {
+                job_id: job_id.to_owned(),
+                instance_id: instance_id.clone(),
+                job_type,
+                reverse: false,
+            },
+        };
+        let mut out = vec![forward];
+        let reverse =
+            job.reverse_job.as_deref().filter(|r| non_empty(&r.dts_job_id).is_some() || non_empty(&r.status).is_some());
+        if let Some(reverse) = reverse {
+            let reverse_id = non_empty(&reverse.dts_job_id).unwrap_or(job_id).to_owned();
+            let reverse_instance = non_empty(&reverse.dts_instance_id).map(str::to_owned).unwrap_or(instance_id);
+            let mut arns = arns;
+            for id in [&reverse_id, &reverse_instance] {
+                if !id.is_empty() && !arns.contains(id) {
+                    arns.insert(0, id.clone());
+                }
+            }
+            out.push(Resource {
+                provider: Provider::Dts,
+                region: region.to_owned(),
+                id: format!("{job_id}{REVERSE_SUFFIX}"),
+                name: format!("{name}{REVERSE_SUFFIX}"),
+                arns,
+                status: non_empty(&reverse.status).unwrap_or_default().to_owned(),
+                age: age(reverse.create_time.as_deref().or(job.create_time.as_deref())),
+                // The reverse half has no tags of its own: the two-way synchronization's tags protect both halves.
+                protected_by: self.protected_by(reverse.tag_list.as_ref()).or(protected_by),
+                handle: Handle::DtsJob { job_id: reverse_id, instance_id: reverse_instance, job_type, reverse: true },
+            });
+        }
+        out
+    }
+}
+
+/// The job's age from its CreateTime (`yyyy-MM-ddTHH:mm:ssZ`, UTC).
+fn age(create_time: Option<&str>) -> Age {
+    match create_time.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Age::Unknown("the job reports no CreateTime".to_owned()),
+        Some(text) => match time::parse_utc(text) {
+            Some(created) => Age::CreatedAt(created),
+            None => Age::Unknown(format!("the job's CreateTime {text:?} is not yyyy-MM-ddTHH:mm:ssZ")),
+        },
+    }
+}
+
+#[async_trait]
+impl ControlPlane for DtsJobs {
+    fn provider(&self) -> Provider {
+        Provider::Dts
+    }
+
+    fn regions(&self) -> Vec<String> {
+        self.regions.clone()
+    }
+
+    async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
+        if !self.regions.iter().any(|r| r == region) {
+            return Err(ScanError {
+                operation: "DescribeDtsJobs",
+                region: region.to_owned(),
+                message: "not one of JANITOR_DTS_REGIONS".to_owned(),
+            });
+        }
+        let mut resources = Vec::new();
+        let mut seen = HashSet::new();
+        for job_type in DtsJobType::ALL {
+            for job in self.list(region, job_type).await? {
+                for resource in self.resources(region, job_type, &job) {
+                    // A job listed twice (it moved between pages) is judged once.
+                    if seen.insert(resource.id.clone()) {
+                        resources.push(resource);
+                    }
+                }
+            }
+        }
+        Ok(Scan { resources, state_error: None })
+    }
+
+    async fn delete(&self, resource: &Resource) -> DeleteOutcome {
+        let Handle::DtsJob { job_id, instance_id, job_type, reverse } = &resource.handle else {
+            return DeleteOutcome::Failed { error: "not a DTS job".to_owned() };
+        };
+        let mut params = vec![
+            ("DtsJobId", job_id.clone()),
+            ("JobType", job_type.as_str().to_owned()),
+            ("RegionId", resource.region.clone()),
+        ];
+        if !instance_id.is_empty() {
+            params.push(("DtsInstanceId", instance_id.clone()));
+        }
+        if *reverse {
+            params.push(("SynchronizationDirection", "Reverse".to_owned()));
+        }
+        match self.client.call(&resource.region, "DeleteDtsJob", &params).await {
+            Ok(_) => DeleteOutcome::Deleted { status: "deleting".to_owned() },
+            Err(error) => delete_outcome(&resource.id, &error),
+        }
+    }
+}
+
+/// Maps a failed DeleteDtsJob to an outcome, by the service's error code.
+fn delete_outcome(target: &str, error: &DtsError) -> DeleteOutcome {
+    let code = error.code().unwrap_or_default();
+    if is_gone(code) {
+        DeleteOutcome::AlreadyGone
+    } else if error.is_token_expired() {
+        DeleteOutcome::Failed { error: error.to_string() }
+    } else if is_denied(code) {
+        DeleteOutcome::Failed {
+            error: format!(
+                "access denied: the Alibaba Cloud credentials may not call dts:DeleteDtsJob on {target} ({error})"
+            ),
+        }
+    } else if error.is_business() {
+        DeleteOutcome::Failed { error: error.to_string() }
+    } else {
+        DeleteOutcome::Failed { error: format!("DeleteDtsJob failed: {error}") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn jobs() -> DtsJobs {
+        DtsJobs::new(
+            DtsClient::new(Credentials::new("id", "secret", None), None, 1),
+            vec!["cn-hangzhou".into()],
+            "keep",
+        )
+    }
+
+    fn parse(json: &str) -> WireJob {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_job_becomes_a_resource() {
+        let job = parse(
+            r#"{"DtsJobId":"j1","DtsInstanceID":"dtsj1","DtsJobName":"orders","Status":"MigrationFailed",
+                "CreateTime":"2024-01-02T03:04:05Z","TagList":[{"TagKey":"team","TagValue":"a"}],"ReverseJob":null}"#,
+        );
+        let got = jobs().resources("cn-hangzhou", DtsJobType::Migration, &job);
+        assert_eq!(got.len(), 1);
+        let r = &got[0];
+        assert_eq!((r.id.as_str(), r.name.as_str(), r.status.as_str()), ("j1", "orders", "MigrationFailed"));
+        assert_eq!(r.arns, ["j1", "dtsj1"]);
+        assert_eq!(r.age, Age::CreatedAt(UNIX_EPOCH + Duration::from_secs(1_704_164_645)));
+        assert_eq!(r.protected_by, None);
+        assert_eq!(
+            r.handle,
+            Handle::DtsJob {
+                job_id: "j1".into(),
+                instance_id: "dtsj1".into(),
+                job_type: DtsJobType::Migration,
+                reverse: false
+            }
+        );
+    }
+
+    #[test]
+    fn names_fall_back_ages_explain_and_tags_protect() {
+        let job =
+            parse(r#"{"DtsJobId":"j2","Status":"Abnormal","CreateTime":"yesterday","TagList":[{"TagKey":"keep"}]}"#);
+        let r = &jobs().resources("cn-hangzhou", DtsJobType::Subscribe, &job)[0];
+        assert_eq!(r.name, "j2");
+        assert_eq!(r.age, Age::Unknown("the job's CreateTime \"yesterday\" is not yyyy-MM-ddTHH:mm:ssZ".into()));
+        assert_eq!(r.protected_by.as_deref(), Some("tag keep on the job"));
+        let bare = parse(r#"{"DtsJobId":"j3"}"#);
+        assert_eq!(
+            jobs().resources("cn-hangzhou", DtsJobType::Sync, &bare)[0].age,
+            Age::Unknown("the job reports no CreateTime".into())
+        );
+        assert!(jobs().resources("cn-hangzhou", DtsJobType::Sync, &parse(r#"{"Status":"Failed"}"#)).is_empty());
+    }
+
+    #[test]
+    fn the_reverse_half_is_its_own_resource() {
+        let job = parse(
+            r#"{"DtsJobId":"fwd","DtsInstanceID":"dtsfwd","DtsJobName":"two-way","Status":"Synchronizing",
+                "CreateTime":"2024-01-02T03:04:05Z","TagList":[{"TagKey":"keep","TagValue":""}],
+                "ReverseJob":{"DtsJobId":"rev","DtsInstanceID":"dtsfwd","Status":"Failed"}}"#,
+        );
+        let got = jobs().resources("cn-hangzhou", DtsJobType::Sync, &job);
+        assert_eq!(got.len(), 2);
+        let reverse = &got[1];
+        assert_eq!((reverse.id.as_str(), reverse.name.as_str()), ("fwd/reverse", "two-way/reverse"));
+        assert_eq!(reverse.status, "Failed");
+        assert_eq!(reverse.age, got[0].age, "the reverse half without a CreateTime takes the job's");
+        assert_eq!(reverse.protected_by.as_deref(), Some("tag keep on the job"));
+        assert_eq!(reverse.arns, ["rev", "fwd", "dtsfwd"]);
+        assert_eq!(
+            reverse.handle,
+            Handle::DtsJob {
+                job_id: "rev".into(),
+                instance_id: "dtsfwd".into(),
+                job_type: DtsJobType::Sync,
+                reverse: true
+            }
+        );
+        let empty = parse(r#"{"DtsJobId":"one-way","Status":"Failed","ReverseJob":{}}"#);
+        assert_eq!(jobs().resources("cn-hangzhou", DtsJobType::Sync, &empty).len(), 1);
+    }
+
+    #[test]
+    fn codes_are_told_apart() {
+        for gone in ["Forbidden.InstanceNotFound", "InvalidJobId", "DTS.Msg.JobNotExist", "InvalidDtsJobId.NotFound"] {
+            assert!(is_gone(gone), "{gone}");
+            assert!(!is_denied(gone), "{gone}");
+        }
+        for not_gone in
+            ["InvalidAccessKeyId.NotFound", "InvalidSecurityToken.NotFound", "Throttling.User", "InvalidParameter"]
+        {
+            assert!(!is_gone(not_gone), "{not_gone}");
+        }
+        for denied in ["Forbidden.RAM", "NoPermission", "DTS.Msg.RamPermissionDenied", "AccessDenied"] {
+            assert!(is_denied(denied), "{denied}");
+        }
+    }
+
+    fn api(code: &str, message: &str, attempts: u32) -> DtsError {
+        DtsError::Api { status: 400, code: code.into(), message: message.into(), request_id: None, attempts }
+    }
+
+    #[test]
+    fn delete_errors_map_to_outcomes() {
+        assert_eq!(delete_outcome("j", &api("Forbidden.InstanceNotFound", "gone", 1)), DeleteOutcome::AlreadyGone);
+        let denied = delete_outcome("j", &api("Forbidden.RAM", "not allowed", 1));
+        assert_eq!(
+            denied,
+            DeleteOutcome::Failed {
+                error: "access denied: the Alibaba Cloud credentials may not call dts:DeleteDtsJob on j (Forbidden.RAM: not allowed)".into()
+            }
+        );
+        let throttled = delete_outcome("j", &api("Throttling.User", "slow down", 3));
+        assert_eq!(
+            throttled,
+            DeleteOutcome::Failed {
+                error: "DeleteDtsJob failed: Throttling.User: slow down (gave up after 3 attempts)".into()
+            }
+        );
+        let business = DtsError::Business {
+            status: 400,
+            code: "InvalidParameter".into(),
+            message: "The Value of Input Parameter DtsJobId is not valid.".into(),
+            request_id: None,
+            attempts: 1,
+        };
+        assert_eq!(
+            delete_outcome("j", &business),
+            DeleteOutcome::Failed {
+                error: "InvalidParameter: The Value of Input Parameter DtsJobId is not valid.".into()
+            }
+        );
+        let DeleteOutcome::Failed { error } = delete_outcome("j", &api("InvalidSecurityToken.Expired", "expired", 1))
+        else {
+            panic!("an expired token fails the item");
+        };
+        assert!(error.starts_with("the Alibaba Cloud STS token has expired"), "{error}");
+    }
+}
