@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         emulator.clear_calls();
         let settings = settings(dry_run)?;
         let retry = aws::retry_config(settings.max_attempts);
-        let janitor = startup::janitor_with(&sdk, settings, None, retry)?;
+        let janitor = startup::janitor_with(&sdk, settings, None, retry).await?;
         let report = janitor.sweep(&janitor.configured_request("demo")).await;
         println!("== {step}");
         if json {

@@ -1,8 +1,9 @@
 //! The Lambda face: serve the Runtime API with one janitor built at cold start; print metrics as EMF per invocation.
 
-use crate::config::{ConfigError, Settings};
+use crate::config::Settings;
 use crate::handler::Janitor;
 use crate::report::Report;
+use crate::startup::StartupError;
 use crate::trigger::TriggerError;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -28,7 +29,7 @@ pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Value>) -> Result<Repo
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let janitor = match Settings::from_env() {
         Ok(settings) => crate::startup::janitor(settings, None).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     let janitor = match janitor {
         Ok(janitor) => Arc::new(janitor),
@@ -46,11 +47,12 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
 }
 
 /// Tells the Runtime API why initialisation failed, so the console shows our message rather than an exit code.
-async fn report_init_error(error: &ConfigError) {
+async fn report_init_error(error: &StartupError) {
     let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else { return };
-    let body = serde_json::json!({"errorType": "InvalidSetting", "errorMessage": error.to_string()}).to_string();
+    let kind = error.kind();
+    let body = serde_json::json!({"errorType": kind, "errorMessage": error.to_string()}).to_string();
     let request = format!(
-        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\nLambda-Runtime-Function-Error-Type: Runtime.InvalidSetting\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\nLambda-Runtime-Function-Error-Type: Runtime.{kind}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let sent = async {

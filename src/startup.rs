@@ -4,17 +4,39 @@ use crate::aws;
 use crate::config::{ConfigError, Settings};
 use crate::handler::Janitor;
 use crate::providers::dms::FirstSeen;
-use crate::state::FileStore;
+use crate::providers::dts::{Credentials, CredentialsError, DtsClient};
+use crate::providers::{ControlPlane, DtsJobs};
+use crate::resource::Provider;
+use crate::state::{DynamoStore, FileStore};
 use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Where first-seen marks live: the explicit `JANITOR_STATE_FILE`, else `default_state_file` (the CLI's
-/// per-user path; Lambda has none, because its disk does not outlive the instance).
-pub fn first_seen(settings: &Settings, default_state_file: Option<PathBuf>) -> FirstSeen {
+/// How long a first-seen mark outlives its first sighting: long enough that a connection still failed (protected,
+/// excluded, capped) keeps its mark well past the grace; an expired mark only restarts the grace, never shortens it.
+pub fn mark_ttl(settings: &Settings) -> Duration {
+    MARK_TTL_FLOOR.max(settings.policy.dms_grace * 4)
+}
+
+const MARK_TTL_FLOOR: Duration = Duration::from_secs(30 * 86_400);
+
+/// Where first-seen marks live: the DynamoDB table `JANITOR_STATE_TABLE`, else the file `JANITOR_STATE_FILE`, else
+/// `default_state_file` (the CLI's per-user path; Lambda has none, because its disk does not outlive the instance).
+pub fn first_seen(
+    settings: &Settings,
+    sdk: &SdkConfig,
+    default_state_file: Option<PathBuf>,
+    retry: &RetryConfig,
+) -> FirstSeen {
     if settings.policy.dms_grace.is_zero() {
         return FirstSeen::NotNeeded;
+    }
+    if let Some(table) = &settings.state_table {
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk).retry_config(retry.clone()).build();
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone(), mark_ttl(settings));
+        return FirstSeen::Store(Arc::new(store));
     }
     match settings.state_file.clone().or(default_state_file) {
         Some(path) => FirstSeen::Store(Arc::new(FileStore::new(path))),
@@ -22,21 +44,56 @@ pub fn first_seen(settings: &Settings, default_state_file: Option<PathBuf>) -> F
     }
 }
 
+/// Why the janitor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Setting(#[from] ConfigError),
+    #[error("DTS credentials: {0}")]
+    DtsCredentials(#[from] CredentialsError),
+}
+
+impl StartupError {
+    /// A short name for the kind of failure (the Lambda init error's type).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StartupError::Setting(_) => "InvalidSetting",
+            StartupError::DtsCredentials(_) => "DtsCredentials",
+        }
+    }
+}
+
+/// The DTS adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read once, here) or the `ALIBABA_CLOUD_*`
+/// variables.
+async fn dts_jobs(sdk: &SdkConfig, settings: &Settings) -> Result<Arc<dyn ControlPlane>, StartupError> {
+    let credentials = match &settings.dts_secret_arn {
+        Some(arn) => Credentials::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(sdk), arn).await?,
+        None => Credentials::require_env(|name| std::env::var(name).ok())?,
+    };
+    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), settings.max_attempts);
+    Ok(Arc::new(DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone())))
+}
+
 /// Builds the janitor on a loaded AWS configuration, with one client per service and region.
-pub fn janitor_with(
+pub async fn janitor_with(
     sdk: &SdkConfig,
     settings: Settings,
     default_state_file: Option<PathBuf>,
     retry: RetryConfig,
-) -> Result<Janitor, ConfigError> {
-    let regions = aws::regions(&settings, sdk)?;
-    let planes = aws::control_planes(sdk, &settings, &regions, retry, first_seen(&settings, default_state_file));
+) -> Result<Janitor, StartupError> {
+    let uses_aws = settings.providers.iter().any(|p| *p != Provider::Dts);
+    let regions = if uses_aws { aws::regions(&settings, sdk)? } else { Vec::new() };
+    let first_seen = first_seen(&settings, sdk, default_state_file, &retry);
+    let mut planes = aws::control_planes(sdk, &settings, &regions, retry, first_seen);
+    if settings.providers.contains(&Provider::Dts) {
+        planes.push(dts_jobs(sdk, &settings).await?);
+    }
     Ok(Janitor::new(settings, planes))
 }
 
 /// Builds the janitor from the process's AWS configuration (environment, profiles, endpoints).
-pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) -> Result<Janitor, ConfigError> {
+pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) -> Result<Janitor, StartupError> {
     let sdk = aws::load_sdk_config().await;
     let retry = aws::retry_config(settings.max_attempts);
-    janitor_with(&sdk, settings, default_state_file, retry)
+    janitor_with(&sdk, settings, default_state_file, retry).await
 }

@@ -163,3 +163,41 @@ fn help_documents_every_setting() {
     }
     assert!(help.contains("--delete"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dts_is_swept_with_credentials_from_the_environment() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(Fleet::sample()).await;
+    let url = emulator.url();
+    let vars = [
+        ("JANITOR_PROVIDERS", "dts"),
+        ("JANITOR_DTS_REGIONS", "cn-hangzhou,ap-southeast-1"),
+        ("JANITOR_DTS_ENDPOINT", url.as_str()),
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIemulatorKeyId"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-secret"),
+    ];
+    let output = run(home.path(), &url, &vars, &["sweep"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("report");
+    let sweeps: Vec<(&str, &str)> = report["sweeps"]
+        .as_array()
+        .expect("sweeps")
+        .iter()
+        .map(|s| (s["provider"].as_str().unwrap_or_default(), s["region"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(sweeps, [("dts", "cn-hangzhou"), ("dts", "ap-southeast-1")]);
+    assert!(report["totals"]["wouldDelete"].as_u64().unwrap_or_default() > 0, "{report}");
+    assert!(emulator.calls().iter().all(|c| c.service == "dts"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("emulator-secret"));
+}
+
+#[test]
+fn dts_without_credentials_exits_2_saying_what_is_missing() {
+    let home = tempfile::tempdir().expect("home");
+    let vars = [("JANITOR_PROVIDERS", "dms,dts"), ("JANITOR_DTS_REGIONS", "cn-hangzhou")];
+    let output = janitor_cli(home.path(), "http://127.0.0.1:9", &vars, &["sweep"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("replication-janitor: DTS credentials: "), "{stderr}");
+    assert!(stderr.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{stderr}");
+}

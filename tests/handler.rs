@@ -42,8 +42,12 @@ fn deleted(report: &Report) -> Vec<String> {
 #[tokio::test]
 async fn every_sample_event_goes_through_the_handler() {
     let deleting = [("JANITOR_DRY_RUN", "false"), ("JANITOR_REGIONS", "us-east-1,eu-west-1")];
-    let everything_stale =
-        ["crm-sqlserver-source@eu-ri-1", "crm-to-redshift-failed-old", "orders-pg-source@prod-ri-1", "orders-to-redshift-failed-old"];
+    let everything_stale = [
+        "crm-sqlserver-source@eu-ri-1",
+        "crm-to-redshift-failed-old",
+        "orders-pg-source@prod-ri-1",
+        "orders-to-redshift-failed-old",
+    ];
     let mut seen = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir("events").expect("events/").map(|e| e.expect("entry").path()).collect();
     files.sort();
@@ -55,7 +59,10 @@ async fn every_sample_event_goes_through_the_handler() {
             "schedule.json" => {
                 let report = outcome.expect("schedule");
                 assert_eq!(report.trigger, "schedule");
-                assert_eq!(report.notes, ["scheduled by arn:aws:events:us-east-1:123456789012:rule/replication-janitor-nightly"]);
+                assert_eq!(
+                    report.notes,
+                    ["scheduled by arn:aws:events:us-east-1:123456789012:rule/replication-janitor-nightly"]
+                );
                 assert_eq!(deleted(&report), everything_stale);
             }
             "scheduler-input.json" => {
@@ -67,7 +74,10 @@ async fn every_sample_event_goes_through_the_handler() {
                 let report = outcome.expect("manual dry run");
                 assert!(report.dry_run, "the payload asked for a dry run");
                 assert_eq!(report.sweeps.len(), 1);
-                assert_eq!((report.sweeps[0].provider.as_str(), report.sweeps[0].region.as_str()), ("rds", "eu-west-1"));
+                assert_eq!(
+                    (report.sweeps[0].provider.as_str(), report.sweeps[0].region.as_str()),
+                    ("rds", "eu-west-1")
+                );
                 assert_eq!(fate(&report, "crm-to-redshift-failed-old"), ("delete".into(), "wouldDelete".into()));
                 assert!(deletes(&emulator).is_empty());
             }
@@ -88,7 +98,10 @@ async fn every_sample_event_goes_through_the_handler() {
             }
             "redshift-integration-error.json" => {
                 let report = outcome.expect("redshift event");
-                assert_eq!(report.trigger, "aws.redshift/Redshift Integration Monitoring REDSHIFT-INTEGRATION-EVENT-0007");
+                assert_eq!(
+                    report.trigger,
+                    "aws.redshift/Redshift Integration Monitoring REDSHIFT-INTEGRATION-EVENT-0007"
+                );
                 assert_eq!(report.totals.scanned, 1);
                 assert_eq!(deleted(&report), ["crm-to-redshift-failed-old"]);
                 assert_eq!(report.sweeps[0].region, "eu-west-1");
@@ -137,7 +150,8 @@ async fn a_service_event_is_judged_under_the_same_policy() {
     fleet.integrations.push(young);
     let emulator = emulator(fleet).await;
     let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false")]).await;
-    let event = serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event", "resources": [arn], "detail": {}});
+    let event =
+        serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event", "resources": [arn], "detail": {}});
     let report = janitor.handle(event, None).await.expect("report");
     assert_eq!(fate(&report, "young-one"), ("tooYoung".into(), "kept".into()));
     assert!(deletes(&emulator).is_empty());

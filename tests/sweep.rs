@@ -114,7 +114,8 @@ async fn a_deleting_sweep_deletes_only_what_the_policy_finds_stale() {
         format!("protected by tag janitor:protect on replication instance {}", instance_arn(REGION, "ri-kept"))
     );
     assert_eq!(item(&report, "protected-failure").reason, "protected by tag janitor:protect on the integration");
-    assert!(item(&report, "fresh-failure").reason.starts_with("created 10m ago, JANITOR_MIN_AGE is 1d"));
+    let reason = &item(&report, "fresh-failure").reason;
+    assert!(reason.starts_with("created 10m") && reason.ends_with(" ago, JANITOR_MIN_AGE is 1d"), "{reason}");
     let fleet = emulator.fleet();
     assert!(!fleet.connections.iter().any(|c| c.endpoint_arn == endpoint_arn(REGION, "src-pg")));
     assert_eq!(fleet.integrations.len(), 5);

@@ -71,7 +71,7 @@ pub async fn janitor(emulator: &Emulator, vars: &[(&str, &str)]) -> Janitor {
         .with_max_attempts(settings.max_attempts)
         .with_initial_backoff(Duration::from_millis(5))
         .with_max_backoff(Duration::from_millis(50));
-    startup::janitor_with(&sdk, settings, None, retry).expect("janitor")
+    startup::janitor_with(&sdk, settings, None, retry).await.expect("janitor")
 }
 
 /// Runs the whole configuration once, as the CLI does.
