@@ -5,6 +5,7 @@ use crate::config::{Settings, SETTINGS};
 use crate::state::FileStore;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -138,6 +139,14 @@ impl SweepArgs {
     }
 }
 
+/// Streams the report to stdout rather than building it as one string first: a large sweep's report is big.
+fn print_json(report: &crate::report::Report) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, report)?;
+    writeln!(out)?;
+    out.flush()
+}
+
 /// Runs the CLI; the exit code says whether the run was clean.
 pub async fn run(cli: Cli) -> ExitCode {
     let Command::Sweep(args) = cli.command;
@@ -163,15 +172,16 @@ pub async fn run(cli: Cli) -> ExitCode {
             eprintln!("{line}");
         }
     }
-    match args.format {
-        Format::Json => match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
-            Err(error) => {
-                eprintln!("replication-janitor: could not render the report: {error}");
-                return ExitCode::FAILURE;
-            }
-        },
-        Format::Table => print!("{}", report.to_table()),
+    let printed = match args.format {
+        Format::Json => print_json(&report),
+        Format::Table => {
+            print!("{}", report.to_table());
+            Ok(())
+        }
+    };
+    if let Err(error) = printed {
+        eprintln!("replication-janitor: could not print the report: {error}");
+        return ExitCode::FAILURE;
     }
     if report.has_failures() {
         ExitCode::FAILURE

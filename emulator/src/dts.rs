@@ -7,7 +7,7 @@
 //! on HTTP 200 with the status in `HttpStatusCode`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode, Uri};
@@ -503,9 +503,7 @@ pub(crate) fn body(result: &Result<Value, Failure>, request_id: &str, host: &str
 /// all logged. Refused or faulted calls never touch the jobs.
 pub(crate) async fn call(shared: &Shared, uri: &Uri, headers: &HeaderMap, body_bytes: &[u8]) -> Response {
     let latency = shared.lock().injector.faults().latency_ms;
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
+    crate::faults::delay(latency).await;
     let raw_query = uri.query().unwrap_or_default();
     let params: BTreeMap<String, String> = form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
     let action = header_value(headers, "x-acs-action").unwrap_or_default();

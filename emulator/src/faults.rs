@@ -1,7 +1,7 @@
 //! Fault injection: latency, random throttling and 5xx, and a server-side rate limit,
 //! all deterministic for a given seed and call sequence.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +90,19 @@ impl Bucket {
         } else {
             false
         }
+    }
+}
+
+/// Waits `latency_ms` before a service call is answered. Tokio's timer rounds every sleep up to its millisecond
+/// ticks, which made a 20 ms latency take about 22 ms; a thread sleep on the blocking pool is accurate to well
+/// under a millisecond, and many calls in flight each wait on their own thread.
+pub(crate) async fn delay(latency_ms: u64) {
+    if latency_ms == 0 {
+        return;
+    }
+    let latency = Duration::from_millis(latency_ms);
+    if tokio::task::spawn_blocking(move || std::thread::sleep(latency)).await.is_err() {
+        tokio::time::sleep(latency).await;
     }
 }
 

@@ -2,7 +2,7 @@
 //! pipeline every service call shares (auth, latency, faults, call log).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -79,9 +79,7 @@ async fn service(
 /// all logged. Faulted or invalid calls never touch the store.
 async fn call<P: Protocol>(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
     let latency = shared.lock().injector.faults().latency_ms;
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
+    crate::faults::delay(latency).await;
     let (operation, request) = P::decode(headers, body);
     let region = auth::region(headers);
     let target = request.as_ref().ok().and_then(P::target);
