@@ -6,25 +6,11 @@ mod common;
 use common::*;
 use emulator::Fleet;
 use replication_janitor::config::SETTINGS;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Runs the binary with a clean environment pointing at `endpoint`.
 fn janitor_cli(home: &std::path::Path, endpoint: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_replication-janitor"));
-    command
-        .env_clear()
-        .env("HOME", home)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDEMULATOR")
-        .env("AWS_SECRET_ACCESS_KEY", "emulator-secret")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("JANITOR_DMS_GRACE", "0")
-        .args(args);
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    command.output().expect("the binary runs")
+    janitor_binary(home, endpoint, vars).args(args).output().expect("the binary runs")
 }
 
 async fn run(home: &std::path::Path, endpoint: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {

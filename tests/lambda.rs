@@ -6,31 +6,20 @@ mod common;
 use common::*;
 use emulator::{Fleet, Invocation, RuntimeApi};
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 fn spawn_lambda(api: &RuntimeApi, endpoint: &str, home: &std::path::Path, vars: &[(&str, &str)]) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_replication-janitor"));
-    command
-        .env_clear()
-        .env("HOME", home)
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "replication-janitor")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDEMULATOR")
-        .env("AWS_SECRET_ACCESS_KEY", "emulator-secret")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("JANITOR_DMS_GRACE", "0")
-        .env("JANITOR_REGIONS", "us-east-1,eu-west-1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in vars {
-        command.env(name, value);
-    }
+    let mut all = vec![
+        ("AWS_LAMBDA_FUNCTION_NAME", "replication-janitor"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("JANITOR_REGIONS", "us-east-1,eu-west-1"),
+    ];
+    all.extend_from_slice(vars);
+    let mut command = janitor_binary(home, endpoint, &all);
+    command.env("AWS_LAMBDA_RUNTIME_API", api.address()).stdout(Stdio::piped()).stderr(Stdio::piped());
     command.spawn().expect("the binary starts")
 }
 

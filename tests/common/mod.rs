@@ -46,6 +46,22 @@ pub fn integration(name: &str, status: &str, age: Duration) -> Integration {
 
 pub const DAYS: Duration = Duration::from_secs(86_400);
 
+/// The janitor binary with a clean environment that points every AWS call at `endpoint`, then `vars` on top.
+pub fn janitor_binary(home: &std::path::Path, endpoint: &str, vars: &[(&str, &str)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_replication-janitor"));
+    command
+        .env_clear()
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEMULATOR")
+        .env("AWS_SECRET_ACCESS_KEY", "emulator-secret")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("JANITOR_DMS_GRACE", "0")
+        .envs(vars.iter().copied());
+    command
+}
+
 pub async fn emulator(fleet: Fleet) -> Emulator {
     Emulator::start(fleet).await.expect("emulator starts")
 }
