@@ -328,3 +328,29 @@ async fn a_failed_scan_is_reported_and_the_other_providers_still_run() {
     assert_eq!(report.totals.failed, 2);
     assert!(report.has_failures());
 }
+
+#[tokio::test]
+async fn protection_look_ups_ask_about_a_hundred_arns_at_a_time() {
+    let mut fleet = Fleet {
+        connections: (0..250)
+            .map(|n| {
+                connection(&format!("ep{n}"), &format!("ri{}", n % 4), if n % 5 < 3 { "failed" } else { "successful" })
+            })
+            .collect(),
+        ..Fleet::default()
+    };
+    protect(&mut fleet, endpoint_arn(REGION, "ep241"));
+    let emulator = emulator(fleet).await;
+    let report = sweep(&janitor(&emulator, &[("JANITOR_PROVIDERS", "dms")]).await).await;
+    let calls = emulator.calls();
+    // 150 failed connections: 150 endpoints and 4 instances, so 154 distinct ARNs in two calls.
+    assert_eq!(count(&calls, "ListTagsForResource"), 2);
+    let asked: usize = calls
+        .iter()
+        .filter(|c| c.operation == "ListTagsForResource")
+        .map(|c| c.target.as_deref().unwrap_or_default().split(',').count())
+        .sum();
+    assert_eq!(asked, 154, "every ARN asked about once");
+    assert_eq!(fate(&report, "ep241@ri1"), ("protected".into(), "kept".into()));
+    assert_eq!((report.totals.protected, report.totals.would_delete, report.totals.capped), (1, 100, 49));
+}

@@ -6,17 +6,18 @@ use super::{client_for, delete_outcome, scan_error, ControlPlane, DeleteOutcome,
 use crate::resource::{Age, Handle, Provider, Resource};
 use crate::state::{FirstSeenStore, Sighting};
 use async_trait::async_trait;
+use aws_sdk_databasemigration::error::SdkError;
+use aws_sdk_databasemigration::operation::list_tags_for_resource::{
+    ListTagsForResourceError, ListTagsForResourceOutput,
+};
 use aws_sdk_databasemigration::types::{Connection, Filter};
 use aws_sdk_databasemigration::Client;
-use futures::stream::{self, StreamExt};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 /// How many ARNs one ListTagsForResource call asks about.
 const TAG_BATCH: usize = 100;
-/// ListTagsForResource calls in flight while scanning one region.
-const TAG_CALLS_IN_FLIGHT: usize = 4;
 
 /// Where a failed connection's first sighting comes from.
 #[derive(Clone)]
@@ -42,34 +43,6 @@ impl DmsConnections {
         first_seen: FirstSeen,
     ) -> DmsConnections {
         DmsConnections { clients, protect_tag: protect_tag.into(), first_seen }
-    }
-
-    /// The ARNs among `arns` that carry the protect tag, asked in batches of [`TAG_BATCH`], a few at a time.
-    async fn protected_arns(
-        &self,
-        client: &Client,
-        region: &str,
-        arns: BTreeSet<String>,
-    ) -> Result<BTreeSet<String>, ScanError> {
-        let arns: Vec<String> = arns.into_iter().collect();
-        let batches: Vec<Vec<String>> = arns.chunks(TAG_BATCH).map(<[String]>::to_vec).collect();
-        let pages: Vec<_> = stream::iter(batches)
-            .map(|batch| client.list_tags_for_resource().set_resource_arn_list(Some(batch)).send())
-            .buffer_unordered(TAG_CALLS_IN_FLIGHT)
-            .collect()
-            .await;
-        let mut protected = BTreeSet::new();
-        for page in pages {
-            let output = page.map_err(|e| scan_error("ListTagsForResource", region, &e))?;
-            protected.extend(
-                output
-                    .tag_list()
-                    .iter()
-                    .filter(|tag| tag.key() == Some(self.protect_tag.as_str()))
-                    .filter_map(|tag| tag.resource_arn().map(str::to_owned)),
-            );
-        }
-        Ok(protected)
     }
 
     /// First sightings of the failed keys, or why they are unknown; the second value is the store's error, if the
@@ -107,19 +80,17 @@ impl DmsConnections {
         let mut pages =
             client.describe_connections().set_filters(filter.map(|f| vec![f])).into_paginator().page_size(100).send();
         let mut connections = Vec::new();
+        let mut tags = TagLookups::new(client.clone());
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| scan_error("DescribeConnections", region, &e))?;
+            let failed = page.connections().iter().filter(|c| c.status() == Some(crate::policy::DMS_FAILED));
+            tags.add(failed.flat_map(|c| [c.endpoint_arn(), c.replication_instance_arn()]).flatten());
             connections.extend(page.connections().iter().cloned());
         }
         let failed = || connections.iter().filter(|c| c.status() == Some(crate::policy::DMS_FAILED));
-        let tagged: BTreeSet<String> = failed()
-            .flat_map(|c| [c.endpoint_arn(), c.replication_instance_arn()])
-            .flatten()
-            .map(str::to_owned)
-            .collect();
         let failed_keys: Vec<String> = failed().map(key).collect();
         let scanned_keys: Vec<String> = connections.iter().map(key).collect();
-        let protected = self.protected_arns(client, region, tagged).await?;
+        let protected = tags.protected(region, &self.protect_tag).await?;
         let sighting =
             Sighting { region, scanned: &scanned_keys, failed: &failed_keys, complete: true, now: SystemTime::now() };
         let (ages, state_error) = self.ages(sighting).await;
@@ -161,6 +132,67 @@ impl DmsConnections {
             })
             .collect();
         Ok(Scan { resources, state_error })
+    }
+}
+
+/// Protection look-ups (ListTagsForResource, [`TAG_BATCH`] ARNs a call) for the endpoints and instances of failed
+/// connections, each batch started as soon as the describe pages have filled it, so they overlap the pagination.
+/// A page holds at most 100 connections, so at most two batches start per page.
+struct TagLookups {
+    client: Client,
+    seen: BTreeSet<String>,
+    pending: Vec<String>,
+    running: Vec<tokio::task::JoinHandle<Result<ListTagsForResourceOutput, SdkError<ListTagsForResourceError>>>>,
+}
+
+impl TagLookups {
+    fn new(client: Client) -> TagLookups {
+        TagLookups { client, seen: BTreeSet::new(), pending: Vec::new(), running: Vec::new() }
+    }
+
+    fn add<'a>(&mut self, arns: impl Iterator<Item = &'a str>) {
+        for arn in arns {
+            if self.seen.insert(arn.to_owned()) {
+                self.pending.push(arn.to_owned());
+                if self.pending.len() == TAG_BATCH {
+                    self.start();
+                }
+            }
+        }
+    }
+
+    fn start(&mut self) {
+        let batch = std::mem::take(&mut self.pending);
+        let client = self.client.clone();
+        self.running.push(tokio::spawn(async move {
+            client.list_tags_for_resource().set_resource_arn_list(Some(batch)).send().await
+        }));
+    }
+
+    /// The ARNs that carry `protect_tag`, once every look-up has answered.
+    async fn protected(mut self, region: &str, protect_tag: &str) -> Result<BTreeSet<String>, ScanError> {
+        if !self.pending.is_empty() {
+            self.start();
+        }
+        let mut protected = BTreeSet::new();
+        for lookup in self.running {
+            let output = lookup
+                .await
+                .map_err(|e| ScanError {
+                    operation: "ListTagsForResource",
+                    region: region.to_owned(),
+                    message: e.to_string(),
+                })?
+                .map_err(|e| scan_error("ListTagsForResource", region, &e))?;
+            protected.extend(
+                output
+                    .tag_list()
+                    .iter()
+                    .filter(|tag| tag.key() == Some(protect_tag))
+                    .filter_map(|tag| tag.resource_arn().map(str::to_owned)),
+            );
+        }
+        Ok(protected)
     }
 }
 
