@@ -93,7 +93,10 @@ pub async fn janitor_with(
 
 /// Builds the janitor from the process's AWS configuration (environment, profiles, endpoints).
 pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) -> Result<Janitor, StartupError> {
-    let sdk = aws::load_sdk_config().await;
+    // A DTS-only run with credentials in the environment touches no AWS service: loading the AWS configuration
+    // there would only probe for a region it does not need.
+    let needs_aws = settings.providers.iter().any(|p| *p != Provider::Dts) || settings.dts_secret_arn.is_some();
+    let sdk = if needs_aws { aws::load_sdk_config().await } else { SdkConfig::builder().build() };
     let retry = aws::retry_config(settings.max_attempts);
     janitor_with(&sdk, settings, default_state_file, retry).await
 }

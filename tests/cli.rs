@@ -175,6 +175,27 @@ async fn dts_is_swept_with_credentials_from_the_environment() {
     assert!(report["totals"]["wouldDelete"].as_u64().unwrap_or_default() > 0, "{report}");
     assert!(emulator.calls().iter().all(|c| c.service == "dts"));
     assert!(!String::from_utf8_lossy(&output.stdout).contains("emulator-secret"));
+
+    let without_aws = {
+        let (home, url) = (home.path().to_owned(), url.clone());
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        tokio::task::spawn_blocking(move || {
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            // IMDS on a closed loopback port: if the AWS configuration were loaded, its region probe would fail
+            // there and log a warning.
+            janitor_binary(&home, &url, &vars)
+                .env_remove("AWS_REGION")
+                .env_remove("AWS_EC2_METADATA_DISABLED")
+                .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
+                .arg("sweep")
+                .output()
+                .expect("runs")
+        })
+        .await
+        .expect("join")
+    };
+    assert!(without_aws.status.success());
+    assert_eq!(String::from_utf8_lossy(&without_aws.stderr), "", "a DTS-only run needs no AWS configuration");
 }
 
 #[test]
