@@ -2,9 +2,9 @@
 //! deletes, both error shapes and faults. Requests are signed here independently of the emulator's verifier.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 
+use common::{send, Reply};
 use emulator::{
     count, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Emulator, Faults, Fleet, DTS_ACCESS_KEY_ID,
     DTS_ACCESS_KEY_SECRET,
@@ -12,45 +12,24 @@ use emulator::{
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+mod common;
+
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    json: serde_json::Value,
+/// The service's error code, in either of DTS's error shapes.
+fn code(reply: &Reply) -> String {
+    let json = reply.json();
+    json["Code"].as_str().or_else(|| json["ErrCode"].as_str()).unwrap_or_default().to_owned()
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn code(&self) -> &str {
-        self.json["Code"].as_str().or_else(|| self.json["ErrCode"].as_str()).unwrap_or_default()
-    }
-}
-
-/// Sends `POST /?query` with exactly `headers` (Host included) and an empty body.
+/// Sends `POST /?query` with exactly `headers` (Host included: it is signed) and an empty body.
 async fn post(addr: SocketAddr, query: &str, headers: Vec<(String, String)>) -> Reply {
     let mut request = format!("POST /?{query} HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n");
     for (k, v) in &headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
-    tokio::task::spawn_blocking(move || {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        let headers = lines.filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-        Reply { status, headers, json }
-    })
-    .await
-    .unwrap()
+    send(addr, request).await
 }
 
 fn encode(value: &str) -> String {
@@ -150,8 +129,8 @@ async fn the_published_test_vector_passes_the_signature_check() {
     let query = "ImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai";
     let tampered = vector("16563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0");
     let refused = post(emu.addr(), query, tampered).await;
-    assert_eq!((refused.status, refused.code()), (400, "SignatureDoesNotMatch"));
-    let message = refused.json["Message"].as_str().unwrap();
+    assert_eq!((refused.status, code(&refused).as_str()), (400, "SignatureDoesNotMatch"));
+    let message = refused.json()["Message"].as_str().unwrap().to_owned();
     assert!(
         message.contains("server StringToSign is [ACS3-HMAC-SHA256\n7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259]"),
         "the emulator canonicalizes the vector as published: {message}"
@@ -159,7 +138,7 @@ async fn the_published_test_vector_passes_the_signature_check() {
     let accepted =
         post(emu.addr(), query, vector("06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0")).await;
     // Past the signature, the ECS version is what is refused.
-    assert_eq!((accepted.status, accepted.code()), (400, "InvalidVersion"));
+    assert_eq!((accepted.status, code(&accepted).as_str()), (400, "InvalidVersion"));
 }
 
 #[tokio::test]
@@ -178,15 +157,15 @@ async fn describe_pages_exactly_like_the_api() {
             &format!("page-{page}"),
         )
         .await;
-        assert_eq!(reply.status, 200, "{}", reply.json);
+        assert_eq!(reply.status, 200, "{}", reply.json());
         assert_eq!(reply.header("content-type"), Some("application/json;charset=utf-8"));
         assert!(reply.header("x-acs-request-id").is_some());
-        assert_eq!(reply.json["Success"], true);
-        assert_eq!(reply.json["TotalRecordCount"], 65);
-        assert_eq!(reply.json["PageRecordCount"], expected);
-        assert_eq!(reply.json["PageNumber"].to_string(), page);
-        assert!(reply.json["RequestId"].is_string());
-        for j in reply.json["DtsJobList"].as_array().unwrap() {
+        assert_eq!(reply.json()["Success"], true);
+        assert_eq!(reply.json()["TotalRecordCount"], 65);
+        assert_eq!(reply.json()["PageRecordCount"], expected);
+        assert_eq!(reply.json()["PageNumber"].to_string(), page);
+        assert!(reply.json()["RequestId"].is_string());
+        for j in reply.json()["DtsJobList"].as_array().unwrap() {
             seen.push(j["DtsJobId"].as_str().unwrap().to_owned());
         }
     }
@@ -196,18 +175,18 @@ async fn describe_pages_exactly_like_the_api() {
     let one =
         call(&emu, "DescribeDtsJobs", &[("Region", "cn-hangzhou"), ("JobType", "SYNC"), ("DtsJobId", "sync03")], "one")
             .await;
-    let listed = &one.json["DtsJobList"][0];
+    let listed = &one.json()["DtsJobList"][0];
     assert_eq!(listed["DtsInstanceID"], "dtssync03");
     assert_eq!(listed["TagList"][0], serde_json::json!({"TagKey": "janitor:protect", "TagValue": "true"}));
     assert!(listed["CreateTime"].as_str().unwrap().ends_with('Z'));
     let migration = call(&emu, "DescribeDtsJobs", &[("Region", "cn-hangzhou")], "default-type").await;
-    assert_eq!(migration.json["TotalRecordCount"], 1, "JobType defaults to MIGRATION");
+    assert_eq!(migration.json()["TotalRecordCount"], 1, "JobType defaults to MIGRATION");
     let too_big = call(&emu, "DescribeDtsJobs", &[("Region", "cn-hangzhou"), ("PageSize", "100")], "big").await;
-    assert_eq!((too_big.status, too_big.json["Success"].as_bool()), (200, Some(false)));
-    assert_eq!(too_big.json["ErrCode"], "InvalidParameter");
-    assert_eq!(too_big.json["ErrMessage"], "The Value of Input Parameter %s is not valid.");
-    assert_eq!(too_big.json["DynamicMessage"], "PageSize");
-    assert_eq!(too_big.json["HttpStatusCode"], 400);
+    assert_eq!((too_big.status, too_big.json()["Success"].as_bool()), (200, Some(false)));
+    assert_eq!(too_big.json()["ErrCode"], "InvalidParameter");
+    assert_eq!(too_big.json()["ErrMessage"], "The Value of Input Parameter %s is not valid.");
+    assert_eq!(too_big.json()["DynamicMessage"], "PageSize");
+    assert_eq!(too_big.json()["HttpStatusCode"], 400);
     let calls = emu.calls();
     assert_eq!(count(&calls, "DescribeDtsJobs"), 7);
     assert!(calls.iter().all(|c| c.service == "dts" && c.region == "cn-hangzhou"));
@@ -249,34 +228,34 @@ async fn deletes_remove_jobs_or_reverse_halves_and_report_errors_in_both_shapes(
         async move { call(emu, "DeleteDtsJob", &params, nonce).await }
     };
     let ok = delete("plain", &[("DtsInstanceId", "dtsplain"), ("JobType", "SUBSCRIBE")], "d1").await;
-    assert_eq!((ok.status, ok.json["Success"].as_bool()), (200, Some(true)));
+    assert_eq!((ok.status, ok.json()["Success"].as_bool()), (200, Some(true)));
     let again = delete("plain", &[], "d2").await;
-    assert_eq!((again.status, again.code()), (404, "Forbidden.InstanceNotFound"));
+    assert_eq!((again.status, code(&again).as_str()), (404, "Forbidden.InstanceNotFound"));
     for field in ["RequestId", "HostId", "Message", "Recommend"] {
-        assert!(again.json[field].is_string(), "{field}: {}", again.json);
+        assert!(again.json()[field].is_string(), "{field}: {}", again.json());
     }
-    assert_eq!(again.json["HostId"], emu.addr().to_string());
+    assert_eq!(again.json()["HostId"], emu.addr().to_string());
 
     let reverse = delete("rev", &[("DtsInstanceId", "dtsfwd"), ("SynchronizationDirection", "Reverse")], "d3").await;
-    assert_eq!(reverse.json["Success"], true);
+    assert_eq!(reverse.json()["Success"], true);
     let left = emu.fleet().dts_jobs;
     let forward = left.iter().find(|j| j.dts_job_id == "fwd").expect("the forward half stays");
     assert!(forward.reverse_job.is_none(), "only the reverse half went");
 
     let expired = delete("expired", &[], "d4").await;
-    assert_eq!((expired.status, expired.code()), (403, "InvalidSecurityToken.Expired"));
+    assert_eq!((expired.status, code(&expired).as_str()), (403, "InvalidSecurityToken.Expired"));
     let denied = delete("denied", &[], "d5").await;
-    assert_eq!((denied.status, denied.code()), (403, "Forbidden.RAM"));
+    assert_eq!((denied.status, code(&denied).as_str()), (403, "Forbidden.RAM"));
     let business = delete("business", &[], "d6").await;
-    assert_eq!((business.status, business.json["Success"].as_bool()), (200, Some(false)));
-    assert_eq!(business.json["ErrMessage"], "The Value of Input Parameter %s is not valid.");
-    assert_eq!(business.json["DynamicMessage"], "DtsInstanceId");
+    assert_eq!((business.status, business.json()["Success"].as_bool()), (200, Some(false)));
+    assert_eq!(business.json()["ErrMessage"], "The Value of Input Parameter %s is not valid.");
+    assert_eq!(business.json()["DynamicMessage"], "DtsInstanceId");
     assert_eq!(emu.fleet().dts_jobs.len(), 4, "refused deletes leave the jobs");
 
     let missing = call(&emu, "DeleteDtsJob", &[("RegionId", "cn-hangzhou")], "d7").await;
-    assert_eq!((missing.status, missing.code()), (400, "MissingDtsJobId"));
+    assert_eq!((missing.status, code(&missing).as_str()), (400, "MissingDtsJobId"));
     let unknown = call(&emu, "CreateDtsInstance", &[], "d8").await;
-    assert_eq!((unknown.status, unknown.code()), (404, "InvalidAction.NotFound"));
+    assert_eq!((unknown.status, code(&unknown).as_str()), (404, "InvalidAction.NotFound"));
 
     let calls = emu.calls();
     let targets: Vec<Option<&str>> = calls.iter().map(|c| c.target.as_deref()).collect();
@@ -296,24 +275,24 @@ async fn signatures_keys_and_nonces_are_enforced() {
     let params = [("DtsJobId", "j"), ("RegionId", "cn-hangzhou")];
     let (query, headers) = signed(emu.addr(), (DTS_ACCESS_KEY_ID, "wrong-secret"), "DeleteDtsJob", &params, "s1");
     let wrong = post(emu.addr(), &query, headers).await;
-    assert_eq!((wrong.status, wrong.code()), (400, "SignatureDoesNotMatch"));
+    assert_eq!((wrong.status, code(&wrong).as_str()), (400, "SignatureDoesNotMatch"));
     let (query, headers) = signed(emu.addr(), ("LTAIunknown", DTS_ACCESS_KEY_SECRET), "DeleteDtsJob", &params, "s2");
     let unknown = post(emu.addr(), &query, headers).await;
-    assert_eq!((unknown.status, unknown.code()), (404, "InvalidAccessKeyId.NotFound"));
+    assert_eq!((unknown.status, code(&unknown).as_str()), (404, "InvalidAccessKeyId.NotFound"));
     let (query, mut headers) = signed(emu.addr(), KEY, "DeleteDtsJob", &params, "s3");
     headers.retain(|(k, _)| k != "Authorization");
     let unsigned = post(emu.addr(), &query, headers).await;
-    assert_eq!((unsigned.status, unsigned.code()), (400, "IncompleteSignature"));
+    assert_eq!((unsigned.status, code(&unsigned).as_str()), (400, "IncompleteSignature"));
     let (query, headers) = signed(emu.addr(), KEY, "DeleteDtsJob", &params, "s4");
     let tampered_query = query.replace("DtsJobId=j", "DtsJobId=k");
     let tampered = post(emu.addr(), &tampered_query, headers).await;
-    assert_eq!(tampered.code(), "SignatureDoesNotMatch");
+    assert_eq!(code(&tampered), "SignatureDoesNotMatch");
     assert_eq!(emu.fleet().dts_jobs.len(), 1, "no refused call deleted anything");
 
     let (query, headers) = signed(emu.addr(), KEY, "DescribeDtsJobs", &[("Region", "cn-hangzhou")], "s5");
     assert_eq!(post(emu.addr(), &query, headers.clone()).await.status, 200);
     let replayed = post(emu.addr(), &query, headers).await;
-    assert_eq!((replayed.status, replayed.code()), (400, "SignatureNonceUsed"));
+    assert_eq!((replayed.status, code(&replayed).as_str()), (400, "SignatureNonceUsed"));
     let calls = emu.calls();
     assert_eq!(calls.len(), 6);
     assert!(calls.iter().all(|c| c.service == "dts"));
@@ -330,11 +309,11 @@ async fn faults_throttle_and_fail_dts_calls_too() {
     .unwrap();
     emu.set_faults(Faults { throttle_rate: 1.0, ..Faults::default() });
     let throttled = call(&emu, "DeleteDtsJob", &[("DtsJobId", "j")], "f1").await;
-    assert_eq!((throttled.status, throttled.code()), (400, "Throttling.User"));
-    assert_eq!(throttled.json["Message"], "Request was denied due to user flow control.");
+    assert_eq!((throttled.status, code(&throttled).as_str()), (400, "Throttling.User"));
+    assert_eq!(throttled.json()["Message"], "Request was denied due to user flow control.");
     emu.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
     let down = call(&emu, "DescribeDtsJobs", &[("Region", "cn-hangzhou")], "f2").await;
-    assert_eq!((down.status, down.code()), (503, "ServiceUnavailable"));
+    assert_eq!((down.status, code(&down).as_str()), (503, "ServiceUnavailable"));
     assert_eq!(emu.fleet().dts_jobs.len(), 1);
     let calls = emu.calls();
     assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>(), [400, 503]);

@@ -5,51 +5,18 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::{http, Reply};
 use emulator::runtime_api::{FUNCTION_ARN, TRACE_ID};
 use emulator::{Invocation, RuntimeApi, Startup};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+mod common;
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    fn request_id(&self) -> String {
-        self.header("lambda-runtime-aws-request-id").expect("a request id").to_owned()
-    }
-}
-
-async fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines.filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-    Reply { status, headers, body: body.to_owned() }
+/// The id a `GET /next` reply carries.
+fn request_id(reply: &Reply) -> String {
+    reply.header("lambda-runtime-aws-request-id").expect("a request id").to_owned()
 }
 
 async fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
@@ -79,7 +46,7 @@ async fn next_delivers_queued_events_in_order_with_the_lambda_headers() {
     assert_eq!(first.header("content-type"), Some("application/json"));
     assert_eq!(first.header("lambda-runtime-invoked-function-arn"), Some(FUNCTION_ARN));
     assert_eq!(first.header("lambda-runtime-trace-id"), Some(TRACE_ID));
-    let id = first.request_id();
+    let id = request_id(&first);
     let shape: Vec<usize> = id.split('-').map(str::len).collect();
     assert_eq!(shape, [8, 4, 4, 4, 12], "{id}");
     let deadline: u128 = first.header("lambda-runtime-deadline-ms").unwrap().parse().unwrap();
@@ -91,7 +58,7 @@ async fn next_delivers_queued_events_in_order_with_the_lambda_headers() {
     let second = http(&addr, "GET", NEXT, &[], "").await;
     assert_eq!(second.status, 200);
     assert_eq!(second.body, "not json at all");
-    assert_ne!(second.request_id(), id);
+    assert_ne!(request_id(&second), id);
     assert_eq!(api.first_poll(), Some(polled), "only the first poll counts");
 }
 
@@ -107,7 +74,7 @@ async fn responses_and_errors_are_recorded_once_per_invocation() {
     assert_eq!(api.outcome(0, SHORT).await, None);
     assert!(started.elapsed() >= SHORT);
 
-    let id = http(&addr, "GET", NEXT, &[], "").await.request_id();
+    let id = request_id(&http(&addr, "GET", NEXT, &[], "").await);
     let ok = post(&addr, &invocation(&id, "response"), &[], r#"{"deleted":3,"dryRun":false}"#).await;
     assert_eq!((ok.status, ok.json()), (202, json!({"status": "OK"})));
     assert_eq!(api.outcome(0, LONG).await, Some(Invocation::Response(json!({"deleted": 3, "dryRun": false}))));
@@ -116,7 +83,7 @@ async fn responses_and_errors_are_recorded_once_per_invocation() {
     let unknown = post(&addr, &invocation("no-such-id", "error"), &[], "{}").await;
     assert_eq!(unknown.status, 400);
 
-    let id = http(&addr, "GET", NEXT, &[], "").await.request_id();
+    let id = request_id(&http(&addr, "GET", NEXT, &[], "").await);
     let body = r#"{"errorType":"JanitorError","errorMessage":"throttled","stackTrace":[]}"#;
     let failed =
         post(&addr, &invocation(&id, "error"), &[("Lambda-Runtime-Function-Error-Type", "unhandled")], body).await;
@@ -125,7 +92,7 @@ async fn responses_and_errors_are_recorded_once_per_invocation() {
     assert_eq!(api.outcome(1, LONG).await, Some(expected));
 
     // A response that is not JSON is kept as a JSON string; outcome() waits for it.
-    let id = http(&addr, "GET", NEXT, &[], "").await.request_id();
+    let id = request_id(&http(&addr, "GET", NEXT, &[], "").await);
     let late = {
         let addr = addr.clone();
         tokio::spawn(async move {
