@@ -292,6 +292,11 @@ impl Settings {
         })
     }
 
+    /// Whether any enabled provider is an AWS service (so the run needs the AWS configuration and a region).
+    pub fn sweeps_aws(&self) -> bool {
+        self.providers.iter().any(|p| *p != Provider::Dts)
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Settings, ConfigError> {
         Settings::parse(|name| std::env::var(name).ok())

@@ -81,8 +81,7 @@ pub async fn janitor_with(
     default_state_file: Option<PathBuf>,
     retry: RetryConfig,
 ) -> Result<Janitor, StartupError> {
-    let uses_aws = settings.providers.iter().any(|p| *p != Provider::Dts);
-    let regions = if uses_aws { aws::regions(&settings, sdk)? } else { Vec::new() };
+    let regions = if settings.sweeps_aws() { aws::regions(&settings, sdk)? } else { Vec::new() };
     let first_seen = first_seen(&settings, sdk, default_state_file, &retry);
     let mut planes = aws::control_planes(sdk, &settings, &regions, retry, first_seen);
     if settings.providers.contains(&Provider::Dts) {
@@ -95,7 +94,7 @@ pub async fn janitor_with(
 pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) -> Result<Janitor, StartupError> {
     // A DTS-only run with credentials in the environment touches no AWS service: loading the AWS configuration
     // there would only probe for a region it does not need.
-    let needs_aws = settings.providers.iter().any(|p| *p != Provider::Dts) || settings.dts_secret_arn.is_some();
+    let needs_aws = settings.sweeps_aws() || settings.dts_secret_arn.is_some();
     let sdk = if needs_aws { aws::load_sdk_config().await } else { SdkConfig::builder().build() };
     let retry = aws::retry_config(settings.max_attempts);
     janitor_with(&sdk, settings, default_state_file, retry).await

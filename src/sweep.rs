@@ -119,10 +119,11 @@ impl Sweeper {
                 entries.iter_mut().map(|e| (e.resource.provider, &mut e.judgement)).collect();
             apply_limits(&mut plan, self.limits)
         };
-        for entry in entries.iter_mut().filter(|e| e.judgement.verdict == Verdict::Delete && request.dry_run) {
-            entry.outcome = Outcome::WouldDelete;
-        }
-        if !request.dry_run {
+        if request.dry_run {
+            for entry in entries.iter_mut().filter(|e| e.judgement.verdict == Verdict::Delete) {
+                entry.outcome = Outcome::WouldDelete;
+            }
+        } else {
             self.delete(&mut entries, &mut groups, request.deadline, clock).await;
         }
         self.report(request, groups, entries, &tripped, now, clock.elapsed())
