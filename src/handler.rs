@@ -35,15 +35,7 @@ impl Janitor {
 
     /// A request for the whole configuration, as the CLI runs it.
     pub fn configured_request(&self, trigger: &str) -> SweepRequest {
-        SweepRequest {
-            providers: self.settings.providers.clone(),
-            regions: None,
-            target: None,
-            dry_run: self.settings.dry_run,
-            deadline: None,
-            trigger: trigger.to_owned(),
-            notes: Vec::new(),
-        }
+        SweepRequest::configured(&self.settings, trigger, None)
     }
 
     /// Handles one invocation payload; a payload the janitor cannot read is an error, never a panic.

@@ -1,6 +1,7 @@
 //! Orchestration: scan every provider and region concurrently, judge, apply the tripwire and the cap to the whole
 //! plan, then delete with bounded concurrency, starting no delete once the deadline is near.
 
+use crate::config::Settings;
 use crate::policy::{apply_limits, Judgement, Limits, Policy, Verdict};
 use crate::providers::{ControlPlane, DeleteOutcome};
 use crate::report::{Counts, Item, Outcome, Report, Sweep};
@@ -22,6 +23,21 @@ pub struct SweepRequest {
     pub deadline: Option<SystemTime>,
     pub trigger: String,
     pub notes: Vec<String>,
+}
+
+impl SweepRequest {
+    /// Everything the configuration allows, as a schedule or the CLI runs it; triggers narrow it from here.
+    pub fn configured(settings: &Settings, trigger: &str, deadline: Option<SystemTime>) -> SweepRequest {
+        SweepRequest {
+            providers: settings.providers.clone(),
+            regions: None,
+            target: None,
+            dry_run: settings.dry_run,
+            deadline,
+            trigger: trigger.to_owned(),
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// The sweep engine, built once per process.

@@ -152,15 +152,7 @@ pub fn resolve(
     regions: &[String],
     deadline: Option<SystemTime>,
 ) -> Result<SweepRequest, TriggerError> {
-    let mut request = SweepRequest {
-        providers: settings.providers.clone(),
-        regions: None,
-        target: None,
-        dry_run: settings.dry_run,
-        deadline,
-        trigger: String::new(),
-        notes: Vec::new(),
-    };
+    let mut request = SweepRequest::configured(settings, "", deadline);
     match trigger {
         Trigger::Schedule { rule } => {
             request.trigger = "schedule".to_owned();
