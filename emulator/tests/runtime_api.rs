@@ -257,7 +257,8 @@ fn the_binary_reports_timeouts_init_errors_and_usage_errors() {
     let name = |i: usize| events[i].to_str().unwrap();
 
     let started = Instant::now();
-    let (code, lines) = run(&events, &["--wait-secs", "1"], "hang");
+    // Each event times out after 1 s; start-up gets its own, longer wait, so a slow Python start is not a timeout.
+    let (code, lines) = run(&events, &["--wait-secs", "1", "--ready-secs", "60"], "hang");
     assert_eq!(code, Some(1));
     assert_eq!(lines[0], json!({"event": name(0), "timeout": true}));
     assert_eq!(lines[1], json!({"event": name(1), "timeout": true}));

@@ -34,9 +34,13 @@ struct Args {
     /// The invocation timeout: each event's deadline is this long after its delivery.
     #[arg(long, default_value_t = 60)]
     timeout_secs: u64,
-    /// How long to wait for start-up, and then for each event's response or error.
+    /// How long to wait for each event's response or error.
     #[arg(long, default_value_t = 120)]
     wait_secs: u64,
+    /// How long to wait for the function's first poll (start-up); defaults to --wait-secs. Starting a process can
+    /// take longer than answering an event on a busy machine, so the two are separate.
+    #[arg(long)]
+    ready_secs: Option<u64>,
     /// An event file, delivered byte for byte; repeat for several (delivered in order).
     #[arg(long = "event", value_name = "FILE", required = true)]
     events: Vec<String>,
@@ -86,9 +90,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut run = Run { child: &mut child, exited: false, wait: Duration::from_secs(args.wait_secs) };
+    let wait = Duration::from_secs(args.wait_secs);
+    let ready_wait = Duration::from_secs(args.ready_secs.unwrap_or(args.wait_secs));
+    let mut run = Run { child: &mut child, exited: false };
     let mut ok = run
-        .until_exit(|wait| api.wait_first_poll_or_init_error(wait))
+        .until_exit(ready_wait, |wait| api.wait_first_poll_or_init_error(wait))
         .await
         .is_some_and(|startup| matches!(startup, Startup::Polled(_)));
     if !ok {
@@ -98,7 +104,7 @@ async fn main() -> ExitCode {
     for (index, (path, body)) in events.into_iter().enumerate() {
         let outcome = if ok {
             api.push_raw(body);
-            run.until_exit(|wait| api.outcome(index, wait)).await
+            run.until_exit(wait, |wait| api.outcome(index, wait)).await
         } else {
             None
         };
@@ -142,22 +148,25 @@ fn emit(line: &str) -> bool {
     writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_ok()
 }
 
-/// The running function and how long to wait for it.
+/// The running function, and whether it has exited.
 struct Run<'a> {
     child: &'a mut Child,
     exited: bool,
-    wait: Duration,
 }
 
 impl Run<'_> {
-    /// Runs `query` with the full wait, but if the function exits meanwhile, asks
+    /// Runs `query` with the full `wait`, but if the function exits meanwhile, asks
     /// once more without waiting (it may have answered just before exiting).
-    async fn until_exit<T, F: Future<Output = Option<T>>>(&mut self, query: impl Fn(Duration) -> F) -> Option<T> {
+    async fn until_exit<T, F: Future<Output = Option<T>>>(
+        &mut self,
+        wait: Duration,
+        query: impl Fn(Duration) -> F,
+    ) -> Option<T> {
         if self.exited {
             return query(Duration::ZERO).await;
         }
         let status = tokio::select! {
-            found = query(self.wait) => return found,
+            found = query(wait) => return found,
             status = self.child.wait() => status,
         };
         match status {
