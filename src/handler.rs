@@ -41,7 +41,7 @@ impl Janitor {
     /// Handles one invocation payload; a payload the janitor cannot read is an error, never a panic.
     pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Result<Report, TriggerError> {
         let trigger = trigger::parse(payload)?;
-        let request = trigger::resolve(trigger, &self.settings, &self.sweeper.regions(), deadline)?;
+        let request = trigger::resolve(trigger, &self.settings, &self.sweeper.regions(true), deadline)?;
         Ok(self.sweep(&request).await)
     }
 

@@ -178,6 +178,7 @@ mod tests {
             status: status.into(),
             age,
             protected_by: None,
+            may_release: None,
             handle: Handle::RdsIntegration { arn: "arn:aws:rds:us-east-1:1:integration:abc".into() },
         }
     }
@@ -200,6 +201,7 @@ mod tests {
     fn verdicts_follow_status_patterns_protection_and_age() {
         let protected = Resource {
             protected_by: Some("tag janitor:protect on the integration".into()),
+            may_release: None,
             ..integration("failed", Age::CreatedAt(ago(48 * HOUR)))
         };
         let with_needs_attention = Policy { rds_statuses: vec!["failed".into(), "needs_attention".into()], ..policy() };

@@ -15,6 +15,12 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Whether this control plane is an AWS service (its regions are `JANITOR_REGIONS`); DTS is Alibaba Cloud's
+    /// (its regions are `JANITOR_DTS_REGIONS`). The two clouds share region ids, so they are never mixed.
+    pub fn is_aws(self) -> bool {
+        !matches!(self, Provider::Dts)
+    }
+
     pub const ALL: [Provider; 3] = [Provider::Dms, Provider::Rds, Provider::Dts];
 
     pub fn as_str(self) -> &'static str {
@@ -120,5 +126,9 @@ pub struct Resource {
     pub age: Age,
     /// Why it is protected (which tag on which resource), if it is.
     pub protected_by: Option<String>,
+    /// The id of another scanned resource that deleting this one may take with it (the reverse half of a DTS
+    /// two-way synchronization, for its forward half): this one is deleted only when that one is stale too, and
+    /// only after that one's own delete has answered.
+    pub may_release: Option<String>,
     pub handle: Handle,
 }

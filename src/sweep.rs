@@ -14,8 +14,11 @@ use std::time::{Duration, Instant, SystemTime};
 #[derive(Clone, Debug)]
 pub struct SweepRequest {
     pub providers: Vec<Provider>,
-    /// Narrows every provider's regions to these; `None` sweeps all the regions each provider was built for.
+    /// Narrows the AWS providers' regions to these; `None` sweeps all the regions each was built for.
     pub regions: Option<Vec<String>>,
+    /// Narrows DTS's (Alibaba Cloud) regions to these; `None` sweeps all of `JANITOR_DTS_REGIONS`. Kept apart from
+    /// `regions` because the two clouds share region ids.
+    pub dts_regions: Option<Vec<String>>,
     /// A service event's resource: only it is scanned and judged.
     pub target: Option<crate::trigger::Target>,
     pub dry_run: bool,
@@ -31,6 +34,7 @@ impl SweepRequest {
         SweepRequest {
             providers: settings.providers.clone(),
             regions: None,
+            dts_regions: None,
             target: None,
             dry_run: settings.dry_run,
             deadline,
@@ -66,10 +70,10 @@ struct Group {
 }
 
 impl Sweeper {
-    /// Every region some plane can sweep, in order.
-    pub fn regions(&self) -> Vec<String> {
+    /// Every region some plane of one cloud (AWS when `aws`, else Alibaba Cloud) can sweep, in order.
+    pub fn regions(&self, aws: bool) -> Vec<String> {
         let mut regions: Vec<String> = Vec::new();
-        for region in self.planes.iter().flat_map(|p| p.regions()) {
+        for region in self.planes.iter().filter(|p| p.provider().is_aws() == aws).flat_map(|p| p.regions()) {
             if !regions.contains(&region) {
                 regions.push(region);
             }
@@ -95,7 +99,10 @@ impl Sweeper {
         let targets: Vec<(&Arc<dyn ControlPlane>, String)> = planes
             .iter()
             .flat_map(|plane| plane.regions().into_iter().map(move |region| (*plane, region)))
-            .filter(|(_, region)| request.regions.as_ref().is_none_or(|wanted| wanted.contains(region)))
+            .filter(|(plane, region)| {
+                let wanted = if plane.provider().is_aws() { &request.regions } else { &request.dts_regions };
+                wanted.as_ref().is_none_or(|wanted| wanted.contains(region))
+            })
             .collect();
         let scans = futures::future::join_all(targets.iter().map(|(plane, region)| async move {
             let scanned = match &request.target {

@@ -127,6 +127,7 @@ impl DmsConnections {
                     status: connection.status().unwrap_or_default().to_owned(),
                     age,
                     protected_by,
+                    may_release: None,
                     handle: Handle::DmsConnection { endpoint_arn, replication_instance_arn: instance_arn },
                 }
             })

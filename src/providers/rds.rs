@@ -40,6 +40,7 @@ impl RdsIntegrations {
             status: integration.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
             age,
             protected_by,
+            may_release: None,
             handle: Handle::RdsIntegration { arn },
         }
     }

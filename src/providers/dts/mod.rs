@@ -164,6 +164,7 @@ impl DtsJobs {
             status: non_empty(&job.status).unwrap_or_default().to_owned(),
             age: age(job.create_time.as_deref()),
             protected_by: protected_by.clone(),
+            may_release: None,
             handle: Handle::DtsJob {
                 job_id: job_id.to_owned(),
                 instance_id: instance_id.clone(),
@@ -193,6 +194,7 @@ impl DtsJobs {
                 age: age(reverse.create_time.as_deref().or(job.create_time.as_deref())),
                 // The reverse half has no tags of its own: the two-way synchronization's tags protect both halves.
                 protected_by: self.protected_by(reverse.tag_list.as_ref()).or(protected_by),
+                may_release: None,
                 handle: Handle::DtsJob { job_id: reverse_id, instance_id: reverse_instance, job_type, reverse: true },
             });
         }
