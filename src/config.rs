@@ -5,6 +5,7 @@ use crate::duration;
 use crate::pattern::Patterns;
 use crate::policy::{Limits, Policy};
 use crate::resource::Provider;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub struct Settings {
     pub state_file: Option<PathBuf>,
     pub max_attempts: u32,
     pub deadline_margin: Duration,
+    /// How long a CLI run may take (`JANITOR_TIME_LIMIT`); `None`: no limit.
+    pub time_limit: Option<Duration>,
     /// DynamoDB table of first-seen marks (`JANITOR_STATE_TABLE`), the Lambda's durable store.
     pub state_table: Option<String>,
     /// Alibaba Cloud regions to sweep for DTS jobs.
@@ -62,11 +65,15 @@ pub const SETTINGS: &[Setting] = &[
         default: "the configured region",
         meaning: "comma list; regions are swept concurrently",
     },
-    Setting { variable: "JANITOR_MIN_AGE", default: "24h", meaning: "integrations: minimum age since CreateTime" },
+    Setting {
+        variable: "JANITOR_MIN_AGE",
+        default: "24h",
+        meaning: "integrations and DTS jobs: minimum age since CreateTime (0 to 3650d)",
+    },
     Setting {
         variable: "JANITOR_DMS_GRACE",
         default: "1h",
-        meaning: "DMS connections: minimum time since first seen failed",
+        meaning: "DMS connections: minimum time since first seen failed (0 to 3650d)",
     },
     Setting {
         variable: "JANITOR_RDS_STATUSES",
@@ -133,9 +140,22 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         variable: "JANITOR_DEADLINE_MARGIN",
         default: "10s",
-        meaning: "Lambda: start no delete when less than this is left of the invocation",
+        meaning: "start no delete, and stop waiting, when less than this is left of the Lambda invocation or of \
+                  JANITOR_TIME_LIMIT (0 to 15m)",
+    },
+    Setting {
+        variable: "JANITOR_TIME_LIMIT",
+        default: "none",
+        meaning: "CLI: how long a sweep may take (1s to 7d, longer than JANITOR_DEADLINE_MARGIN)",
     },
 ];
+
+/// The accepted range of each duration setting: wide enough for any sane policy, narrow enough that no arithmetic
+/// on them (a first-seen mark's TTL is 4x the grace; deadlines are added to the clock) can overflow.
+const MIN_AGE_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(3_650 * 86_400);
+const DMS_GRACE_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(3_650 * 86_400);
+const DEADLINE_MARGIN_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(15 * 60);
+const TIME_LIMIT_RANGE: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(7 * 86_400);
 
 impl Settings {
     /// Reads every setting through `env` (a variable lookup), with defaults for the unset ones.
@@ -146,23 +166,31 @@ impl Settings {
             value: value.to_owned(),
             expected: expected.to_owned(),
         };
-        let duration_of = |variable: &'static str, default: Duration| match get(variable) {
-            None => Ok(default),
-            Some(v) => duration::parse(&v)
-                .ok_or_else(|| invalid(variable, &v, "a duration such as 0, 30m, 24h, 1h30m or 7d (units s, m, h, d)")),
+        let duration_in = |variable: &'static str, range: &RangeInclusive<Duration>| -> Result<Option<Duration>, _> {
+            let Some(v) = get(variable) else { return Ok(None) };
+            duration::parse(&v).filter(|d| range.contains(d)).map(Some).ok_or_else(|| {
+                invalid(
+                    variable,
+                    &v,
+                    &format!(
+                        "a duration from {} to {}: whole numbers with units s, m, h, d, such as 90s or 1h30m",
+                        duration::format(*range.start()),
+                        duration::format(*range.end())
+                    ),
+                )
+            })
         };
-        let number_of = |variable: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match get(variable)
-        {
+        let number_of = |variable: &'static str, default: u64, range: RangeInclusive<u64>| match get(variable) {
             None => Ok(default),
             Some(v) => v.parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
                 invalid(variable, &v, &format!("a whole number from {} to {}", range.start(), range.end()))
             }),
         };
 
-        let dry_run = match get("JANITOR_DRY_RUN").map(|v| v.to_ascii_lowercase()) {
+        let dry_run = match get("JANITOR_DRY_RUN") {
             None => true,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
             Some(v) => return Err(invalid("JANITOR_DRY_RUN", &v, "true or false")),
         };
         let providers = match get("JANITOR_PROVIDERS") {
@@ -256,6 +284,21 @@ impl Settings {
                     .ok_or_else(|| invalid("JANITOR_ABORT_ABOVE_PERCENT", &v, "off or a percentage from 0 to 100"))?,
             ),
         };
+        let deadline_margin =
+            duration_in("JANITOR_DEADLINE_MARGIN", &DEADLINE_MARGIN_RANGE)?.unwrap_or(Duration::from_secs(10));
+        let time_limit = duration_in("JANITOR_TIME_LIMIT", &TIME_LIMIT_RANGE)?;
+        if time_limit.is_some_and(|limit| limit <= deadline_margin) {
+            return Err(invalid(
+                "JANITOR_TIME_LIMIT",
+                &get("JANITOR_TIME_LIMIT").unwrap_or_default(),
+                &format!(
+                    "a duration from 1s to {} that is longer than JANITOR_DEADLINE_MARGIN={} (the sweep stops \
+                     waiting that long before its time limit)",
+                    duration::format(*TIME_LIMIT_RANGE.end()),
+                    duration::format(deadline_margin)
+                ),
+            ));
+        }
         let metrics_namespace = get("JANITOR_METRICS_NAMESPACE").unwrap_or_else(|| "ReplicationJanitor".to_owned());
         if metrics_namespace.len() > 255 || metrics_namespace.starts_with(':') {
             return Err(invalid(
@@ -270,8 +313,8 @@ impl Settings {
             regions,
             policy: Policy {
                 rds_statuses,
-                min_age: duration_of("JANITOR_MIN_AGE", Duration::from_secs(24 * 3_600))?,
-                dms_grace: duration_of("JANITOR_DMS_GRACE", Duration::from_secs(3_600))?,
+                min_age: duration_in("JANITOR_MIN_AGE", &MIN_AGE_RANGE)?.unwrap_or(Duration::from_secs(24 * 3_600)),
+                dms_grace: duration_in("JANITOR_DMS_GRACE", &DMS_GRACE_RANGE)?.unwrap_or(Duration::from_secs(3_600)),
                 include: Patterns::parse(&get("JANITOR_INCLUDE").unwrap_or_default()),
                 exclude: Patterns::parse(&get("JANITOR_EXCLUDE").unwrap_or_default()),
             },
@@ -284,7 +327,8 @@ impl Settings {
             metrics_namespace,
             state_file: get("JANITOR_STATE_FILE").map(PathBuf::from),
             max_attempts: number_of("JANITOR_MAX_ATTEMPTS", 8, 1..=20)? as u32,
-            deadline_margin: duration_of("JANITOR_DEADLINE_MARGIN", Duration::from_secs(10))?,
+            deadline_margin,
+            time_limit,
             state_table,
             dts_regions,
             dts_endpoint,
@@ -303,15 +347,20 @@ impl Settings {
     }
 }
 
-/// Region names are lowercase words and digits joined by hyphens (`us-east-1`, `us-gov-west-1`, `cn-hangzhou`).
+/// Whether `name` has the form of a region name: lowercase words and digits joined by hyphens (`us-east-1`,
+/// `us-gov-west-1`, `cn-hangzhou`), at most 64 characters.
+pub fn is_region_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.split('-').count() >= 2
+        && name
+            .split('-')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
 fn parse_regions(list: &str) -> Option<Vec<String>> {
     let mut regions: Vec<String> = Vec::new();
     for region in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        let well_formed = region.split('-').count() >= 2
-            && region
-                .split('-')
-                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
-        if !well_formed {
+        if !is_region_name(region) {
             return None;
         }
         if !regions.iter().any(|r| r == region) {
@@ -391,8 +440,8 @@ mod tests {
             ("JANITOR_DTS_SECRET_ARN", "alibaba", "invalid setting JANITOR_DTS_SECRET_ARN=\"alibaba\": expected a Secrets Manager secret ARN (arn:aws:secretsmanager:...)"),
             ("JANITOR_STATE_TABLE", "a b", "invalid setting JANITOR_STATE_TABLE=\"a b\": expected a DynamoDB table name: 3 to 255 of a-z, A-Z, 0-9, _, -, ."),
             ("JANITOR_REGIONS", "US-EAST-1", "invalid setting JANITOR_REGIONS=\"US-EAST-1\": expected a comma list of region names such as us-east-1,eu-west-1"),
-            ("JANITOR_MIN_AGE", "24", "invalid setting JANITOR_MIN_AGE=\"24\": expected a duration such as 0, 30m, 24h, 1h30m or 7d (units s, m, h, d)"),
-            ("JANITOR_DMS_GRACE", "1w", "invalid setting JANITOR_DMS_GRACE=\"1w\": expected a duration such as 0, 30m, 24h, 1h30m or 7d (units s, m, h, d)"),
+            ("JANITOR_MIN_AGE", "24", "invalid setting JANITOR_MIN_AGE=\"24\": expected a duration from 0s to 3650d: whole numbers with units s, m, h, d, such as 90s or 1h30m"),
+            ("JANITOR_DMS_GRACE", "1w", "invalid setting JANITOR_DMS_GRACE=\"1w\": expected a duration from 0s to 3650d: whole numbers with units s, m, h, d, such as 90s or 1h30m"),
             ("JANITOR_RDS_STATUSES", "failed,active", "invalid setting JANITOR_RDS_STATUSES=\"failed,active\": expected a comma list of failed, needs_attention"),
             ("JANITOR_MAX_DELETES", "-1", "invalid setting JANITOR_MAX_DELETES=\"-1\": expected a whole number from 0 to 1000000"),
             ("JANITOR_ABORT_ABOVE_PERCENT", "150", "invalid setting JANITOR_ABORT_ABOVE_PERCENT=\"150\": expected off or a percentage from 0 to 100"),
@@ -403,6 +452,49 @@ mod tests {
             let err = parse(&[(variable, value)]).expect_err(variable);
             assert_eq!(err.to_string(), message);
         }
+    }
+
+    #[test]
+    fn durations_outside_their_range_are_rejected_with_the_range() {
+        let cases = [
+            ("JANITOR_DMS_GRACE", "99999999999d", "0s to 3650d"),
+            ("JANITOR_DMS_GRACE", "3650d1s", "0s to 3650d"),
+            ("JANITOR_MIN_AGE", "3651d", "0s to 3650d"),
+            ("JANITOR_MIN_AGE", "99999999999999999999s", "0s to 3650d"),
+            ("JANITOR_DEADLINE_MARGIN", "16m", "0s to 15m"),
+            ("JANITOR_TIME_LIMIT", "0", "1s to 7d"),
+            ("JANITOR_TIME_LIMIT", "7d1s", "1s to 7d"),
+        ];
+        for (variable, value, range) in cases {
+            let err = parse(&[(variable, value)]).expect_err(value);
+            assert_eq!((err.variable, err.value.as_str()), (variable, value));
+            assert!(err.expected.starts_with(&format!("a duration from {range}: ")), "{err}");
+        }
+        let widest = parse(&[
+            ("JANITOR_DMS_GRACE", "3650d"),
+            ("JANITOR_MIN_AGE", "3650d"),
+            ("JANITOR_DEADLINE_MARGIN", "15m"),
+            ("JANITOR_TIME_LIMIT", "7d"),
+        ])
+        .expect("the ends of the ranges are accepted");
+        assert_eq!(widest.policy.dms_grace, Duration::from_secs(3_650 * 86_400));
+        assert_eq!(widest.deadline_margin, Duration::from_secs(900));
+        assert_eq!(widest.time_limit, Some(Duration::from_secs(7 * 86_400)));
+    }
+
+    #[test]
+    fn a_time_limit_must_leave_room_beyond_the_deadline_margin() {
+        assert_eq!(parse(&[]).expect("defaults").time_limit, None);
+        let err = parse(&[("JANITOR_TIME_LIMIT", "10s")]).expect_err("not longer than the default margin");
+        assert_eq!(
+            err.to_string(),
+            "invalid setting JANITOR_TIME_LIMIT=\"10s\": expected a duration from 1s to 7d that is longer than \
+             JANITOR_DEADLINE_MARGIN=10s (the sweep stops waiting that long before its time limit)"
+        );
+        let short = parse(&[("JANITOR_TIME_LIMIT", "1s"), ("JANITOR_DEADLINE_MARGIN", "0")]).expect("no margin");
+        assert_eq!(short.time_limit, Some(Duration::from_secs(1)));
+        let usual = parse(&[("JANITOR_TIME_LIMIT", "5m")]).expect("five minutes");
+        assert_eq!(usual.time_limit, Some(Duration::from_secs(300)));
     }
 
     #[test]
@@ -417,6 +509,93 @@ mod tests {
             .collect();
         for variable in read {
             assert!(SETTINGS.iter().any(|s| s.variable == variable), "{variable} is not in SETTINGS");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::HashMap;
+
+        /// A valid configuration that uses every setting, so any error comes from the one value a case changes.
+        const BASE: &[(&str, &str)] = &[
+            ("JANITOR_DRY_RUN", "true"),
+            ("JANITOR_PROVIDERS", "dms,rds,dts"),
+            ("JANITOR_REGIONS", "us-east-1"),
+            ("JANITOR_MIN_AGE", "1d"),
+            ("JANITOR_DMS_GRACE", "1h"),
+            ("JANITOR_RDS_STATUSES", "failed"),
+            ("JANITOR_PROTECT_TAG", "keep"),
+            ("JANITOR_INCLUDE", "*"),
+            ("JANITOR_EXCLUDE", "x-*"),
+            ("JANITOR_MAX_DELETES", "5"),
+            ("JANITOR_ABORT_ABOVE_PERCENT", "50"),
+            ("JANITOR_CONCURRENCY", "4"),
+            ("JANITOR_METRICS_NAMESPACE", "Janitor"),
+            ("JANITOR_STATE_FILE", "/tmp/marks.json"),
+            ("JANITOR_MAX_ATTEMPTS", "3"),
+            ("JANITOR_STATE_TABLE", "marks"),
+            ("JANITOR_DTS_REGIONS", "cn-hangzhou"),
+            ("JANITOR_DTS_ENDPOINT", "https://dts.aliyuncs.com"),
+            ("JANITOR_DTS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:dts"),
+            ("JANITOR_DEADLINE_MARGIN", "10s"),
+            ("JANITOR_TIME_LIMIT", "1h"),
+        ];
+
+        /// Values near and far from valid ones: durations, numbers, lists, and arbitrary text.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[0-9]{1,22}[smhdw]?([0-9]{0,6}[smhd])?",
+                "-?[0-9]{0,12}(\\.[0-9]{0,4})?",
+                "[a-z0-9 ,*:_-]{0,24}",
+                proptest::sample::select(
+                    &["", " ", "true", "FALSE", "off", "dts", "0", "15m", "16m", "3650d", "3651d", "7d1s"][..]
+                )
+                .prop_map(str::to_owned),
+                ".{0,40}",
+            ]
+        }
+
+        fn parse_map(vars: &HashMap<&'static str, String>) -> Result<Settings, ConfigError> {
+            Settings::parse(|name| vars.get(name).cloned())
+        }
+
+        #[test]
+        fn the_base_is_valid_and_names_every_setting() {
+            let base: HashMap<&str, String> = BASE.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            parse_map(&base).expect("valid");
+            assert!(SETTINGS.iter().all(|s| base.contains_key(s.variable)));
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn a_bad_value_is_an_error_about_its_own_variable(index in 0..BASE.len(), value in value()) {
+                let mut vars: HashMap<&'static str, String> = BASE.iter().map(|(k, v)| (*k, v.to_string())).collect();
+                let variable = BASE[index].0;
+                vars.insert(variable, value.clone());
+                if let Err(error) = parse_map(&vars) {
+                    prop_assert_eq!(error.variable, variable);
+                    prop_assert_eq!(error.value, value.trim());
+                }
+            }
+
+            #[test]
+            fn any_environment_parses_or_names_a_setting_and_its_value(
+                values in proptest::collection::vec(proptest::option::of(value()), SETTINGS.len()),
+            ) {
+                let vars: HashMap<&'static str, String> = SETTINGS
+                    .iter()
+                    .zip(values)
+                    .filter_map(|(setting, value)| Some((setting.variable, value?)))
+                    .collect();
+                if let Err(error) = parse_map(&vars) {
+                    prop_assert!(SETTINGS.iter().any(|s| s.variable == error.variable), "{}", error);
+                    let given = vars.get(error.variable).map(|v| v.trim()).unwrap_or_default();
+                    prop_assert_eq!(error.value.as_str(), given);
+                }
+            }
         }
     }
 }

@@ -74,6 +74,10 @@ mod tests {
             ("1.5h", None),
             ("1w", None),
             ("99999999999999999999d", None),
+            ("18446744073709551615s", Some(u64::MAX)),
+            ("18446744073709551615s1s", None),
+            ("213503982334602d", None),
+            ("1d1d", Some(172_800)),
         ];
         for (text, secs) in cases {
             assert_eq!(parse(text), secs.map(Duration::from_secs), "{text:?}");
@@ -88,6 +92,25 @@ mod tests {
         let cases = [("2d3h4m5s", "2d3h"), ("1h0m59s", "1h"), ("1d2m", "1d"), ("1d1s", "1d"), ("0", "0s")];
         for (text, shown) in cases {
             assert_eq!(format(parse(text).expect(text)), shown, "{text}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn parsing_never_panics_and_formatting_never_overstates(
+                text in prop_oneof!["([0-9]{1,21}[smhd]){1,4}", ".{0,24}"],
+            ) {
+                if let Some(duration) = parse(&text) {
+                    let shown = parse(&format(duration)).expect("format writes what parse reads");
+                    prop_assert!(shown <= duration, "{} shown as {}", text, format(duration));
+                }
+            }
         }
     }
 }

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 /// How long a first-seen mark outlives its first sighting: long enough that a connection still failed (protected,
 /// excluded, capped) keeps its mark well past the grace; an expired mark only restarts the grace, never shortens it.
+/// Saturating: the settings bound the grace, but no product of a setting may overflow.
 pub fn mark_ttl(settings: &Settings) -> Duration {
-    MARK_TTL_FLOOR.max(settings.policy.dms_grace * 4)
+    MARK_TTL_FLOOR.max(settings.policy.dms_grace.saturating_mul(4))
 }
 
 const MARK_TTL_FLOOR: Duration = Duration::from_secs(30 * 86_400);
@@ -98,4 +99,22 @@ pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) ->
     let sdk = if needs_aws { aws::load_sdk_config().await } else { SdkConfig::builder().build() };
     let retry = aws::retry_config(settings.max_attempts);
     janitor_with(&sdk, settings, default_state_file, retry).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_grace(grace: Duration) -> Settings {
+        let mut settings = Settings::parse(|_| None).expect("defaults");
+        settings.policy.dms_grace = grace;
+        settings
+    }
+
+    #[test]
+    fn a_mark_outlives_four_graces_and_never_overflows() {
+        assert_eq!(mark_ttl(&with_grace(Duration::from_secs(3_600))), MARK_TTL_FLOOR);
+        assert_eq!(mark_ttl(&with_grace(Duration::from_secs(10 * 86_400))), Duration::from_secs(40 * 86_400));
+        assert_eq!(mark_ttl(&with_grace(Duration::MAX)), Duration::MAX);
+    }
 }
