@@ -6,7 +6,7 @@ use crate::metrics;
 use crate::providers::ControlPlane;
 use crate::report::Report;
 use crate::sweep::{SweepRequest, Sweeper};
-use crate::trigger::{self, TriggerError};
+use crate::trigger::{self, Owner, Scope, TriggerError};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,9 +39,21 @@ impl Janitor {
     }
 
     /// Handles one invocation payload; a payload the janitor cannot read is an error, never a panic.
-    pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Result<Report, TriggerError> {
+    /// `function_arn` is the invoked function's ARN (Lambda): a service event naming a resource of another account or
+    /// partition is a no-op. Without it (the CLI, tests) only the form of the event's ARN is checked.
+    pub async fn handle(
+        &self,
+        payload: Value,
+        deadline: Option<SystemTime>,
+        function_arn: Option<&str>,
+    ) -> Result<Report, TriggerError> {
         let trigger = trigger::parse(payload)?;
-        let request = trigger::resolve(trigger, &self.settings, &self.sweeper.regions(true), deadline)?;
+        let scope = Scope {
+            aws_regions: self.sweeper.regions(true),
+            dts_regions: self.sweeper.regions(false),
+            owner: Owner::of_function(function_arn),
+        };
+        let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
         Ok(self.sweep(&request).await)
     }
 

@@ -4,10 +4,14 @@ use crate::config::Settings;
 use crate::handler::Janitor;
 use crate::report::Report;
 use crate::startup::StartupError;
-use crate::trigger::TriggerError;
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use crate::trigger::{self, TriggerError};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::tower::{Layer, Service};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 impl From<TriggerError> for Diagnostic {
@@ -16,9 +20,74 @@ impl From<TriggerError> for Diagnostic {
     }
 }
 
+/// The invocation body as the handler receives it from [`OneDocument`]: its text, or why it is not JSON.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Body {
+    Text(String),
+    NotJson(String),
+}
+
+/// Hands the handler each invocation body as a [`Body`], so that the handler, not lambda_runtime, parses it.
+/// lambda_runtime deserializes only the first JSON value of a body and ignores what follows, so `{} x` or `{}{}`
+/// would run as `{}`; the handler parses the whole text as one document. The body travels as a JSON string inside
+/// the layer's own wrapper: nothing a caller sends can pose as the wrapper, and the nesting of the payload is not
+/// changed by it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OneDocumentLayer;
+
+impl<S> Layer<S> for OneDocumentLayer {
+    type Service = OneDocument<S>;
+
+    fn layer(&self, inner: S) -> OneDocument<S> {
+        OneDocument { inner }
+    }
+}
+
+/// The service [`OneDocumentLayer`] builds.
+#[derive(Clone, Debug)]
+pub struct OneDocument<S> {
+    inner: S,
+}
+
+impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for OneDocument<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut invocation: LambdaInvocation) -> S::Future {
+        invocation.body = envelope(&invocation.body).into();
+        self.inner.call(invocation)
+    }
+}
+
+/// The JSON text of the [`Body`] that `body` is. A quick syntax check first (it is what rejects trailing text
+/// cheaply) keeps the wrapped text at most about twice the body: what would need a long escape, a raw control
+/// character, is not valid JSON anyway.
+fn envelope(body: &[u8]) -> Vec<u8> {
+    let checked = match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(error) => Body::NotJson(trigger::clip(&error.to_string())),
+        Ok(_) => match std::str::from_utf8(body) {
+            Ok(text) => Body::Text(text.to_owned()),
+            Err(error) => Body::NotJson(format!("it is not UTF-8 (an invalid byte at offset {})", error.valid_up_to())),
+        },
+    };
+    // Serializing an enum of strings cannot fail; were it to, an empty body is one lambda_runtime itself rejects.
+    serde_json::to_vec(&checked).unwrap_or_default()
+}
+
 /// One invocation: the report is the response; the metrics go to stdout as EMF.
-pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Value>) -> Result<Report, TriggerError> {
-    let report = janitor.handle(event.payload, Some(event.context.deadline())).await?;
+pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Body>) -> Result<Report, TriggerError> {
+    let payload: Value = match event.payload {
+        Body::Text(text) => serde_json::from_str(&text).map_err(|e| TriggerError::not_json(&e))?,
+        Body::NotJson(why) => return Err(TriggerError::NotJson(why)),
+    };
+    let deadline = event.context.deadline();
+    let report = janitor.handle(payload, Some(deadline), Some(&event.context.invoked_function_arn)).await?;
     for line in janitor.metric_lines(&report) {
         println!("{line}");
     }
@@ -39,11 +108,13 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             return Err(error.into());
         }
     };
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    let handler = service_fn(move |event: LambdaEvent<Body>| {
         let janitor = Arc::clone(&janitor);
         async move { invoke(&janitor, event).await }
-    }))
-    .await
+    });
+    // lambda_runtime::run's own composition (the tracing layer outermost, so each invocation has its span), with
+    // the one-document check inside it.
+    Runtime::new(handler).layer(OneDocumentLayer).layer(TracingLayer::new()).run().await
 }
 
 /// Tells the Runtime API why initialisation failed, so the console shows our message rather than an exit code.
@@ -64,5 +135,58 @@ async fn report_init_error(error: &StartupError) {
     };
     if let Err(e) = sent.await {
         tracing::warn!(error = %e, "could not report the init error to the Runtime API");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the handler makes of `body`: the payload, or the invocation's error message.
+    fn handled(body: &[u8]) -> Result<Value, String> {
+        match serde_json::from_slice(&envelope(body)).expect("the envelope is always a Body") {
+            Body::Text(text) => serde_json::from_str(&text).map_err(|e| TriggerError::not_json(&e).to_string()),
+            Body::NotJson(why) => Err(TriggerError::NotJson(why).to_string()),
+        }
+    }
+
+    #[test]
+    fn one_json_document_is_handed_on_as_it_is() {
+        let payload = br#"{"dryRun": true, "providers": ["rds"], "regions": ["eu-west-1"]}"#;
+        assert_eq!(
+            handled(payload),
+            Ok(serde_json::json!({"dryRun": true, "providers": ["rds"], "regions": ["eu-west-1"]}))
+        );
+        assert_eq!(handled(" [1, \"é\\n\"] \n".as_bytes()), Ok(serde_json::json!([1, "é\n"])));
+        let deep = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        assert!(handled(deep.as_bytes()).is_ok(), "the wrapper adds no nesting");
+    }
+
+    #[test]
+    fn anything_but_one_json_document_is_not_json() {
+        let too_deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let cases: [(&[u8], &str); 7] = [
+            (b"{} x", "trailing characters at line 1 column 4"),
+            (b"{}{}", "trailing characters at line 1 column 3"),
+            (b"{\"dryRun\": tru", "EOF while parsing a value at line 1 column 14"),
+            (b"", "EOF while parsing a value at line 1 column 0"),
+            (b"\"\xff\"", "it is not UTF-8 (an invalid byte at offset 1)"),
+            (br#""\ud800""#, "unexpected end of hex escape at line 1 column 8"),
+            (too_deep.as_bytes(), "recursion limit exceeded at line 1 column 128"),
+        ];
+        for (body, why) in cases {
+            assert_eq!(
+                handled(body),
+                Err(format!("the payload is not valid JSON: {why}")),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_payload_cannot_pose_as_the_layers_verdict() {
+        assert_eq!(handled(br#"{"notJson": "forged"}"#), Ok(serde_json::json!({"notJson": "forged"})));
+        assert_eq!(handled(br#"{"text": "{}"}"#), Ok(serde_json::json!({"text": "{}"})));
     }
 }

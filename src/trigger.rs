@@ -1,7 +1,8 @@
 //! Triggers: what invoked the janitor, read from the Lambda payload. A payload can only make a run safer or
-//! narrower than the configuration, never wider or more destructive.
+//! narrower than the configuration, never wider or more destructive, and an event can only name a resource of the
+//! janitor's own account.
 
-use crate::config::Settings;
+use crate::config::{self, Settings};
 use crate::resource::Provider;
 use crate::sweep::SweepRequest;
 use serde::Deserialize;
@@ -17,10 +18,30 @@ pub enum TriggerError {
     NotAnObject(&'static str),
     #[error("the payload is not a valid sweep request: {0}")]
     BadRequest(String),
+    /// `names` is what the payload asked for, as the payload spelled it (cut to a sane length).
     #[error(
-        "the request names {what} {names:?} that this janitor is not configured for ({variable} allows {allowed:?})"
+        "the request names {what} {names} that this janitor is not configured for ({variable} allows {allowed:?})"
     )]
-    NotConfigured { what: &'static str, names: Vec<String>, variable: &'static str, allowed: Vec<String> },
+    NotConfigured { what: &'static str, names: String, variable: &'static str, allowed: Vec<String> },
+}
+
+impl TriggerError {
+    /// The error for a payload that is not exactly one JSON document.
+    pub fn not_json(error: &serde_json::Error) -> TriggerError {
+        TriggerError::NotJson(clip(&error.to_string()))
+    }
+}
+
+/// The most characters of payload text echoed into a note, a trigger name or an error.
+const ECHO_LIMIT: usize = 200;
+
+/// Payload text as it may be echoed: at most `ECHO_LIMIT` characters, then `…`, so a payload cannot bloat a report,
+/// a log line or an error message.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// A manual invoke or an EventBridge Scheduler input (which has no envelope).
@@ -29,7 +50,11 @@ pub enum TriggerError {
 pub struct ManualRequest {
     pub dry_run: Option<bool>,
     pub providers: Option<Vec<String>>,
+    /// Narrows the AWS providers (DMS, RDS) to these of `JANITOR_REGIONS`.
     pub regions: Option<Vec<String>>,
+    /// Narrows DTS to these of `JANITOR_DTS_REGIONS`: Alibaba Cloud and AWS share region ids, so each cloud's are
+    /// named apart.
+    pub dts_regions: Option<Vec<String>>,
 }
 
 /// One resource a service event names: the sweep judges only it (DMS: the connections of an endpoint).
@@ -39,6 +64,9 @@ pub struct Target {
     pub region: String,
     /// An integration ARN (RDS) or an endpoint ARN (DMS).
     pub arn: String,
+    /// The ARN's partition (`aws`, `aws-cn`, ...) and account: an event about another's resource is not acted on.
+    pub partition: String,
+    pub account: String,
 }
 
 /// What invoked the janitor.
@@ -66,9 +94,10 @@ pub enum Trigger {
     },
 }
 
-/// Reads raw payload bytes (the form a Runtime API driver or a file delivers).
+/// Reads raw payload bytes (the form a Runtime API driver or a file delivers): exactly one JSON document, so
+/// trailing text (`{} x`, `{}{}`) is an error.
 pub fn parse_bytes(payload: &[u8]) -> Result<Trigger, TriggerError> {
-    let value: Value = serde_json::from_slice(payload).map_err(|e| TriggerError::NotJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(payload).map_err(|e| TriggerError::not_json(&e))?;
     parse(value)
 }
 
@@ -84,16 +113,18 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
             Value::Object(_) => "an object",
         }));
     };
-    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+    let text = |key: &str| object.get(key).and_then(Value::as_str);
     if let (Some(source), Some(detail_type)) = (text("source"), text("detail-type")) {
         if source == "aws.events" && detail_type == "Scheduled Event" {
             let event: aws_lambda_events::eventbridge::EventBridgeEvent = serde_json::from_value(payload)
-                .map_err(|e| TriggerError::BadRequest(format!("malformed scheduled event: {e}")))?;
-            return Ok(Trigger::Schedule { rule: event.resources.and_then(|r| r.into_iter().next()) });
+                .map_err(|e| TriggerError::BadRequest(clip(&format!("malformed scheduled event: {e}"))))?;
+            return Ok(Trigger::Schedule {
+                rule: event.resources.and_then(|r| r.into_iter().next()).map(|r| clip(&r)),
+            });
         }
         return Ok(service_event(object, source, detail_type));
     }
-    serde_json::from_value(payload).map(Trigger::Manual).map_err(|e| TriggerError::BadRequest(e.to_string()))
+    serde_json::from_value(payload).map(Trigger::Manual).map_err(|e| TriggerError::BadRequest(clip(&e.to_string())))
 }
 
 /// The detail-types the janitor acts on, by source, and what their resource is.
@@ -108,16 +139,16 @@ const SERVICE_EVENTS: &[(&str, &str, Provider)] = &[
 /// Classifies an EventBridge envelope other than a schedule. The resource comes from the envelope's `resources`
 /// (the EventBridge convention), else from any ARN among the detail's values; the detail schemas are not documented,
 /// so the parser takes what it recognises and ignores the rest.
-fn service_event(object: &serde_json::Map<String, Value>, source: String, detail_type: String) -> Trigger {
+fn service_event(object: &serde_json::Map<String, Value>, source: &str, detail_type: &str) -> Trigger {
     let Some((_, _, provider)) = SERVICE_EVENTS.iter().find(|(s, d, _)| *s == source && *d == detail_type) else {
-        return Trigger::Ignored { source, detail_type };
+        return Trigger::Ignored { source: clip(source), detail_type: clip(detail_type) };
     };
     let detail = object.get("detail");
     let event_id = detail
         .and_then(|d| ["EventID", "eventId", "EventId", "eventID", "event-id"].iter().find_map(|k| d.get(*k)))
         .and_then(Value::as_str);
     let event = match event_id {
-        Some(id) => format!("{source}/{detail_type} {id}"),
+        Some(id) => format!("{source}/{detail_type} {}", clip(id)),
         None => format!("{source}/{detail_type}"),
     };
     let mut arns: Vec<&str> = Vec::new();
@@ -127,29 +158,154 @@ fn service_event(object: &serde_json::Map<String, Value>, source: String, detail
     if let Some(Value::Object(detail)) = detail {
         arns.extend(detail.values().filter_map(Value::as_str).filter(|v| v.starts_with("arn:")));
     }
-    let wanted = match provider {
-        Provider::Dms => ":endpoint:",
-        _ => ":integration:",
-    };
-    let Some(arn) = arns.into_iter().find(|arn| arn.starts_with("arn:") && arn.contains(wanted)) else {
+    let kind = ResourceKind::of(*provider);
+    let wanted = format!(":{}:", kind.resource_type);
+    let Some(arn) = arns.into_iter().find(|arn| arn.starts_with("arn:") && arn.contains(&wanted)) else {
         return Trigger::Unusable { event, why: format!("it names no resource with an ARN containing {wanted:?}") };
     };
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let (Some(service), Some(region)) = (parts.get(2), parts.get(3).filter(|r| !r.is_empty())) else {
-        return Trigger::Unusable { event, why: format!("{arn} is not a regional ARN") };
-    };
-    // A Redshift-side ARN of a zero-ETL integration names the same integration as its RDS ARN (assumed; see README).
-    let arn = if *service == "redshift" { arn.replacen(":redshift:", ":rds:", 1) } else { arn.to_owned() };
-    Trigger::Service { target: Target { provider: *provider, region: region.to_string(), arn }, event }
+    match kind.target(arn) {
+        Some(target) => Trigger::Service { target, event },
+        None => Trigger::Unusable { event, why: format!("{} is not {}", clip(arn), kind.description) },
+    }
 }
 
-/// Turns a trigger into a sweep request within the configuration (`regions`: every region the janitor can sweep):
-/// `providers`/`regions` may only narrow it, and
-/// `dryRun: false` cannot override a dry-run configuration (the report notes that it was ignored).
+/// The ARNs a service event may name for one provider. AWS documents the forms
+/// `arn:<partition>:rds:<region>:<account>:integration:<id>` (the RDS API's IntegrationArn pattern) and
+/// `arn:<partition>:dms:<region>:<account>:endpoint:<id>` (the DMS guide's ARN syntax), partitions such as `aws`,
+/// `aws-cn`, `aws-us-gov`, and 12-digit account ids. Assumed, and strict on purpose (an event the janitor cannot
+/// read is a no-op; the schedule still finds the resource): the id is 1 to 255 of `A-Z a-z 0-9 - _`; a Redshift-side
+/// `arn:<partition>:redshift:...:integration:<id>` names the same integration as its RDS ARN (see README).
+struct ResourceKind {
+    provider: Provider,
+    services: &'static [&'static str],
+    resource_type: &'static str,
+    description: &'static str,
+}
+
+impl ResourceKind {
+    fn of(provider: Provider) -> ResourceKind {
+        match provider {
+            Provider::Dms => ResourceKind {
+                provider,
+                services: &["dms"],
+                resource_type: "endpoint",
+                description: "a DMS endpoint ARN (arn:<partition>:dms:<region>:<12-digit account>:endpoint:<id>)",
+            },
+            _ => ResourceKind {
+                provider,
+                services: &["rds", "redshift"],
+                resource_type: "integration",
+                description: "an RDS or Redshift integration ARN \
+                              (arn:<partition>:rds|redshift:<region>:<12-digit account>:integration:<id>)",
+            },
+        }
+    }
+
+    /// The target `arn` names, if it is one of this kind's well-formed ARNs; Redshift ARNs become RDS ARNs.
+    fn target(&self, arn: &str) -> Option<Target> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let [prefix, partition, service, region, account, resource_type, id] = parts[..] else { return None };
+        let well_formed = prefix == "arn"
+            && is_partition(partition)
+            && self.services.contains(&service)
+            && config::is_region_name(region)
+            && is_account(account)
+            && resource_type == self.resource_type
+            && (1..=255).contains(&id.len())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let service = if service == "redshift" { "rds" } else { service };
+        well_formed.then(|| Target {
+            provider: self.provider,
+            region: region.to_owned(),
+            arn: format!("arn:{partition}:{service}:{region}:{account}:{resource_type}:{id}"),
+            partition: partition.to_owned(),
+            account: account.to_owned(),
+        })
+    }
+}
+
+/// `aws`, or `aws-` and lowercase words joined by hyphens (`aws-cn`, `aws-us-gov`, `aws-iso-b`).
+fn is_partition(text: &str) -> bool {
+    text.strip_prefix("aws").is_some_and(|rest| {
+        rest.is_empty()
+            || rest.strip_prefix('-').is_some_and(|rest| {
+                rest.split('-').all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase()))
+            })
+    })
+}
+
+fn is_account(text: &str) -> bool {
+    text.len() == 12 && text.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Whose resources a service event may name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// Not known, so not checked (the CLI, tests): only the ARN's form is.
+    Unchecked,
+    /// The partition and account of the function's own ARN.
+    Account { partition: String, account: String },
+    /// The function's ARN did not say its account, so no event's resource can be shown to be ours.
+    Unreadable(String),
+}
+
+impl Owner {
+    /// The owner named by the invoked function's ARN, which Lambda documents as the function's, a version's or an
+    /// alias's: `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`. `None` (outside Lambda):
+    /// unchecked.
+    pub fn of_function(function_arn: Option<&str>) -> Owner {
+        let Some(arn) = function_arn else { return Owner::Unchecked };
+        let parts: Vec<&str> = arn.split(':').collect();
+        match parts[..] {
+            ["arn", partition, "lambda", region, account, "function", name, ..]
+                if parts.len() <= 8
+                    && is_partition(partition)
+                    && config::is_region_name(region)
+                    && is_account(account)
+                    && !name.is_empty() =>
+            {
+                Owner::Account { partition: partition.to_owned(), account: account.to_owned() }
+            }
+            _ => Owner::Unreadable(clip(arn)),
+        }
+    }
+
+    /// Why the janitor must not touch `target`, if it must not.
+    fn refuses(&self, target: &Target) -> Option<String> {
+        match self {
+            Owner::Unchecked => None,
+            Owner::Account { partition, account } if (partition, account) == (&target.partition, &target.account) => {
+                None
+            }
+            Owner::Account { partition, account } => Some(format!(
+                "it belongs to account {} in partition {}, not to this function's account {account} in partition \
+                 {partition}",
+                target.account, target.partition
+            )),
+            Owner::Unreadable(arn) => {
+                Some(format!("this function's ARN {arn} does not say its account, so no resource can be shown ours"))
+            }
+        }
+    }
+}
+
+/// What a trigger may narrow a sweep to, and whose resources it may name.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// Every AWS region an AWS provider (DMS, RDS) is built for: `JANITOR_REGIONS`.
+    pub aws_regions: Vec<String>,
+    /// Every Alibaba Cloud region DTS is built for: `JANITOR_DTS_REGIONS`.
+    pub dts_regions: Vec<String>,
+    pub owner: Owner,
+}
+
+/// Turns a trigger into a sweep request within the configuration and `scope`: `providers`, `regions` and
+/// `dtsRegions` may only narrow it, `dryRun: false` cannot override a dry-run configuration (the report notes that
+/// it was ignored), and an event about a resource outside the scope is a no-op.
 pub fn resolve(
     trigger: Trigger,
     settings: &Settings,
-    regions: &[String],
+    scope: &Scope,
     deadline: Option<SystemTime>,
 ) -> Result<SweepRequest, TriggerError> {
     let mut request = SweepRequest::configured(settings, "", deadline);
@@ -162,16 +318,20 @@ pub fn resolve(
         }
         Trigger::Service { target, event } => {
             request.trigger = event;
-            if !settings.providers.contains(&target.provider) || !regions.contains(&target.region) {
+            if let Some(why) = scope.owner.refuses(&target) {
+                request.providers.clear();
+                request.notes.push(format!("no-op: {} is not this janitor's to touch: {why}", clip(&target.arn)));
+            } else if !settings.providers.contains(&target.provider) || !scope.aws_regions.contains(&target.region) {
                 request.providers.clear();
                 request.notes.push(format!(
                     "no-op: {} in {} is outside this janitor's providers and regions",
-                    target.arn, target.region
+                    clip(&target.arn),
+                    target.region
                 ));
             } else {
                 request.providers = vec![target.provider];
                 request.regions = Some(vec![target.region.clone()]);
-                request.notes.push(format!("scoped to {} by the event", target.arn));
+                request.notes.push(format!("scoped to {} by the event", clip(&target.arn)));
                 request.target = Some(target);
             }
         }
@@ -183,52 +343,84 @@ pub fn resolve(
         Trigger::Ignored { source, detail_type } => {
             request.trigger = format!("{source}/{detail_type}");
             request.providers.clear();
-            request
-                .notes
-                .push(format!("no-op: events with source {source:?} and detail-type {detail_type:?} are not acted on"));
+            request.notes.push(format!(
+                "no-op: events with source \"{source}\" and detail-type \"{detail_type}\" are not acted on"
+            ));
         }
-        Trigger::Manual(manual) => {
-            request.trigger = "manual".to_owned();
-            match (manual.dry_run, settings.dry_run) {
-                (Some(true), false) => {
-                    request.dry_run = true;
-                    request.notes.push("dry run requested by the payload".to_owned());
-                }
-                (Some(false), true) => request
-                    .notes
-                    .push("dryRun=false in the payload was ignored: JANITOR_DRY_RUN=true; a payload can only make a run safer".to_owned()),
-                _ => {}
-            }
-            if let Some(names) = manual.providers {
-                let allowed: Vec<String> = settings.providers.iter().map(|p| p.as_str().to_owned()).collect();
-                let chosen: Vec<Option<Provider>> =
-                    names.iter().map(|n| Provider::parse(n).filter(|p| settings.providers.contains(p))).collect();
-                if chosen.iter().any(Option::is_none) || names.is_empty() {
-                    return Err(TriggerError::NotConfigured {
-                        what: "providers",
-                        names,
-                        variable: "JANITOR_PROVIDERS",
-                        allowed,
-                    });
-                }
-                request.providers.retain(|p| chosen.contains(&Some(*p)));
-                request.notes.push(format!("providers narrowed by the payload to {}", names.join(",")));
-            }
-            if let Some(names) = manual.regions {
-                if names.is_empty() || names.iter().any(|n| !regions.contains(n)) {
-                    return Err(TriggerError::NotConfigured {
-                        what: "regions",
-                        names,
-                        variable: "JANITOR_REGIONS",
-                        allowed: regions.to_vec(),
-                    });
-                }
-                request.regions = Some(names.clone());
-                request.notes.push(format!("regions narrowed by the payload to {}", names.join(",")));
-            }
-        }
+        Trigger::Manual(manual) => narrow(&mut request, manual, settings, scope)?,
     }
     Ok(request)
+}
+
+/// Applies a manual request to the configured one: each field may only make it safer or narrower.
+fn narrow(
+    request: &mut SweepRequest,
+    manual: ManualRequest,
+    settings: &Settings,
+    scope: &Scope,
+) -> Result<(), TriggerError> {
+    request.trigger = "manual".to_owned();
+    match (manual.dry_run, settings.dry_run) {
+        (Some(true), false) => {
+            request.dry_run = true;
+            request.notes.push("dry run requested by the payload".to_owned());
+        }
+        (Some(false), true) => request.notes.push(
+            "dryRun=false in the payload was ignored: JANITOR_DRY_RUN=true; a payload can only make a run safer"
+                .to_owned(),
+        ),
+        _ => {}
+    }
+    if let Some(names) = manual.providers {
+        let chosen: Option<Vec<Provider>> =
+            names.iter().map(|n| Provider::parse(n).filter(|p| settings.providers.contains(p))).collect();
+        let Some(chosen) = chosen.filter(|chosen| !chosen.is_empty()) else {
+            return Err(TriggerError::NotConfigured {
+                what: "providers",
+                names: clip(&format!("{names:?}")),
+                variable: "JANITOR_PROVIDERS",
+                allowed: settings.providers.iter().map(|p| p.as_str().to_owned()).collect(),
+            });
+        };
+        request.providers.retain(|p| chosen.contains(p));
+        let shown: Vec<&str> = request.providers.iter().map(|p| p.as_str()).collect();
+        request.notes.push(format!("providers narrowed by the payload to {}", shown.join(",")));
+    }
+    if let Some(names) = manual.regions {
+        let regions = within("regions", names, &scope.aws_regions, "JANITOR_REGIONS")?;
+        request.notes.push(format!("AWS regions narrowed by the payload to {}", regions.join(",")));
+        request.regions = Some(regions);
+    }
+    if let Some(names) = manual.dts_regions {
+        let regions = within("DTS regions", names, &scope.dts_regions, "JANITOR_DTS_REGIONS")?;
+        request.notes.push(format!("DTS regions narrowed by the payload to {}", regions.join(",")));
+        request.dts_regions = Some(regions);
+    }
+    Ok(())
+}
+
+/// `names` without repeats, if it is a non-empty subset of `allowed` (the regions `variable` configures).
+fn within(
+    what: &'static str,
+    names: Vec<String>,
+    allowed: &[String],
+    variable: &'static str,
+) -> Result<Vec<String>, TriggerError> {
+    if names.is_empty() || names.iter().any(|n| !allowed.contains(n)) {
+        return Err(TriggerError::NotConfigured {
+            what,
+            names: clip(&format!("{names:?}")),
+            variable,
+            allowed: allowed.to_vec(),
+        });
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for name in names {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    Ok(unique)
 }
 
 #[cfg(test)]
@@ -240,8 +432,22 @@ mod tests {
         Settings::parse(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).expect("settings")
     }
 
-    fn regions() -> Vec<String> {
-        vec!["us-east-1".into(), "eu-west-1".into()]
+    const ACCOUNT: &str = "123456789012";
+
+    fn scope() -> Scope {
+        Scope {
+            aws_regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            dts_regions: vec!["cn-hangzhou".into(), "us-east-1".into()],
+            owner: Owner::of_function(Some(&format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:janitor"))),
+        }
+    }
+
+    fn manual(payload: Value) -> Trigger {
+        parse(payload).expect("a manual request")
+    }
+
+    fn rds_event(arn: &str) -> Value {
+        json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event", "resources": [arn], "detail": {}})
     }
 
     #[test]
@@ -274,55 +480,387 @@ mod tests {
     }
 
     #[test]
+    fn text_after_the_json_document_is_rejected() {
+        for payload in [&b"{} x"[..], b"{}{}", b"{\"dryRun\": true} {\"dryRun\": false}", b"{}]"] {
+            let error = parse_bytes(payload).expect_err("trailing text");
+            assert!(
+                error.to_string().starts_with("the payload is not valid JSON: trailing characters at line 1"),
+                "{error}"
+            );
+        }
+        assert_eq!(parse_bytes(b" {} \n"), Ok(Trigger::Manual(ManualRequest::default())), "whitespace is fine");
+    }
+
+    #[test]
+    fn echoed_text_is_cut_to_a_sane_length() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(5_000);
+        assert_eq!(clip(&long), format!("{}…", "é".repeat(200)));
+
+        let huge = "x".repeat(100_000);
+        let Ok(Trigger::Ignored { source, detail_type }) =
+            parse(json!({"source": huge, "detail-type": huge, "detail": {}}))
+        else {
+            panic!("an unknown event is ignored")
+        };
+        assert_eq!((source.chars().count(), detail_type.chars().count()), (201, 201));
+        let field = parse(json!({ huge.clone(): true })).expect_err("unknown field");
+        let region = resolve(manual(json!({"regions": [huge]})), &settings(&[]), &scope(), None).expect_err("region");
+        let arn = format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{huge}");
+        let Ok(Trigger::Unusable { why, .. }) = parse(rds_event(&arn)) else { panic!("an id too long") };
+        let value = parse(json!({"dryRun": huge})).expect_err("not a boolean");
+        for message in [field.to_string(), region.to_string(), why, value.to_string()] {
+            assert!(message.chars().count() < 600, "{} characters: {message:.300}", message.chars().count());
+            assert!(message.contains('…'), "{message:.300}");
+        }
+    }
+
+    #[test]
     fn a_payload_cannot_turn_dry_run_off() {
-        let manual = Trigger::Manual(ManualRequest { dry_run: Some(false), ..Default::default() });
-        let request = resolve(manual, &settings(&[]), &regions(), None).expect("request");
+        let request = resolve(manual(json!({"dryRun": false})), &settings(&[]), &scope(), None).expect("request");
         assert!(request.dry_run);
         assert!(request.notes.iter().any(|n| n.contains("dryRun=false in the payload was ignored")));
     }
 
     #[test]
     fn a_payload_can_turn_dry_run_on_and_narrow_the_scope() {
-        let manual = Trigger::Manual(ManualRequest {
-            dry_run: Some(true),
-            providers: Some(vec!["rds".into()]),
-            regions: Some(vec!["eu-west-1".into()]),
-        });
-        let request = resolve(manual, &settings(&[("JANITOR_DRY_RUN", "false")]), &regions(), None).expect("request");
+        let payload = json!({"dryRun": true, "providers": ["rds"], "regions": ["eu-west-1", "eu-west-1"]});
+        let request =
+            resolve(manual(payload), &settings(&[("JANITOR_DRY_RUN", "false")]), &scope(), None).expect("request");
         assert!(request.dry_run);
         assert_eq!(request.providers, [Provider::Rds]);
         assert_eq!(request.regions, Some(vec!["eu-west-1".to_owned()]));
+        assert_eq!(request.dts_regions, None);
+        assert_eq!(
+            request.notes,
+            [
+                "dry run requested by the payload",
+                "providers narrowed by the payload to rds",
+                "AWS regions narrowed by the payload to eu-west-1"
+            ]
+        );
+    }
+
+    #[test]
+    fn each_cloud_is_narrowed_by_its_own_field() {
+        let with_dts =
+            settings(&[("JANITOR_PROVIDERS", "dms,rds,dts"), ("JANITOR_DTS_REGIONS", "cn-hangzhou,us-east-1")]);
+        let aws_only = resolve(manual(json!({"regions": ["us-east-1"]})), &with_dts, &scope(), None).expect("aws");
+        assert_eq!(aws_only.regions, Some(vec!["us-east-1".to_owned()]));
+        assert_eq!(
+            aws_only.dts_regions, None,
+            "an AWS region does not narrow DTS, though Alibaba has one of that name"
+        );
+        assert_eq!(aws_only.providers, [Provider::Dms, Provider::Rds, Provider::Dts]);
+
+        let dts_only = resolve(manual(json!({"dtsRegions": ["us-east-1"]})), &with_dts, &scope(), None).expect("dts");
+        assert_eq!(dts_only.dts_regions, Some(vec!["us-east-1".to_owned()]));
+        assert_eq!(dts_only.regions, None);
+        assert_eq!(dts_only.notes, ["DTS regions narrowed by the payload to us-east-1"]);
+
+        let err = resolve(manual(json!({"dtsRegions": ["eu-west-1"]})), &with_dts, &scope(), None).expect_err("aws");
+        assert_eq!(
+            err.to_string(),
+            "the request names DTS regions [\"eu-west-1\"] that this janitor is not configured for \
+             (JANITOR_DTS_REGIONS allows [\"cn-hangzhou\", \"us-east-1\"])"
+        );
+        let err = resolve(manual(json!({"regions": ["cn-hangzhou"]})), &with_dts, &scope(), None).expect_err("dts");
+        assert_eq!(
+            err.to_string(),
+            "the request names regions [\"cn-hangzhou\"] that this janitor is not configured for \
+             (JANITOR_REGIONS allows [\"us-east-1\", \"eu-west-1\"])"
+        );
+        let err = resolve(manual(json!({"dtsRegions": []})), &with_dts, &scope(), None).expect_err("empty");
+        assert!(matches!(err, TriggerError::NotConfigured { variable: "JANITOR_DTS_REGIONS", .. }), "{err}");
     }
 
     #[test]
     fn a_payload_cannot_widen_the_scope() {
         let only_rds = settings(&[("JANITOR_PROVIDERS", "rds")]);
-        let err = resolve(
-            Trigger::Manual(ManualRequest { providers: Some(vec!["dms".into()]), ..Default::default() }),
-            &only_rds,
-            &regions(),
-            None,
-        )
-        .expect_err("dms not configured");
+        let err = resolve(manual(json!({"providers": ["dms"]})), &only_rds, &scope(), None).expect_err("dms");
         assert_eq!(
             err.to_string(),
             "the request names providers [\"dms\"] that this janitor is not configured for (JANITOR_PROVIDERS allows [\"rds\"])"
         );
-        let err = resolve(
-            Trigger::Manual(ManualRequest { regions: Some(vec!["ap-south-1".into()]), ..Default::default() }),
-            &only_rds,
-            &regions(),
-            None,
-        )
-        .expect_err("region not configured");
-        assert!(matches!(err, TriggerError::NotConfigured { what: "regions", .. }));
+        let err = resolve(manual(json!({"regions": ["ap-south-1"]})), &only_rds, &scope(), None).expect_err("region");
+        assert!(matches!(err, TriggerError::NotConfigured { what: "regions", variable: "JANITOR_REGIONS", .. }));
     }
 
     #[test]
     fn an_ignored_event_sweeps_nothing_and_says_why() {
         let ignored = Trigger::Ignored { source: "aws.ec2".into(), detail_type: "x".into() };
-        let request = resolve(ignored, &settings(&[]), &regions(), None).expect("request");
+        let request = resolve(ignored, &settings(&[]), &scope(), None).expect("request");
         assert!(request.providers.is_empty());
         assert_eq!(request.notes, ["no-op: events with source \"aws.ec2\" and detail-type \"x\" are not acted on"]);
+    }
+
+    #[test]
+    fn an_event_is_acted_on_only_for_a_well_formed_arn_of_its_kind() {
+        let id = "5b9f3d79-7392-4a3e-896c-58eaa1b53231";
+        let dms = |arn: &str| json!({"source": "aws.dms", "detail-type": "DMS Replication Endpoint State Change", "resources": [arn]});
+        let usable = [
+            (rds_event(&format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}")), "rds"),
+            (rds_event(&format!("arn:aws:redshift:us-east-1:{ACCOUNT}:integration:{id}")), "rds"),
+            (rds_event(&format!("arn:aws-us-gov:rds:us-gov-west-1:{ACCOUNT}:integration:{id}")), "rds"),
+            (dms(&format!("arn:aws:dms:eu-west-1:{ACCOUNT}:endpoint:ORDERSPG7QXWZ3")), "dms"),
+        ];
+        for (event, service) in usable {
+            let Ok(Trigger::Service { target, .. }) = parse(event.clone()) else { panic!("usable: {event}") };
+            assert_eq!(target.arn.split(':').nth(2), Some(service), "{event}");
+            assert_eq!(target.account, ACCOUNT);
+        }
+        let unusable = [
+            format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:"),
+            format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}:extra"),
+            format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}/x"),
+            format!("arn:aws:s3:us-east-1:{ACCOUNT}:integration:{id}"),
+            format!("arn:aws:rds-data:us-east-1:{ACCOUNT}:integration:{id}"),
+            format!("arn:aws:rds:US-EAST-1:{ACCOUNT}:integration:{id}"),
+            format!("arn:aws:rds::{ACCOUNT}:integration:{id}"),
+            format!("arn:aws:rds:us-east-1:12345:integration:{id}"),
+            format!("arn:aws:rds:us-east-1::integration:{id}"),
+            format!("arn:azure:rds:us-east-1:{ACCOUNT}:integration:{id}"),
+            format!("arn:aws:rds:us-east-1:{ACCOUNT}:cluster:integration:{id}"),
+        ];
+        for arn in unusable {
+            let trigger = parse(rds_event(&arn)).expect("an event");
+            assert!(
+                matches!(&trigger, Trigger::Unusable { why, .. } if why.starts_with(&format!("{arn} is not an RDS or Redshift integration ARN"))),
+                "{arn}: {trigger:?}"
+            );
+        }
+        let integration_in_a_dms_event = format!("arn:aws:rds:us-east-1:{ACCOUNT}:endpoint:{id}");
+        assert!(matches!(parse(dms(&integration_in_a_dms_event)), Ok(Trigger::Unusable { .. })));
+    }
+
+    #[test]
+    fn an_event_about_another_account_or_partition_is_a_no_op() {
+        let id = "5b9f3d79-7392-4a3e-896c-58eaa1b53231";
+        let cases = [
+            (format!("arn:aws:rds:us-east-1:210987654321:integration:{id}"), "it belongs to account 210987654321 in partition aws, not to this function's account 123456789012 in partition aws"),
+            (format!("arn:aws-cn:rds:us-east-1:{ACCOUNT}:integration:{id}"), "it belongs to account 123456789012 in partition aws-cn, not to this function's account 123456789012 in partition aws"),
+        ];
+        for (arn, why) in cases {
+            let request =
+                resolve(parse(rds_event(&arn)).expect("event"), &settings(&[]), &scope(), None).expect("no-op");
+            assert!(request.providers.is_empty(), "{arn}");
+            assert_eq!(request.target, None);
+            assert_eq!(request.notes, [format!("no-op: {arn} is not this janitor's to touch: {why}")]);
+        }
+
+        let ours = format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}");
+        let request = resolve(parse(rds_event(&ours)).expect("event"), &settings(&[]), &scope(), None).expect("ours");
+        assert_eq!(request.providers, [Provider::Rds]);
+        assert_eq!(request.target.map(|t| t.arn), Some(ours.clone()));
+
+        let unchecked = Scope { owner: Owner::of_function(None), ..scope() };
+        let foreign = format!("arn:aws:rds:us-east-1:210987654321:integration:{id}");
+        let request =
+            resolve(parse(rds_event(&foreign)).expect("event"), &settings(&[]), &unchecked, None).expect("cli");
+        assert_eq!(request.providers, [Provider::Rds], "without a function ARN only the form is checked");
+
+        let unreadable = Scope { owner: Owner::of_function(Some("not-an-arn")), ..scope() };
+        let request =
+            resolve(parse(rds_event(&ours)).expect("event"), &settings(&[]), &unreadable, None).expect("no-op");
+        assert!(request.providers.is_empty());
+        assert!(request.notes[0]
+            .ends_with("this function's ARN not-an-arn does not say its account, so no resource can be shown ours"));
+    }
+
+    #[test]
+    fn a_function_arn_names_its_owner() {
+        let owner = |arn: &str| Owner::of_function(Some(arn));
+        let ours = Owner::Account { partition: "aws".into(), account: ACCOUNT.into() };
+        assert_eq!(owner(&format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:janitor")), ours);
+        assert_eq!(owner(&format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:janitor:live")), ours);
+        assert_eq!(
+            owner(&format!("arn:aws-cn:lambda:cn-north-1:{ACCOUNT}:function:janitor")),
+            Owner::Account { partition: "aws-cn".into(), account: ACCOUNT.into() }
+        );
+        for bad in [
+            "",
+            "arn:aws:lambda:us-east-1:1:function:janitor",
+            "arn:aws:s3:::bucket",
+            "arn:aws:lambda:us-east-1:123456789012:function:",
+        ] {
+            assert!(matches!(owner(bad), Owner::Unreadable(_)), "{bad}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+
+        fn pick(options: &'static [&'static str]) -> impl Strategy<Value = String> {
+            proptest::sample::select(options).prop_map(str::to_owned)
+        }
+
+        /// ARNs the janitor acts on, and ARNs near and far from them.
+        fn arn() -> impl Strategy<Value = String> {
+            let usable = (
+                pick(&["rds:us-east-1", "redshift:eu-west-1", "dms:us-east-1", "dms:eu-west-1"]),
+                pick(&["123456789012", "210987654321"]),
+                pick(&["5b9f3d79-7392-4a3e-896c-58eaa1b53231", "ORDERS7QX", "a_b-c"]),
+            )
+                .prop_map(|(service_region, account, id)| {
+                    let kind = if service_region.starts_with("dms") { "endpoint" } else { "integration" };
+                    format!("arn:aws:{service_region}:{account}:{kind}:{id}")
+                });
+            let any_parts = (
+                pick(&["aws", "aws-cn", "aws-us-gov", "azure", "", "AWS"]),
+                pick(&["rds", "redshift", "dms", "s3", "rds-data", ""]),
+                pick(&["us-east-1", "eu-west-1", "ap-south-1", "cn-hangzhou", "US-EAST-1", ""]),
+                pick(&["123456789012", "210987654321", "1", ""]),
+                pick(&["integration", "endpoint", "rep", "db", ""]),
+                prop_oneof![pick(&["5b9f3d79-7392-4a3e-896c-58eaa1b53231", "", "a:b", "a/b"]), ".{0,300}"],
+            )
+                .prop_map(|(partition, service, region, account, kind, id)| {
+                    format!("arn:{partition}:{service}:{region}:{account}:{kind}:{id}")
+                });
+            prop_oneof![3 => usable, 1 => any_parts]
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                pick(&["dms", "rds", "dts", " RDS ", "aurora", "us-east-1", "eu-west-1", "cn-hangzhou", "ap-south-1"]),
+                pick(&["aws.rds", "aws.dms", "aws.redshift", "aws.events", "aws.ec2", "Scheduled Event"]),
+                pick(&[
+                    "RDS Zero ETL Event",
+                    "Redshift Integration Monitoring",
+                    "DMS Replication Endpoint State Change"
+                ]),
+                arn(),
+                ".{0,40}",
+                ".{250,400}",
+            ]
+        }
+
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                pick(&["dryRun", "providers", "regions", "dtsRegions", "source", "detail-type", "resources"]),
+                pick(&["detail", "EventID", "eventId", "SourceArn", "id", "version", "account", "region", "time"]),
+                ".{0,12}",
+            ]
+        }
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                text().prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 32, 6, |inner| {
+                prop_oneof![
+                    vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    btree_map(key(), inner, 0..6).prop_map(|map| Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Objects shaped like the payloads the janitor reads, with values near and far from valid ones.
+        fn payload() -> impl Strategy<Value = Value> {
+            let names = |usual: &'static [&'static str]| {
+                let name = prop_oneof![
+                    6 => pick(usual),
+                    1 => pick(&[" RDS ", "aurora", "ap-south-1", "", "dms", "cn-hangzhou", "us-east-1"]),
+                    1 => text(),
+                ];
+                proptest::option::of(vec(name, 0..4))
+            };
+            let providers = names(&["dms", "rds", "dts"]);
+            let regions = names(&["us-east-1", "eu-west-1"]);
+            let dts_regions = names(&["cn-hangzhou", "us-east-1"]);
+            let manual = (proptest::option::of(any::<bool>()), providers, regions, dts_regions).prop_map(
+                |(dry_run, providers, regions, dts_regions)| {
+                    let fields = [
+                        ("dryRun", dry_run.map(Value::Bool)),
+                        ("providers", providers.map(|p| json!(p))),
+                        ("regions", regions.map(|r| json!(r))),
+                        ("dtsRegions", dts_regions.map(|r| json!(r))),
+                    ];
+                    Value::Object(fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))).collect())
+                },
+            );
+            let kinds: Vec<(String, String)> = SERVICE_EVENTS
+                .iter()
+                .map(|(source, detail_type, _)| (source.to_string(), detail_type.to_string()))
+                .chain([("aws.events".to_owned(), "Scheduled Event".to_owned())])
+                .collect();
+            let kind = prop_oneof![4 => proptest::sample::select(kinds), 1 => (text(), text())];
+            let event = (kind, vec(prop_oneof![4 => arn(), 1 => text()], 0..3), btree_map(key(), json(), 0..4))
+                .prop_map(|((source, detail_type), resources, detail)| {
+                    json!({"source": source, "detail-type": detail_type, "resources": resources, "detail": detail})
+                });
+            prop_oneof![2 => manual, 2 => event, 1 => json()]
+        }
+
+        fn settings_and_scope() -> impl Strategy<Value = (Settings, Scope)> {
+            (any::<bool>(), proptest::sample::subsequence(&["dms", "rds", "dts"][..], 1..=3), any::<bool>()).prop_map(
+                |(dry_run, providers, checked)| {
+                    let providers = providers.join(",");
+                    let settings = settings(&[
+                        ("JANITOR_DRY_RUN", if dry_run { "true" } else { "false" }),
+                        ("JANITOR_PROVIDERS", &providers),
+                        ("JANITOR_DTS_REGIONS", "cn-hangzhou,us-east-1"),
+                    ]);
+                    let owner = if checked { scope().owner } else { Owner::Unchecked };
+                    (settings, Scope { owner, ..scope() })
+                },
+            )
+        }
+
+        /// What every resolved request must satisfy: never wider, never more destructive, never someone else's.
+        fn within_the_configuration(request: &SweepRequest, settings: &Settings, scope: &Scope) {
+            assert!(request.providers.iter().all(|p| settings.providers.contains(p)), "{request:?}");
+            let inside = |chosen: &Option<Vec<String>>, allowed: &[String]| {
+                chosen.as_ref().is_none_or(|chosen| !chosen.is_empty() && chosen.iter().all(|r| allowed.contains(r)))
+            };
+            assert!(inside(&request.regions, &scope.aws_regions), "{request:?}");
+            assert!(inside(&request.dts_regions, &scope.dts_regions), "{request:?}");
+            assert!(request.dry_run || !settings.dry_run, "a payload turned dry run off: {request:?}");
+            if let Some(target) = &request.target {
+                assert_eq!(request.providers, [target.provider]);
+                assert!(scope.aws_regions.contains(&target.region));
+                assert_eq!(target.arn.split(':').nth(4), Some(target.account.as_str()));
+                if let Owner::Account { account, partition } = &scope.owner {
+                    assert_eq!((&target.account, &target.partition), (account, partition));
+                }
+            }
+            assert!(request.trigger.chars().count() <= 2 * ECHO_LIMIT + 64, "{}", request.trigger);
+            for note in &request.notes {
+                assert!(note.chars().count() <= 3 * ECHO_LIMIT + 300, "{note}");
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
+                let _ = parse_bytes(&bytes);
+            }
+
+            #[test]
+            fn arbitrary_json_text_never_panics(text in "[\\[\\]{}\",:0-9a-zA-Z .\\\\-]{0,64}") {
+                let _ = parse_bytes(text.as_bytes());
+            }
+
+            #[test]
+            fn a_resolved_request_stays_within_the_configuration(
+                payload in payload(),
+                (settings, scope) in settings_and_scope(),
+            ) {
+                let bytes = serde_json::to_vec(&payload).expect("serializable");
+                match parse_bytes(&bytes).and_then(|trigger| resolve(trigger, &settings, &scope, None)) {
+                    Ok(request) => within_the_configuration(&request, &settings, &scope),
+                    Err(error) => {
+                        let message = error.to_string();
+                        prop_assert!(message.chars().count() <= ECHO_LIMIT + 400, "{}", message);
+                    }
+                }
+            }
+        }
     }
 }

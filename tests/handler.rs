@@ -1,5 +1,6 @@
 //! The Lambda handler path: every sample in `events/` through `Janitor::handle`, against the emulator; the
-//! payload rules (dry run only ever safer, malformed payloads are errors); deadlines; the EMF metric lines.
+//! payload rules (dry run only ever safer, malformed payloads are errors, events about resources the janitor must
+//! not touch are no-ops that call nothing); deadlines; the EMF metric lines.
 
 mod common;
 
@@ -22,11 +23,16 @@ fn two_region_fleet() -> Fleet {
     }
 }
 
+/// The ARN Lambda reports for the function, in the account of the sample resources.
+fn function_arn() -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:replication-janitor")
+}
+
 async fn handle_file(emulator: &Emulator, vars: &[(&str, &str)], file: &Path) -> Result<Report, TriggerError> {
     let bytes = std::fs::read(file).expect("sample event");
     let janitor = janitor(emulator, vars).await;
     match trigger::parse_bytes(&bytes) {
-        Ok(_) => janitor.handle(serde_json::from_slice(&bytes).expect("json"), None).await,
+        Ok(_) => janitor.handle(serde_json::from_slice(&bytes).expect("json"), None, Some(&function_arn())).await,
         Err(error) => Err(error),
     }
 }
@@ -134,11 +140,27 @@ async fn every_sample_event_goes_through_the_handler() {
                 assert_eq!(error, TriggerError::NotAnObject("an array"));
                 assert!(emulator.calls().is_empty());
             }
+            "malformed-trailing-text.json" => {
+                let error = outcome.expect_err("two documents are not one payload");
+                assert_eq!(error, TriggerError::NotJson("trailing characters at line 2 column 1".into()));
+                assert!(emulator.calls().is_empty());
+            }
+            "rds-event-other-account.json" => {
+                let report = outcome.expect("an event about another account's resource is a no-op, not an error");
+                assert!(report.sweeps.is_empty());
+                assert_eq!(
+                    report.notes,
+                    ["no-op: arn:aws:rds:us-east-1:210987654321:integration:5b9f3d79-7392-4a3e-896c-58eaa1b53231 \
+                      is not this janitor's to touch: it belongs to account 210987654321 in partition aws, not to \
+                      this function's account 123456789012 in partition aws"]
+                );
+                assert!(emulator.calls().is_empty(), "no API call: {:?}", emulator.calls());
+            }
             other => panic!("events/{other} has no test: add its expectations here"),
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert_eq!(seen.len(), 12, "{seen:?}");
 }
 
 #[tokio::test]
@@ -152,19 +174,20 @@ async fn a_service_event_is_judged_under_the_same_policy() {
     let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false")]).await;
     let event =
         serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event", "resources": [arn], "detail": {}});
-    let report = janitor.handle(event, None).await.expect("report");
+    let report = janitor.handle(event, None, Some(&function_arn())).await.expect("report");
     assert_eq!(fate(&report, "young-one"), ("tooYoung".into(), "kept".into()));
     assert!(deletes(&emulator).is_empty());
 
     let gone = serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event",
         "resources": [integration_arn(REGION, "00000000-0000-0000-0000-000000000000")], "detail": {}});
-    let report = janitor.handle(gone, None).await.expect("an integration that is gone is not an error");
+    let report =
+        janitor.handle(gone, None, Some(&function_arn())).await.expect("an integration that is gone is not an error");
     assert_eq!(report.totals.scanned, 0);
     assert!(!report.has_failures());
 
     let elsewhere = serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event",
         "resources": [integration_arn("ap-south-1", "x")], "detail": {}});
-    let report = janitor.handle(elsewhere, None).await.expect("report");
+    let report = janitor.handle(elsewhere, None, Some(&function_arn())).await.expect("report");
     assert!(report.sweeps.is_empty());
     assert!(report.notes[0].contains("outside this janitor's providers and regions"), "{:?}", report.notes);
 }
@@ -183,12 +206,59 @@ async fn malformed_payloads_are_errors_with_a_clear_message() {
         ),
     ];
     for (payload, message) in cases {
-        let error = janitor.handle(payload, None).await.expect_err(message);
+        let error = janitor.handle(payload, None, None).await.expect_err(message);
         assert!(error.to_string().starts_with(message), "{error}");
     }
     assert!(emulator.calls().is_empty());
     let not_json = trigger::parse_bytes(b"{\"dryRun\": tru").expect_err("not json");
     assert!(not_json.to_string().starts_with("the payload is not valid JSON: "), "{not_json}");
+    for trailing in [&b"{} x"[..], b"{}{}", b"{\"dryRun\": true} {\"dryRun\": false}"] {
+        let error = trigger::parse_bytes(trailing).expect_err("trailing text");
+        assert!(error.to_string().starts_with("the payload is not valid JSON: trailing characters"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn events_naming_a_resource_the_janitor_must_not_touch_call_nothing() {
+    let emulator = emulator(Fleet::sample()).await;
+    let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_REGIONS", "us-east-1,eu-west-1")]).await;
+    let id = "5b9f3d79-7392-4a3e-896c-58eaa1b53231";
+    let rds = |arn: String| serde_json::json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event", "resources": [arn], "detail": {}});
+    let redshift = |arn: String| {
+        serde_json::json!({"source": "aws.redshift", "detail-type": "Redshift Integration Monitoring",
+            "resources": [arn], "detail": {}})
+    };
+    let dms = |arn: String| {
+        serde_json::json!({"source": "aws.dms", "detail-type": "DMS Replication Endpoint State Change",
+            "resources": [arn], "detail": {}})
+    };
+    let other_account = "it belongs to account 210987654321 in partition aws, not to this function's account";
+    let cases = [
+        (rds(format!("arn:aws:rds:us-east-1:210987654321:integration:{id}")), other_account),
+        (rds(format!("arn:aws-cn:rds:us-east-1:{ACCOUNT}:integration:{id}")), "in partition aws-cn, not to"),
+        (redshift(format!("arn:aws:redshift:eu-west-1:210987654321:integration:{id}")), other_account),
+        (dms("arn:aws:dms:us-east-1:210987654321:endpoint:ORDERSPGSOURCE7QXWZ3KD5L2A".into()), other_account),
+        (rds(format!("arn:aws:s3:us-east-1:{ACCOUNT}:integration:{id}")), "is not an RDS or Redshift integration ARN"),
+        (rds(format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}:x")), "is not an RDS or Redshift integration"),
+        (rds(format!("arn:aws:rds:us-east-1:12345:integration:{id}")), "is not an RDS or Redshift integration ARN"),
+        (rds(format!("arn:aws:rds:Us-East-1:{ACCOUNT}:integration:{id}")), "is not an RDS or Redshift integration"),
+        (dms(format!("arn:aws:rds:us-east-1:{ACCOUNT}:endpoint:ORDERS")), "is not a DMS endpoint ARN"),
+        (dms(format!("arn:aws:dms:us-east-1:{ACCOUNT}:endpoint:{}", "E".repeat(300))), "is not a DMS endpoint ARN"),
+    ];
+    for (event, why) in cases {
+        let report = janitor.handle(event.clone(), None, Some(&function_arn())).await.expect("a no-op, not an error");
+        assert!(report.sweeps.is_empty(), "{event}");
+        assert_eq!(report.notes.len(), 1);
+        assert!(report.notes[0].starts_with("no-op: ") && report.notes[0].contains(why), "{:?}", report.notes);
+        assert!(report.notes[0].chars().count() < 600, "echoed ARNs are cut: {}", report.notes[0]);
+    }
+    assert!(emulator.calls().is_empty(), "no API call at all: {:?}", emulator.calls());
+
+    let foreign = rds(format!("arn:aws:rds:us-east-1:210987654321:integration:{id}"));
+    let cli = janitor.handle(foreign, None, None).await.expect("report");
+    assert_eq!(cli.totals.scanned, 0, "without a function ARN the account is not checked: the describe finds nothing");
+    assert_eq!(count(&emulator.calls(), "DescribeIntegrations"), 1);
+    assert!(deletes(&emulator).is_empty());
 }
 
 #[tokio::test]
@@ -196,7 +266,7 @@ async fn no_delete_starts_when_the_invocation_is_about_to_end() {
     let emulator = emulator(two_region_fleet()).await;
     let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_DEADLINE_MARGIN", "30s")]).await;
     let deadline = SystemTime::now() + Duration::from_secs(20);
-    let report = janitor.handle(serde_json::json!({}), Some(deadline)).await.expect("report");
+    let report = janitor.handle(serde_json::json!({}), Some(deadline), None).await.expect("report");
     assert!(deletes(&emulator).is_empty());
     assert_eq!(report.totals.deferred, 2);
     assert_eq!(fate(&report, "east-failure"), ("deferred".into(), "kept".into()));
@@ -205,7 +275,7 @@ async fn no_delete_starts_when_the_invocation_is_about_to_end() {
         "less than JANITOR_DEADLINE_MARGIN=30s of the invocation was left; waits for the next run"
     );
     let roomy = SystemTime::now() + Duration::from_secs(300);
-    let report = janitor.handle(serde_json::json!({}), Some(roomy)).await.expect("report");
+    let report = janitor.handle(serde_json::json!({}), Some(roomy), None).await.expect("report");
     assert_eq!(report.totals.deleted, 2);
 }
 
@@ -213,7 +283,7 @@ async fn no_delete_starts_when_the_invocation_is_about_to_end() {
 async fn metrics_are_emf_lines_per_provider_and_in_aggregate() {
     let emulator = emulator(two_region_fleet()).await;
     let janitor = janitor(&emulator, &[("JANITOR_METRICS_NAMESPACE", "Janitor/Test")]).await;
-    let report = janitor.handle(serde_json::json!({}), None).await.expect("report");
+    let report = janitor.handle(serde_json::json!({}), None, None).await.expect("report");
     let lines: Vec<Value> =
         janitor.metric_lines(&report).iter().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
     assert_eq!(lines.len(), 3);

@@ -54,6 +54,10 @@ async fn every_sample_event_is_answered_through_the_runtime_api() {
                 assert_eq!(error_type, "InvalidPayload");
                 assert!(error_message.starts_with("the payload must be a JSON object"), "{error_message}");
             }
+            ("malformed-trailing-text.json", Some(Invocation::Error { error_type, error_message })) => {
+                assert_eq!(error_type, "InvalidPayload");
+                assert_eq!(error_message, "the payload is not valid JSON: trailing characters at line 2 column 1");
+            }
             (_, Some(Invocation::Response(report))) => {
                 assert_eq!(report["dryRun"], true, "{name}: the default configuration is a dry run");
                 assert!(report["totals"]["deleted"] == 0, "{name}");
@@ -68,6 +72,9 @@ async fn every_sample_event_is_answered_through_the_runtime_api() {
     assert_eq!(schedule["totals"]["protected"], 3);
     let Some(Invocation::Response(unrelated)) = by_name("unrelated-event.json") else { panic!("unrelated answered") };
     assert!(unrelated["notes"][0].as_str().unwrap_or_default().starts_with("no-op"));
+    let Some(Invocation::Response(foreign)) = by_name("rds-event-other-account.json") else { panic!("answered") };
+    let note = foreign["notes"][0].as_str().unwrap_or_default();
+    assert!(note.contains("not to this function's account 123456789012"), "the function's own ARN is used: {note}");
     assert!(deletes(&emulator).is_empty());
 
     let emf: Vec<serde_json::Value> = stdout
@@ -76,9 +83,9 @@ async fn every_sample_event_is_answered_through_the_runtime_api() {
         .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
         .collect();
     // A line per provider swept plus the aggregate: schedule, scheduler input and the delete request sweep both
-    // providers (3 lines each); the RDS-only manual request and the three scoped service events 2 each; the two
-    // no-op events 1 each; the malformed payload none.
-    assert_eq!(emf.len(), 3 * 3 + 2 * 4 + 2, "{stdout}");
+    // providers (3 lines each); the RDS-only manual request and the three scoped service events 2 each; the three
+    // no-op events 1 each; the malformed payloads none.
+    assert_eq!(emf.len(), 3 * 3 + 2 * 4 + 3, "{stdout}");
     assert!(stdout.lines().any(|l| l.contains("\"sweep finished\"") && l.starts_with('{')), "JSON logs:\n{stdout}");
 }
 
@@ -95,4 +102,111 @@ async fn a_bad_setting_is_an_init_error_naming_it() {
         error["errorMessage"],
         "invalid setting JANITOR_MAX_DELETES=\"all\": expected a whole number from 0 to 1000000"
     );
+}
+
+/// `(provider, region)` of each sweep in a report.
+fn swept(report: &serde_json::Value) -> Vec<(String, String)> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    report["sweeps"].as_array().into_iter().flatten().map(|s| (text(&s["provider"]), text(&s["region"]))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_after_the_payload_is_an_invalid_payload_not_a_sweep() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(Fleet::sample()).await;
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.expect("runtime api");
+    let child = spawn_lambda(&api, &emulator.url(), home.path(), &[("JANITOR_DRY_RUN", "false")]);
+    let bodies: [(&[u8], &str); 5] = [
+        (b"{} x", "trailing characters at line 1 column 4"),
+        (b"{}{}", "trailing characters at line 1 column 3"),
+        (b"{\"dryRun\": true} {\"dryRun\": false}", "trailing characters at line 1 column 18"),
+        (b"{\"dryRun\": tru", "EOF while parsing a value at line 1 column 14"),
+        (b"\"\xff\"", "it is not UTF-8 (an invalid byte at offset 1)"),
+    ];
+    for (index, (body, why)) in bodies.iter().enumerate() {
+        api.push_raw(body.to_vec());
+        match api.outcome(index, Duration::from_secs(30)).await {
+            Some(Invocation::Error { error_type, error_message }) => {
+                assert_eq!(error_type, "InvalidPayload");
+                assert_eq!(error_message, format!("the payload is not valid JSON: {why}"));
+            }
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(body)),
+        }
+    }
+    api.push_raw(b" {\"providers\": [\"rds\"]} \n".to_vec());
+    let Some(Invocation::Response(report)) = api.outcome(bodies.len(), Duration::from_secs(30)).await else {
+        panic!("one document with whitespace around it is a payload")
+    };
+    stop(child);
+    assert_eq!(swept(&report), [("rds".into(), "us-east-1".into()), ("rds".into(), "eu-west-1".into())]);
+    let calls = emulator.calls();
+    assert_eq!(calls.iter().filter(|c| c.operation.starts_with("Describe")).count(), 2, "only the last one swept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regions_narrow_aws_and_dts_regions_narrow_dts() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(Fleet::sample()).await;
+    let url = emulator.url();
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.expect("runtime api");
+    let vars = [
+        ("JANITOR_PROVIDERS", "dms,rds,dts"),
+        ("JANITOR_DTS_REGIONS", "cn-hangzhou,us-east-1"),
+        ("JANITOR_DTS_ENDPOINT", url.as_str()),
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", emulator::DTS_ACCESS_KEY_ID),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emulator::DTS_ACCESS_KEY_SECRET),
+    ];
+    let child = spawn_lambda(&api, &url, home.path(), &vars);
+    let payloads = [
+        serde_json::json!({"regions": ["us-east-1"]}),
+        serde_json::json!({"dtsRegions": ["us-east-1"]}),
+        serde_json::json!({"regions": ["cn-hangzhou"]}),
+        serde_json::json!({"dtsRegions": ["eu-west-1"]}),
+    ];
+    let mut outcomes = Vec::new();
+    for (index, payload) in payloads.into_iter().enumerate() {
+        api.push(payload);
+        outcomes.push(api.outcome(index, Duration::from_secs(30)).await);
+    }
+    stop(child);
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter().map(|(p, r)| (p.to_string(), r.to_string())).collect()
+    };
+
+    let Some(Invocation::Response(aws_narrowed)) = &outcomes[0] else { panic!("{:?}", outcomes[0]) };
+    assert_eq!(
+        swept(aws_narrowed),
+        pairs(&[("dms", "us-east-1"), ("rds", "us-east-1"), ("dts", "cn-hangzhou"), ("dts", "us-east-1")]),
+        "an AWS region does not narrow DTS, though Alibaba Cloud has a region of that name"
+    );
+    let Some(Invocation::Response(dts_narrowed)) = &outcomes[1] else { panic!("{:?}", outcomes[1]) };
+    assert_eq!(
+        swept(dts_narrowed),
+        pairs(&[
+            ("dms", "us-east-1"),
+            ("dms", "eu-west-1"),
+            ("rds", "us-east-1"),
+            ("rds", "eu-west-1"),
+            ("dts", "us-east-1")
+        ])
+    );
+    let errors: Vec<String> = outcomes[2..]
+        .iter()
+        .map(|outcome| match outcome {
+            Some(Invocation::Error { error_type, error_message }) if error_type == "InvalidPayload" => {
+                error_message.clone()
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "the request names regions [\"cn-hangzhou\"] that this janitor is not configured for \
+             (JANITOR_REGIONS allows [\"us-east-1\", \"eu-west-1\"])",
+            "the request names DTS regions [\"eu-west-1\"] that this janitor is not configured for \
+             (JANITOR_DTS_REGIONS allows [\"cn-hangzhou\", \"us-east-1\"])",
+        ]
+    );
+    assert!(deletes(&emulator).is_empty());
 }
