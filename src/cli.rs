@@ -2,11 +2,14 @@
 //! and the same sweep code; the JSON report goes to stdout.
 
 use crate::config::{Settings, SETTINGS};
+use crate::report::Report;
 use crate::state::FileStore;
+use crate::sweep::SweepRequest;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{self, ErrorKind, Write};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,7 +50,7 @@ struct SweepArgs {
     /// Region to sweep; repeat or comma-separate for several
     #[arg(long = "region", value_name = "REGION", env = "JANITOR_REGIONS", value_delimiter = ',')]
     regions: Vec<String>,
-    /// Control planes to sweep: dms, rds
+    /// Control planes to sweep: dms, rds, dts
     #[arg(long, env = "JANITOR_PROVIDERS")]
     providers: Option<String>,
     /// Integrations: minimum age since CreateTime (24h)
@@ -86,6 +89,9 @@ struct SweepArgs {
     /// Attempts per AWS call (8)
     #[arg(long, env = "JANITOR_MAX_ATTEMPTS")]
     max_attempts: Option<String>,
+    /// How long the sweep may take, e.g. 10m (no limit); it stops waiting JANITOR_DEADLINE_MARGIN before the end
+    #[arg(long, value_name = "DURATION", env = "JANITOR_TIME_LIMIT")]
+    time_limit: Option<String>,
     /// How to print the report
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
@@ -129,6 +135,7 @@ impl SweepArgs {
             ("JANITOR_METRICS_NAMESPACE", &self.metrics_namespace),
             ("JANITOR_STATE_FILE", &self.state_file),
             ("JANITOR_MAX_ATTEMPTS", &self.max_attempts),
+            ("JANITOR_TIME_LIMIT", &self.time_limit),
         ];
         for (variable, value) in flags {
             if let Some(value) = value {
@@ -140,21 +147,54 @@ impl SweepArgs {
 }
 
 /// Streams the report to stdout rather than building it as one string first: a large sweep's report is big.
-fn print_json(report: &crate::report::Report) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+fn print_json(report: &Report) -> io::Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, report)?;
     writeln!(out)?;
     out.flush()
 }
 
+fn print_table(report: &Report) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(report.to_table().as_bytes())?;
+    out.flush()
+}
+
+fn print_metrics(lines: &[String]) -> io::Result<()> {
+    let mut err = io::stderr().lock();
+    for line in lines {
+        writeln!(err, "{line}")?;
+    }
+    err.flush()
+}
+
+/// Tells the user on stderr; if even stderr is gone there is no one to tell, which is no reason to panic.
+fn complain(message: &str) {
+    let _ = writeln!(io::stderr(), "replication-janitor: {message}");
+}
+
+/// Whether some output failed for a reason worth saying. A reader that went away (`| head -1`) is the user's choice,
+/// not a failure: the output just ends there.
+fn output_failed(what: &str, printed: io::Result<()>) -> bool {
+    match printed {
+        Ok(()) => false,
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => false,
+        Err(error) => {
+            complain(&format!("could not print the {what}: {error}"));
+            true
+        }
+    }
+}
+
 /// Runs the CLI; the exit code says whether the run was clean.
 pub async fn run(cli: Cli) -> ExitCode {
+    let started = SystemTime::now();
     let Command::Sweep(args) = cli.command;
     let overrides = args.overrides();
     let settings = match Settings::parse(|name| overrides.get(name).cloned().or_else(|| std::env::var(name).ok())) {
         Ok(settings) => settings,
         Err(error) => {
-            eprintln!("replication-janitor: {error}");
+            complain(&error.to_string());
             return ExitCode::from(2);
         }
     };
@@ -162,28 +202,19 @@ pub async fn run(cli: Cli) -> ExitCode {
     let janitor = match crate::startup::janitor(settings, default_state).await {
         Ok(janitor) => janitor,
         Err(error) => {
-            eprintln!("replication-janitor: {error}");
+            complain(&error.to_string());
             return ExitCode::from(2);
         }
     };
-    let report = janitor.sweep(&janitor.configured_request("cli")).await;
-    if args.emf {
-        for line in janitor.metric_lines(&report) {
-            eprintln!("{line}");
-        }
-    }
+    let deadline = janitor.settings().time_limit.and_then(|limit| started.checked_add(limit));
+    let report = janitor.sweep(&SweepRequest::configured(janitor.settings(), "cli", deadline)).await;
+    let metrics_unprinted = args.emf && output_failed("metrics", print_metrics(&janitor.metric_lines(&report)));
     let printed = match args.format {
         Format::Json => print_json(&report),
-        Format::Table => {
-            print!("{}", report.to_table());
-            Ok(())
-        }
+        Format::Table => print_table(&report),
     };
-    if let Err(error) = printed {
-        eprintln!("replication-janitor: could not print the report: {error}");
-        return ExitCode::FAILURE;
-    }
-    if report.has_failures() {
+    let report_unprinted = output_failed("report", printed);
+    if metrics_unprinted || report_unprinted || report.has_failures() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

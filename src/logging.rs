@@ -20,5 +20,6 @@ pub fn init_lambda() {
 /// In a terminal: text on stderr, `RUST_LOG` or warnings only.
 pub fn init_cli() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Without internal-error logging: on a closed stderr it would panic (eprintln!) rather than drop the line.
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false).init();
 }

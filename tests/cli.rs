@@ -108,7 +108,7 @@ type BadSetting<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
 #[test]
 fn invalid_settings_exit_2_naming_the_variable_and_the_accepted_values() {
     let home = tempfile::tempdir().expect("home");
-    let cases: [BadSetting; 4] = [
+    let cases: [BadSetting; 6] = [
         (
             &[("JANITOR_MAX_DELETES", "lots")],
             &["sweep"],
@@ -129,6 +129,18 @@ fn invalid_settings_exit_2_naming_the_variable_and_the_accepted_values() {
             &["sweep"],
             "invalid setting JANITOR_RDS_STATUSES=\"active\": expected a comma list of failed, needs_attention",
         ),
+        (
+            &[("JANITOR_DMS_GRACE", "99999999999d")],
+            &["sweep"],
+            "invalid setting JANITOR_DMS_GRACE=\"99999999999d\": expected a duration from 0s to 3650d: whole numbers \
+             with units s, m, h, d, such as 90s or 1h30m",
+        ),
+        (
+            &[],
+            &["sweep", "--time-limit", "8d"],
+            "invalid setting JANITOR_TIME_LIMIT=\"8d\": expected a duration from 1s to 7d: whole numbers with units s, \
+             m, h, d, such as 90s or 1h30m",
+        ),
     ];
     for (vars, args, message) in cases {
         let output = janitor_cli(home.path(), "http://127.0.0.1:9", vars, args);
@@ -148,6 +160,74 @@ fn help_documents_every_setting() {
         assert!(help.contains(setting.variable), "{} missing from --help", setting.variable);
     }
     assert!(help.contains("--delete"));
+    assert!(help.contains("--time-limit <DURATION>"), "{help}");
+    assert!(help.contains("Control planes to sweep: dms, rds, dts"), "{help}");
+}
+
+/// The write end of a pipe whose read end is already closed, as `| head -1` leaves it once head has its line.
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    writer
+}
+
+/// Runs the binary with stdout (and, with `close_stderr`, stderr) into a pipe nobody reads.
+async fn run_into_closed_pipes(
+    endpoint: &str,
+    vars: &[(&str, &str)],
+    args: &[&str],
+    close_stderr: bool,
+) -> std::process::Output {
+    let home = tempfile::tempdir().expect("home");
+    let mut command = janitor_binary(home.path(), endpoint, vars);
+    command.args(args).stdout(closed_pipe());
+    if close_stderr {
+        command.stderr(closed_pipe());
+    }
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs")).await.expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_into_a_closed_pipe_ends_quietly_with_the_usual_exit_code() {
+    let emulator = emulator(fleet()).await;
+    let url = emulator.url();
+    for format in ["json", "table"] {
+        let output = run_into_closed_pipes(&url, &[], &["sweep", "--format", format], false).await;
+        assert_eq!(output.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{format}: no message, no panic");
+    }
+
+    let emf_only = run_into_closed_pipes(&url, &[], &["sweep", "--emf"], false).await;
+    assert_eq!(emf_only.status.code(), Some(0));
+    let lines = String::from_utf8_lossy(&emf_only.stderr).lines().count();
+    assert_eq!(lines, 3, "the metrics still reach an open stderr: {}", String::from_utf8_lossy(&emf_only.stderr));
+
+    emulator.set_faults(emulator::Faults { error_rate: 1.0, ..Default::default() });
+    let failing = [("JANITOR_MAX_ATTEMPTS", "1"), ("RUST_LOG", "off")];
+    let output = run_into_closed_pipes(&url, &failing, &["sweep", "--format", "table"], false).await;
+    assert_eq!(output.status.code(), Some(1), "a failed scan is still exit 1");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let logged = [("JANITOR_MAX_ATTEMPTS", "1")];
+    let output = run_into_closed_pipes(&url, &logged, &["sweep", "--emf"], true).await;
+    assert_eq!(output.status.code(), Some(1), "warnings and metrics into a closed stderr do not panic (101)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_limit_is_the_sweeps_deadline() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(fleet()).await;
+    // Every call takes 1.5 s, so by the time the scans are done less than the 10 s margin is left of an 11 s limit.
+    emulator.set_faults(emulator::Faults { latency_ms: 1_500, ..Default::default() });
+    let args = ["sweep", "--delete", "--providers", "rds", "--min-age", "0", "--time-limit", "11s"];
+    let output = run(home.path(), &emulator.url(), &[], &args).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("report");
+    assert_eq!(report["totals"]["deferred"], 2, "{report}");
+    assert!(deletes(&emulator).is_empty());
+
+    let roomy = run(home.path(), &emulator.url(), &[("JANITOR_TIME_LIMIT", "1h")], &args[..6]).await;
+    let report: serde_json::Value = serde_json::from_slice(&roomy.stdout).expect("report");
+    assert_eq!(report["totals"]["deleted"], 2, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
