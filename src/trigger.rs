@@ -64,9 +64,15 @@ pub struct Target {
     pub region: String,
     /// An integration ARN (RDS) or an endpoint ARN (DMS).
     pub arn: String,
-    /// The ARN's partition (`aws`, `aws-cn`, ...) and account: an event about another's resource is not acted on.
-    pub partition: String,
-    pub account: String,
+}
+
+impl Target {
+    /// The partition (`aws`, `aws-cn`, ...) and the account of the ARN: an event about another's resource is not
+    /// acted on.
+    fn owner(&self) -> (&str, &str) {
+        let mut parts = self.arn.split(':');
+        (parts.nth(1).unwrap_or_default(), parts.nth(2).unwrap_or_default())
+    }
 }
 
 /// What invoked the janitor.
@@ -218,8 +224,6 @@ impl ResourceKind {
             provider: self.provider,
             region: region.to_owned(),
             arn: format!("arn:{partition}:{service}:{region}:{account}:{resource_type}:{id}"),
-            partition: partition.to_owned(),
-            account: account.to_owned(),
         })
     }
 }
@@ -272,15 +276,13 @@ impl Owner {
 
     /// Why the janitor must not touch `target`, if it must not.
     fn refuses(&self, target: &Target) -> Option<String> {
+        let (target_partition, target_account) = target.owner();
         match self {
             Owner::Unchecked => None,
-            Owner::Account { partition, account } if (partition, account) == (&target.partition, &target.account) => {
-                None
-            }
+            Owner::Account { partition, account } if (target_partition, target_account) == (partition, account) => None,
             Owner::Account { partition, account } => Some(format!(
-                "it belongs to account {} in partition {}, not to this function's account {account} in partition \
-                 {partition}",
-                target.account, target.partition
+                "it belongs to account {target_account} in partition {target_partition}, not to this function's \
+                 account {account} in partition {partition}"
             )),
             Owner::Unreadable(arn) => {
                 Some(format!("this function's ARN {arn} does not say its account, so no resource can be shown ours"))
@@ -607,7 +609,7 @@ mod tests {
         for (event, service) in usable {
             let Ok(Trigger::Service { target, .. }) = parse(event.clone()) else { panic!("usable: {event}") };
             assert_eq!(target.arn.split(':').nth(2), Some(service), "{event}");
-            assert_eq!(target.account, ACCOUNT);
+            assert_eq!(target.owner().1, ACCOUNT);
         }
         let unusable = [
             format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:"),
@@ -823,9 +825,8 @@ mod tests {
             if let Some(target) = &request.target {
                 assert_eq!(request.providers, [target.provider]);
                 assert!(scope.aws_regions.contains(&target.region));
-                assert_eq!(target.arn.split(':').nth(4), Some(target.account.as_str()));
                 if let Owner::Account { account, partition } = &scope.owner {
-                    assert_eq!((&target.account, &target.partition), (account, partition));
+                    assert_eq!(target.owner(), (partition.as_str(), account.as_str()));
                 }
             }
             assert!(request.trigger.chars().count() <= 2 * ECHO_LIMIT + 64, "{}", request.trigger);
