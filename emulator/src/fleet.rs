@@ -115,10 +115,14 @@ pub enum OnDelete {
     InvalidState,
     /// RDS IntegrationConflictOperationFault (DMS: like `InvalidState`).
     Conflict,
-    /// DMS AccessDeniedFault / RDS 403 AccessDenied.
+    /// The caller's IAM policy denies the call: DMS AccessDeniedException / RDS 403 AccessDenied.
     AccessDenied,
+    /// DMS AccessDeniedFault: DMS itself was denied access to the endpoint (RDS: like `AccessDenied`).
+    EndpointAccessDenied,
     /// Every delete is throttled.
     Throttle,
+    /// A not-found error although the resource stays listed (a claim the janitor must check, not trust).
+    NotFoundButListed,
 }
 
 /// The AccessKeyId the DTS endpoint knows when the fleet names none.
@@ -399,8 +403,12 @@ impl Integration {
     }
 
     /// Whether `identifier` names this integration (by ARN or by name), as RDS accepts both.
+    /// Whether `identifier` names this integration: its ARN, its name, or its id (the ARN's last segment, which
+    /// AWS's own examples pass as `IntegrationIdentifier`).
     pub fn is_named(&self, identifier: &str) -> bool {
-        self.integration_arn == identifier || self.name() == identifier
+        self.integration_arn == identifier
+            || self.name() == identifier
+            || self.integration_arn.rsplit_once(":integration:").is_some_and(|(_, id)| id == identifier)
     }
 }
 
