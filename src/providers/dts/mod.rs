@@ -8,8 +8,8 @@ pub mod credentials;
 pub mod sign;
 mod time;
 
-pub use client::{DtsClient, DtsError};
-pub use credentials::{Credentials, CredentialsError};
+pub use client::{DtsClient, DtsError, TokenRenewal};
+pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsManagerSecret};
 
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::resource::{Age, DtsJobType, Handle, Provider, Resource};
@@ -423,8 +423,11 @@ mod tests {
                 error: "InvalidParameter: The Value of Input Parameter DtsJobId is not valid.".into()
             }
         );
-        let DeleteOutcome::Failed { error } = delete_outcome("j", &api("InvalidSecurityToken.Expired", "expired", 1))
-        else {
+        let expired = DtsError::TokenExpired {
+            service: "InvalidSecurityToken.Expired: expired".into(),
+            renewal: TokenRenewal::NotRereadable,
+        };
+        let DeleteOutcome::Failed { error } = delete_outcome("j", &expired) else {
             panic!("an expired token fails the item");
         };
         assert!(error.starts_with("the Alibaba Cloud STS token has expired"), "{error}");
