@@ -8,8 +8,8 @@ mod moto;
 use async_trait::async_trait;
 use common::{fate, item, items, sweep, DAYS};
 use emulator::{
-    count, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Emulator, Faults, Fleet, DTS_ACCESS_KEY_ID,
-    DTS_ACCESS_KEY_SECRET,
+    count, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Emulator, Faults, Fleet, RateLimit,
+    DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET,
 };
 use moto::Moto;
 use replication_janitor::config::Settings;
@@ -663,6 +663,74 @@ async fn credentials_come_from_a_secrets_manager_secret_and_errors_never_show_it
     );
     assert!(error.contains("needs secretsmanager:GetSecretValue on this secret"), "{error}");
     assert!(!error.contains("Fr0m-The-Secret"));
+}
+
+/// Jobs whose DeleteDtsJob answers a not-found code: gone only if DescribeDtsJobs no longer lists them.
+#[tokio::test]
+async fn a_not_found_answer_counts_as_gone_only_when_the_job_is_no_longer_listed() {
+    let failing = |name: &str, on_delete: DtsOnDelete| {
+        let mut j = job(name, DtsJobType::Migration, "MigrationFailed", 2 * DAYS);
+        j.on_delete = Some(on_delete);
+        j
+    };
+    let two_way = |name: &str, on_delete: DtsOnDelete| {
+        let mut j = job(name, DtsJobType::Sync, "Synchronizing", 2 * DAYS);
+        j.reverse_job =
+            Some(DtsReverseJob { on_delete: Some(on_delete), ..reverse_half(&format!("{name}-rev"), "Failed") });
+        j
+    };
+    let jobs = vec![
+        failing("vanished", DtsOnDelete::NotFound),
+        failing("ghost", DtsOnDelete::NotFoundButListed),
+        two_way("pair-gone", DtsOnDelete::NotFound),
+        two_way("pair-ghost", DtsOnDelete::NotFoundButListed),
+    ];
+    let emulator = start(jobs).await;
+    let report = sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false")])).await;
+
+    assert_eq!(fate(&report, "vanished"), ("delete".into(), "alreadyGone".into()));
+    assert_eq!(fate(&report, "pair-gone/reverse"), ("delete".into(), "alreadyGone".into()));
+    assert_eq!(fate(&report, "ghost"), ("delete".into(), "failed".into()));
+    assert_eq!(
+        error_of(&report, "ghost"),
+        "DeleteDtsJob answered that job ghost does not exist (Forbidden.InstanceNotFound: The specified DTS job ghost \
+         does not exist.), but DescribeDtsJobs still lists it (status MigrationFailed)"
+    );
+    assert_eq!(fate(&report, "pair-ghost/reverse"), ("delete".into(), "failed".into()));
+    assert_eq!(
+        error_of(&report, "pair-ghost/reverse"),
+        "DeleteDtsJob answered that the reverse half pair-ghost-rev of job pair-ghost does not exist \
+         (Forbidden.InstanceNotFound: The specified DTS job pair-ghost-rev does not exist.), but DescribeDtsJobs \
+         still lists it (status Failed)"
+    );
+    assert_eq!((report.totals.already_gone, report.totals.failed, report.totals.deleted), (2, 2, 0));
+    assert!(report.has_failures());
+    // One look per not-found answer, at the forward job by DtsJobId.
+    let mut looked_at: Vec<String> =
+        emulator.calls().into_iter().filter(|c| c.operation == "DescribeDtsJobs").filter_map(|c| c.target).collect();
+    looked_at.sort();
+    assert_eq!(looked_at, ["ghost", "pair-ghost", "pair-gone", "vanished"]);
+    assert_eq!(remaining(&emulator), ["ghost", "pair-ghost", "pair-gone"]);
+}
+
+#[tokio::test]
+async fn a_not_found_answer_that_cannot_be_checked_fails_the_item() {
+    let mut vanished = job("vanished", DtsJobType::Migration, "MigrationFailed", 2 * DAYS);
+    vanished.on_delete = Some(DtsOnDelete::NotFound);
+    let emulator = start(vec![vanished]).await;
+    // The scan (one DescribeDtsJobs per job type) and the delete spend the four calls the account may make; the
+    // look after the not-found answer is throttled, every time.
+    emulator.set_faults(Faults { rate_limit: Some(RateLimit { per_second: 0.0, burst: 4 }), ..Faults::default() });
+    let report = sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_MAX_ATTEMPTS", "2")])).await;
+    assert_eq!(fate(&report, "vanished"), ("delete".into(), "failed".into()));
+    assert_eq!(
+        error_of(&report, "vanished"),
+        "DeleteDtsJob answered that job vanished does not exist (Forbidden.InstanceNotFound: The specified DTS job \
+         vanished does not exist.), but its absence could not be verified: DescribeDtsJobs in cn-hangzhou failed: \
+         MIGRATION jobs: Throttling.User: Request was denied due to user flow control. (gave up after 2 attempts)"
+    );
+    assert_eq!(report.totals.already_gone, 0);
+    assert_eq!(count(&emulator.calls(), "DescribeDtsJobs"), 3 + 2);
 }
 
 const OLD_SECRET: &str = "0ld-Secret/Value+1";
