@@ -1,7 +1,8 @@
 //! Alibaba Cloud DTS jobs (migration, synchronization, change tracking) over a small signed RPC client:
 //! DescribeDtsJobs per job type, paginated to the end, and DeleteDtsJob. The reverse half of a two-way
 //! synchronization is a resource of its own, judged by its own status and deleted with
-//! `SynchronizationDirection=Reverse`.
+//! `SynchronizationDirection=Reverse`; its forward half names it in `may_release`, because what releasing a forward
+//! task does to its reverse half is not documented.
 //!
 //! What the references say, and what is assumed:
 //! - Documented (API reference and the official dts20200101 SDK models): DeleteDtsJob takes `DtsJobId`,
@@ -160,7 +161,8 @@ impl DtsJobs {
         Err(scan_error(format!("{} jobs: more than {MAX_PAGES} pages; stopped", job_type.as_str())))
     }
 
-    /// The job and, for a two-way synchronization, its reverse half.
+    /// The job and, for a two-way synchronization, its reverse half; the forward half names the reverse half as
+    /// what deleting it may release.
     fn resources(&self, region: &str, job_type: DtsJobType, job: &WireJob) -> Vec<Resource> {
         let Some(job_id) = job_identity(job) else {
             tracing::warn!(region, job_type = job_type.as_str(), "DescribeDtsJobs listed a job without an id; skipped");
@@ -183,7 +185,7 @@ impl DtsJobs {
             status: non_empty(&job.status).unwrap_or_default().to_owned(),
             age: age(job.create_time.as_deref()),
             protected_by: protected_by.clone(),
-            may_release: None,
+            may_release: reverse.map(|_| format!("{job_id}{REVERSE_SUFFIX}")),
             handle: Handle::DtsJob {
                 job_id: job_id.to_owned(),
                 instance_id: instance_id.clone(),
@@ -446,6 +448,26 @@ mod tests {
         );
         let empty = parse(r#"{"DtsJobId":"one-way","Status":"Failed","ReverseJob":{}}"#);
         assert_eq!(jobs().resources("cn-hangzhou", DtsJobType::Sync, &empty).len(), 1);
+    }
+
+    #[test]
+    fn only_the_forward_half_of_a_two_way_sync_may_release_another_resource() {
+        let two_way =
+            parse(r#"{"DtsJobId":"fwd","Status":"Failed","ReverseJob":{"DtsJobId":"rev","Status":"Synchronizing"}}"#);
+        let got = jobs().resources("cn-hangzhou", DtsJobType::Sync, &two_way);
+        assert_eq!(got[0].may_release.as_deref(), Some("fwd/reverse"));
+        assert_eq!(got[0].may_release.as_deref(), Some(got[1].id.as_str()), "names the reverse half's resource id");
+        assert_eq!(got[1].may_release, None);
+        for one_way in [
+            r#"{"DtsJobId":"plain","Status":"Failed"}"#,
+            r#"{"DtsJobId":"plain","Status":"Failed","ReverseJob":null}"#,
+            r#"{"DtsJobId":"plain","Status":"Failed","ReverseJob":{}}"#,
+        ] {
+            let got = jobs().resources("cn-hangzhou", DtsJobType::Sync, &parse(one_way));
+            assert_eq!((got.len(), got[0].may_release.as_deref()), (1, None), "{one_way}");
+        }
+        let migration = jobs().resources("cn-hangzhou", DtsJobType::Migration, &parse(r#"{"DtsJobId":"m"}"#));
+        assert_eq!(migration[0].may_release, None);
     }
 
     #[test]
