@@ -5,7 +5,7 @@ use crate::calls::{Caller, RetryPolicy};
 use crate::config::{ConfigError, Settings};
 use crate::handler::Janitor;
 use crate::providers::dms::FirstSeen;
-use crate::providers::dts::{Credentials, CredentialsError, DtsClient};
+use crate::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient, SecretsManagerSecret};
 use crate::providers::{ControlPlane, DtsJobs};
 use crate::resource::Provider;
 use crate::state::{DynamoStore, FileStore};
@@ -61,14 +61,21 @@ impl StartupError {
     }
 }
 
-/// The DTS adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read once, here) or the `ALIBABA_CLOUD_*`
-/// variables.
+/// The DTS adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read here, and again when the STS token in it
+/// expires) or the `ALIBABA_CLOUD_*` variables (read here only).
 async fn dts_jobs(sdk: &SdkConfig, settings: &Settings) -> Result<Arc<dyn ControlPlane>, StartupError> {
-    let credentials = match &settings.dts_secret_arn {
-        Some(arn) => Credentials::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(sdk), arn).await?,
-        None => Credentials::require_env(|name| std::env::var(name).ok())?,
+    let endpoint = settings.dts_endpoint.clone();
+    let client = match &settings.dts_secret_arn {
+        Some(arn) => {
+            let secret = SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::new(sdk), arn.clone());
+            let credentials = secret.read().await?;
+            DtsClient::new(credentials, endpoint, settings.max_attempts).reread_on_expiry(Arc::new(secret))
+        }
+        None => {
+            let credentials = Credentials::require_env(|name| std::env::var(name).ok())?;
+            DtsClient::new(credentials, endpoint, settings.max_attempts)
+        }
     };
-    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), settings.max_attempts);
     Ok(Arc::new(DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone())))
 }
 
