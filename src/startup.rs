@@ -63,17 +63,21 @@ impl StartupError {
 
 /// The DTS adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read here, and again when the STS token in it
 /// expires) or the `ALIBABA_CLOUD_*` variables (read here only).
-async fn dts_jobs(sdk: &SdkConfig, settings: &Settings) -> Result<Arc<dyn ControlPlane>, StartupError> {
+async fn dts_jobs(
+    sdk: &SdkConfig,
+    settings: &Settings,
+    caller: &Caller,
+) -> Result<Arc<dyn ControlPlane>, StartupError> {
     let endpoint = settings.dts_endpoint.clone();
     let client = match &settings.dts_secret_arn {
         Some(arn) => {
             let secret = SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::new(sdk), arn.clone());
             let credentials = secret.read().await?;
-            DtsClient::new(credentials, endpoint, settings.max_attempts).reread_on_expiry(Arc::new(secret))
+            DtsClient::new(credentials, endpoint, caller.clone()).reread_on_expiry(Arc::new(secret))
         }
         None => {
             let credentials = Credentials::require_env(|name| std::env::var(name).ok())?;
-            DtsClient::new(credentials, endpoint, settings.max_attempts)
+            DtsClient::new(credentials, endpoint, caller.clone())
         }
     };
     Ok(Arc::new(DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone())))
@@ -92,7 +96,7 @@ pub async fn janitor_with(
     let caller = Caller::new(retry, settings.concurrency);
     let mut planes = aws::control_planes(sdk, &settings, &regions, &caller, first_seen);
     if settings.providers.contains(&Provider::Dts) {
-        planes.push(dts_jobs(sdk, &settings).await?);
+        planes.push(dts_jobs(sdk, &settings, &caller).await?);
     }
     Ok(Janitor::new(settings, planes))
 }

@@ -12,9 +12,10 @@ use emulator::{
     DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET,
 };
 use moto::Moto;
+use replication_janitor::calls::{Caller, RetryPolicy};
 use replication_janitor::config::Settings;
 use replication_janitor::handler::Janitor;
-use replication_janitor::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient};
+use replication_janitor::providers::dts::{Access, Credentials, CredentialsError, CredentialsSource, DtsClient};
 use replication_janitor::providers::DtsJobs;
 use replication_janitor::report::Report;
 use replication_janitor::startup;
@@ -72,8 +73,12 @@ fn settings(emulator: &Emulator, vars: &[(&str, &str)]) -> Settings {
 /// A janitor with only the DTS plane, wired the way start-up wires it, with fast retries.
 fn janitor_with(emulator: &Emulator, vars: &[(&str, &str)], credentials: Credentials) -> Janitor {
     let settings = settings(emulator, vars);
-    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), settings.max_attempts)
-        .with_backoff(Duration::from_millis(1), Duration::from_millis(20));
+    let retry = RetryPolicy {
+        max_attempts: settings.max_attempts,
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(20),
+    };
+    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), Caller::new(retry, settings.concurrency));
     let plane = DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone());
     Janitor::new(settings, vec![Arc::new(plane)])
 }
@@ -245,7 +250,7 @@ async fn a_deleting_sweep_deletes_exactly_the_failed_jobs_of_each_type() {
 }
 
 #[tokio::test]
-async fn the_reverse_half_is_deleted_with_direction_reverse_and_a_failed_forward_half_takes_both() {
+async fn two_way_syncs_lose_a_forward_half_only_with_its_stale_reverse_half_and_after_it() {
     let mut reverse_failed = job("pair-a", DtsJobType::Sync, "Synchronizing", 2 * DAYS);
     reverse_failed.dts_instance_id = Some("dtspaira".into());
     reverse_failed.reverse_job = Some(DtsReverseJob {
@@ -259,22 +264,40 @@ async fn the_reverse_half_is_deleted_with_direction_reverse_and_a_failed_forward
         create_time: Some(SystemTime::now() - Duration::from_secs(1200)),
         ..reverse_half("pair-c-rev", "Failed")
     });
-    let emulator = start(vec![reverse_failed, forward_failed, reverse_young]).await;
+    let mut both_failed = job("pair-d", DtsJobType::Sync, "Failed", 2 * DAYS);
+    both_failed.reverse_job = Some(reverse_half("pair-d-rev", "Failed"));
+    let emulator = start(vec![reverse_failed, forward_failed, reverse_young, both_failed]).await;
     let report = sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false")])).await;
     assert_eq!(fate(&report, "pair-a/reverse"), ("delete".into(), "deleted".into()));
     assert_eq!(fate(&report, "pair-a"), ("healthy".into(), "kept".into()));
-    assert_eq!(fate(&report, "pair-b"), ("delete".into(), "deleted".into()));
+    // Releasing a forward half may release its reverse half too (undocumented): a healthy reverse half holds it.
+    assert_eq!(fate(&report, "pair-b"), ("held".into(), "kept".into()));
+    assert!(
+        item(&report, "pair-b").reason.starts_with("deleting it may also release pair-b/reverse, which is not stale"),
+        "{}",
+        item(&report, "pair-b").reason
+    );
     assert_eq!(fate(&report, "pair-b/reverse"), ("healthy".into(), "kept".into()));
     assert_eq!(fate(&report, "pair-c/reverse"), ("tooYoung".into(), "kept".into()), "judged by its own CreateTime");
+    assert_eq!(fate(&report, "pair-d/reverse"), ("delete".into(), "deleted".into()));
+    assert_eq!(fate(&report, "pair-d"), ("delete".into(), "deleted".into()));
     // The emulator deletes a reverse half only when asked with SynchronizationDirection=Reverse (a forward
     // delete of the reverse job's id finds nothing), so "deleted" and this view prove the direction was sent.
     let jobs = emulator.fleet().dts_jobs;
     let pair_a = jobs.iter().find(|j| j.dts_job_id == "pair-a").expect("the forward half stays");
     assert!(pair_a.reverse_job.is_none());
-    assert!(!jobs.iter().any(|j| j.dts_job_id == "pair-b"), "deleting the forward half releases the whole job");
+    assert!(jobs.iter().any(|j| j.dts_job_id == "pair-b"), "a held forward half stays");
     assert!(jobs.iter().find(|j| j.dts_job_id == "pair-c").unwrap().reverse_job.is_some());
-    assert_eq!(deleted(&emulator), ["pair-a-rev", "pair-b"]);
-    assert_eq!(report.totals.already_gone, 0);
+    assert!(!jobs.iter().any(|j| j.dts_job_id == "pair-d"));
+    assert_eq!(deleted(&emulator), ["pair-a-rev", "pair-d", "pair-d-rev"]);
+    let order: Vec<String> = emulator
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "DeleteDtsJob")
+        .filter_map(|c| c.target.filter(|t| t.starts_with("pair-d")))
+        .collect();
+    assert_eq!(order, ["pair-d-rev", "pair-d"], "the forward half goes after its reverse half");
+    assert_eq!(report.totals.already_gone, 0, "no half is found gone by a race");
 }
 
 #[tokio::test]
@@ -553,7 +576,7 @@ async fn secrets_never_reach_the_report_debug_output_or_logs() {
     let refused_report = sweep(&janitor_with(&emulator, &[], wrong.clone())).await;
     assert!(refused_report.sweeps[0].error.as_deref().unwrap_or_default().contains("SignatureDoesNotMatch"));
 
-    let client = DtsClient::new(credentials.clone(), Some(emulator.url()), 2);
+    let client = DtsClient::new(credentials.clone(), Some(emulator.url()), Caller::new(RetryPolicy::new(2), 8));
     let plane = DtsJobs::new(client.clone(), vec![REGION.to_owned()], "janitor:protect");
     let shown = [
         serde_json::to_string(&report).unwrap(),
@@ -787,7 +810,7 @@ async fn janitor_from_secret(emulator: &Emulator, moto: &Moto, arn: &str, vars: 
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("testing", "testing", None, None, "t"))
         .load()
         .await;
-    startup::janitor_with(&sdk, settings, None, aws_config::retry::RetryConfig::standard()).await.expect("janitor")
+    startup::janitor_with(&sdk, settings, None, replication_janitor::calls::RetryPolicy::new(2)).await.expect("janitor")
 }
 
 /// The outcome of each DTS call, oldest first.
@@ -926,7 +949,7 @@ async fn many_calls_failing_at_once_on_an_expired_token_read_the_credentials_onc
     let client = DtsClient::new(
         Credentials::new("STS.oldKey", OLD_SECRET, Some("STS.old-token".into())),
         Some(emulator.url()),
-        1,
+        Caller::new(RetryPolicy::new(1), 8),
     )
     .reread_on_expiry(Arc::clone(&source) as Arc<dyn CredentialsSource>);
     let clone = client.clone();
@@ -935,7 +958,7 @@ async fn many_calls_failing_at_once_on_an_expired_token_read_the_credentials_onc
     // its first poll); half of them through a clone, which shares the credentials.
     let answers = futures::future::join_all((0..8).map(|n| {
         let client = if n % 2 == 0 { &client } else { &clone };
-        client.call(REGION, "DescribeDtsJobs", &params)
+        client.call(REGION, Access::Read, "DescribeDtsJobs", &params)
     }))
     .await;
     assert!(answers.iter().all(|a| a.as_ref().is_ok_and(|json| json["TotalRecordCount"] == 1)), "{answers:?}");

@@ -1,17 +1,19 @@
 //! A small DTS RPC client: `POST /` with every parameter in the query string and an empty body, signed with V3,
-//! JSON answers, retries with exponential backoff and jitter for throttling, 5xx and transport failures. An expired
+//! JSON answers, retried and paced like every control plane's calls ([`crate::calls`]) for throttling, 5xx and
+//! transport failures. An expired
 //! STS token has the credentials read again from their source (once per expiry) and the call retried once.
 
 use super::credentials::{Credentials, CredentialsSource, RenewableCredentials, Renewal, Signing};
 use super::sign::{self, Signable};
 use super::time;
+use crate::calls::{Attempt, Caller, Lane};
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// The DTS API version every call names.
@@ -235,9 +237,16 @@ pub struct DtsClient {
     http: reqwest::Client,
     credentials: Arc<RenewableCredentials>,
     endpoint: Option<String>,
-    max_attempts: u32,
-    backoff_base: Duration,
-    backoff_max: Duration,
+    caller: Caller,
+    /// One lane per region: DTS limits calls per account and region.
+    lanes: Arc<Mutex<HashMap<String, Arc<Lane>>>>,
+}
+
+/// Whether a call changes anything: writes count against the deletes in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
 }
 
 impl fmt::Debug for DtsClient {
@@ -245,17 +254,15 @@ impl fmt::Debug for DtsClient {
         f.debug_struct("DtsClient")
             .field("credentials", &self.credentials)
             .field("endpoint", &self.endpoint)
-            .field("max_attempts", &self.max_attempts)
-            .field("backoff_base", &self.backoff_base)
-            .field("backoff_max", &self.backoff_max)
+            .field("retry", &self.caller.policy())
             .finish()
     }
 }
 
 impl DtsClient {
-    /// `endpoint` (JANITOR_DTS_ENDPOINT) replaces the per-region endpoint for every region; `max_attempts`
-    /// (JANITOR_MAX_ATTEMPTS, at least 1) bounds the tries of one call.
-    pub fn new(credentials: Credentials, endpoint: Option<String>, max_attempts: u32) -> DtsClient {
+    /// `endpoint` (JANITOR_DTS_ENDPOINT) replaces the per-region endpoint for every region; `caller` retries and
+    /// paces the calls like every other control plane's.
+    pub fn new(credentials: Credentials, endpoint: Option<String>, caller: Caller) -> DtsClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
@@ -265,9 +272,8 @@ impl DtsClient {
             http,
             credentials: Arc::new(RenewableCredentials::new(credentials, None)),
             endpoint: endpoint.map(|e| e.trim().trim_end_matches('/').to_owned()).filter(|e| !e.is_empty()),
-            max_attempts: max_attempts.max(1),
-            backoff_base: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(20),
+            caller,
+            lanes: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -280,47 +286,47 @@ impl DtsClient {
         self
     }
 
-    /// Replaces the backoff: the n-th retry waits about `base * 2^(n-1)`, at most `max`, with jitter.
-    pub fn with_backoff(mut self, base: Duration, max: Duration) -> DtsClient {
-        self.backoff_base = base;
-        self.backoff_max = max.max(base);
-        self
-    }
-
     /// The endpoint calls for `region` go to.
     pub fn endpoint(&self, region: &str) -> String {
         self.endpoint.clone().unwrap_or_else(|| endpoint_for_region(region))
     }
 
     pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
+        self.caller.policy().max_attempts
+    }
+
+    fn lane(&self, region: &str) -> Arc<Lane> {
+        match self.lanes.lock() {
+            Ok(mut lanes) => {
+                Arc::clone(lanes.entry(region.to_owned()).or_insert_with(|| Lane::new(format!("dts {region}"))))
+            }
+            Err(_) => Lane::new(format!("dts {region}")),
+        }
     }
 
     /// Calls `action` in `region` with `params` (all in the query string), retrying what is worth retrying; after an
     /// expired STS token, once more with the credentials read again. Returns the answer's JSON when it succeeded.
-    pub async fn call(&self, region: &str, action: &str, params: &[(&str, String)]) -> Result<Value, DtsError> {
+    pub async fn call(
+        &self,
+        region: &str,
+        access: Access,
+        action: &str,
+        params: &[(&str, String)],
+    ) -> Result<Value, DtsError> {
         let target = self.target(region, params)?;
+        let call = Call { target: &target, region, access, action };
         let signing = self.credentials.current();
-        match self.send(&target, region, action, &signing.credentials).await {
-            Err(error) if error.is_token_expired() => {
-                self.after_expiry(&target, region, action, &signing, &error).await
-            }
+        match self.send(&call, &signing.credentials).await {
+            Err(error) if error.is_token_expired() => self.after_expiry(&call, &signing, &error).await,
             result => result,
         }
     }
 
     /// The call `signing` failed with `expired`: one retry with fresh credentials, or a clear error.
-    async fn after_expiry(
-        &self,
-        target: &Target,
-        region: &str,
-        action: &str,
-        signing: &Signing,
-        expired: &DtsError,
-    ) -> Result<Value, DtsError> {
+    async fn after_expiry(&self, call: &Call<'_>, signing: &Signing, expired: &DtsError) -> Result<Value, DtsError> {
         let service = format!("{}: {}", expired.code().unwrap_or_default(), expired.message().unwrap_or_default());
         let renewal = match self.credentials.renew(signing).await {
-            Renewal::Fresh { signing, origin } => match self.send(target, region, action, &signing.credentials).await {
+            Renewal::Fresh { signing, origin } => match self.send(call, &signing.credentials).await {
                 Err(again) if again.is_token_expired() => TokenRenewal::StillExpired { origin },
                 result => return result,
             },
@@ -350,28 +356,24 @@ impl DtsClient {
         Ok(Target { url, host, path, query })
     }
 
-    /// One call with `credentials`, retried with backoff while the error is worth retrying.
-    async fn send(
-        &self,
-        target: &Target,
-        region: &str,
-        action: &str,
-        credentials: &Credentials,
-    ) -> Result<Value, DtsError> {
-        let mut attempt = 1;
-        loop {
-            let result = self.attempt(target, action, credentials).await;
-            match result {
-                Ok(value) => return Ok(value),
-                Err(error) if error.is_retryable() && attempt < self.max_attempts => {
-                    let wait = self.backoff(attempt);
-                    tracing::debug!(action, region, attempt, %error, wait_ms = wait.as_millis() as u64, "DTS call retried");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Err(error) => return Err(error.with_attempts(attempt)),
+    /// One call with `credentials`, retried and paced on its region's lane while the error is worth retrying.
+    async fn send(&self, call: &Call<'_>, credentials: &Credentials) -> Result<Value, DtsError> {
+        let lane = self.lane(call.region);
+        let classify = |error: &DtsError| {
+            if error.is_throttling() {
+                Attempt::Throttled
+            } else if error.is_retryable() {
+                Attempt::Transient
+            } else {
+                Attempt::Final
             }
-        }
+        };
+        let attempt = || self.attempt(call.target, call.action, credentials);
+        let result = match call.access {
+            Access::Read => self.caller.read(&lane, classify, attempt).await,
+            Access::Write => self.caller.write(&lane, classify, attempt).await,
+        };
+        result.map_err(|failed| failed.error.with_attempts(failed.attempts))
     }
 
     /// One signed request: fresh date and nonce each time.
@@ -399,15 +401,14 @@ impl DtsClient {
         let body = response.bytes().await.map_err(|e| DtsError::Transport { message: chain(&e), attempts: 1 })?;
         interpret(status, &body)
     }
+}
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(20);
-        let full = self.backoff_base.saturating_mul(1 << exponent).min(self.backoff_max);
-        let half = full / 2;
-        let jitter_nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        let jitter = if jitter_nanos == 0 { 0 } else { random_u64() % (jitter_nanos + 1) };
-        half + Duration::from_nanos(jitter)
-    }
+/// One call: where it goes and what it does.
+struct Call<'a> {
+    target: &'a Target,
+    region: &'a str,
+    access: Access,
+    action: &'a str,
 }
 
 /// Where one call goes (the same for each of its attempts).
@@ -499,6 +500,7 @@ fn nonce() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calls::RetryPolicy;
 
     #[test]
     fn endpoints_follow_the_official_map() {
@@ -507,7 +509,11 @@ mod tests {
         }
         assert_eq!(endpoint_for_region("ap-northeast-1"), "https://dts.ap-northeast-1.aliyuncs.com");
         assert_eq!(endpoint_for_region("cn-guangzhou"), "https://dts.cn-guangzhou.aliyuncs.com");
-        let client = DtsClient::new(Credentials::new("id", "secret", None), Some("http://127.0.0.1:9/".into()), 0);
+        let client = DtsClient::new(
+            Credentials::new("id", "secret", None),
+            Some("http://127.0.0.1:9/".into()),
+            Caller::new(RetryPolicy::new(0), 1),
+        );
         assert_eq!(client.endpoint("ap-northeast-1"), "http://127.0.0.1:9");
         assert_eq!(client.max_attempts(), 1);
     }
@@ -605,18 +611,6 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_to_the_cap_with_jitter() {
-        let client = DtsClient::new(Credentials::new("id", "secret", None), None, 5)
-            .with_backoff(Duration::from_millis(100), Duration::from_millis(400));
-        for _ in 0..50 {
-            let first = client.backoff(1);
-            assert!((Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first), "{first:?}");
-            let later = client.backoff(10);
-            assert!((Duration::from_millis(200)..=Duration::from_millis(400)).contains(&later), "{later:?}");
-        }
-    }
-
-    #[test]
     fn nonces_are_unique() {
         let nonces: std::collections::HashSet<String> = (0..10_000).map(|_| nonce()).collect();
         assert_eq!(nonces.len(), 10_000);
@@ -625,7 +619,11 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let client = DtsClient::new(Credentials::new("LTAI", "very-secret", Some("tok-en".into())), None, 3);
+        let client = DtsClient::new(
+            Credentials::new("LTAI", "very-secret", Some("tok-en".into())),
+            None,
+            Caller::new(RetryPolicy::new(3), 1),
+        );
         let shown = format!("{client:?}");
         assert!(!shown.contains("very-secret") && !shown.contains("tok-en"), "{shown}");
     }

@@ -24,7 +24,7 @@ pub mod credentials;
 pub mod sign;
 mod time;
 
-pub use client::{DtsClient, DtsError, TokenRenewal};
+pub use client::{Access, DtsClient, DtsError, TokenRenewal};
 pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsManagerSecret};
 
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
@@ -134,7 +134,7 @@ impl DtsJobs {
             if let Some(job_id) = job_id {
                 params.push(("DtsJobId", job_id.to_owned()));
             }
-            let answer = self.client.call(region, "DescribeDtsJobs", &params).await.map_err(|e| {
+            let answer = self.client.call(region, Access::Read, "DescribeDtsJobs", &params).await.map_err(|e| {
                 scan_error(if is_denied(e.code().unwrap_or_default()) {
                     format!("access denied: the Alibaba Cloud credentials may not call dts:DescribeDtsJobs ({e})")
                 } else {
@@ -337,7 +337,7 @@ impl ControlPlane for DtsJobs {
         if *reverse {
             params.push(("SynchronizationDirection", "Reverse".to_owned()));
         }
-        match self.client.call(&resource.region, "DeleteDtsJob", &params).await {
+        match self.client.call(&resource.region, Access::Write, "DeleteDtsJob", &params).await {
             Ok(_) => DeleteOutcome::Deleted { status: "deleting".to_owned() },
             Err(error) if is_gone(error.code().unwrap_or_default()) => {
                 self.verify_gone(resource, (job_id, *job_type, *reverse), &error).await
@@ -372,7 +372,11 @@ mod tests {
 
     fn jobs() -> DtsJobs {
         DtsJobs::new(
-            DtsClient::new(Credentials::new("id", "secret", None), None, 1),
+            DtsClient::new(
+                Credentials::new("id", "secret", None),
+                None,
+                crate::calls::Caller::new(crate::calls::RetryPolicy::new(1), 1),
+            ),
             vec!["cn-hangzhou".into()],
             "keep",
         )
