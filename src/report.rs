@@ -318,3 +318,88 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(n: usize, verdict: Verdict, outcome: Outcome) -> Item {
+        let endpoint = format!("arn:aws:dms:us-east-1:123456789012:endpoint:ENDPOINT{n:020}");
+        Item {
+            kind: "dms-connection",
+            id: format!("{endpoint}|arn:aws:dms:us-east-1:123456789012:rep:INSTANCE{n:020}"),
+            name: format!("endpoint-{n}@instance-{n}"),
+            status: if verdict == Verdict::Healthy { "successful".into() } else { "failed".into() },
+            reason: "status successful is not one of failed".into(),
+            verdict,
+            outcome,
+            error: None,
+        }
+    }
+
+    fn report_of(items: Vec<Item>) -> Report {
+        let mut sweep = Sweep {
+            provider: Provider::Dms,
+            region: "us-east-1".into(),
+            error: None,
+            state_error: None,
+            tripwire_tripped: false,
+            timed_out: false,
+            scoped: false,
+            items_omitted: 0,
+            duration_ms: 1,
+            counts: Counts::default(),
+            items: Vec::new(),
+        };
+        for item in items {
+            sweep.counts.count(&item);
+            sweep.items.push(item);
+        }
+        Report {
+            dry_run: true,
+            trigger: "schedule".into(),
+            started_at: String::new(),
+            duration_ms: 1,
+            notes: Vec::new(),
+            totals: sweep.counts.clone(),
+            sweeps: vec![sweep],
+        }
+    }
+
+    #[test]
+    fn a_lambda_response_of_a_large_fleet_stays_under_the_limit_and_lists_what_matters_first() {
+        let items: Vec<Item> = (0..25_000)
+            .map(|n| match n % 5 {
+                0 => item(n, Verdict::Delete, Outcome::WouldDelete),
+                1 => item(n, Verdict::Protected, Outcome::Kept),
+                _ => item(n, Verdict::Healthy, Outcome::Kept),
+            })
+            .collect();
+        let full = serde_json::to_vec(&report_of(items.clone())).expect("json").len();
+        assert!(full > 6_291_456, "the fixture must be over Lambda's limit unbounded: {full} bytes");
+
+        let bounded = report_of(items).bounded(LAMBDA_ITEMS_BUDGET);
+        let size = serde_json::to_vec(&bounded).expect("json").len();
+        assert!(size <= 5_000_000, "{size} bytes");
+        let sweep = &bounded.sweeps[0];
+        assert_eq!(sweep.counts.scanned, 25_000, "counts keep every item");
+        assert_eq!(sweep.items.len() + sweep.items_omitted, 25_000);
+        let listed = |verdict: Verdict| sweep.items.iter().filter(|i| i.verdict == verdict).count();
+        assert_eq!(listed(Verdict::Delete), 5_000, "every stale item is listed");
+        assert_eq!(listed(Verdict::Protected), 5_000, "then the protected ones");
+        assert!(listed(Verdict::Healthy) < 15_000, "healthy ones last, as far as the budget goes");
+        assert!(sweep.items.windows(2).all(|w| w[0].id < w[1].id), "listed items keep their order");
+        assert!(
+            bounded.notes.iter().any(|n| n.starts_with(&format!("{} of 25000 items are not listed", sweep.items_omitted))),
+            "{:?}",
+            bounded.notes
+        );
+    }
+
+    #[test]
+    fn a_report_within_the_budget_is_unchanged() {
+        let report = report_of((0..10).map(|n| item(n, Verdict::Healthy, Outcome::Kept)).collect());
+        let bounded = report.clone().bounded(LAMBDA_ITEMS_BUDGET);
+        assert_eq!(serde_json::to_value(&bounded).ok(), serde_json::to_value(&report).ok());
+    }
+}
