@@ -32,8 +32,8 @@ pub fn timeout_config() -> TimeoutConfig {
         .build()
 }
 
-/// The first-seen store's DynamoDB calls keep the SDK's standard retries (its calls are few and not paced),
-/// bounded like every other call.
+/// The first-seen store's DynamoDB calls and the DTS secret's Secrets Manager reads keep the SDK's standard retries
+/// (their calls are few and not paced), bounded like every other call.
 pub fn store_retry_config(max_attempts: u32) -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(max_attempts)

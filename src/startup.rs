@@ -71,7 +71,11 @@ async fn dts_jobs(
     let endpoint = settings.dts_endpoint.clone();
     let client = match &settings.dts_secret_arn {
         Some(arn) => {
-            let secret = SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::new(sdk), arn.clone());
+            let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+                .retry_config(aws::store_retry_config(settings.max_attempts))
+                .timeout_config(aws::timeout_config())
+                .build();
+            let secret = SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::from_conf(config), arn.clone());
             let credentials = secret.read().await?;
             DtsClient::new(credentials, endpoint, caller.clone()).reread_on_expiry(Arc::new(secret))
         }
