@@ -174,6 +174,13 @@ fn next_rate(rate: Option<f64>, share: f64, got_through: f64, sent: f64) -> Opti
     }
 }
 
+/// Whether a call changes anything: writes (deletes) count against the deletes in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
 /// A call that failed after `attempts` attempts; `error` is the last answer.
 #[derive(Debug)]
 pub struct Failed<E> {
@@ -198,30 +205,23 @@ impl Caller {
         self.policy
     }
 
-    /// A read (describe, list): paced and retried.
-    pub async fn read<T, E, Fut>(
+    /// Runs `op` until it succeeds, fails for good, or runs out of attempts: paced on `lane`, and for a write
+    /// counted against the deletes in flight while an attempt is.
+    pub async fn call<T, E, Fut>(
         &self,
         lane: &Lane,
+        access: Access,
         classify: impl Fn(&E) -> Attempt,
         op: impl FnMut() -> Fut,
     ) -> Result<T, Failed<E>>
     where
         Fut: Future<Output = Result<T, E>>,
     {
-        self.run(lane, None, classify, op).await
-    }
-
-    /// A write (delete): paced, retried, and counted against the deletes in flight only while an attempt is.
-    pub async fn write<T, E, Fut>(
-        &self,
-        lane: &Lane,
-        classify: impl Fn(&E) -> Attempt,
-        op: impl FnMut() -> Fut,
-    ) -> Result<T, Failed<E>>
-    where
-        Fut: Future<Output = Result<T, E>>,
-    {
-        self.run(lane, Some(&self.writes_in_flight), classify, op).await
+        let gate = match access {
+            Access::Read => None,
+            Access::Write => Some(&*self.writes_in_flight),
+        };
+        self.run(lane, gate, classify, op).await
     }
 
     async fn run<T, E, Fut>(
@@ -326,8 +326,9 @@ mod tests {
         let attempts = AtomicU32::new(0);
         let started = Instant::now();
         let calls = (0..500).map(|_| {
-            caller.write(
+            caller.call(
                 &lane,
+                Access::Write,
                 |_: &()| Attempt::Throttled,
                 || async {
                     attempts.fetch_add(1, Ordering::Relaxed);
@@ -358,8 +359,9 @@ mod tests {
         let draws = Mutex::new(fastrand::Rng::with_seed(7));
         let started = Instant::now();
         let calls = (0..2_000).map(|_| {
-            caller.write(
+            caller.call(
                 &lane,
+                Access::Write,
                 |_: &()| Attempt::Throttled,
                 || async {
                     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -386,8 +388,9 @@ mod tests {
         let lane = Lane::new("fake");
         let tries = AtomicU32::new(0);
         let final_answer = caller
-            .read(
+            .call(
                 &lane,
+                Access::Read,
                 |_: &()| Attempt::Final,
                 || async {
                     tries.fetch_add(1, Ordering::Relaxed);
@@ -396,7 +399,8 @@ mod tests {
             )
             .await;
         assert_eq!(final_answer.map_err(|f| f.attempts).unwrap_err(), 1);
-        let transient = caller.read(&lane, |_: &()| Attempt::Transient, || async { Err::<(), ()>(()) }).await;
+        let transient =
+            caller.call(&lane, Access::Read, |_: &()| Attempt::Transient, || async { Err::<(), ()>(()) }).await;
         assert_eq!(transient.map_err(|f| f.attempts).unwrap_err(), 3);
         assert_eq!(tries.load(Ordering::Relaxed), 1);
     }

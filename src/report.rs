@@ -390,7 +390,10 @@ mod tests {
         assert!(listed(Verdict::Healthy) < 15_000, "healthy ones last, as far as the budget goes");
         assert!(sweep.items.windows(2).all(|w| w[0].id < w[1].id), "listed items keep their order");
         assert!(
-            bounded.notes.iter().any(|n| n.starts_with(&format!("{} of 25000 items are not listed", sweep.items_omitted))),
+            bounded
+                .notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{} of 25000 items are not listed", sweep.items_omitted))),
             "{:?}",
             bounded.notes
         );

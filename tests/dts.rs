@@ -12,10 +12,10 @@ use emulator::{
     DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET,
 };
 use moto::Moto;
-use replication_janitor::calls::{Caller, RetryPolicy};
+use replication_janitor::calls::{Access, Caller, RetryPolicy};
 use replication_janitor::config::Settings;
 use replication_janitor::handler::Janitor;
-use replication_janitor::providers::dts::{Access, Credentials, CredentialsError, CredentialsSource, DtsClient};
+use replication_janitor::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient};
 use replication_janitor::providers::DtsJobs;
 use replication_janitor::report::Report;
 use replication_janitor::startup;

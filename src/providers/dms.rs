@@ -3,10 +3,10 @@
 //! and replication instance, and age from the first-seen store.
 
 use super::{
-    classify, delete_claim, next_marker, no_client, regional, scan_error, verified, Claim, ControlPlane, DeleteOutcome,
-    Recheck, Regional, Scan, ScanError,
+    classify, delete_claim, no_client, paginate, regional, scan_error, verified, Claim, ControlPlane, DeleteOutcome,
+    PageError, Recheck, Regional, Scan, ScanError,
 };
-use crate::calls::{Caller, Lane};
+use crate::calls::{Access, Caller, Lane};
 use crate::resource::{Age, Handle, Provider, Resource};
 use crate::state::{FirstSeenStore, Sighting};
 use async_trait::async_trait;
@@ -83,27 +83,30 @@ impl DmsConnections {
         mut on_page: impl FnMut(&[Connection]),
     ) -> Result<Vec<Connection>, ScanError> {
         let mut connections = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = self
-                .caller
-                .read(&regional.lane, classify, || {
-                    regional
-                        .client
-                        .describe_connections()
-                        .set_filters((!filters.is_empty()).then(|| filters.to_vec()))
-                        .max_records(PAGE_SIZE)
-                        .set_marker(marker.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| scan_error("DescribeConnections", &regional.region, &e))?;
-            on_page(page.connections());
-            connections.extend(page.connections().iter().cloned());
-            marker = next_marker("DescribeConnections", &regional.region, marker.as_deref(), page.marker())?;
-            if marker.is_none() {
-                return Ok(connections);
-            }
+        let send = |marker: Option<String>| {
+            regional
+                .client
+                .describe_connections()
+                .set_filters((!filters.is_empty()).then(|| filters.to_vec()))
+                .max_records(PAGE_SIZE)
+                .set_marker(marker)
+                .send()
+        };
+        let pages = paginate(
+            &self.caller,
+            regional,
+            "DescribeConnections",
+            send,
+            |page| page.marker(),
+            |page| {
+                on_page(page.connections());
+                connections.extend(page.connections.unwrap_or_default());
+            },
+        );
+        match pages.await {
+            Ok(()) => Ok(connections),
+            Err(PageError::Call(failed)) => Err(scan_error("DescribeConnections", &regional.region, &failed)),
+            Err(PageError::Marker(error)) => Err(error),
         }
     }
 
@@ -253,7 +256,7 @@ impl TagLookups {
         self.running.spawn(async move {
             let _permit = in_flight.acquire_owned().await.map_err(|e| e.to_string())?;
             let output = caller
-                .read(&lane, classify, || {
+                .call(&lane, Access::Read, classify, || {
                     client.list_tags_for_resource().set_resource_arn_list(Some(batch.clone())).send()
                 })
                 .await
@@ -317,7 +320,7 @@ impl ControlPlane for DmsConnections {
         };
         let sent = self
             .caller
-            .write(&regional.lane, classify, || {
+            .call(&regional.lane, Access::Write, classify, || {
                 regional
                     .client
                     .delete_connection()

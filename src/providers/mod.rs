@@ -4,7 +4,7 @@ pub mod dms;
 pub mod dts;
 pub mod rds;
 
-use crate::calls::{Attempt, Failed, Lane};
+use crate::calls::{Access, Attempt, Caller, Failed, Lane};
 use crate::resource::{Provider, Resource};
 use async_trait::async_trait;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -246,19 +246,48 @@ where
     ScanError { operation, region: region.to_owned(), message }
 }
 
-/// A marker-paginated listing's next marker, or an error if the service repeats one (it would never end).
-fn next_marker(
+/// Why a marker-paginated listing stopped short.
+enum PageError<E> {
+    /// A call failed (after its retries).
+    Call(Failed<SdkError<E, HttpResponse>>),
+    /// The service repeated a marker: following it would never end.
+    Marker(ScanError),
+}
+
+/// Reads every page of a marker-paginated listing on `regional`'s lane: `send` asks for the page after a marker,
+/// `marker` reads the next one from a page, `on_page` takes each page as it arrives.
+async fn paginate<C, P, E, Fut>(
+    caller: &Caller,
+    regional: &Regional<C>,
     operation: &'static str,
-    region: &str,
-    previous: Option<&str>,
-    next: Option<&str>,
-) -> Result<Option<String>, ScanError> {
-    match next.filter(|m| !m.is_empty()) {
-        Some(marker) if Some(marker) == previous => Err(ScanError {
-            operation,
-            region: region.to_owned(),
-            message: format!("the service returned the same Marker twice ({marker}); stopped paginating"),
-        }),
-        next => Ok(next.map(str::to_owned)),
+    send: impl Fn(Option<String>) -> Fut,
+    marker: impl Fn(&P) -> Option<&str>,
+    mut on_page: impl FnMut(P),
+) -> Result<(), PageError<E>>
+where
+    E: ProvideErrorMetadata,
+    Fut: std::future::Future<Output = Result<P, SdkError<E, HttpResponse>>>,
+{
+    let mut previous: Option<String> = None;
+    loop {
+        let page = caller
+            .call(&regional.lane, Access::Read, classify, || send(previous.clone()))
+            .await
+            .map_err(PageError::Call)?;
+        let next = match marker(&page).filter(|m| !m.is_empty()) {
+            Some(next) if Some(next) == previous.as_deref() => {
+                return Err(PageError::Marker(ScanError {
+                    operation,
+                    region: regional.region.clone(),
+                    message: format!("the service returned the same Marker twice ({next}); stopped paginating"),
+                }))
+            }
+            next => next.map(str::to_owned),
+        };
+        on_page(page);
+        match next {
+            Some(next) => previous = Some(next),
+            None => return Ok(()),
+        }
     }
 }

@@ -5,10 +5,10 @@
 //! `arn:aws:rds:<region>:<account>:integration:<id>`); none pass the ARN. The janitor sends the id.
 
 use super::{
-    classify, delete_claim, next_marker, no_client, regional, scan_error, verified, Claim, ControlPlane, DeleteOutcome,
-    Recheck, Regional, Scan, ScanError,
+    classify, delete_claim, no_client, paginate, regional, scan_error, verified, Claim, ControlPlane, DeleteOutcome,
+    PageError, Recheck, Regional, Scan, ScanError,
 };
-use crate::calls::Caller;
+use crate::calls::{Access, Caller};
 use crate::resource::{Age, Handle, Provider, Resource};
 use async_trait::async_trait;
 use aws_sdk_rds::error::ProvideErrorMetadata;
@@ -72,30 +72,30 @@ impl RdsIntegrations {
         identifier: Option<&str>,
     ) -> Result<Vec<Integration>, ScanError> {
         let mut integrations = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = self
-                .caller
-                .read(&regional.lane, classify, || {
-                    regional
-                        .client
-                        .describe_integrations()
-                        .set_integration_identifier(identifier.map(str::to_owned))
-                        .max_records(PAGE_SIZE)
-                        .set_marker(marker.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(page) => page,
-                Err(e) if identifier.is_some() && e.error.code() == Some(NOT_FOUND) => return Ok(Vec::new()),
-                Err(e) => return Err(scan_error("DescribeIntegrations", &regional.region, &e)),
-            };
-            integrations.extend(page.integrations().iter().cloned());
-            marker = next_marker("DescribeIntegrations", &regional.region, marker.as_deref(), page.marker())?;
-            if marker.is_none() {
-                return Ok(integrations);
+        let send = |marker: Option<String>| {
+            regional
+                .client
+                .describe_integrations()
+                .set_integration_identifier(identifier.map(str::to_owned))
+                .max_records(PAGE_SIZE)
+                .set_marker(marker)
+                .send()
+        };
+        let pages = paginate(
+            &self.caller,
+            regional,
+            "DescribeIntegrations",
+            send,
+            |page| page.marker(),
+            |page| integrations.extend(page.integrations.unwrap_or_default()),
+        );
+        match pages.await {
+            Ok(()) => Ok(integrations),
+            Err(PageError::Call(failed)) if identifier.is_some() && failed.error.code() == Some(NOT_FOUND) => {
+                Ok(Vec::new())
             }
+            Err(PageError::Call(failed)) => Err(scan_error("DescribeIntegrations", &regional.region, &failed)),
+            Err(PageError::Marker(error)) => Err(error),
         }
     }
 
@@ -143,7 +143,9 @@ impl ControlPlane for RdsIntegrations {
         let id = integration_id(arn);
         let sent = self
             .caller
-            .write(&regional.lane, classify, || regional.client.delete_integration().integration_identifier(id).send())
+            .call(&regional.lane, Access::Write, classify, || {
+                regional.client.delete_integration().integration_identifier(id).send()
+            })
             .await;
         match sent {
             Ok(output) => DeleteOutcome::Deleted {

@@ -6,7 +6,7 @@
 use super::credentials::{Credentials, CredentialsSource, RenewableCredentials, Renewal, Signing};
 use super::sign::{self, Signable};
 use super::time;
-use crate::calls::{Attempt, Caller, Lane};
+use crate::calls::{Access, Attempt, Caller, Lane};
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
@@ -242,13 +242,6 @@ pub struct DtsClient {
     lanes: Arc<Mutex<HashMap<String, Arc<Lane>>>>,
 }
 
-/// Whether a call changes anything: writes count against the deletes in flight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
-}
-
 impl fmt::Debug for DtsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DtsClient")
@@ -369,10 +362,7 @@ impl DtsClient {
             }
         };
         let attempt = || self.attempt(call.target, call.action, credentials);
-        let result = match call.access {
-            Access::Read => self.caller.read(&lane, classify, attempt).await,
-            Access::Write => self.caller.write(&lane, classify, attempt).await,
-        };
+        let result = self.caller.call(&lane, call.access, classify, attempt).await;
         result.map_err(|failed| failed.error.with_attempts(failed.attempts))
     }
 

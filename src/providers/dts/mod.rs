@@ -24,10 +24,11 @@ pub mod credentials;
 pub mod sign;
 mod time;
 
-pub use client::{Access, DtsClient, DtsError, TokenRenewal};
+pub use client::{DtsClient, DtsError, TokenRenewal};
 pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsManagerSecret};
 
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
+use crate::calls::Access;
 use crate::resource::{Age, DtsJobType, Handle, Provider, Resource};
 use async_trait::async_trait;
 use serde::Deserialize;
