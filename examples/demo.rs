@@ -7,8 +7,9 @@
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_databasemigration::config::Credentials;
 use emulator::{Emulator, Fleet};
+use replication_janitor::calls::RetryPolicy;
 use replication_janitor::config::Settings;
-use replication_janitor::{aws, startup};
+use replication_janitor::startup;
 use std::time::Duration;
 
 /// Long enough to show a DMS connection waiting out its grace, short enough for a demo.
@@ -48,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         emulator.clear_calls();
         let settings = settings(dry_run)?;
-        let retry = aws::retry_config(settings.max_attempts);
+        let retry = RetryPolicy::new(settings.max_attempts);
         let janitor = startup::janitor_with(&sdk, settings, None, retry).await?;
         let report = janitor.sweep(&janitor.configured_request("demo")).await;
         println!("== {step}");

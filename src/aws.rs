@@ -1,23 +1,44 @@
 //! Building the AWS adapters once per process: one SDK client per service and region, from aws-config defaults
-//! (so `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work), with a retry policy that outlasts throttling.
+//! (so `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work), each call bounded in time. Retries are the
+//! janitor's own ([`crate::calls`]): the SDK makes one attempt per call.
 
+use crate::calls::Caller;
 use crate::config::{ConfigError, Settings};
 use crate::providers::dms::FirstSeen;
-use crate::providers::{ControlPlane, DmsConnections, RdsIntegrations};
+use crate::providers::{ControlPlane, DmsConnections, RdsIntegrations, Regional};
 use crate::resource::Provider;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long one attempt of a control-plane call may take, and connecting to its endpoint. The SDK sets no
+/// operation timeout by default, so without these a call that never answers holds the run until Lambda kills it.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Loads the shared AWS configuration (region, credentials, endpoints) from the environment and profiles.
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// Standard retries with exponential backoff and jitter; throttling and 5xx are retried up to `max_attempts`.
-pub fn retry_config(max_attempts: u32) -> RetryConfig {
-    RetryConfig::standard().with_max_attempts(max_attempts).with_max_backoff(Duration::from_secs(20))
+/// Bounds every SDK call: the connection, each attempt, and the whole operation.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(ATTEMPT_TIMEOUT)
+        .build()
+}
+
+/// The first-seen store's DynamoDB calls and the DTS secret's Secrets Manager reads keep the SDK's standard retries
+/// (their calls are few and not paced), bounded like every other call.
+pub fn store_retry_config(max_attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max_attempts)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(5))
 }
 
 /// The regions to sweep: `JANITOR_REGIONS`, else the region aws-config resolved.
@@ -34,12 +55,17 @@ pub fn regions(settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, Conf
     }
 }
 
+/// One client per region, each with its lane; `build` makes a client from the shared configuration and a region.
+fn regional<C>(service: &str, regions: &[String], build: impl Fn(Region) -> C) -> Vec<Regional<C>> {
+    regions.iter().map(|region| Regional::new(service, region.clone(), build(Region::new(region.clone())))).collect()
+}
+
 /// The adapters for the enabled AWS providers, each with a client per region.
 pub fn control_planes(
     sdk: &SdkConfig,
     settings: &Settings,
     regions: &[String],
-    retry: RetryConfig,
+    caller: &Caller,
     first_seen: FirstSeen,
 ) -> Vec<Arc<dyn ControlPlane>> {
     settings
@@ -49,30 +75,28 @@ pub fn control_planes(
             Some(match provider {
                 Provider::Dts => return None,
                 Provider::Dms => Arc::new(DmsConnections::new(
-                    regions
-                        .iter()
-                        .map(|region| {
-                            let config = aws_sdk_databasemigration::config::Builder::from(sdk)
-                                .region(Region::new(region.clone()))
-                                .retry_config(retry.clone())
-                                .build();
-                            (region.clone(), aws_sdk_databasemigration::Client::from_conf(config))
-                        })
-                        .collect(),
+                    regional("dms", regions, |region| {
+                        let config = aws_sdk_databasemigration::config::Builder::from(sdk)
+                            .region(region)
+                            .retry_config(RetryConfig::disabled())
+                            .timeout_config(timeout_config())
+                            .build();
+                        aws_sdk_databasemigration::Client::from_conf(config)
+                    }),
+                    caller.clone(),
                     settings.protect_tag.clone(),
                     first_seen.clone(),
                 )),
                 Provider::Rds => Arc::new(RdsIntegrations::new(
-                    regions
-                        .iter()
-                        .map(|region| {
-                            let config = aws_sdk_rds::config::Builder::from(sdk)
-                                .region(Region::new(region.clone()))
-                                .retry_config(retry.clone())
-                                .build();
-                            (region.clone(), aws_sdk_rds::Client::from_conf(config))
-                        })
-                        .collect(),
+                    regional("rds", regions, |region| {
+                        let config = aws_sdk_rds::config::Builder::from(sdk)
+                            .region(region)
+                            .retry_config(RetryConfig::disabled())
+                            .timeout_config(timeout_config())
+                            .build();
+                        aws_sdk_rds::Client::from_conf(config)
+                    }),
+                    caller.clone(),
                     settings.protect_tag.clone(),
                 )),
             })

@@ -6,6 +6,7 @@
 //! `handler`, `lambda` and `cli` are the entry points, `startup` and `aws` build them once per process.
 
 pub mod aws;
+pub mod calls;
 pub mod cli;
 pub mod config;
 pub mod duration;

@@ -16,9 +16,11 @@ const COUNTS: &[&str] = &[
     "Capped",
     "Deferred",
     "Failed",
+    "Unconfirmed",
+    "TimedOut",
 ];
 
-fn values(counts: &Counts) -> [usize; 10] {
+fn values(counts: &Counts) -> [usize; 12] {
     [
         counts.scanned,
         counts.stale,
@@ -30,6 +32,8 @@ fn values(counts: &Counts) -> [usize; 10] {
         counts.capped,
         counts.deferred,
         counts.failed,
+        counts.unconfirmed,
+        counts.timed_out,
     ]
 }
 

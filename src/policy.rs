@@ -20,12 +20,15 @@ pub enum Verdict {
     Deferred,
     Aborted,
     Waiting,
+    /// Stale, but deleting it may take another resource with it that is not being deleted (the reverse half of a
+    /// DTS two-way synchronization for its forward half).
+    Held,
 }
 
 impl Verdict {
     /// Verdicts of resources the policy found stale, whether or not this run deletes them.
     pub fn is_stale(self) -> bool {
-        matches!(self, Verdict::Delete | Verdict::Capped | Verdict::Deferred | Verdict::Aborted)
+        matches!(self, Verdict::Delete | Verdict::Capped | Verdict::Deferred | Verdict::Aborted | Verdict::Held)
     }
 }
 
@@ -36,7 +39,7 @@ pub struct Judgement {
     pub reason: String,
 }
 
-fn judged(verdict: Verdict, reason: impl Into<String>) -> Judgement {
+pub fn judged(verdict: Verdict, reason: impl Into<String>) -> Judgement {
     Judgement { verdict, reason: reason.into() }
 }
 
@@ -114,10 +117,11 @@ pub struct Limits {
 }
 
 /// Applies the tripwire per provider, then the cap across the run in the given order.
-/// `plan` holds each resource's provider and judgement; returns the providers whose tripwire tripped.
-pub fn apply_limits(plan: &mut [(Provider, &mut Judgement)], limits: Limits) -> Vec<Provider> {
+/// `plan` holds each resource's provider and judgement; returns the providers whose tripwire tripped. The tripwire
+/// judges only a `full_scan`: the share of stale resources in an event's one resource says nothing about the fleet.
+pub fn apply_limits(plan: &mut [(Provider, &mut Judgement)], limits: Limits, full_scan: bool) -> Vec<Provider> {
     let mut tripped = Vec::new();
-    if let Some(percent) = limits.abort_above_percent {
+    if let Some(percent) = limits.abort_above_percent.filter(|_| full_scan) {
         for provider in Provider::ALL {
             let scanned = plan.iter().filter(|(p, _)| *p == provider).count();
             let stale = plan.iter().filter(|(p, j)| *p == provider && j.verdict == Verdict::Delete).count();
@@ -407,7 +411,7 @@ mod tests {
 
     fn limit(plan: &mut [(Provider, Judgement)], limits: Limits) -> (Vec<Verdict>, Vec<Provider>) {
         let mut refs: Vec<(Provider, &mut Judgement)> = plan.iter_mut().map(|(p, j)| (*p, j)).collect();
-        let tripped = apply_limits(&mut refs, limits);
+        let tripped = apply_limits(&mut refs, limits, true);
         (plan.iter().map(|(_, j)| j.verdict).collect(), tripped)
     }
 
@@ -445,6 +449,17 @@ mod tests {
         let (verdicts, tripped) =
             limit(&mut at_threshold, Limits { max_deletes: 100, abort_above_percent: Some(50.0) });
         assert_eq!((verdicts, tripped), (vec![Delete, Healthy], vec![]));
+    }
+
+    #[test]
+    fn a_scoped_sweep_is_not_judged_by_the_tripwire_but_still_capped() {
+        use Provider::*;
+        use Verdict::*;
+        let mut plan = plan_of(&[(Rds, Delete), (Rds, Delete)]);
+        let mut refs: Vec<(Provider, &mut Judgement)> = plan.iter_mut().map(|(p, j)| (*p, j)).collect();
+        let limits = Limits { max_deletes: 1, abort_above_percent: Some(10.0) };
+        assert!(apply_limits(&mut refs, limits, false).is_empty());
+        assert_eq!(plan.iter().map(|(_, j)| j.verdict).collect::<Vec<_>>(), [Delete, Capped]);
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum Outcome {
     /// The control plane refused because of the resource's state; a later run retries.
     Skipped,
     Failed,
+    /// The delete was sent but had not answered when the run had to end: whether it happened is unknown, and the
+    /// next run will see.
+    Unconfirmed,
 }
 
 /// One scanned resource.
@@ -51,12 +54,16 @@ pub struct Counts {
     pub capped: usize,
     pub deferred: usize,
     pub aborted: usize,
+    pub held: usize,
     pub would_delete: usize,
     pub deleted: usize,
     pub already_gone: usize,
     pub skipped: usize,
-    /// Items whose delete failed, plus scans that failed.
+    /// Items whose delete failed, plus scans that failed (timed-out scans among them).
     pub failed: usize,
+    pub unconfirmed: usize,
+    /// Scans that had not finished when the run had to stop.
+    pub timed_out: usize,
 }
 
 impl Counts {
@@ -73,6 +80,7 @@ impl Counts {
             Verdict::Capped => self.capped += 1,
             Verdict::Deferred => self.deferred += 1,
             Verdict::Aborted => self.aborted += 1,
+            Verdict::Held => self.held += 1,
             Verdict::Delete => {}
         }
         match item.outcome {
@@ -82,6 +90,7 @@ impl Counts {
             Outcome::AlreadyGone => self.already_gone += 1,
             Outcome::Skipped => self.skipped += 1,
             Outcome::Failed => self.failed += 1,
+            Outcome::Unconfirmed => self.unconfirmed += 1,
         }
     }
 
@@ -98,11 +107,14 @@ impl Counts {
             capped,
             deferred,
             aborted,
+            held,
             would_delete,
             deleted,
             already_gone,
             skipped,
             failed,
+            unconfirmed,
+            timed_out,
         } = other;
         self.scanned += scanned;
         self.stale += stale;
@@ -115,12 +127,19 @@ impl Counts {
         self.capped += capped;
         self.deferred += deferred;
         self.aborted += aborted;
+        self.held += held;
         self.would_delete += would_delete;
         self.deleted += deleted;
         self.already_gone += already_gone;
         self.skipped += skipped;
         self.failed += failed;
+        self.unconfirmed += unconfirmed;
+        self.timed_out += timed_out;
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One provider in one region.
@@ -136,6 +155,15 @@ pub struct Sweep {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_error: Option<String>,
     pub tripwire_tripped: bool,
+    /// The scan had not finished when the run had to stop: nothing here was judged or deleted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// Only the resource an event named was scanned: the tripwire does not judge such a sweep.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub scoped: bool,
+    /// Items of this sweep not listed in `items` (a Lambda response is bounded); `counts` include them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub items_omitted: usize,
     /// From the start of the run until this sweep's last call ended.
     pub duration_ms: u64,
     pub counts: Counts,
@@ -157,7 +185,87 @@ pub struct Report {
     pub sweeps: Vec<Sweep>,
 }
 
+/// How many bytes of items a Lambda response carries at most. Lambda rejects a response over 6 MB (6,291,456
+/// bytes), and a rejected asynchronous invocation is retried, sweeping again; the rest of the report (totals, counts,
+/// errors, notes) stays far below the remaining room.
+pub const LAMBDA_ITEMS_BUDGET: usize = 4 * 1024 * 1024;
+
+/// How much an item matters to a reader: what was done or went wrong first, healthy resources last.
+fn rank(item: &Item) -> u8 {
+    match (item.outcome, item.verdict) {
+        (Outcome::Failed | Outcome::Unconfirmed | Outcome::Skipped, _) => 0,
+        (Outcome::Deleted | Outcome::AlreadyGone | Outcome::WouldDelete, _) => 1,
+        (_, Verdict::Capped | Verdict::Deferred | Verdict::Aborted | Verdict::Held | Verdict::Delete) => 2,
+        (_, Verdict::Protected | Verdict::Waiting) => 3,
+        (_, Verdict::TooYoung | Verdict::Excluded | Verdict::InProgress) => 4,
+        (_, Verdict::Healthy) => 5,
+    }
+}
+
+/// Counts the bytes written through it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn json_size(item: &Item) -> usize {
+    let mut count = ByteCount(0);
+    // Writing to a counter cannot fail; an item that could not be serialized counts as too large to list.
+    match serde_json::to_writer(&mut count, item) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 impl Report {
+    /// The report within `budget` bytes of items (as JSON): totals, counts, errors and notes always; the items
+    /// that matter most first (failed, deleted or would be, stale, protected and waiting, then the rest, healthy
+    /// last), in their sweep's order; each sweep says how many it left out, and a note says so for the run.
+    pub fn bounded(mut self, budget: usize) -> Report {
+        let mut order: Vec<(u8, usize, usize, usize)> = Vec::new();
+        for (s, sweep) in self.sweeps.iter().enumerate() {
+            for (i, item) in sweep.items.iter().enumerate() {
+                order.push((rank(item), s, i, json_size(item).saturating_add(1)));
+            }
+        }
+        order.sort_unstable();
+        let mut keep: Vec<Vec<bool>> = self.sweeps.iter().map(|s| vec![false; s.items.len()]).collect();
+        let mut used = 0usize;
+        let mut listed = 0usize;
+        for (_, s, i, size) in &order {
+            match used.checked_add(*size).filter(|total| *total <= budget) {
+                Some(total) => {
+                    used = total;
+                    keep[*s][*i] = true;
+                    listed += 1;
+                }
+                None => break,
+            }
+        }
+        let omitted = order.len() - listed;
+        if omitted == 0 {
+            return self;
+        }
+        for (sweep, keep) in self.sweeps.iter_mut().zip(keep) {
+            let mut flags = keep.into_iter();
+            sweep.items.retain(|_| flags.next().unwrap_or(false));
+            sweep.items_omitted = sweep.counts.scanned.saturating_sub(sweep.items.len());
+        }
+        self.notes.push(format!(
+            "{omitted} of {} items are not listed, to keep the response within Lambda's limit; the counts include              them, and failed, deleted and stale items are listed first",
+            order.len()
+        ));
+        self
+    }
+
     /// Whether anything failed (a scan or a delete): the CLI's exit status says so.
     pub fn has_failures(&self) -> bool {
         self.totals.failed > 0
@@ -183,6 +291,9 @@ impl Report {
             if let Some(error) = &sweep.state_error {
                 out.push_str(&format!("  FIRST-SEEN STORE UNAVAILABLE: {error}"));
             }
+            if sweep.timed_out {
+                out.push_str("  TIMED OUT: nothing judged");
+            }
             if sweep.tripwire_tripped {
                 out.push_str("  TRIPWIRE TRIPPED: nothing deleted");
             }
@@ -201,9 +312,97 @@ impl Report {
         }
         let t = &self.totals;
         out.push_str(&format!(
-            "\nscanned {}, stale {}, deleted {}, would delete {}, already gone {}, skipped {}, failed {}, protected {}, too young {}, waiting {}, capped {}, deferred {}, aborted {}\n",
-            t.scanned, t.stale, t.deleted, t.would_delete, t.already_gone, t.skipped, t.failed, t.protected, t.too_young, t.waiting, t.capped, t.deferred, t.aborted
+            "\nscanned {}, stale {}, deleted {}, would delete {}, already gone {}, skipped {}, failed {}, unconfirmed {}, protected {}, too young {}, waiting {}, capped {}, deferred {}, aborted {}, held {}, scans timed out {}\n",
+            t.scanned, t.stale, t.deleted, t.would_delete, t.already_gone, t.skipped, t.failed, t.unconfirmed, t.protected, t.too_young, t.waiting, t.capped, t.deferred, t.aborted, t.held, t.timed_out
         ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(n: usize, verdict: Verdict, outcome: Outcome) -> Item {
+        let endpoint = format!("arn:aws:dms:us-east-1:123456789012:endpoint:ENDPOINT{n:020}");
+        Item {
+            kind: "dms-connection",
+            id: format!("{endpoint}|arn:aws:dms:us-east-1:123456789012:rep:INSTANCE{n:020}"),
+            name: format!("endpoint-{n}@instance-{n}"),
+            status: if verdict == Verdict::Healthy { "successful".into() } else { "failed".into() },
+            reason: "status successful is not one of failed".into(),
+            verdict,
+            outcome,
+            error: None,
+        }
+    }
+
+    fn report_of(items: Vec<Item>) -> Report {
+        let mut sweep = Sweep {
+            provider: Provider::Dms,
+            region: "us-east-1".into(),
+            error: None,
+            state_error: None,
+            tripwire_tripped: false,
+            timed_out: false,
+            scoped: false,
+            items_omitted: 0,
+            duration_ms: 1,
+            counts: Counts::default(),
+            items: Vec::new(),
+        };
+        for item in items {
+            sweep.counts.count(&item);
+            sweep.items.push(item);
+        }
+        Report {
+            dry_run: true,
+            trigger: "schedule".into(),
+            started_at: String::new(),
+            duration_ms: 1,
+            notes: Vec::new(),
+            totals: sweep.counts.clone(),
+            sweeps: vec![sweep],
+        }
+    }
+
+    #[test]
+    fn a_lambda_response_of_a_large_fleet_stays_under_the_limit_and_lists_what_matters_first() {
+        let items: Vec<Item> = (0..25_000)
+            .map(|n| match n % 5 {
+                0 => item(n, Verdict::Delete, Outcome::WouldDelete),
+                1 => item(n, Verdict::Protected, Outcome::Kept),
+                _ => item(n, Verdict::Healthy, Outcome::Kept),
+            })
+            .collect();
+        let full = serde_json::to_vec(&report_of(items.clone())).expect("json").len();
+        assert!(full > 6_291_456, "the fixture must be over Lambda's limit unbounded: {full} bytes");
+
+        let bounded = report_of(items).bounded(LAMBDA_ITEMS_BUDGET);
+        let size = serde_json::to_vec(&bounded).expect("json").len();
+        assert!(size <= 5_000_000, "{size} bytes");
+        let sweep = &bounded.sweeps[0];
+        assert_eq!(sweep.counts.scanned, 25_000, "counts keep every item");
+        assert_eq!(sweep.items.len() + sweep.items_omitted, 25_000);
+        let listed = |verdict: Verdict| sweep.items.iter().filter(|i| i.verdict == verdict).count();
+        assert_eq!(listed(Verdict::Delete), 5_000, "every stale item is listed");
+        assert_eq!(listed(Verdict::Protected), 5_000, "then the protected ones");
+        assert!(listed(Verdict::Healthy) < 15_000, "healthy ones last, as far as the budget goes");
+        assert!(sweep.items.windows(2).all(|w| w[0].id < w[1].id), "listed items keep their order");
+        assert!(
+            bounded
+                .notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{} of 25000 items are not listed", sweep.items_omitted))),
+            "{:?}",
+            bounded.notes
+        );
+    }
+
+    #[test]
+    fn a_report_within_the_budget_is_unchanged() {
+        let report = report_of((0..10).map(|n| item(n, Verdict::Healthy, Outcome::Kept)).collect());
+        let bounded = report.clone().bounded(LAMBDA_ITEMS_BUDGET);
+        assert_eq!(serde_json::to_value(&bounded).ok(), serde_json::to_value(&report).ok());
     }
 }

@@ -1,14 +1,14 @@
 //! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces, the demo and the tests.
 
 use crate::aws;
+use crate::calls::{Caller, RetryPolicy};
 use crate::config::{ConfigError, Settings};
 use crate::handler::Janitor;
 use crate::providers::dms::FirstSeen;
-use crate::providers::dts::{Credentials, CredentialsError, DtsClient};
+use crate::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient, SecretsManagerSecret};
 use crate::providers::{ControlPlane, DtsJobs};
 use crate::resource::Provider;
 use crate::state::{DynamoStore, FileStore};
-use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,17 +25,15 @@ const MARK_TTL_FLOOR: Duration = Duration::from_secs(30 * 86_400);
 
 /// Where first-seen marks live: the DynamoDB table `JANITOR_STATE_TABLE`, else the file `JANITOR_STATE_FILE`, else
 /// `default_state_file` (the CLI's per-user path; Lambda has none, because its disk does not outlive the instance).
-pub fn first_seen(
-    settings: &Settings,
-    sdk: &SdkConfig,
-    default_state_file: Option<PathBuf>,
-    retry: &RetryConfig,
-) -> FirstSeen {
+pub fn first_seen(settings: &Settings, sdk: &SdkConfig, default_state_file: Option<PathBuf>) -> FirstSeen {
     if settings.policy.dms_grace.is_zero() {
         return FirstSeen::NotNeeded;
     }
     if let Some(table) = &settings.state_table {
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk).retry_config(retry.clone()).build();
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_config(aws::store_retry_config(settings.max_attempts))
+            .timeout_config(aws::timeout_config())
+            .build();
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone(), mark_ttl(settings));
         return FirstSeen::Store(Arc::new(store));
     }
@@ -64,29 +62,46 @@ impl StartupError {
     }
 }
 
-/// The DTS adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read once, here) or the `ALIBABA_CLOUD_*`
-/// variables.
-async fn dts_jobs(sdk: &SdkConfig, settings: &Settings) -> Result<Arc<dyn ControlPlane>, StartupError> {
-    let credentials = match &settings.dts_secret_arn {
-        Some(arn) => Credentials::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(sdk), arn).await?,
-        None => Credentials::require_env(|name| std::env::var(name).ok())?,
+/// The DTS adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read here, and again when the STS token in it
+/// expires) or the `ALIBABA_CLOUD_*` variables (read here only).
+async fn dts_jobs(
+    sdk: &SdkConfig,
+    settings: &Settings,
+    caller: &Caller,
+) -> Result<Arc<dyn ControlPlane>, StartupError> {
+    let endpoint = settings.dts_endpoint.clone();
+    let client = match &settings.dts_secret_arn {
+        Some(arn) => {
+            let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+                .retry_config(aws::store_retry_config(settings.max_attempts))
+                .timeout_config(aws::timeout_config())
+                .build();
+            let secret = SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::from_conf(config), arn.clone());
+            let credentials = secret.read().await?;
+            DtsClient::new(credentials, endpoint, caller.clone()).reread_on_expiry(Arc::new(secret))
+        }
+        None => {
+            let credentials = Credentials::require_env(|name| std::env::var(name).ok())?;
+            DtsClient::new(credentials, endpoint, caller.clone())
+        }
     };
-    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), settings.max_attempts);
     Ok(Arc::new(DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone())))
 }
 
-/// Builds the janitor on a loaded AWS configuration, with one client per service and region.
+/// Builds the janitor on a loaded AWS configuration, with one client per service and region; `retry` is the
+/// control-plane calls' policy (the tests shorten its backoff).
 pub async fn janitor_with(
     sdk: &SdkConfig,
     settings: Settings,
     default_state_file: Option<PathBuf>,
-    retry: RetryConfig,
+    retry: RetryPolicy,
 ) -> Result<Janitor, StartupError> {
     let regions = if settings.sweeps_aws() { aws::regions(&settings, sdk)? } else { Vec::new() };
-    let first_seen = first_seen(&settings, sdk, default_state_file, &retry);
-    let mut planes = aws::control_planes(sdk, &settings, &regions, retry, first_seen);
+    let first_seen = first_seen(&settings, sdk, default_state_file);
+    let caller = Caller::new(retry, settings.concurrency);
+    let mut planes = aws::control_planes(sdk, &settings, &regions, &caller, first_seen);
     if settings.providers.contains(&Provider::Dts) {
-        planes.push(dts_jobs(sdk, &settings).await?);
+        planes.push(dts_jobs(sdk, &settings, &caller).await?);
     }
     Ok(Janitor::new(settings, planes))
 }
@@ -97,7 +112,7 @@ pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) ->
     // there would only probe for a region it does not need.
     let needs_aws = settings.sweeps_aws() || settings.dts_secret_arn.is_some();
     let sdk = if needs_aws { aws::load_sdk_config().await } else { SdkConfig::builder().build() };
-    let retry = aws::retry_config(settings.max_attempts);
+    let retry = RetryPolicy::new(settings.max_attempts);
     janitor_with(&sdk, settings, default_state_file, retry).await
 }
 

@@ -1,19 +1,26 @@
 //! The DTS sweep end to end: the janitor's own signed client over HTTP against the emulator, which verifies every
-//! V3 signature. Same policy and error paths as the DMS and RDS sweeps.
+//! V3 signature. Same policy and error paths as the DMS and RDS sweeps. Where credentials come from a Secrets
+//! Manager secret, the secret lives in moto's server.
 
 mod common;
+mod moto;
 
+use async_trait::async_trait;
 use common::{fate, item, items, sweep, DAYS};
 use emulator::{
-    count, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Emulator, Faults, Fleet, DTS_ACCESS_KEY_ID,
-    DTS_ACCESS_KEY_SECRET,
+    count, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Emulator, Faults, Fleet, RateLimit,
+    DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET,
 };
+use moto::Moto;
+use replication_janitor::calls::{Access, Caller, RetryPolicy};
 use replication_janitor::config::Settings;
 use replication_janitor::handler::Janitor;
-use replication_janitor::providers::dts::{Credentials, DtsClient};
+use replication_janitor::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient};
 use replication_janitor::providers::DtsJobs;
 use replication_janitor::report::Report;
+use replication_janitor::startup;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -66,8 +73,12 @@ fn settings(emulator: &Emulator, vars: &[(&str, &str)]) -> Settings {
 /// A janitor with only the DTS plane, wired the way start-up wires it, with fast retries.
 fn janitor_with(emulator: &Emulator, vars: &[(&str, &str)], credentials: Credentials) -> Janitor {
     let settings = settings(emulator, vars);
-    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), settings.max_attempts)
-        .with_backoff(Duration::from_millis(1), Duration::from_millis(20));
+    let retry = RetryPolicy {
+        max_attempts: settings.max_attempts,
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(20),
+    };
+    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), Caller::new(retry, settings.concurrency));
     let plane = DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone());
     Janitor::new(settings, vec![Arc::new(plane)])
 }
@@ -239,7 +250,7 @@ async fn a_deleting_sweep_deletes_exactly_the_failed_jobs_of_each_type() {
 }
 
 #[tokio::test]
-async fn the_reverse_half_is_deleted_with_direction_reverse_and_a_failed_forward_half_takes_both() {
+async fn two_way_syncs_lose_a_forward_half_only_with_its_stale_reverse_half_and_after_it() {
     let mut reverse_failed = job("pair-a", DtsJobType::Sync, "Synchronizing", 2 * DAYS);
     reverse_failed.dts_instance_id = Some("dtspaira".into());
     reverse_failed.reverse_job = Some(DtsReverseJob {
@@ -253,22 +264,40 @@ async fn the_reverse_half_is_deleted_with_direction_reverse_and_a_failed_forward
         create_time: Some(SystemTime::now() - Duration::from_secs(1200)),
         ..reverse_half("pair-c-rev", "Failed")
     });
-    let emulator = start(vec![reverse_failed, forward_failed, reverse_young]).await;
+    let mut both_failed = job("pair-d", DtsJobType::Sync, "Failed", 2 * DAYS);
+    both_failed.reverse_job = Some(reverse_half("pair-d-rev", "Failed"));
+    let emulator = start(vec![reverse_failed, forward_failed, reverse_young, both_failed]).await;
     let report = sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false")])).await;
     assert_eq!(fate(&report, "pair-a/reverse"), ("delete".into(), "deleted".into()));
     assert_eq!(fate(&report, "pair-a"), ("healthy".into(), "kept".into()));
-    assert_eq!(fate(&report, "pair-b"), ("delete".into(), "deleted".into()));
+    // Releasing a forward half may release its reverse half too (undocumented): a healthy reverse half holds it.
+    assert_eq!(fate(&report, "pair-b"), ("held".into(), "kept".into()));
+    assert!(
+        item(&report, "pair-b").reason.starts_with("deleting it may also release pair-b/reverse, which is not stale"),
+        "{}",
+        item(&report, "pair-b").reason
+    );
     assert_eq!(fate(&report, "pair-b/reverse"), ("healthy".into(), "kept".into()));
     assert_eq!(fate(&report, "pair-c/reverse"), ("tooYoung".into(), "kept".into()), "judged by its own CreateTime");
+    assert_eq!(fate(&report, "pair-d/reverse"), ("delete".into(), "deleted".into()));
+    assert_eq!(fate(&report, "pair-d"), ("delete".into(), "deleted".into()));
     // The emulator deletes a reverse half only when asked with SynchronizationDirection=Reverse (a forward
     // delete of the reverse job's id finds nothing), so "deleted" and this view prove the direction was sent.
     let jobs = emulator.fleet().dts_jobs;
     let pair_a = jobs.iter().find(|j| j.dts_job_id == "pair-a").expect("the forward half stays");
     assert!(pair_a.reverse_job.is_none());
-    assert!(!jobs.iter().any(|j| j.dts_job_id == "pair-b"), "deleting the forward half releases the whole job");
+    assert!(jobs.iter().any(|j| j.dts_job_id == "pair-b"), "a held forward half stays");
     assert!(jobs.iter().find(|j| j.dts_job_id == "pair-c").unwrap().reverse_job.is_some());
-    assert_eq!(deleted(&emulator), ["pair-a-rev", "pair-b"]);
-    assert_eq!(report.totals.already_gone, 0);
+    assert!(!jobs.iter().any(|j| j.dts_job_id == "pair-d"));
+    assert_eq!(deleted(&emulator), ["pair-a-rev", "pair-d", "pair-d-rev"]);
+    let order: Vec<String> = emulator
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "DeleteDtsJob")
+        .filter_map(|c| c.target.filter(|t| t.starts_with("pair-d")))
+        .collect();
+    assert_eq!(order, ["pair-d-rev", "pair-d"], "the forward half goes after its reverse half");
+    assert_eq!(report.totals.already_gone, 0, "no half is found gone by a race");
 }
 
 #[tokio::test]
@@ -363,6 +392,7 @@ async fn delete_errors_become_per_item_outcomes_and_the_sweep_goes_on() {
         ),
         "{expired}"
     );
+    assert!(expired.contains("credentials from the environment are not read again"), "{expired}");
     let calls = emulator.calls();
     let attempts = |target: &str| calls.iter().filter(|c| c.target.as_deref() == Some(target)).count();
     assert_eq!(attempts("throttled"), 3, "a throttled delete is retried up to JANITOR_MAX_ATTEMPTS");
@@ -546,7 +576,7 @@ async fn secrets_never_reach_the_report_debug_output_or_logs() {
     let refused_report = sweep(&janitor_with(&emulator, &[], wrong.clone())).await;
     assert!(refused_report.sweeps[0].error.as_deref().unwrap_or_default().contains("SignatureDoesNotMatch"));
 
-    let client = DtsClient::new(credentials.clone(), Some(emulator.url()), 2);
+    let client = DtsClient::new(credentials.clone(), Some(emulator.url()), Caller::new(RetryPolicy::new(2), 8));
     let plane = DtsJobs::new(client.clone(), vec![REGION.to_owned()], "janitor:protect");
     let shown = [
         serde_json::to_string(&report).unwrap(),
@@ -656,4 +686,284 @@ async fn credentials_come_from_a_secrets_manager_secret_and_errors_never_show_it
     );
     assert!(error.contains("needs secretsmanager:GetSecretValue on this secret"), "{error}");
     assert!(!error.contains("Fr0m-The-Secret"));
+}
+
+/// Jobs whose DeleteDtsJob answers a not-found code: gone only if DescribeDtsJobs no longer lists them.
+#[tokio::test]
+async fn a_not_found_answer_counts_as_gone_only_when_the_job_is_no_longer_listed() {
+    let failing = |name: &str, on_delete: DtsOnDelete| {
+        let mut j = job(name, DtsJobType::Migration, "MigrationFailed", 2 * DAYS);
+        j.on_delete = Some(on_delete);
+        j
+    };
+    let two_way = |name: &str, on_delete: DtsOnDelete| {
+        let mut j = job(name, DtsJobType::Sync, "Synchronizing", 2 * DAYS);
+        j.reverse_job =
+            Some(DtsReverseJob { on_delete: Some(on_delete), ..reverse_half(&format!("{name}-rev"), "Failed") });
+        j
+    };
+    let jobs = vec![
+        failing("vanished", DtsOnDelete::NotFound),
+        failing("ghost", DtsOnDelete::NotFoundButListed),
+        two_way("pair-gone", DtsOnDelete::NotFound),
+        two_way("pair-ghost", DtsOnDelete::NotFoundButListed),
+    ];
+    let emulator = start(jobs).await;
+    let report = sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false")])).await;
+
+    assert_eq!(fate(&report, "vanished"), ("delete".into(), "alreadyGone".into()));
+    assert_eq!(fate(&report, "pair-gone/reverse"), ("delete".into(), "alreadyGone".into()));
+    assert_eq!(fate(&report, "ghost"), ("delete".into(), "failed".into()));
+    assert_eq!(
+        error_of(&report, "ghost"),
+        "DeleteDtsJob answered that job ghost does not exist (Forbidden.InstanceNotFound: The specified DTS job ghost \
+         does not exist.), but DescribeDtsJobs still lists it (status MigrationFailed)"
+    );
+    assert_eq!(fate(&report, "pair-ghost/reverse"), ("delete".into(), "failed".into()));
+    assert_eq!(
+        error_of(&report, "pair-ghost/reverse"),
+        "DeleteDtsJob answered that the reverse half pair-ghost-rev of job pair-ghost does not exist \
+         (Forbidden.InstanceNotFound: The specified DTS job pair-ghost-rev does not exist.), but DescribeDtsJobs \
+         still lists it (status Failed)"
+    );
+    assert_eq!((report.totals.already_gone, report.totals.failed, report.totals.deleted), (2, 2, 0));
+    assert!(report.has_failures());
+    // One look per not-found answer, at the forward job by DtsJobId.
+    let mut looked_at: Vec<String> =
+        emulator.calls().into_iter().filter(|c| c.operation == "DescribeDtsJobs").filter_map(|c| c.target).collect();
+    looked_at.sort();
+    assert_eq!(looked_at, ["ghost", "pair-ghost", "pair-gone", "vanished"]);
+    assert_eq!(remaining(&emulator), ["ghost", "pair-ghost", "pair-gone"]);
+}
+
+#[tokio::test]
+async fn a_not_found_answer_that_cannot_be_checked_fails_the_item() {
+    let mut vanished = job("vanished", DtsJobType::Migration, "MigrationFailed", 2 * DAYS);
+    vanished.on_delete = Some(DtsOnDelete::NotFound);
+    let emulator = start(vec![vanished]).await;
+    // The scan (one DescribeDtsJobs per job type) and the delete spend the four calls the account may make; the
+    // look after the not-found answer is throttled, every time.
+    emulator.set_faults(Faults { rate_limit: Some(RateLimit { per_second: 0.0, burst: 4 }), ..Faults::default() });
+    let report = sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_MAX_ATTEMPTS", "2")])).await;
+    assert_eq!(fate(&report, "vanished"), ("delete".into(), "failed".into()));
+    assert_eq!(
+        error_of(&report, "vanished"),
+        "DeleteDtsJob answered that job vanished does not exist (Forbidden.InstanceNotFound: The specified DTS job \
+         vanished does not exist.), but its absence could not be verified: DescribeDtsJobs in cn-hangzhou failed: \
+         MIGRATION jobs: Throttling.User: Request was denied due to user flow control. (gave up after 2 attempts)"
+    );
+    assert_eq!(report.totals.already_gone, 0);
+    assert_eq!(count(&emulator.calls(), "DescribeDtsJobs"), 3 + 2);
+}
+
+const OLD_SECRET: &str = "0ld-Secret/Value+1";
+const NEW_SECRET: &str = "N3w-Secret/Value+2";
+
+/// An emulator that knows two AccessKey pairs (an STS token comes with a pair of its own), with `jobs`.
+async fn start_with_two_keys(jobs: Vec<DtsJob>) -> Emulator {
+    let fleet = Fleet {
+        dts_jobs: jobs,
+        dts_access_keys: BTreeMap::from([
+            ("STS.oldKey".to_owned(), OLD_SECRET.to_owned()),
+            ("STS.newKey".to_owned(), NEW_SECRET.to_owned()),
+        ]),
+        ..Fleet::default()
+    };
+    Emulator::start(fleet).await.expect("emulator starts")
+}
+
+/// From now on the emulator refuses `tokens` as expired.
+fn expire(emulator: &Emulator, tokens: &[&str]) {
+    let mut fleet = emulator.fleet();
+    fleet.dts_expired_tokens.extend(tokens.iter().map(|t| (*t).to_owned()));
+    emulator.set_fleet(fleet);
+}
+
+/// The secret's JSON for STS credentials.
+fn sts_secret(key: &str, secret: &str, token: &str) -> String {
+    serde_json::json!({"AccessKeyId": key, "AccessKeySecret": secret, "SecurityToken": token}).to_string()
+}
+
+async fn create_secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    let created = client.create_secret().name("alibaba-dts").secret_string(value).send().await.expect("CreateSecret");
+    created.arn().expect("an ARN").to_owned()
+}
+
+async fn put_secret(client: &aws_sdk_secretsmanager::Client, arn: &str, value: &str) {
+    client.put_secret_value().secret_id(arn).secret_string(value).send().await.expect("PutSecretValue");
+}
+
+/// How many requests moto has answered (each SDK call is one `POST /`).
+fn moto_requests(moto: &Moto) -> usize {
+    moto.log().matches("\"POST / HTTP/1.1\"").count()
+}
+
+/// A janitor built by start-up itself, reading its DTS credentials from the secret `arn` in moto.
+async fn janitor_from_secret(emulator: &Emulator, moto: &Moto, arn: &str, vars: &[(&str, &str)]) -> Janitor {
+    use aws_config::{BehaviorVersion, Region};
+    let mut all = vec![("JANITOR_DTS_SECRET_ARN", arn)];
+    all.extend_from_slice(vars);
+    let settings = settings(emulator, &all);
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto.url())
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("testing", "testing", None, None, "t"))
+        .load()
+        .await;
+    startup::janitor_with(&sdk, settings, None, replication_janitor::calls::RetryPolicy::new(2)).await.expect("janitor")
+}
+
+/// The outcome of each DTS call, oldest first.
+fn outcomes(emulator: &Emulator) -> Vec<(String, Option<String>)> {
+    emulator.calls().into_iter().map(|c| (c.operation, c.error)).collect()
+}
+
+fn expired_call(operation: &str) -> (String, Option<String>) {
+    (operation.to_owned(), Some("InvalidSecurityToken.Expired".to_owned()))
+}
+
+#[tokio::test]
+async fn an_expired_sts_token_is_read_again_from_the_secret_and_the_sweep_goes_on() {
+    let moto = Moto::start();
+    let secrets = secrets_manager(&moto.url());
+    let arn = create_secret(&secrets, &sts_secret("STS.oldKey", OLD_SECRET, "STS.old-token")).await;
+    let emulator = start_with_two_keys(vec![
+        job("stale", DtsJobType::Migration, "MigrationFailed", 2 * DAYS),
+        job("running", DtsJobType::Sync, "Synchronizing", 2 * DAYS),
+    ])
+    .await;
+    let janitor = janitor_from_secret(&emulator, &moto, &arn, &[("JANITOR_DRY_RUN", "false")]).await;
+
+    // The warm Lambda outlives its token: it expires, and the secret is renewed meanwhile.
+    expire(&emulator, &["STS.old-token"]);
+    put_secret(&secrets, &arn, &sts_secret("STS.newKey", NEW_SECRET, "STS.new-token")).await;
+    let requests = moto_requests(&moto);
+    let report = sweep(&janitor).await;
+
+    assert!(!report.has_failures(), "{report:#?}");
+    assert_eq!(fate(&report, "stale"), ("delete".into(), "deleted".into()));
+    assert_eq!(fate(&report, "running"), ("healthy".into(), "kept".into()));
+    assert_eq!(moto_requests(&moto) - requests, 1, "the secret was read again once: {}", moto.log());
+    let calls = outcomes(&emulator);
+    assert_eq!(calls[0], expired_call("DescribeDtsJobs"));
+    assert!(calls[1..].iter().all(|(_, error)| error.is_none()), "{calls:?}");
+    assert_eq!(count(&emulator.calls(), "DescribeDtsJobs"), 1 + 3, "the expired call was retried once");
+    assert_eq!(remaining(&emulator), ["running"]);
+
+    // The renewed credentials stay in use: the next sweep reads nothing.
+    emulator.clear_calls();
+    let requests = moto_requests(&moto);
+    assert!(!sweep(&janitor).await.has_failures());
+    assert_eq!(moto_requests(&moto), requests);
+    assert!(outcomes(&emulator).iter().all(|(_, error)| error.is_none()));
+}
+
+#[tokio::test]
+async fn a_token_that_stays_expired_or_a_secret_that_cannot_be_read_fails_clearly() {
+    let moto = Moto::start();
+    let secrets = secrets_manager(&moto.url());
+    let arn = create_secret(&secrets, &sts_secret("STS.oldKey", OLD_SECRET, "STS.old-token")).await;
+    let emulator = start_with_two_keys(vec![job("stale", DtsJobType::Migration, "MigrationFailed", 2 * DAYS)]).await;
+    let janitor = janitor_from_secret(&emulator, &moto, &arn, &[("JANITOR_DRY_RUN", "false")]).await;
+    let scan_error = |report: &Report| report.sweeps[0].error.clone().unwrap_or_default();
+    let mut shown = Vec::new();
+
+    // Not renewed: the secret still holds the token that just expired. One reading, and no retry with it.
+    expire(&emulator, &["STS.old-token"]);
+    let requests = moto_requests(&moto);
+    let report = sweep(&janitor).await;
+    assert_eq!(
+        scan_error(&report),
+        format!(
+            "DescribeDtsJobs in cn-hangzhou failed: MIGRATION jobs: the Alibaba Cloud STS token in Secrets Manager \
+             secret {arn} has expired and must be renewed (InvalidSecurityToken.Expired: Specified SecurityToken is \
+             expired.); read again, it still holds an expired token"
+        )
+    );
+    assert_eq!(moto_requests(&moto) - requests, 1);
+    assert_eq!(outcomes(&emulator), [expired_call("DescribeDtsJobs")]);
+    shown.push(serde_json::to_string(&report).unwrap());
+
+    // Renewed with a token that has already expired too: read, retried once, still expired.
+    put_secret(&secrets, &arn, &sts_secret("STS.newKey", NEW_SECRET, "STS.stale-token")).await;
+    expire(&emulator, &["STS.stale-token"]);
+    emulator.clear_calls();
+    let requests = moto_requests(&moto);
+    let report = sweep(&janitor).await;
+    assert!(scan_error(&report).ends_with("has expired and must be renewed (InvalidSecurityToken.Expired: Specified SecurityToken is expired.); read again, it still holds an expired token"), "{report:#?}");
+    assert_eq!(moto_requests(&moto) - requests, 1);
+    assert_eq!(outcomes(&emulator), [expired_call("DescribeDtsJobs"), expired_call("DescribeDtsJobs")]);
+    shown.push(serde_json::to_string(&report).unwrap());
+
+    // The secret is gone: reading it again fails, and the message says why.
+    secrets.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.expect("DeleteSecret");
+    emulator.clear_calls();
+    let report = sweep(&janitor).await;
+    let error = scan_error(&report);
+    assert!(
+        error.starts_with(&format!(
+            "DescribeDtsJobs in cn-hangzhou failed: MIGRATION jobs: the Alibaba Cloud STS token in Secrets Manager \
+             secret {arn} has expired and must be renewed (InvalidSecurityToken.Expired: Specified SecurityToken is \
+             expired.); reading it again failed: GetSecretValue failed: ResourceNotFoundException"
+        )),
+        "{error}"
+    );
+    assert_eq!(outcomes(&emulator), [expired_call("DescribeDtsJobs")]);
+    shown.push(serde_json::to_string(&report).unwrap());
+
+    assert_eq!(count(&emulator.calls(), "DeleteDtsJob"), 0);
+    assert_eq!(remaining(&emulator), ["stale"]);
+    for text in shown {
+        for secret in [OLD_SECRET, NEW_SECRET, "STS.old-token", "STS.stale-token"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+}
+
+/// A credentials source that counts its readings and always holds `credentials`.
+struct CountingSource {
+    credentials: Credentials,
+    reads: AtomicUsize,
+}
+
+#[async_trait]
+impl CredentialsSource for CountingSource {
+    fn origin(&self) -> String {
+        "the counting source".to_owned()
+    }
+
+    async fn read(&self) -> Result<Credentials, CredentialsError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(self.credentials.clone())
+    }
+}
+
+#[tokio::test]
+async fn many_calls_failing_at_once_on_an_expired_token_read_the_credentials_once() {
+    let emulator = start_with_two_keys(vec![job("j", DtsJobType::Migration, "Migrating", 2 * DAYS)]).await;
+    expire(&emulator, &["STS.old-token"]);
+    let source = Arc::new(CountingSource {
+        credentials: Credentials::new("STS.newKey", NEW_SECRET, Some("STS.new-token".into())),
+        reads: AtomicUsize::new(0),
+    });
+    let client = DtsClient::new(
+        Credentials::new("STS.oldKey", OLD_SECRET, Some("STS.old-token".into())),
+        Some(emulator.url()),
+        Caller::new(RetryPolicy::new(1), 8),
+    )
+    .reread_on_expiry(Arc::clone(&source) as Arc<dyn CredentialsSource>);
+    let clone = client.clone();
+    let params = [("Region", REGION.to_owned())];
+    // Every call signs with the old token before any answer comes back (each future runs to its first request on
+    // its first poll); half of them through a clone, which shares the credentials.
+    let answers = futures::future::join_all((0..8).map(|n| {
+        let client = if n % 2 == 0 { &client } else { &clone };
+        client.call(REGION, Access::Read, "DescribeDtsJobs", &params)
+    }))
+    .await;
+    assert!(answers.iter().all(|a| a.as_ref().is_ok_and(|json| json["TotalRecordCount"] == 1)), "{answers:?}");
+    assert_eq!(source.reads.load(Ordering::SeqCst), 1);
+    let calls = outcomes(&emulator);
+    assert_eq!(calls.iter().filter(|c| **c == expired_call("DescribeDtsJobs")).count(), 8);
+    assert_eq!(calls.iter().filter(|(_, error)| error.is_none()).count(), 8);
 }

@@ -15,9 +15,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use common::*;
 use emulator::{Emulator, Fleet};
 use moto::Moto;
+use replication_janitor::calls::{Caller, RetryPolicy};
 use replication_janitor::handler::Janitor;
 use replication_janitor::providers::dms::FirstSeen;
-use replication_janitor::providers::{ControlPlane, DmsConnections, RdsIntegrations};
+use replication_janitor::providers::{ControlPlane, DmsConnections, RdsIntegrations, Regional};
 use replication_janitor::state::{DynamoStore, FirstSeenStore, Sighting};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -370,14 +371,17 @@ async fn janitor_with_store(emulator: &Emulator, vars: &[(&str, &str)], store: D
         .retry_config(RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(5)))
         .load()
         .await;
+    let caller = Caller::new(RetryPolicy::new(2), settings.concurrency);
     let planes: Vec<Arc<dyn ControlPlane>> = vec![
         Arc::new(DmsConnections::new(
-            vec![(REGION.to_owned(), aws_sdk_databasemigration::Client::new(&sdk))],
+            vec![Regional::new("dms", REGION, aws_sdk_databasemigration::Client::new(&sdk))],
+            caller.clone(),
             settings.protect_tag.clone(),
             FirstSeen::Store(Arc::new(store)),
         )),
         Arc::new(RdsIntegrations::new(
-            vec![(REGION.to_owned(), aws_sdk_rds::Client::new(&sdk))],
+            vec![Regional::new("rds", REGION, aws_sdk_rds::Client::new(&sdk))],
+            caller,
             settings.protect_tag.clone(),
         )),
     ];
@@ -411,7 +415,7 @@ async fn without_its_table_a_sweep_keeps_connections_waiting_and_goes_on() {
         serde_json::from_str(janitor.metric_lines(&report).last().expect("aggregate")).expect("json");
     assert_eq!(aggregate["StateUnavailable"], 1);
     assert_eq!(fate(&report, "int"), ("delete".into(), "deleted".into()), "the rest of the sweep goes on");
-    assert_eq!(deletes(&emulator), [integration_arn(REGION, "int")], "no DeleteConnection");
+    assert_eq!(deletes(&emulator), ["int"], "no DeleteConnection");
 }
 
 #[tokio::test]

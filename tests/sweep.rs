@@ -5,6 +5,9 @@ mod common;
 
 use common::*;
 use emulator::{count, Faults, Fleet, OnDelete};
+use replication_janitor::policy::Verdict;
+use replication_janitor::report::Outcome;
+use replication_janitor::resource::Provider;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -78,16 +81,8 @@ async fn a_deleting_sweep_deletes_only_what_the_policy_finds_stale() {
     assert!(!report.dry_run);
     let mut deleted = deletes(&emulator);
     deleted.sort();
-    assert_eq!(
-        deleted,
-        [endpoint_arn(REGION, "src-pg"), "orders-to-redshift".to_owned()].map(|s| {
-            if s.starts_with("arn:") {
-                s
-            } else {
-                integration_arn(REGION, &s)
-            }
-        })
-    );
+    // DeleteIntegration names the integration by its id (the ARN's last segment), as AWS's examples do.
+    assert_eq!(deleted, [endpoint_arn(REGION, "src-pg"), "orders-to-redshift".to_owned()]);
     let expectations = [
         ("src-pg@ri-1", "delete", "deleted"),
         ("src-mysql@ri-1", "healthy", "kept"),
@@ -147,6 +142,8 @@ async fn delete_errors_become_per_item_outcomes_and_the_sweep_goes_on() {
             connection("busy", "ri", "failed"),
             connection("forbidden", "ri", "failed"),
             connection("throttled", "ri", "failed"),
+            connection("endpoint-denied", "ri", "failed"),
+            connection("claimed-gone", "ri", "failed"),
             connection("fine", "ri", "failed"),
         ],
         integrations: vec![
@@ -154,18 +151,30 @@ async fn delete_errors_become_per_item_outcomes_and_the_sweep_goes_on() {
             integration("int-busy", "failed", 2 * DAYS),
             integration("int-conflict", "failed", 2 * DAYS),
             integration("int-forbidden", "failed", 2 * DAYS),
+            integration("int-claimed-gone", "failed", 2 * DAYS),
             integration("int-fine", "failed", 2 * DAYS),
         ],
         ..Fleet::default()
     };
-    for (index, on_delete) in
-        [OnDelete::NotFound, OnDelete::InvalidState, OnDelete::AccessDenied, OnDelete::Throttle].into_iter().enumerate()
-    {
+    let connection_faults = [
+        OnDelete::NotFound,
+        OnDelete::InvalidState,
+        OnDelete::AccessDenied,
+        OnDelete::Throttle,
+        OnDelete::EndpointAccessDenied,
+        OnDelete::NotFoundButListed,
+    ];
+    for (index, on_delete) in connection_faults.into_iter().enumerate() {
         fleet.connections[index].on_delete = Some(on_delete);
     }
-    for (index, on_delete) in
-        [OnDelete::NotFound, OnDelete::InvalidState, OnDelete::Conflict, OnDelete::AccessDenied].into_iter().enumerate()
-    {
+    let integration_faults = [
+        OnDelete::NotFound,
+        OnDelete::InvalidState,
+        OnDelete::Conflict,
+        OnDelete::AccessDenied,
+        OnDelete::NotFoundButListed,
+    ];
+    for (index, on_delete) in integration_faults.into_iter().enumerate() {
         fleet.integrations[index].on_delete = Some(on_delete);
     }
     let emulator = emulator(fleet).await;
@@ -198,11 +207,22 @@ async fn delete_errors_become_per_item_outcomes_and_the_sweep_goes_on() {
     assert!(throttled.contains("ThrottlingException"), "{throttled}");
     assert_eq!(fate(&report, "fine@ri"), ("delete".into(), "deleted".into()));
     assert_eq!(fate(&report, "int-fine"), ("delete".into(), "deleted".into()));
+    // DMS's AccessDeniedFault is DMS's own access to the endpoint, not the janitor's role.
+    assert_eq!(fate(&report, "endpoint-denied@ri"), ("delete".into(), "failed".into()));
+    let denied = item(&report, "endpoint-denied@ri").error.clone().unwrap_or_default();
+    assert!(denied.contains("AWS DMS was denied access to the endpoint (its role toward the endpoint"), "{denied}");
+    // A not-found answer is checked: what is still listed is a failure, never already gone.
+    for (name, action) in [("claimed-gone@ri", "DeleteConnection"), ("int-claimed-gone", "DeleteIntegration")] {
+        assert_eq!(fate(&report, name), ("delete".into(), "failed".into()), "{name}");
+        let error = item(&report, name).error.clone().unwrap_or_default();
+        assert!(error.starts_with(&format!("{action} answered ")), "{error}");
+        assert!(error.ends_with("but it is still listed with status failed"), "{error}");
+    }
     let calls = emulator.calls();
     let throttled_attempts =
         calls.iter().filter(|c| c.target.as_deref() == Some(&endpoint_arn(REGION, "throttled"))).count();
     assert_eq!(throttled_attempts, 3, "a throttled delete is retried up to JANITOR_MAX_ATTEMPTS");
-    assert_eq!(report.totals.failed, 3);
+    assert_eq!(report.totals.failed, 6);
     assert_eq!(report.totals.already_gone, 2);
     assert_eq!(report.totals.skipped, 3);
     assert!(report.has_failures());
@@ -269,7 +289,7 @@ async fn the_tripwire_deletes_nothing_for_a_provider_over_the_share() {
     let emulator = emulator(fleet).await;
     let report =
         sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_ABORT_ABOVE_PERCENT", "50")]).await).await;
-    assert_eq!(deletes(&emulator), [integration_arn(REGION, "int-stale")]);
+    assert_eq!(deletes(&emulator), ["int-stale"]);
     assert_eq!(fate(&report, "a@ri"), ("aborted".into(), "kept".into()));
     assert!(item(&report, "a@ri").reason.starts_with("tripwire: 3 of 4 scanned dms resources are stale (75.0%)"));
     let dms = report.sweeps.iter().find(|s| s.provider.as_str() == "dms").expect("dms sweep");
@@ -291,7 +311,7 @@ async fn include_and_exclude_patterns_scope_the_sweep() {
     let emulator = emulator(fleet).await;
     let vars = [("JANITOR_DRY_RUN", "false"), ("JANITOR_INCLUDE", "orders-*"), ("JANITOR_EXCLUDE", "*-prod")];
     let report = sweep(&janitor(&emulator, &vars).await).await;
-    assert_eq!(deletes(&emulator), [integration_arn(REGION, "orders-a")]);
+    assert_eq!(deletes(&emulator), ["orders-a"]);
     assert_eq!(item(&report, "orders-prod").reason, "matches exclude pattern *-prod");
     assert_eq!(item(&report, "billing-a").reason, "matches no include pattern");
     assert_eq!(report.totals.excluded, 2);
@@ -353,4 +373,172 @@ async fn protection_look_ups_ask_about_a_hundred_arns_at_a_time() {
     assert_eq!(asked, 154, "every ARN asked about once");
     assert_eq!(fate(&report, "ep241@ri1"), ("protected".into(), "kept".into()));
     assert_eq!((report.totals.protected, report.totals.would_delete, report.totals.capped), (1, 100, 49));
+}
+
+/// A request for the whole configuration that must be over `within` from now.
+fn due_in(
+    janitor: &replication_janitor::handler::Janitor,
+    within: Duration,
+) -> replication_janitor::sweep::SweepRequest {
+    let mut request = janitor.configured_request("test");
+    request.deadline = Some(std::time::SystemTime::now() + within);
+    request
+}
+
+#[tokio::test]
+async fn deletes_still_running_at_the_deadline_are_unconfirmed_and_the_rest_deferred() {
+    let fleet = Fleet {
+        connections: (0..30).map(|n| connection(&format!("ep{n}"), "ri", "failed")).collect(),
+        ..Fleet::default()
+    };
+    let emulator = emulator(fleet).await;
+    emulator.set_faults(Faults { latency_ms: 200, ..Faults::default() });
+    let vars = [
+        ("JANITOR_DRY_RUN", "false"),
+        ("JANITOR_PROVIDERS", "dms"),
+        ("JANITOR_CONCURRENCY", "2"),
+        ("JANITOR_DEADLINE_MARGIN", "1s"),
+    ];
+    let janitor = janitor(&emulator, &vars).await;
+    let report = janitor.sweep(&due_in(&janitor, Duration::from_secs(3))).await;
+
+    let t = &report.totals;
+    assert!(report.duration_ms < 3_000, "the report came after the deadline: {} ms", report.duration_ms);
+    assert!(t.deleted >= 1 && t.unconfirmed >= 1 && t.deferred >= 1, "{t:?}");
+    assert_eq!(t.deleted + t.unconfirmed + t.deferred, 30, "every stale connection has an outcome: {t:?}");
+    let unconfirmed = items(&report).into_iter().find(|i| i.outcome == Outcome::Unconfirmed).expect("unconfirmed");
+    assert_eq!(
+        unconfirmed.error.as_deref(),
+        Some("the delete was sent but had not answered when the run had to stop; the next run will see whether it happened")
+    );
+    let deferred = items(&report).into_iter().find(|i| i.verdict == Verdict::Deferred).expect("deferred");
+    assert_eq!(
+        deferred.reason,
+        "the run reached its deadline (less JANITOR_DEADLINE_MARGIN=1s) before this delete could start; waits for the next run"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(janitor.metric_lines(&report).last().expect("aggregate")).expect("json");
+    assert_eq!(metrics["Unconfirmed"], t.unconfirmed);
+}
+
+#[tokio::test]
+async fn a_scan_unfinished_at_the_deadline_is_reported_timed_out_and_nothing_there_is_judged() {
+    let fleet = Fleet {
+        connections: (0..500).map(|n| connection(&format!("ep{n}"), "ri", "failed")).collect(),
+        integrations: vec![integration("int-stale", "failed", 2 * DAYS)],
+        ..Fleet::default()
+    };
+    let emulator = emulator(fleet).await;
+    emulator.set_faults(Faults { latency_ms: 200, ..Faults::default() });
+    let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_DEADLINE_MARGIN", "3s")]).await;
+    // 5 DMS pages of 200 ms cannot finish in the 1 s left before the margin; the one RDS page can, and its stale
+    // integration is judged, but deletes start once every scan has answered or timed out: it waits for the next run.
+    let report = janitor.sweep(&due_in(&janitor, Duration::from_secs(4))).await;
+
+    assert!(report.duration_ms < 4_000, "the report came after the deadline: {} ms", report.duration_ms);
+    let dms = report.sweeps.iter().find(|s| s.provider == Provider::Dms).expect("dms sweep");
+    assert!(dms.timed_out);
+    assert!(dms.items.is_empty());
+    assert!(dms.error.as_deref().unwrap_or_default().starts_with("timed out: the scan had not finished"), "{dms:?}");
+    assert_eq!((dms.counts.timed_out, dms.counts.failed), (1, 1));
+    assert_eq!(fate(&report, "int-stale"), ("deferred".into(), "kept".into()));
+    assert!(deletes(&emulator).is_empty());
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["sweeps"][0]["timedOut"], true);
+}
+
+#[tokio::test]
+async fn a_sweep_under_relentless_throttling_still_reports_before_its_deadline() {
+    let mut fleet = Fleet {
+        connections: (0..6).map(|n| connection(&format!("ep{n}"), "ri", "failed")).collect(),
+        ..Fleet::default()
+    };
+    for connection in &mut fleet.connections {
+        connection.on_delete = Some(OnDelete::Throttle);
+    }
+    let emulator = emulator(fleet).await;
+    emulator.set_faults(Faults { latency_ms: 100, ..Faults::default() });
+    let vars = [
+        ("JANITOR_DRY_RUN", "false"),
+        ("JANITOR_PROVIDERS", "dms"),
+        ("JANITOR_MAX_ATTEMPTS", "20"),
+        ("JANITOR_DEADLINE_MARGIN", "1s"),
+    ];
+    let janitor = janitor(&emulator, &vars).await;
+    let report = janitor.sweep(&due_in(&janitor, Duration::from_secs(3))).await;
+
+    assert!(report.duration_ms < 3_000, "the report came after the deadline: {} ms", report.duration_ms);
+    assert_eq!(report.totals.unconfirmed, 6, "{:?}", report.totals);
+    assert_eq!(report.totals.deleted, 0);
+}
+
+fn integration_event(name: &str) -> replication_janitor::trigger::Target {
+    replication_janitor::trigger::Target {
+        provider: Provider::Rds,
+        region: REGION.to_owned(),
+        arn: integration_arn(REGION, name),
+    }
+}
+
+#[tokio::test]
+async fn an_event_scoped_sweep_is_capped_but_not_judged_by_the_tripwire() {
+    let fleet = Fleet {
+        integrations: vec![integration("int-stale", "failed", 2 * DAYS), integration("int-ok", "active", DAYS)],
+        ..Fleet::default()
+    };
+    let emulator = emulator(fleet).await;
+    let vars = [("JANITOR_DRY_RUN", "false"), ("JANITOR_ABORT_ABOVE_PERCENT", "50")];
+    let janitor = janitor(&emulator, &vars).await;
+    let mut request = janitor.configured_request("aws.rds/RDS Zero ETL Event");
+    request.target = Some(integration_event("int-stale"));
+    let report = janitor.sweep(&request).await;
+
+    assert_eq!(fate(&report, "int-stale"), ("delete".into(), "deleted".into()), "1 of 1 stale is no fleet share");
+    assert!(report.sweeps.iter().all(|s| s.scoped && !s.tripwire_tripped));
+    assert!(report
+        .notes
+        .iter()
+        .any(|n| n.starts_with("the tripwire (JANITOR_ABORT_ABOVE_PERCENT) judges full scans only")));
+    assert_eq!(deletes(&emulator), ["int-stale"]);
+    let describes: Vec<_> = emulator.calls().into_iter().filter(|c| c.operation == "DescribeIntegrations").collect();
+    assert_eq!(describes[0].target.as_deref(), Some("int-stale"), "the event's integration is described by its id");
+
+    let capped = janitor_with_cap(&emulator).await;
+    let mut request = capped.configured_request("aws.rds/RDS Zero ETL Event");
+    request.target = Some(integration_event("int-ok"));
+    emulator.set_fleet(Fleet { integrations: vec![integration("int-ok", "failed", 2 * DAYS)], ..Fleet::default() });
+    let report = capped.sweep(&request).await;
+    assert_eq!(fate(&report, "int-ok"), ("capped".into(), "kept".into()), "the cap still applies");
+}
+
+async fn janitor_with_cap(emulator: &emulator::Emulator) -> replication_janitor::handler::Janitor {
+    janitor(emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_MAX_DELETES", "0")]).await
+}
+
+#[tokio::test]
+async fn a_dms_endpoint_event_keeps_the_first_seen_marks_of_the_other_connections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("first-seen.json");
+    let state_path = state.to_string_lossy().to_string();
+    let fleet = Fleet {
+        connections: vec![connection("src-a", "ri", "failed"), connection("src-b", "ri", "failed")],
+        ..Fleet::default()
+    };
+    let emulator = emulator(fleet).await;
+    let vars = [("JANITOR_DMS_GRACE", "1h"), ("JANITOR_STATE_FILE", &state_path), ("JANITOR_PROVIDERS", "dms")];
+    let janitor = janitor(&emulator, &vars).await;
+    sweep(&janitor).await;
+    let marks = std::fs::read_to_string(&state).expect("state written");
+    assert!(marks.contains("src-a") && marks.contains("src-b"), "{marks}");
+
+    let mut request = janitor.configured_request("aws.dms/DMS Replication Endpoint State Change");
+    request.target = Some(replication_janitor::trigger::Target {
+        provider: Provider::Dms,
+        region: REGION.to_owned(),
+        arn: endpoint_arn(REGION, "src-a"),
+    });
+    let report = janitor.sweep(&request).await;
+    assert_eq!(items(&report).len(), 1);
+    let marks = std::fs::read_to_string(&state).expect("state");
+    assert!(marks.contains("src-b"), "an endpoint's event is a partial scan: the other marks stay: {marks}");
 }

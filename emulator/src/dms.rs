@@ -171,10 +171,17 @@ fn delete(store: &mut Store, region: &str, pair: &Pair) -> Result<Value, ApiErro
         Some(OnDelete::InvalidState | OnDelete::Conflict) => return Err(invalid_state(&connection.status)),
         Some(OnDelete::AccessDenied) => {
             return Err(ApiError::bad_request(
-                "AccessDeniedFault",
-                format!("User is not authorized to perform dms:DeleteConnection on {ep}"),
+                "AccessDeniedException",
+                format!("User: arn:aws:sts::000000000000:assumed-role/janitor/session is not authorized to perform: dms:DeleteConnection on resource: {ep}"),
             ))
         }
+        Some(OnDelete::EndpointAccessDenied) => {
+            return Err(ApiError::bad_request(
+                "AccessDeniedFault",
+                "AWS DMS was denied access to the endpoint. Check that the role is correctly configured.",
+            ))
+        }
+        Some(OnDelete::NotFoundButListed) => return Err(not_found(pair)),
         Some(OnDelete::Throttle) => return Err(Dms::fault(Fault::Throttle)),
         None => {}
     }
@@ -360,7 +367,11 @@ mod tests {
         let code = |s: &mut Store| run(s, "DeleteConnection", &body).unwrap_err().code;
         assert_eq!(code(&mut with("testing", None)), "InvalidResourceStateFault");
         assert_eq!(code(&mut with("failed", Some(OnDelete::Conflict))), "InvalidResourceStateFault");
-        assert_eq!(code(&mut with("failed", Some(OnDelete::AccessDenied))), "AccessDeniedFault");
+        assert_eq!(code(&mut with("failed", Some(OnDelete::AccessDenied))), "AccessDeniedException");
+        assert_eq!(code(&mut with("failed", Some(OnDelete::EndpointAccessDenied))), "AccessDeniedFault");
+        let mut listed = with("failed", Some(OnDelete::NotFoundButListed));
+        assert_eq!(code(&mut listed), "ResourceNotFoundFault");
+        assert_eq!(listed.fleet().connections.len(), 1);
         assert_eq!(code(&mut with("failed", Some(OnDelete::Throttle))), "ThrottlingException");
         let mut vanished = with("failed", Some(OnDelete::NotFound));
         assert_eq!(code(&mut vanished), "ResourceNotFoundFault");

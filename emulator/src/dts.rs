@@ -99,6 +99,11 @@ fn not_found(job_id: &str) -> Failure {
     )
 }
 
+/// 403 `InvalidSecurityToken.Expired`, as the DeleteDtsJob and DescribeDtsJobs references list it.
+fn expired_token() -> Failure {
+    gateway(StatusCode::FORBIDDEN, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
+}
+
 pub(crate) fn fault(fault: Fault) -> Failure {
     match fault {
         Fault::Throttle => {
@@ -257,6 +262,9 @@ pub(crate) fn authenticate(
             format!("Specified signature does not match our calculation. server StringToSign is [{string_to_sign}]"),
         ));
     }
+    if header_value(headers, "x-acs-security-token").is_some_and(|token| store.dts_expired_tokens.contains(&token)) {
+        return Err(expired_token());
+    }
     let nonce = header_value(headers, "x-acs-signature-nonce").unwrap_or_default();
     if !store.dts_nonces.insert(nonce) {
         return Err(gateway(
@@ -364,6 +372,10 @@ fn wire_job(job: &DtsJob) -> Value {
     out
 }
 
+/// One page of the jobs of `job_type` in `region`. `DtsJobId` is taken as an exact filter on the forward job's id
+/// (a comma list allowed), never matching a reverse half's id: an assumption, since the API reference and the
+/// SDK model only name the parameter ("the ID of the data migration, data synchronization, or change tracking
+/// task"). A filter that matches nothing answers an empty list, as any query with no match does.
 fn describe(
     store: &Store,
     region: &str,
@@ -427,6 +439,11 @@ fn delete(
         }
         job.on_delete
     };
+    // What releasing the forward task of a two-way synchronization does to the instance and its reverse half is
+    // not documented (the SDK's summary of DeleteDtsJob says it "releases" the instance). The emulator assumes the
+    // conservative case: the whole job goes, reverse half included. This is chosen because it makes order matter:
+    // a janitor that deletes a forward half before judging (and deleting) its reverse half would take a reverse
+    // half it had not judged stale.
     let remove = |store: &mut Store| {
         if reverse {
             store.dts_jobs[index].reverse_job = None;
@@ -439,6 +456,7 @@ fn delete(
             remove(store);
             return Err(not_found(job_id));
         }
+        Some(DtsOnDelete::NotFoundButListed) => return Err(not_found(job_id)),
         Some(DtsOnDelete::Business) => return Err(invalid_parameter("DtsInstanceId")),
         Some(DtsOnDelete::AccessDenied) => {
             return Err(gateway(
@@ -448,13 +466,7 @@ fn delete(
             ))
         }
         Some(DtsOnDelete::Throttle) => return Err(fault(Fault::Throttle)),
-        Some(DtsOnDelete::ExpiredToken) => {
-            return Err(gateway(
-                StatusCode::FORBIDDEN,
-                "InvalidSecurityToken.Expired",
-                "Specified SecurityToken is expired.",
-            ))
-        }
+        Some(DtsOnDelete::ExpiredToken) => return Err(expired_token()),
         None => {}
     }
     remove(store);
@@ -658,6 +670,11 @@ mod tests {
         assert!(run(&mut s, "DeleteDtsJob", &[("DtsJobId", "fwd"), ("DtsInstanceId", "dtsfwd")]).is_ok());
         assert!(s.dts_jobs.is_empty());
 
+        let mut both = store(vec![two_way()]);
+        assert!(run(&mut both, "DeleteDtsJob", &[("DtsJobId", "fwd")]).is_ok());
+        assert!(both.dts_jobs.is_empty(), "releasing the forward half takes the reverse half with it");
+        assert_eq!(run(&mut both, "DeleteDtsJob", &reverse).unwrap_err().code(), "Forbidden.InstanceNotFound");
+
         let with = |on_delete| {
             let mut j = job("j", DtsJobType::Migration, "MigrationFailed");
             j.on_delete = Some(on_delete);
@@ -674,6 +691,16 @@ mod tests {
             "Forbidden.InstanceNotFound"
         );
         assert!(vanished.dts_jobs.is_empty());
+        let mut listed = with(DtsOnDelete::NotFoundButListed);
+        assert_eq!(
+            run(&mut listed, "DeleteDtsJob", &[("DtsJobId", "j")]).unwrap_err().code(),
+            "Forbidden.InstanceNotFound"
+        );
+        let still = run(&mut listed, "DescribeDtsJobs", &[("Region", "cn-hangzhou"), ("DtsJobId", "j")]).unwrap();
+        assert_eq!(
+            (still["TotalRecordCount"].as_u64(), still["DtsJobList"][0]["DtsJobId"].as_str()),
+            (Some(1), Some("j"))
+        );
         assert_eq!(run(&mut vanished, "DeleteDtsJob", &[]).unwrap_err().code(), "MissingDtsJobId");
         assert_eq!(
             run(&mut vanished, "DeleteDtsJob", &[("DtsJobId", "j"), ("SynchronizationDirection", "Sideways")])
@@ -765,6 +792,17 @@ mod tests {
         let unsigned_token =
             sign(DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, query, "n7", Some(("x-acs-security-token", "t", false)));
         assert_eq!(authenticate(&mut s, &unsigned_token, query, b"").unwrap_err().code(), "IncompleteSignature");
+
+        s.dts_expired_tokens.insert("old".into());
+        let expired =
+            sign(DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, query, "n10", Some(("x-acs-security-token", "old", true)));
+        assert_eq!(authenticate(&mut s, &expired, query, b"").unwrap_err(), expired_token());
+        let renewed =
+            sign(DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, query, "n11", Some(("x-acs-security-token", "new", true)));
+        assert_eq!(authenticate(&mut s, &renewed, query, b""), Ok(()), "any token not listed as expired is accepted");
+        let wrong_and_expired =
+            sign(DTS_ACCESS_KEY_ID, "not-the-secret", query, "n12", Some(("x-acs-security-token", "old", true)));
+        assert_eq!(authenticate(&mut s, &wrong_and_expired, query, b"").unwrap_err().code(), "SignatureDoesNotMatch");
 
         s.dts_access_keys.insert("LTAIother".into(), "other-secret".into());
         let table = sign("LTAIother", "other-secret", query, "n8", None);

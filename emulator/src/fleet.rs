@@ -1,7 +1,7 @@
 //! The resources the emulator serves. The same types are the JSON file format
 //! (`--fleet`, `PUT /_admin/fleet`) and what Rust tests build directly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -36,6 +36,11 @@ pub struct Fleet {
     /// the default pair [`DTS_ACCESS_KEY_ID`] / [`DTS_ACCESS_KEY_SECRET`].
     #[serde(rename = "dtsAccessKeys", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dts_access_keys: BTreeMap<String, String>,
+    /// STS security tokens (`x-acs-security-token`) the DTS endpoint refuses, once the signature holds, with 403
+    /// `InvalidSecurityToken.Expired`; any other token, or none, is accepted. A test expires the token a client
+    /// holds by adding it here, and renews it by handing out another one.
+    #[serde(rename = "dtsExpiredTokens", default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub dts_expired_tokens: BTreeSet<String>,
 }
 
 /// A DMS connection: the pair (endpoint, replication instance) in one region.
@@ -115,10 +120,14 @@ pub enum OnDelete {
     InvalidState,
     /// RDS IntegrationConflictOperationFault (DMS: like `InvalidState`).
     Conflict,
-    /// DMS AccessDeniedFault / RDS 403 AccessDenied.
+    /// The caller's IAM policy denies the call: DMS AccessDeniedException / RDS 403 AccessDenied.
     AccessDenied,
+    /// DMS AccessDeniedFault: DMS itself was denied access to the endpoint (RDS: like `AccessDenied`).
+    EndpointAccessDenied,
     /// Every delete is throttled.
     Throttle,
+    /// A not-found error although the resource stays listed (a claim the janitor must check, not trust).
+    NotFoundButListed,
 }
 
 /// The AccessKeyId the DTS endpoint knows when the fleet names none.
@@ -220,6 +229,9 @@ pub struct DtsReverseJob {
 pub enum DtsOnDelete {
     /// The job vanished just before the call: `Forbidden.InstanceNotFound`, and it is gone.
     NotFound,
+    /// `Forbidden.InstanceNotFound`, yet the job stays and DescribeDtsJobs still lists it: a not-found answer that
+    /// must not be believed without a look.
+    NotFoundButListed,
     /// `Success: false` with ErrCode `InvalidParameter` and an ErrMessage whose `%s` DynamicMessage fills.
     Business,
     /// 403 `Forbidden.RAM`.
@@ -399,8 +411,12 @@ impl Integration {
     }
 
     /// Whether `identifier` names this integration (by ARN or by name), as RDS accepts both.
+    /// Whether `identifier` names this integration: its ARN, its name, or its id (the ARN's last segment, which
+    /// AWS's own examples pass as `IntegrationIdentifier`).
     pub fn is_named(&self, identifier: &str) -> bool {
-        self.integration_arn == identifier || self.name() == identifier
+        self.integration_arn == identifier
+            || self.name() == identifier
+            || self.integration_arn.rsplit_once(":integration:").is_some_and(|(_, id)| id == identifier)
     }
 }
 
@@ -535,7 +551,7 @@ mod tests {
                 {"region":"ap-southeast-1","DtsJobId":"j2","DtsInstanceID":"dtsX","DtsJobName":"two-way","JobType":"SYNC",
                  "Status":"Synchronizing","CreateTime":"2024-01-02T03:04:05Z","TagList":[{"TagKey":"janitor:protect"}],
                  "ReverseJob":{"DtsJobId":"j2r","Status":"Failed","CreateTime":"now-2d","onDelete":"Throttle"},"onDelete":"ExpiredToken"}],
-               "dtsAccessKeys":{"LTAIother":"other-secret"}}"#,
+               "dtsAccessKeys":{"LTAIother":"other-secret"},"dtsExpiredTokens":["STS.old"]}"#,
         )
         .unwrap();
         let j1 = &fleet.dts_jobs[0];
@@ -553,11 +569,13 @@ mod tests {
         assert_eq!((reverse.status.as_str(), reverse.on_delete), ("Failed", Some(DtsOnDelete::Throttle)));
         assert!(reverse.create_time.is_some_and(|t| t < ago(Duration::from_secs(86_400))));
         assert_eq!(fleet.dts_access_keys["LTAIother"], "other-secret");
+        assert_eq!(fleet.dts_expired_tokens.iter().collect::<Vec<_>>(), ["STS.old"]);
         for bad in [
             r#"{"dtsJobs":[{"DtsJobId":"j","JobType":"ETL"}]}"#,
             r#"{"dtsJobs":[{"DtsJobId":"j","onDelete":"Sometimes"}]}"#,
             r#"{"dtsJobs":[{"DtsJobID":"j"}]}"#,
             r#"{"dtsJobs":[{"DtsJobId":"j","ReverseJob":{"Status":"Failed"}}]}"#,
+            r#"{"dtsExpiredTokens":"STS.old"}"#,
         ] {
             assert!(Fleet::from_json(bad).is_err(), "{bad}");
         }

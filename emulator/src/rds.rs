@@ -185,7 +185,8 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
                 format!("Another operation is in progress on integration {identifier}."),
             ))
         }
-        Some(OnDelete::AccessDenied) => {
+        Some(OnDelete::NotFoundButListed) => return Err(not_found(identifier)),
+        Some(OnDelete::AccessDenied | OnDelete::EndpointAccessDenied) => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",

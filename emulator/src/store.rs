@@ -1,7 +1,7 @@
 //! The live, mutable fleet. Each resource gets a sequence number when it enters the
 //! store, which pagination markers refer to (see `paging`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::fleet::{Connection, DtsJob, Fleet, Integration};
 
@@ -14,6 +14,7 @@ pub(crate) struct Store {
     /// DTS jobs in fleet order (DescribeDtsJobs pages by position, not by marker).
     pub(crate) dts_jobs: Vec<DtsJob>,
     pub(crate) dts_access_keys: BTreeMap<String, String>,
+    pub(crate) dts_expired_tokens: BTreeSet<String>,
     /// Signature nonces already accepted by the DTS endpoint.
     pub(crate) dts_nonces: HashSet<String>,
 }
@@ -33,6 +34,7 @@ impl Store {
         self.tags = fleet.tags;
         self.dts_jobs = fleet.dts_jobs;
         self.dts_access_keys = fleet.dts_access_keys;
+        self.dts_expired_tokens = fleet.dts_expired_tokens;
     }
 
     pub(crate) fn fleet(&self) -> Fleet {
@@ -42,6 +44,7 @@ impl Store {
             integrations: self.integrations.iter().map(|(_, i)| i.clone()).collect(),
             dts_jobs: self.dts_jobs.clone(),
             dts_access_keys: self.dts_access_keys.clone(),
+            dts_expired_tokens: self.dts_expired_tokens.clone(),
         }
     }
 

@@ -57,6 +57,18 @@ fn signed(
     params: &[(&str, &str)],
     nonce: &str,
 ) -> (String, Vec<(String, String)>) {
+    signed_with_token(addr, key, None, action, params, nonce)
+}
+
+/// Like [`signed`], with STS credentials' security token (signed, as every `x-acs-` header must be).
+fn signed_with_token(
+    addr: SocketAddr,
+    key: (&str, &str),
+    token: Option<&str>,
+    action: &str,
+    params: &[(&str, &str)],
+    nonce: &str,
+) -> (String, Vec<(String, String)>) {
     let mut pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     pairs.sort();
     let query = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
@@ -69,6 +81,7 @@ fn signed(
         ("x-acs-content-sha256", EMPTY_SHA256.to_owned()),
     ]
     .into_iter()
+    .chain(token.map(|t| ("x-acs-security-token", t.to_owned())))
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let authorization = authorization(key, &query, &headers);
@@ -217,6 +230,7 @@ async fn deletes_remove_jobs_or_reverse_halves_and_report_errors_in_both_shapes(
             with("expired", DtsOnDelete::ExpiredToken),
             with("denied", DtsOnDelete::AccessDenied),
             with("business", DtsOnDelete::Business),
+            with("ghost", DtsOnDelete::NotFoundButListed),
         ],
         ..Fleet::default()
     };
@@ -250,7 +264,10 @@ async fn deletes_remove_jobs_or_reverse_halves_and_report_errors_in_both_shapes(
     assert_eq!((business.status, business.json()["Success"].as_bool()), (200, Some(false)));
     assert_eq!(business.json()["ErrMessage"], "The Value of Input Parameter %s is not valid.");
     assert_eq!(business.json()["DynamicMessage"], "DtsInstanceId");
-    assert_eq!(emu.fleet().dts_jobs.len(), 4, "refused deletes leave the jobs");
+    let ghost = delete("ghost", &[], "d9").await;
+    assert_eq!((ghost.status, code(&ghost).as_str()), (404, "Forbidden.InstanceNotFound"));
+    assert!(emu.fleet().dts_jobs.iter().any(|j| j.dts_job_id == "ghost"), "answered not-found, yet still there");
+    assert_eq!(emu.fleet().dts_jobs.len(), 5, "refused deletes leave the jobs");
 
     let missing = call(&emu, "DeleteDtsJob", &[("RegionId", "cn-hangzhou")], "d7").await;
     assert_eq!((missing.status, code(&missing).as_str()), (400, "MissingDtsJobId"));
@@ -297,6 +314,39 @@ async fn signatures_keys_and_nonces_are_enforced() {
     assert_eq!(calls.len(), 6);
     assert!(calls.iter().all(|c| c.service == "dts"));
     assert_eq!(calls[0].region, "cn-hangzhou");
+}
+
+#[tokio::test]
+async fn tokens_listed_as_expired_are_refused_and_others_accepted() {
+    let emu = Emulator::start(Fleet {
+        dts_jobs: vec![job("j", DtsJobType::Migration, "MigrationFailed")],
+        dts_expired_tokens: ["STS.old".to_owned()].into(),
+        ..Fleet::default()
+    })
+    .await
+    .unwrap();
+    let addr = emu.addr();
+    let describe = |token: &'static str, nonce: &'static str| async move {
+        let (query, headers) =
+            signed_with_token(addr, KEY, Some(token), "DescribeDtsJobs", &[("Region", "cn-hangzhou")], nonce);
+        post(addr, &query, headers).await
+    };
+    let expired = describe("STS.old", "t1").await;
+    assert_eq!((expired.status, code(&expired).as_str()), (403, "InvalidSecurityToken.Expired"));
+    assert_eq!(expired.json()["Message"], "Specified SecurityToken is expired.");
+    let renewed = describe("STS.new", "t2").await;
+    assert_eq!((renewed.status, renewed.json()["TotalRecordCount"].as_u64()), (200, Some(1)));
+
+    let mut fleet = emu.fleet();
+    fleet.dts_expired_tokens.insert("STS.new".to_owned());
+    emu.set_fleet(fleet);
+    let later = describe("STS.new", "t3").await;
+    assert_eq!(code(&later), "InvalidSecurityToken.Expired", "a token expires when the fleet says so");
+    let errors: Vec<Option<String>> = emu.calls().into_iter().map(|c| c.error).collect();
+    assert_eq!(
+        errors,
+        [Some("InvalidSecurityToken.Expired".to_owned()), None, Some("InvalidSecurityToken.Expired".to_owned())]
+    );
 }
 
 #[tokio::test]

@@ -4,10 +4,14 @@ pub mod dms;
 pub mod dts;
 pub mod rds;
 
+use crate::calls::{Access, Attempt, Caller, Failed, Lane};
 use crate::resource::{Provider, Resource};
 use async_trait::async_trait;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::sync::Arc;
 
 pub use dms::DmsConnections;
 pub use dts::DtsJobs;
@@ -38,7 +42,7 @@ pub enum DeleteOutcome {
     Deleted {
         status: String,
     },
-    /// It vanished before we deleted it: the goal is met.
+    /// It vanished before we deleted it, and a second look confirmed it: the goal is met.
     AlreadyGone,
     /// The control plane refused for a reason that is not ours to fix now (its state); left for a later run.
     Skipped {
@@ -67,55 +71,223 @@ pub trait ControlPlane: Send + Sync {
         })
     }
     async fn delete(&self, resource: &Resource) -> DeleteOutcome;
+    /// Called once after the run's deletes with the resources that are gone (deleted or already gone), so the plane
+    /// can drop what it remembered of them in one go.
+    async fn settle(&self, _gone: &[&Resource]) {}
 }
 
-/// Error codes that mean "not there any more".
+/// One region's client and the lane its calls are paced on.
+pub struct Regional<C> {
+    pub region: String,
+    pub client: C,
+    pub lane: Arc<Lane>,
+}
+
+impl<C> Regional<C> {
+    /// A client for `region`, on a lane of its own named after `service` and the region.
+    pub fn new(service: &str, region: impl Into<String>, client: C) -> Regional<C> {
+        let region = region.into();
+        Regional { lane: Lane::new(format!("{service} {region}")), region, client }
+    }
+}
+
+/// Looks up the client built for `region` at start.
+fn regional<'a, C>(clients: &'a [Regional<C>], region: &str) -> Option<&'a Regional<C>> {
+    clients.iter().find(|r| r.region == region)
+}
+
+fn no_client(operation: &'static str, region: &str) -> ScanError {
+    ScanError {
+        operation,
+        region: region.to_owned(),
+        message: "no client was built for this region at start".to_owned(),
+    }
+}
+
+/// Error codes that mean "not there any more" (each service's model documents them for its delete call).
 const GONE: &[&str] = &["ResourceNotFoundFault", "IntegrationNotFoundFault"];
 /// Error codes that mean "not in a state to delete now".
 const WRONG_STATE: &[&str] =
     &["InvalidResourceStateFault", "InvalidIntegrationStateFault", "IntegrationConflictOperationFault"];
+/// Codes the AWS SDKs treat as throttling (aws-smithy-runtime's classifier list).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+/// Codes the AWS SDKs treat as transient.
+const TRANSIENT: &[&str] = &["RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable"];
 
-/// Maps an SDK error from a delete call to an outcome, by the service's error code.
-fn delete_outcome<E>(action: &str, target: &str, error: &E) -> DeleteOutcome
+/// How an SDK error bears on retrying: throttling by code, transient by code, by HTTP 5xx, by timeout or by a
+/// failed connection; the rest is final.
+pub fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Attempt {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Attempt::Transient,
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => Attempt::Transient,
+        SdkError::ServiceError(context) => {
+            let code = error.code().unwrap_or_default();
+            let status = context.raw().status().as_u16();
+            if THROTTLING.contains(&code) || status == 429 {
+                Attempt::Throttled
+            } else if TRANSIENT.contains(&code) || matches!(status, 500 | 502 | 503 | 504) {
+                Attempt::Transient
+            } else {
+                Attempt::Final
+            }
+        }
+        _ => Attempt::Final,
+    }
+}
+
+/// An IAM denial of the janitor's own role (`AccessDeniedException`, or `AccessDenied` in the query protocols).
+/// DMS's `AccessDeniedFault` is not one: it says DMS was denied access to the endpoint (its own role toward the
+/// endpoint's database or service), per the DeleteConnection API reference.
+fn is_iam_denial(code: &str) -> bool {
+    code == "AccessDeniedException" || code == "AccessDenied"
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (gave up after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+/// What a failed delete call means, by the service's error code. A not-found code is only a claim here: the
+/// adapter checks it ([`Claim::Gone`]) before it counts as gone.
+enum Claim {
+    Gone(String),
+    Outcome(DeleteOutcome),
+}
+
+fn delete_claim<E>(action: &str, target: &str, failed: &Failed<SdkError<E, HttpResponse>>) -> Claim
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    let error = &failed.error;
     let code = error.code().unwrap_or_default();
     let message = error.message().unwrap_or_default();
-    if GONE.contains(&code) {
-        DeleteOutcome::AlreadyGone
+    let attempts = attempts_note(failed.attempts);
+    Claim::Outcome(if GONE.contains(&code) {
+        return Claim::Gone(format!("{code}: {message}"));
     } else if WRONG_STATE.contains(&code) {
         DeleteOutcome::Skipped { reason: format!("{code}: {message}") }
-    } else if code.starts_with("AccessDenied") {
+    } else if code == "AccessDeniedFault" {
+        DeleteOutcome::Failed {
+            error: format!(
+                "{action}: AWS DMS was denied access to the endpoint (its role toward the endpoint, not the janitor's \
+                 permissions) ({code}: {message})"
+            ),
+        }
+    } else if is_iam_denial(code) {
         DeleteOutcome::Failed {
             error: format!("access denied: the janitor's role may not call {action} on {target} ({code}: {message})"),
         }
     } else if !code.is_empty() {
-        DeleteOutcome::Failed { error: format!("{action} failed: {code}: {message}") }
+        DeleteOutcome::Failed { error: format!("{action} failed: {code}: {message}{attempts}") }
     } else {
-        DeleteOutcome::Failed { error: format!("{action} failed: {}", DisplayErrorContext(error)) }
+        DeleteOutcome::Failed { error: format!("{action} failed: {}{attempts}", DisplayErrorContext(error)) }
+    })
+}
+
+/// What a second look after a not-found answer found.
+enum Recheck {
+    /// The describe does not list it.
+    Absent,
+    /// Still listed, with this status.
+    Listed(String),
+}
+
+/// Turns a verified not-found into an outcome: gone only when the describe no longer lists the resource.
+fn verified(action: &str, claim: &str, recheck: Result<Recheck, String>) -> DeleteOutcome {
+    match recheck {
+        Ok(Recheck::Absent) => DeleteOutcome::AlreadyGone,
+        Ok(Recheck::Listed(status)) if status == "deleting" => DeleteOutcome::Skipped {
+            reason: format!("{action} answered {claim}, and it is listed as deleting: another delete is under way"),
+        },
+        Ok(Recheck::Listed(status)) => DeleteOutcome::Failed {
+            error: format!("{action} answered {claim}, but it is still listed with status {status}"),
+        },
+        Err(error) => DeleteOutcome::Failed {
+            error: format!("{action} answered {claim}, and its absence could not be verified: {error}"),
+        },
     }
 }
 
 /// Describes a scan failure with the service's code where it has one, the whole cause chain where it does not.
-fn scan_error<E>(operation: &'static str, region: &str, error: &E) -> ScanError
+fn scan_error<E>(operation: &'static str, region: &str, failed: &Failed<SdkError<E, HttpResponse>>) -> ScanError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    let error = &failed.error;
+    let attempts = attempts_note(failed.attempts);
     let message = match (error.code(), error.message()) {
-        (Some(code), message) if code.starts_with("AccessDenied") => {
+        (Some(code), message) if is_iam_denial(code) => {
             format!(
                 "access denied: the janitor's role may not call {operation} ({code}: {})",
                 message.unwrap_or_default()
             )
         }
-        (Some(code), message) => format!("{code}: {}", message.unwrap_or_default()),
-        (None, _) => DisplayErrorContext(error).to_string(),
+        (Some(code), message) => format!("{code}: {}{attempts}", message.unwrap_or_default()),
+        (None, _) => format!("{}{attempts}", DisplayErrorContext(error)),
     };
     ScanError { operation, region: region.to_owned(), message }
 }
 
-/// Looks up the client built for `region` at start.
-fn client_for<'a, C>(clients: &'a [(String, C)], region: &str) -> Option<&'a C> {
-    clients.iter().find(|(r, _)| r == region).map(|(_, c)| c)
+/// Why a marker-paginated listing stopped short.
+enum PageError<E> {
+    /// A call failed (after its retries).
+    Call(Failed<SdkError<E, HttpResponse>>),
+    /// The service repeated a marker: following it would never end.
+    Marker(ScanError),
+}
+
+/// Reads every page of a marker-paginated listing on `regional`'s lane: `send` asks for the page after a marker,
+/// `marker` reads the next one from a page, `on_page` takes each page as it arrives.
+async fn paginate<C, P, E, Fut>(
+    caller: &Caller,
+    regional: &Regional<C>,
+    operation: &'static str,
+    send: impl Fn(Option<String>) -> Fut,
+    marker: impl Fn(&P) -> Option<&str>,
+    mut on_page: impl FnMut(P),
+) -> Result<(), PageError<E>>
+where
+    E: ProvideErrorMetadata,
+    Fut: std::future::Future<Output = Result<P, SdkError<E, HttpResponse>>>,
+{
+    let mut previous: Option<String> = None;
+    loop {
+        let page = caller
+            .call(&regional.lane, Access::Read, classify, || send(previous.clone()))
+            .await
+            .map_err(PageError::Call)?;
+        let next = match marker(&page).filter(|m| !m.is_empty()) {
+            Some(next) if Some(next) == previous.as_deref() => {
+                return Err(PageError::Marker(ScanError {
+                    operation,
+                    region: regional.region.clone(),
+                    message: format!("the service returned the same Marker twice ({next}); stopped paginating"),
+                }))
+            }
+            next => next.map(str::to_owned),
+        };
+        on_page(page);
+        match next {
+            Some(next) => previous = Some(next),
+            None => return Ok(()),
+        }
+    }
 }

@@ -20,7 +20,7 @@
 //! saw it gone. Because TTL deletion is lazy, a mark past its `expiresAt` is treated as absent (and replaced on
 //! the next failed sighting), so nothing inherits a first sighting older than the TTL.
 
-use super::{FirstSeenStore, Sighting, StateError};
+use super::{first_seen_at, FirstSeenStore, Sighting, StateError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -297,11 +297,17 @@ impl FirstSeenStore for DynamoStore {
             .try_collect::<()>()
             .await?;
 
-        Ok(seen.into_iter().map(|(key, secs)| (key, SystemTime::UNIX_EPOCH + Duration::from_secs(secs))).collect())
+        let store = || format!("DynamoDB table {}", self.table);
+        seen.into_iter().map(|(key, secs)| first_seen_at(store, &key, secs).map(|at| (key, at))).collect()
     }
 
-    async fn forget(&self, region: &str, key: &str) -> Result<(), StateError> {
-        self.delete_mark(region, key).await
+    async fn forget(&self, gone: &[(String, String)]) -> Result<(), StateError> {
+        // Owned keys: borrowed ones trip the compiler's Send check in an async trait method.
+        stream::iter(gone.to_vec())
+            .map(|(region, key): (String, String)| async move { self.delete_mark(&region, &key).await })
+            .buffer_unordered(CALLS_IN_FLIGHT)
+            .try_collect::<()>()
+            .await
     }
 }
 

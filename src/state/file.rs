@@ -1,7 +1,7 @@
 //! The CLI's store: a JSON file, rewritten atomically, that can list its marks and so also forgets connections
 //! that are gone.
 
-use super::{FirstSeenStore, Sighting, StateError};
+use super::{first_seen_at, FirstSeenStore, Sighting, StateError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -82,12 +82,12 @@ impl FirstSeenStore for FileStore {
             current.insert(key.clone(), previous.get(key).copied().unwrap_or_else(|| unix_seconds(now)));
         }
         let changed = current != previous;
+        let store = || format!("first-seen state file {}", self.path.display());
         let seen = failed
             .iter()
-            .filter_map(|key| {
-                current.get(key).map(|secs| (key.clone(), SystemTime::UNIX_EPOCH + Duration::from_secs(*secs)))
-            })
-            .collect();
+            .filter_map(|key| current.get(key).map(|secs| (key, *secs)))
+            .map(|(key, secs)| first_seen_at(store, key, secs).map(|at| (key.clone(), at)))
+            .collect::<Result<_, _>>()?;
         if !current.is_empty() {
             marks.first_seen_failed.insert(region.to_owned(), current);
         }
@@ -97,17 +97,22 @@ impl FirstSeenStore for FileStore {
         Ok(seen)
     }
 
-    async fn forget(&self, region: &str, key: &str) -> Result<(), StateError> {
+    async fn forget(&self, gone: &[(String, String)]) -> Result<(), StateError> {
         let _writer = self.lock.lock().await;
         let mut marks = self.load().await?;
-        let Some(region_marks) = marks.first_seen_failed.get_mut(region) else { return Ok(()) };
-        if region_marks.remove(key).is_none() {
-            return Ok(());
+        let mut changed = false;
+        for (region, key) in gone {
+            if let Some(region_marks) = marks.first_seen_failed.get_mut(region) {
+                changed |= region_marks.remove(key).is_some();
+                if region_marks.is_empty() {
+                    marks.first_seen_failed.remove(region);
+                }
+            }
         }
-        if region_marks.is_empty() {
-            marks.first_seen_failed.remove(region);
+        if changed {
+            self.save(&marks).await?;
         }
-        self.save(&marks).await
+        Ok(())
     }
 }
 
@@ -146,13 +151,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_mark_beyond_any_date_is_a_clear_store_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, r#"{"firstSeenFailed":{"r":{"a":18446744073709551615}}}"#).expect("write");
+        let store = FileStore::new(&path);
+        let (scanned, failed) = (keys(&["a"]), keys(&["a"]));
+        let sighting = Sighting { region: "r", scanned: &scanned, failed: &failed, complete: true, now: at(100) };
+        let error = store.reconcile(sighting).await.expect_err("corrupt").to_string();
+        assert_eq!(
+            error,
+            format!(
+                "first-seen state file {}: the first-seen mark of a is 18446744073709551615, beyond any date (corrupt state)",
+                path.display()
+            )
+        );
+    }
+
+    #[tokio::test]
     async fn a_forgotten_connection_starts_afresh() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = FileStore::new(dir.path().join("state.json"));
         complete(&store, "r", &["a", "b"], 100).await;
-        store.forget("r", "a").await.expect("forget");
-        store.forget("r", "unknown").await.expect("forgetting nothing is fine");
-        store.forget("elsewhere", "a").await.expect("forgetting in an unknown region is fine");
+        let gone = |region: &str, key: &str| vec![(region.to_owned(), key.to_owned())];
+        store.forget(&gone("r", "a")).await.expect("forget");
+        store.forget(&gone("r", "unknown")).await.expect("forgetting nothing is fine");
+        store.forget(&gone("elsewhere", "a")).await.expect("forgetting in an unknown region is fine");
         let (scanned, failed) = (keys(&["a", "b"]), keys(&["a", "b"]));
         let sighting = Sighting { region: "r", scanned: &scanned, failed: &failed, complete: false, now: at(200) };
         let seen = store.reconcile(sighting).await.expect("reconcile");

@@ -21,6 +21,21 @@ pub enum StateError {
     Corrupt { path: PathBuf, source: serde_json::Error },
     #[error("DynamoDB table {table}: {message}")]
     Dynamo { table: String, message: String },
+    /// A mark no clock could have written: the store is corrupt, and its connections wait.
+    #[error("{store}: the first-seen mark of {key} is {seconds}, beyond any date (corrupt state)")]
+    ImplausibleMark { store: String, key: String, seconds: u64 },
+}
+
+/// The latest first sighting a store accepts, in Unix seconds: the last second of the year 9999.
+const LATEST_MARK: u64 = 253_402_300_799;
+
+/// The time of a first sighting stored as Unix seconds, if it is a plausible date; `store` names the store for the
+/// error.
+pub(crate) fn first_seen_at(store: impl FnOnce() -> String, key: &str, seconds: u64) -> Result<SystemTime, StateError> {
+    (seconds <= LATEST_MARK)
+        .then(|| SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(seconds)))
+        .flatten()
+        .ok_or_else(|| StateError::ImplausibleMark { store: store(), key: key.to_owned(), seconds })
 }
 
 /// What one scan of one region saw, for the store to reconcile its marks with.
@@ -45,7 +60,8 @@ pub trait FirstSeenStore: Send + Sync {
     /// returns when each failed key was first seen.
     async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError>;
 
-    /// Drops the mark of a connection the janitor deleted (or found gone), so a connection recreated later with the
-    /// same endpoint and instance starts its grace afresh instead of inheriting an old first sighting.
-    async fn forget(&self, region: &str, key: &str) -> Result<(), StateError>;
+    /// Drops the marks of connections the janitor deleted (or found gone), so a connection recreated later with the
+    /// same endpoint and instance starts its grace afresh instead of inheriting an old first sighting. Called once
+    /// after a run's deletes with every `(region, key)` that is gone, so a file store writes once.
+    async fn forget(&self, gone: &[(String, String)]) -> Result<(), StateError>;
 }

@@ -1,10 +1,10 @@
 //! Shared harness: the emulator in-process and a janitor wired to it through the real SDK over HTTP.
 #![allow(dead_code)]
 
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_databasemigration::config::Credentials;
 use emulator::{Connection, Emulator, Fleet, Integration};
+use replication_janitor::calls::RetryPolicy;
 use replication_janitor::config::Settings;
 use replication_janitor::handler::Janitor;
 use replication_janitor::report::{Item, Report};
@@ -83,10 +83,11 @@ pub async fn janitor(emulator: &Emulator, vars: &[(&str, &str)]) -> Janitor {
         .credentials_provider(Credentials::new("AKIDEMULATOR", "emulator-secret", None, None, "tests"))
         .load()
         .await;
-    let retry = RetryConfig::standard()
-        .with_max_attempts(settings.max_attempts)
-        .with_initial_backoff(Duration::from_millis(5))
-        .with_max_backoff(Duration::from_millis(50));
+    let retry = RetryPolicy {
+        max_attempts: settings.max_attempts,
+        base: Duration::from_millis(2),
+        cap: Duration::from_millis(50),
+    };
     startup::janitor_with(&sdk, settings, None, retry).await.expect("janitor")
 }
 

@@ -1,9 +1,11 @@
-//! Alibaba Cloud credentials: an AccessKey pair and, for STS, a security token. From the environment or from an
-//! AWS Secrets Manager secret (read once per cold start). Neither `Debug` nor any error ever shows the secret or the
-//! token.
+//! Alibaba Cloud credentials: an AccessKey pair and, for STS, a security token. From the environment (read once) or
+//! from an AWS Secrets Manager secret (read at cold start, and again when the service says the STS token in it has
+//! expired: a warm Lambda outlives an STS token). Neither `Debug` nor any error ever shows the secret or the token.
 
+use async_trait::async_trait;
 use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The environment variables the official Alibaba Cloud SDKs read.
 pub const ENV_ACCESS_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
@@ -110,6 +112,144 @@ impl Credentials {
     }
 }
 
+/// Where credentials can be read again when the STS token in them expires.
+#[async_trait]
+pub trait CredentialsSource: Send + Sync {
+    /// What it is, for messages (`Secrets Manager secret <arn>`); never a secret value.
+    fn origin(&self) -> String;
+    /// The credentials it holds now.
+    async fn read(&self) -> Result<Credentials, CredentialsError>;
+}
+
+/// The Secrets Manager secret `JANITOR_DTS_SECRET_ARN` names, read with GetSecretValue.
+#[derive(Clone)]
+pub struct SecretsManagerSecret {
+    client: aws_sdk_secretsmanager::Client,
+    arn: String,
+}
+
+impl SecretsManagerSecret {
+    pub fn new(client: aws_sdk_secretsmanager::Client, arn: impl Into<String>) -> SecretsManagerSecret {
+        SecretsManagerSecret { client, arn: arn.into() }
+    }
+}
+
+impl fmt::Debug for SecretsManagerSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretsManagerSecret").field("arn", &self.arn).finish()
+    }
+}
+
+#[async_trait]
+impl CredentialsSource for SecretsManagerSecret {
+    fn origin(&self) -> String {
+        format!("Secrets Manager secret {}", self.arn)
+    }
+
+    async fn read(&self) -> Result<Credentials, CredentialsError> {
+        Credentials::from_secrets_manager(&self.client, &self.arn).await
+    }
+}
+
+/// The credentials one call signs with, and which reading of their source they came from.
+#[derive(Clone, Debug)]
+pub(crate) struct Signing {
+    generation: u64,
+    pub(crate) credentials: Arc<Credentials>,
+}
+
+/// What reading the credentials again after an expired STS token gave.
+#[derive(Debug)]
+pub(crate) enum Renewal {
+    /// Credentials other than the expired ones, read from `origin`: the call is retried once with these.
+    Fresh { signing: Signing, origin: String },
+    /// No source to read them from again (the environment, or credentials given as they are).
+    NotRenewable,
+    /// The source still holds the credentials whose token just expired.
+    Unchanged { origin: String },
+    /// The source could not be read.
+    Failed { origin: String, error: CredentialsError },
+}
+
+struct Current {
+    /// How many times the source was read again; a call compares it with the one it signed under.
+    generation: u64,
+    credentials: Arc<Credentials>,
+    /// Why the last reading failed, if it did (the credentials are then still the ones before it).
+    reread_error: Option<CredentialsError>,
+}
+
+/// The credentials every clone of a client signs with. When calls find their STS token expired, the source is read
+/// again once (single flight: one reading per expiry however many calls failed at once; the calls that waited use
+/// what it read).
+pub(crate) struct RenewableCredentials {
+    current: Mutex<Current>,
+    source: Option<Arc<dyn CredentialsSource>>,
+    rereading: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for RenewableCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RenewableCredentials")
+            .field("credentials", &self.current().credentials)
+            .field("source", &self.source.as_ref().map(|source| source.origin()))
+            .finish()
+    }
+}
+
+impl RenewableCredentials {
+    pub(crate) fn new(credentials: Credentials, source: Option<Arc<dyn CredentialsSource>>) -> RenewableCredentials {
+        let current = Current { generation: 0, credentials: Arc::new(credentials), reread_error: None };
+        RenewableCredentials { current: Mutex::new(current), source, rereading: tokio::sync::Mutex::new(()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What a call signs with now.
+    pub(crate) fn current(&self) -> Signing {
+        let current = self.lock();
+        Signing { generation: current.generation, credentials: Arc::clone(&current.credentials) }
+    }
+
+    /// After the service refused `expired` as an expired STS token: reads the source again, unless another call
+    /// already did since `expired` was handed out, and says what to do next.
+    pub(crate) async fn renew(&self, expired: &Signing) -> Renewal {
+        let Some(source) = &self.source else {
+            return Renewal::NotRenewable;
+        };
+        let _single_flight = self.rereading.lock().await;
+        if self.lock().generation == expired.generation {
+            let origin = source.origin();
+            tracing::info!(%origin, "the Alibaba Cloud STS token has expired; reading the credentials again");
+            let read = source.read().await;
+            let mut current = self.lock();
+            current.generation = current.generation.wrapping_add(1);
+            match read {
+                Ok(credentials) => {
+                    current.credentials = Arc::new(credentials);
+                    current.reread_error = None;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading the Alibaba Cloud credentials again failed");
+                    current.reread_error = Some(error);
+                }
+            }
+        }
+        let current = self.lock();
+        let origin = source.origin();
+        if let Some(error) = &current.reread_error {
+            Renewal::Failed { origin, error: error.clone() }
+        } else if current.credentials == expired.credentials {
+            Renewal::Unchanged { origin }
+        } else {
+            let signing = Signing { generation: current.generation, credentials: Arc::clone(&current.credentials) };
+            Renewal::Fresh { signing, origin }
+        }
+    }
+}
+
 fn parse_secret(secret: &str, origin: &str) -> Result<Credentials, CredentialsError> {
     let error = |problem: String| CredentialsError { origin: origin.to_owned(), problem };
     // The parser's own message may quote the input, so only its position is reported.
@@ -183,6 +323,101 @@ mod tests {
         assert_eq!(Credentials::from_secret_string(&sdk), Ok(Credentials::new("LTAI2", SECRET, Some(TOKEN.into()))));
         let pascal = format!(r#"{{"AccessKeyId":"LTAI3","AccessKeySecret":"{SECRET}","other":1}}"#);
         assert_eq!(Credentials::from_secret_string(&pascal), Ok(Credentials::new("LTAI3", SECRET, None)));
+    }
+
+    /// A source that hands out `answers` in turn (the last one again when they run out) and counts its readings.
+    struct Scripted {
+        answers: Vec<Result<Credentials, CredentialsError>>,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Scripted {
+        fn new(answers: Vec<Result<Credentials, CredentialsError>>) -> Arc<Scripted> {
+            Arc::new(Scripted { answers, reads: Default::default() })
+        }
+
+        fn reads(&self) -> usize {
+            self.reads.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl CredentialsSource for Scripted {
+        fn origin(&self) -> String {
+            "the test's source".to_owned()
+        }
+
+        async fn read(&self) -> Result<Credentials, CredentialsError> {
+            let n = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Let the other calls pile up on the single flight while this reading is under way.
+            tokio::task::yield_now().await;
+            self.answers[n.min(self.answers.len() - 1)].clone()
+        }
+    }
+
+    fn sts(token: &str) -> Credentials {
+        Credentials::new("STS.key", SECRET, Some(token.to_owned()))
+    }
+
+    fn renewable(source: &Arc<Scripted>) -> RenewableCredentials {
+        RenewableCredentials::new(sts("old"), Some(Arc::clone(source) as Arc<dyn CredentialsSource>))
+    }
+
+    fn token_of(renewal: &Renewal) -> Option<&str> {
+        match renewal {
+            Renewal::Fresh { signing, .. } => signing.credentials.security_token.as_deref(),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn many_calls_expiring_at_once_read_the_source_once_and_all_get_the_fresh_token() {
+        let source = Scripted::new(vec![Ok(sts("new")), Ok(sts("newer"))]);
+        let credentials = renewable(&source);
+        let expired = credentials.current();
+        let renewals = futures::future::join_all((0..8).map(|_| credentials.renew(&expired))).await;
+        assert_eq!(source.reads(), 1);
+        assert!(renewals.iter().all(|r| token_of(r) == Some("new")), "{renewals:?}");
+        assert_eq!(credentials.current().credentials.security_token.as_deref(), Some("new"));
+
+        // The fresh token expires in its turn: that is a new expiry, read again once.
+        let fresh = credentials.current();
+        assert_eq!(token_of(&credentials.renew(&fresh).await), Some("newer"));
+        assert_eq!(source.reads(), 2);
+        // A call that signed before the first reading and failed late uses what is there now, without a reading.
+        assert_eq!(token_of(&credentials.renew(&expired).await), Some("newer"));
+        assert_eq!(source.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_source_still_holding_the_expired_token_or_failing_says_so_to_every_waiting_call() {
+        let unchanged = Scripted::new(vec![Ok(sts("old"))]);
+        let credentials = renewable(&unchanged);
+        let expired = credentials.current();
+        let renewals = futures::future::join_all((0..4).map(|_| credentials.renew(&expired))).await;
+        assert_eq!(unchanged.reads(), 1);
+        assert!(renewals.iter().all(|r| matches!(r, Renewal::Unchanged { origin } if origin == "the test's source")));
+
+        let problem = CredentialsError { origin: "the test's source".into(), problem: "GetSecretValue failed".into() };
+        let failing = Scripted::new(vec![Err(problem.clone()), Ok(sts("new"))]);
+        let credentials = renewable(&failing);
+        let expired = credentials.current();
+        let renewals = futures::future::join_all((0..4).map(|_| credentials.renew(&expired))).await;
+        assert_eq!(failing.reads(), 1);
+        assert!(renewals.iter().all(|r| matches!(r, Renewal::Failed { error, .. } if *error == problem)));
+        assert_eq!(credentials.current().credentials.security_token.as_deref(), Some("old"), "nothing was replaced");
+        // A later expiry (the next invocation of a warm Lambda) reads again, and gets the renewed secret.
+        let later = credentials.current();
+        assert_eq!(token_of(&credentials.renew(&later).await), Some("new"));
+        assert_eq!(failing.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn credentials_without_a_source_are_never_read_again() {
+        let credentials = RenewableCredentials::new(sts(TOKEN), None);
+        assert!(matches!(credentials.renew(&credentials.current()).await, Renewal::NotRenewable));
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
     }
 
     #[test]

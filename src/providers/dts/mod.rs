@@ -1,17 +1,34 @@
 //! Alibaba Cloud DTS jobs (migration, synchronization, change tracking) over a small signed RPC client:
 //! DescribeDtsJobs per job type, paginated to the end, and DeleteDtsJob. The reverse half of a two-way
 //! synchronization is a resource of its own, judged by its own status and deleted with
-//! `SynchronizationDirection=Reverse`.
+//! `SynchronizationDirection=Reverse`; its forward half names it in `may_release`, because what releasing a forward
+//! task does to its reverse half is not documented.
+//!
+//! What the references say, and what is assumed:
+//! - Documented (API reference and the official dts20200101 SDK models): DeleteDtsJob takes `DtsJobId`,
+//!   `DtsInstanceId`, `JobType`, `RegionId` and `SynchronizationDirection` (`Reverse` "only if the topology is two-way
+//!   synchronization"); its error codes are `Throttling.User` (400), `InvalidSecurityToken.Expired` (403) and
+//!   `ServiceUnavailable` (500). DescribeDtsJobs takes `Region`, `JobType` and `DtsJobId` ("the ID of the data
+//!   migration, data synchronization, or change tracking task"); a job's `ReverseJob` is its reverse half. The SDK
+//!   summarizes DeleteDtsJob as releasing "a data migration, synchronization, or change tracking instance".
+//! - Not documented: any error code for a job that does not exist. Alibaba's own Terraform provider treats
+//!   `Forbidden.InstanceNotFound` and `InvalidJobId` from DeleteDtsJob as "already deleted" (and
+//!   `Forbidden.InstanceNotFound` from DescribeDtsJobDetail as "not found"), which is where [`GONE`] comes from.
+//!   Whether the `DtsJobId` filter of DescribeDtsJobs is exact, ignored, or matches a reverse half's id is not
+//!   documented either: a not-found answer is verified by describing the forward job with that filter, paged to the
+//!   end, and comparing ids on this side. Nor is what a forward (default) DeleteDtsJob does to the instance and the
+//!   reverse half of a two-way synchronization: assumed to release both, the case where order matters.
 
 pub mod client;
 pub mod credentials;
 pub mod sign;
 mod time;
 
-pub use client::{DtsClient, DtsError};
-pub use credentials::{Credentials, CredentialsError};
+pub use client::{DtsClient, DtsError, TokenRenewal};
+pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsManagerSecret};
 
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
+use crate::calls::Access;
 use crate::resource::{Age, DtsJobType, Handle, Provider, Resource};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -102,20 +119,23 @@ impl DtsJobs {
             .then(|| format!("tag {} on the job", self.protect_tag))
     }
 
-    /// Every job of `job_type` in `region`, PageNumber from 1 until TotalRecordCount jobs were read (or a page comes
-    /// back empty, or short when no total is given).
-    async fn list(&self, region: &str, job_type: DtsJobType) -> Result<Vec<WireJob>, ScanError> {
+    /// Every job of `job_type` in `region` (only those `DtsJobId` = `job_id` selects, if given), PageNumber from 1
+    /// until TotalRecordCount jobs were read (or a page comes back empty, or short when no total is given).
+    async fn list(&self, region: &str, job_type: DtsJobType, job_id: Option<&str>) -> Result<Vec<WireJob>, ScanError> {
         let scan_error =
             |message: String| ScanError { operation: "DescribeDtsJobs", region: region.to_owned(), message };
         let mut jobs = Vec::new();
         for page in 1..=MAX_PAGES {
-            let params = [
+            let mut params = vec![
                 ("Region", region.to_owned()),
                 ("JobType", job_type.as_str().to_owned()),
                 ("PageSize", PAGE_SIZE.to_string()),
                 ("PageNumber", page.to_string()),
             ];
-            let answer = self.client.call(region, "DescribeDtsJobs", &params).await.map_err(|e| {
+            if let Some(job_id) = job_id {
+                params.push(("DtsJobId", job_id.to_owned()));
+            }
+            let answer = self.client.call(region, Access::Read, "DescribeDtsJobs", &params).await.map_err(|e| {
                 scan_error(if is_denied(e.code().unwrap_or_default()) {
                     format!("access denied: the Alibaba Cloud credentials may not call dts:DescribeDtsJobs ({e})")
                 } else {
@@ -142,9 +162,10 @@ impl DtsJobs {
         Err(scan_error(format!("{} jobs: more than {MAX_PAGES} pages; stopped", job_type.as_str())))
     }
 
-    /// The job and, for a two-way synchronization, its reverse half.
+    /// The job and, for a two-way synchronization, its reverse half; the forward half names the reverse half as
+    /// what deleting it may release.
     fn resources(&self, region: &str, job_type: DtsJobType, job: &WireJob) -> Vec<Resource> {
-        let Some(job_id) = non_empty(&job.dts_job_id).or(non_empty(&job.dts_instance_id)) else {
+        let Some(job_id) = job_identity(job) else {
             tracing::warn!(region, job_type = job_type.as_str(), "DescribeDtsJobs listed a job without an id; skipped");
             return Vec::new();
         };
@@ -155,6 +176,7 @@ impl DtsJobs {
         if !instance_id.is_empty() && instance_id != job_id {
             arns.push(instance_id.clone());
         }
+        let reverse = reverse_half(job);
         let forward = Resource {
             provider: Provider::Dts,
             region: region.to_owned(),
@@ -164,7 +186,7 @@ impl DtsJobs {
             status: non_empty(&job.status).unwrap_or_default().to_owned(),
             age: age(job.create_time.as_deref()),
             protected_by: protected_by.clone(),
-            may_release: None,
+            may_release: reverse.map(|_| format!("{job_id}{REVERSE_SUFFIX}")),
             handle: Handle::DtsJob {
                 job_id: job_id.to_owned(),
                 instance_id: instance_id.clone(),
@@ -173,10 +195,8 @@ impl DtsJobs {
             },
         };
         let mut out = vec![forward];
-        let reverse =
-            job.reverse_job.as_deref().filter(|r| non_empty(&r.dts_job_id).is_some() || non_empty(&r.status).is_some());
         if let Some(reverse) = reverse {
-            let reverse_id = non_empty(&reverse.dts_job_id).unwrap_or(job_id).to_owned();
+            let reverse_id = reverse_job_id(reverse, job_id).to_owned();
             let reverse_instance = non_empty(&reverse.dts_instance_id).map(str::to_owned).unwrap_or(instance_id);
             let mut arns = arns;
             for id in [&reverse_id, &reverse_instance] {
@@ -199,6 +219,63 @@ impl DtsJobs {
             });
         }
         out
+    }
+
+    /// DeleteDtsJob answered `answer`, a code of a job that does not exist. Such a code is not documented for
+    /// DeleteDtsJob, so it counts only once DescribeDtsJobs (the forward job, by `DtsJobId`) no longer lists the job
+    /// or, for a reverse half, the forward job's `ReverseJob`.
+    async fn verify_gone(
+        &self,
+        resource: &Resource,
+        (job_id, job_type, reverse): (&str, DtsJobType, bool),
+        answer: &DtsError,
+    ) -> DeleteOutcome {
+        let forward_id = if reverse { resource.id.strip_suffix(REVERSE_SUFFIX) } else { Some(job_id) };
+        let what = match forward_id {
+            Some(forward_id) if reverse => format!("the reverse half {job_id} of job {forward_id}"),
+            _ => format!("job {job_id}"),
+        };
+        let unverified = |why: String| DeleteOutcome::Failed {
+            error: format!("DeleteDtsJob answered that {what} does not exist ({answer}), but {why}"),
+        };
+        let Some(forward_id) = forward_id else {
+            return unverified(format!("its absence could not be verified: {} names no forward job", resource.id));
+        };
+        match self.list(&resource.region, job_type, Some(forward_id)).await {
+            Err(error) => unverified(format!("its absence could not be verified: {error}")),
+            Ok(jobs) => match still_listed(&jobs, forward_id, reverse.then_some(job_id)) {
+                Some(status) => unverified(format!("DescribeDtsJobs still lists it (status {status})")),
+                None => DeleteOutcome::AlreadyGone,
+            },
+        }
+    }
+}
+
+/// What identifies a listed job: its DtsJobId, else its instance id.
+fn job_identity(job: &WireJob) -> Option<&str> {
+    non_empty(&job.dts_job_id).or(non_empty(&job.dts_instance_id))
+}
+
+/// The reverse half of a two-way synchronization, if the job lists one (an empty `ReverseJob` is none).
+fn reverse_half(job: &WireJob) -> Option<&WireJob> {
+    job.reverse_job.as_deref().filter(|r| non_empty(&r.dts_job_id).is_some() || non_empty(&r.status).is_some())
+}
+
+/// The id a reverse half is deleted by: its own, else its forward job's.
+fn reverse_job_id<'a>(reverse: &'a WireJob, forward_id: &'a str) -> &'a str {
+    non_empty(&reverse.dts_job_id).unwrap_or(forward_id)
+}
+
+/// The status of the job `forward_id` (or of its reverse half `reverse_id`) if `jobs` still lists it.
+fn still_listed(jobs: &[WireJob], forward_id: &str, reverse_id: Option<&str>) -> Option<String> {
+    let status = |job: &WireJob| non_empty(&job.status).unwrap_or("unknown").to_owned();
+    let forward = jobs.iter().filter(|job| job_identity(job) == Some(forward_id));
+    match reverse_id {
+        None => forward.map(status).next(),
+        Some(reverse_id) => forward
+            .filter_map(reverse_half)
+            .find(|reverse| reverse_job_id(reverse, forward_id) == reverse_id)
+            .map(status),
     }
 }
 
@@ -234,7 +311,7 @@ impl ControlPlane for DtsJobs {
         let mut resources = Vec::new();
         let mut seen = HashSet::new();
         for job_type in DtsJobType::ALL {
-            for job in self.list(region, job_type).await? {
+            for job in self.list(region, job_type, None).await? {
                 for resource in self.resources(region, job_type, &job) {
                     // A job listed twice (it moved between pages) is judged once.
                     if seen.insert(resource.id.clone()) {
@@ -261,19 +338,20 @@ impl ControlPlane for DtsJobs {
         if *reverse {
             params.push(("SynchronizationDirection", "Reverse".to_owned()));
         }
-        match self.client.call(&resource.region, "DeleteDtsJob", &params).await {
+        match self.client.call(&resource.region, Access::Write, "DeleteDtsJob", &params).await {
             Ok(_) => DeleteOutcome::Deleted { status: "deleting".to_owned() },
+            Err(error) if is_gone(error.code().unwrap_or_default()) => {
+                self.verify_gone(resource, (job_id, *job_type, *reverse), &error).await
+            }
             Err(error) => delete_outcome(&resource.id, &error),
         }
     }
 }
 
-/// Maps a failed DeleteDtsJob to an outcome, by the service's error code.
+/// Maps a failed DeleteDtsJob to an outcome, by the service's error code (a not-found code is verified first).
 fn delete_outcome(target: &str, error: &DtsError) -> DeleteOutcome {
     let code = error.code().unwrap_or_default();
-    if is_gone(code) {
-        DeleteOutcome::AlreadyGone
-    } else if error.is_token_expired() {
+    if error.is_token_expired() {
         DeleteOutcome::Failed { error: error.to_string() }
     } else if is_denied(code) {
         DeleteOutcome::Failed {
@@ -295,7 +373,11 @@ mod tests {
 
     fn jobs() -> DtsJobs {
         DtsJobs::new(
-            DtsClient::new(Credentials::new("id", "secret", None), None, 1),
+            DtsClient::new(
+                Credentials::new("id", "secret", None),
+                None,
+                crate::calls::Caller::new(crate::calls::RetryPolicy::new(1), 1),
+            ),
             vec!["cn-hangzhou".into()],
             "keep",
         )
@@ -374,6 +456,45 @@ mod tests {
     }
 
     #[test]
+    fn only_the_forward_half_of_a_two_way_sync_may_release_another_resource() {
+        let two_way =
+            parse(r#"{"DtsJobId":"fwd","Status":"Failed","ReverseJob":{"DtsJobId":"rev","Status":"Synchronizing"}}"#);
+        let got = jobs().resources("cn-hangzhou", DtsJobType::Sync, &two_way);
+        assert_eq!(got[0].may_release.as_deref(), Some("fwd/reverse"));
+        assert_eq!(got[0].may_release.as_deref(), Some(got[1].id.as_str()), "names the reverse half's resource id");
+        assert_eq!(got[1].may_release, None);
+        for one_way in [
+            r#"{"DtsJobId":"plain","Status":"Failed"}"#,
+            r#"{"DtsJobId":"plain","Status":"Failed","ReverseJob":null}"#,
+            r#"{"DtsJobId":"plain","Status":"Failed","ReverseJob":{}}"#,
+        ] {
+            let got = jobs().resources("cn-hangzhou", DtsJobType::Sync, &parse(one_way));
+            assert_eq!((got.len(), got[0].may_release.as_deref()), (1, None), "{one_way}");
+        }
+        let migration = jobs().resources("cn-hangzhou", DtsJobType::Migration, &parse(r#"{"DtsJobId":"m"}"#));
+        assert_eq!(migration[0].may_release, None);
+    }
+
+    #[test]
+    fn a_job_is_still_listed_only_under_its_own_ids() {
+        let listed: Vec<WireJob> = serde_json::from_str(
+            r#"[{"DtsJobId":"fwd-2","Status":"Failed"},
+                {"DtsJobId":"fwd","Status":"Synchronizing","ReverseJob":{"DtsJobId":"rev","Status":"Failed"}},
+                {"DtsInstanceID":"dtsnoid","Status":"Abnormal"},
+                {"DtsJobId":"bare","Status":"Failed","ReverseJob":{"Status":"InitializeFailed"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(still_listed(&listed, "fwd", None).as_deref(), Some("Synchronizing"));
+        assert_eq!(still_listed(&listed, "fwd", Some("rev")).as_deref(), Some("Failed"));
+        assert_eq!(still_listed(&listed, "fwd", Some("other")), None);
+        assert_eq!(still_listed(&listed, "fwd-", None), None, "ids are compared whole");
+        assert_eq!(still_listed(&listed, "dtsnoid", None).as_deref(), Some("Abnormal"));
+        assert_eq!(still_listed(&listed, "bare", Some("bare")).as_deref(), Some("InitializeFailed"));
+        assert_eq!(still_listed(&listed, "fwd-2", Some("rev")), None, "a job without a reverse half");
+        assert_eq!(still_listed(&[], "fwd", None), None);
+    }
+
+    #[test]
     fn codes_are_told_apart() {
         for gone in ["Forbidden.InstanceNotFound", "InvalidJobId", "DTS.Msg.JobNotExist", "InvalidDtsJobId.NotFound"] {
             assert!(is_gone(gone), "{gone}");
@@ -395,7 +516,6 @@ mod tests {
 
     #[test]
     fn delete_errors_map_to_outcomes() {
-        assert_eq!(delete_outcome("j", &api("Forbidden.InstanceNotFound", "gone", 1)), DeleteOutcome::AlreadyGone);
         let denied = delete_outcome("j", &api("Forbidden.RAM", "not allowed", 1));
         assert_eq!(
             denied,
@@ -423,8 +543,11 @@ mod tests {
                 error: "InvalidParameter: The Value of Input Parameter DtsJobId is not valid.".into()
             }
         );
-        let DeleteOutcome::Failed { error } = delete_outcome("j", &api("InvalidSecurityToken.Expired", "expired", 1))
-        else {
+        let expired = DtsError::TokenExpired {
+            service: "InvalidSecurityToken.Expired: expired".into(),
+            renewal: TokenRenewal::NotRereadable,
+        };
+        let DeleteOutcome::Failed { error } = delete_outcome("j", &expired) else {
             panic!("an expired token fails the item");
         };
         assert!(error.starts_with("the Alibaba Cloud STS token has expired"), "{error}");
