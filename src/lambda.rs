@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use crate::handler::Janitor;
-use crate::report::Report;
+use crate::report::{Report, LAMBDA_ITEMS_BUDGET};
 use crate::startup::StartupError;
 use crate::trigger::{self, TriggerError};
 use lambda_runtime::layers::TracingLayer;
@@ -80,7 +80,8 @@ fn envelope(body: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&checked).unwrap_or_default()
 }
 
-/// One invocation: the report is the response; the metrics go to stdout as EMF.
+/// One invocation: the report, bounded to fit Lambda's response limit, is the response; the metrics (from the whole
+/// report) go to stdout as EMF.
 pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Body>) -> Result<Report, TriggerError> {
     let payload: Value = match event.payload {
         Body::Text(text) => serde_json::from_str(&text).map_err(|e| TriggerError::not_json(&e))?,
@@ -91,7 +92,7 @@ pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Body>) -> Result<Repor
     for line in janitor.metric_lines(&report) {
         println!("{line}");
     }
-    Ok(report)
+    Ok(report.bounded(LAMBDA_ITEMS_BUDGET))
 }
 
 /// Runs until the Lambda service stops the instance. A bad setting is reported as an init error.
@@ -141,6 +142,19 @@ async fn report_init_error(error: &StartupError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// lambda_runtime turns a handler's panic into an invocation error only if panics unwind: a release profile
+    /// with `panic = "abort"` would kill the process and leave the invocation unanswered.
+    #[test]
+    fn release_builds_keep_panics_catchable() {
+        let manifest = include_str!("../Cargo.toml");
+        let release = manifest.split("[profile.release]").nth(1).expect("a release profile");
+        let release = release.split("\n[").next().unwrap_or_default();
+        assert!(
+            !release.lines().any(|line| line.trim_start().starts_with("panic") && line.contains("abort")),
+            "{release}"
+        );
+    }
 
     /// What the handler makes of `body`: the payload, or the invocation's error message.
     fn handled(body: &[u8]) -> Result<Value, String> {

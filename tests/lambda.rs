@@ -210,3 +210,29 @@ async fn regions_narrow_aws_and_dts_regions_narrow_dts() {
     );
     assert!(deletes(&emulator).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_fleet_answers_within_lambdas_response_limit_with_what_matters_listed() {
+    let home = tempfile::tempdir().expect("home");
+    // About 5.4 MB of items as JSON: over the 4 MiB the response lists, under what a debug build sweeps quickly.
+    let emulator = emulator(Fleet::generated(16_000, 0, 0.05, &[REGION])).await;
+    let api = RuntimeApi::start(Duration::from_secs(120)).await.expect("runtime api");
+    let child = spawn_lambda(&api, &emulator.url(), home.path(), &[("JANITOR_REGIONS", REGION)]);
+    api.push_raw(b"{}".to_vec());
+    let outcome = api.outcome(0, Duration::from_secs(100)).await;
+    stop(child);
+
+    let Some(Invocation::Response(report)) = outcome else { panic!("a response: {outcome:?}") };
+    let size = serde_json::to_vec(&report).expect("json").len();
+    assert!(size <= 5_000_000, "{size} bytes");
+    assert_eq!(report["totals"]["scanned"], 16_000);
+    let sweep = &report["sweeps"][0];
+    let listed = sweep["items"].as_array().expect("items");
+    let omitted = sweep["itemsOmitted"].as_u64().expect("itemsOmitted");
+    assert!(omitted > 0);
+    assert_eq!(listed.len() as u64 + omitted, 16_000);
+    let stale = listed.iter().filter(|i| i["verdict"] == "delete" || i["verdict"] == "capped").count();
+    assert_eq!(stale, 800, "every stale connection is listed (the first 100 would be deleted, the rest are capped)");
+    let notes = report["notes"].as_array().expect("notes");
+    assert!(notes.iter().any(|n| n.as_str().unwrap_or_default().starts_with(&format!("{omitted} of 16000 items"))));
+}
