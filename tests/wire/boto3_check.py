@@ -57,6 +57,7 @@ def build_fleet():
         "TESTING": {"Status": "testing"},
         "THROTTLE": {"onDelete": "Throttle"},
         "DENIED": {"onDelete": "AccessDenied"},
+        "UNREACHABLE": {"onDelete": "EndpointAccessDenied"},
         "VICTIM": {"LastFailureMessage": "Login failed for user 'dms' <&>"},
     }
     for name, extra in specials.items():
@@ -264,7 +265,9 @@ def run_checks(url, fleet):
             return lambda: dms.delete_connection(EndpointArn=endpoint_arn(REGION, name),
                                                  ReplicationInstanceArn=ri_arn(REGION, "SPECIALRI"))
         expect_error(delete("TESTING"), "InvalidResourceStateFault", 400)
-        expect_error(delete("DENIED"), "AccessDeniedFault", 400)
+        # An IAM denial of the caller, and DMS's own AccessDeniedFault (DMS denied access to the endpoint).
+        expect_error(delete("DENIED"), "AccessDeniedException", 400)
+        expect_error(delete("UNREACHABLE"), "AccessDeniedFault", 400)
         expect_error(delete("THROTTLE"), "ThrottlingException", 400)
         expect_error(delete("NOPE"), "ResourceNotFoundFault", 400)
 
@@ -296,6 +299,9 @@ def run_checks(url, fleet):
         assert i["Status"] == "failed" and i["IntegrationArn"] == integration_arn(REGION, 1000), i
         by_arn = rds.describe_integrations(IntegrationIdentifier=integration_arn(REGION, 1000))["Integrations"]
         assert [x["IntegrationName"] for x in by_arn] == ["rich-failed"], by_arn
+        # The id that ends the ARN, the form AWS's examples pass and the janitor sends.
+        by_id = rds.describe_integrations(IntegrationIdentifier=integration_arn(REGION, 1000).rsplit(":", 1)[1])
+        assert [x["IntegrationName"] for x in by_id["Integrations"]] == ["rich-failed"], by_id
 
     def describe_integrations_filter():
         out = rds.describe_integrations(
@@ -314,7 +320,7 @@ def run_checks(url, fleet):
                      "InvalidParameterValue", 400)
 
     def delete_integration_returns_it():
-        out = rds.delete_integration(IntegrationIdentifier="victim")
+        out = rds.delete_integration(IntegrationIdentifier=integration_arn(REGION, 1004).rsplit(":", 1)[1])
         assert out["IntegrationArn"] == integration_arn(REGION, 1004), out
         assert out["Status"] == "deleting" and out["IntegrationName"] == "victim", out
         assert isinstance(out["CreateTime"], datetime.datetime), out
@@ -340,7 +346,7 @@ def run_checks(url, fleet):
             calls = json.load(r)
         deletes = [c for c in calls if c["operation"] == "DeleteConnection"]
         # One wire call per API call: the throttled delete was not retried.
-        assert len(deletes) == 6, deletes
+        assert len(deletes) == 7, deletes
         first = deletes[0]
         assert first == {"service": "dms", "operation": "DeleteConnection", "region": REGION,
                          "target": endpoint_arn(REGION, "VICTIM"), "status": 200, "error": None}, first
@@ -358,7 +364,7 @@ def run_checks(url, fleet):
         ("ListTagsForResource with ResourceArnList", list_tags_for_resource_arn_list),
         ("TestConnection -> Status testing", test_connection_sets_testing),
         ("DeleteConnection -> Status deleting, gone, then ResourceNotFoundFault", delete_connection_returns_deleting),
-        ("DeleteConnection errors: InvalidResourceStateFault, AccessDeniedFault, ThrottlingException, "
+        ("DeleteConnection errors: InvalidResourceStateFault, AccessDeniedException, AccessDeniedFault, ThrottlingException, "
          "ResourceNotFoundFault", delete_connection_error_paths),
         ("DescribeIntegrations paginates (MaxRecords=20) over every integration once, CreateTime datetime",
          describe_integrations_paginated),
