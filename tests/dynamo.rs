@@ -329,6 +329,31 @@ async fn an_expired_mark_that_ttl_has_not_yet_deleted_does_not_count() {
 }
 
 #[tokio::test]
+async fn a_mark_beyond_any_date_is_a_store_error_not_a_panic() {
+    let (_moto, client) = moto_with_table().await;
+    let store = DynamoStore::new(client.clone(), TABLE, TTL);
+    client
+        .put_item()
+        .table_name(TABLE)
+        .item("pk", AttributeValue::S(format!("{REGION}#{}", key("garbled"))))
+        .item("firstSeen", AttributeValue::N(u64::MAX.to_string()))
+        .item("expiresAt", AttributeValue::N(u64::MAX.to_string()))
+        .send()
+        .await
+        .expect("put_item");
+    let failed = keys(&[&key("garbled")]);
+    let sighting = Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
+    let error = store.reconcile(sighting).await.expect_err("corrupt").to_string();
+    assert_eq!(
+        error,
+        format!(
+            "DynamoDB table {TABLE}: the first-seen mark of {} is 18446744073709551615, beyond any date (corrupt state)",
+            key("garbled")
+        )
+    );
+}
+
+#[tokio::test]
 async fn a_missing_table_is_an_error_naming_the_table() {
     let moto = Moto::start();
     let store = DynamoStore::new(moto.dynamodb(REGION).await, "no-such-table", TTL);
