@@ -3,8 +3,8 @@
 
 use crate::config::{Settings, SETTINGS};
 use crate::report::Report;
+use crate::request::SweepRequest;
 use crate::state::FileStore;
-use crate::sweep::SweepRequest;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Write};

@@ -18,6 +18,7 @@ pub mod pattern;
 pub mod policy;
 pub mod providers;
 pub mod report;
+pub mod request;
 pub mod resource;
 pub mod startup;
 pub mod state;

@@ -183,6 +183,7 @@ mod tests {
             age,
             protected_by: None,
             may_release: None,
+            failure: None,
             handle: Handle::RdsIntegration { arn: "arn:aws:rds:us-east-1:1:integration:abc".into() },
         }
     }
@@ -206,6 +207,7 @@ mod tests {
         let protected = Resource {
             protected_by: Some("tag janitor:protect on the integration".into()),
             may_release: None,
+            failure: None,
             ..integration("failed", Age::CreatedAt(ago(48 * HOUR)))
         };
         let with_needs_attention = Policy { rds_statuses: vec!["failed".into(), "needs_attention".into()], ..policy() };

@@ -36,6 +36,9 @@ pub struct Item {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The control plane's own failure text for the resource, kept as evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 /// Counts by verdict and outcome.
@@ -334,6 +337,7 @@ mod tests {
             verdict,
             outcome,
             error: None,
+            failure: None,
         }
     }
 

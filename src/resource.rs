@@ -130,5 +130,23 @@ pub struct Resource {
     /// two-way synchronization, for its forward half): this one is deleted only when that one is stale too, and
     /// only after that one's own delete has answered.
     pub may_release: Option<String>,
+    /// The control plane's own word on why it failed (DMS `LastFailureMessage`, an integration's `Errors`, a DTS
+    /// job's `ErrorMessage`), so the report of a deletion keeps the evidence.
+    pub failure: Option<String>,
     pub handle: Handle,
+}
+
+/// How much of a control plane's failure text a report keeps.
+const FAILURE_TEXT_LIMIT: usize = 500;
+
+/// A failure text as reports carry it: trimmed, `None` when empty, cut at [`FAILURE_TEXT_LIMIT`] characters.
+pub fn failure_text(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(match text.char_indices().nth(FAILURE_TEXT_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    })
 }

@@ -3,50 +3,16 @@
 //! deadline minus `JANITOR_DEADLINE_MARGIN`, reports what had not finished, and leaves the margin for the report
 //! and the metrics.
 
-use crate::config::Settings;
 use crate::policy::{apply_limits, judged, Judgement, Limits, Policy, Verdict};
 use crate::providers::{ControlPlane, DeleteOutcome};
 use crate::report::{Counts, Item, Outcome, Report, Sweep};
+use crate::request::SweepRequest;
 use crate::resource::{Provider, Resource};
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
-
-/// What one run should do.
-#[derive(Clone, Debug)]
-pub struct SweepRequest {
-    pub providers: Vec<Provider>,
-    /// Narrows the AWS providers' regions to these; `None` sweeps all the regions each was built for.
-    pub regions: Option<Vec<String>>,
-    /// Narrows DTS's (Alibaba Cloud) regions to these; `None` sweeps all of `JANITOR_DTS_REGIONS`. Kept apart from
-    /// `regions` because the two clouds share region ids.
-    pub dts_regions: Option<Vec<String>>,
-    /// A service event's resource: only it is scanned and judged.
-    pub target: Option<crate::trigger::Target>,
-    pub dry_run: bool,
-    /// When the run must be over: the Lambda invocation's deadline, or the CLI's time limit.
-    pub deadline: Option<SystemTime>,
-    pub trigger: String,
-    pub notes: Vec<String>,
-}
-
-impl SweepRequest {
-    /// Everything the configuration allows, as a schedule or the CLI runs it; triggers narrow it from here.
-    pub fn configured(settings: &Settings, trigger: &str, deadline: Option<SystemTime>) -> SweepRequest {
-        SweepRequest {
-            providers: settings.providers.clone(),
-            regions: None,
-            dts_regions: None,
-            target: None,
-            dry_run: settings.dry_run,
-            deadline,
-            trigger: trigger.to_owned(),
-            notes: Vec::new(),
-        }
-    }
-}
 
 /// How many deletes are in progress (in flight or waiting out a backoff) per allowed delete call in flight: enough
 /// that a few throttled items never idle the calls.
@@ -356,6 +322,7 @@ impl Sweeper {
                 reason: entry.judgement.reason,
                 outcome: entry.outcome,
                 error: entry.error,
+                failure: entry.resource.failure,
             };
             let sweep = &mut sweeps[entry.group];
             sweep.counts.count(&item);
@@ -465,6 +432,7 @@ mod tests {
     use super::*;
     use crate::pattern::Patterns;
     use crate::providers::{Scan, ScanError};
+    use crate::request::SweepRequest;
     use crate::resource::{Age, DtsJobType, Handle};
     use async_trait::async_trait;
     use std::sync::Mutex;
@@ -508,6 +476,7 @@ mod tests {
             age: Age::CreatedAt(SystemTime::UNIX_EPOCH),
             protected_by: None,
             may_release: may_release.map(str::to_owned),
+            failure: None,
             handle: Handle::DtsJob {
                 job_id: id.to_owned(),
                 instance_id: String::new(),

@@ -3,8 +3,8 @@
 //! janitor's own account.
 
 use crate::config::{self, Settings};
+use crate::request::{SweepRequest, Target};
 use crate::resource::Provider;
-use crate::sweep::SweepRequest;
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::SystemTime;
@@ -55,24 +55,6 @@ pub struct ManualRequest {
     /// Narrows DTS to these of `JANITOR_DTS_REGIONS`: Alibaba Cloud and AWS share region ids, so each cloud's are
     /// named apart.
     pub dts_regions: Option<Vec<String>>,
-}
-
-/// One resource a service event names: the sweep judges only it (DMS: the connections of an endpoint).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub provider: Provider,
-    pub region: String,
-    /// An integration ARN (RDS) or an endpoint ARN (DMS).
-    pub arn: String,
-}
-
-impl Target {
-    /// The partition (`aws`, `aws-cn`, ...) and the account of the ARN: an event about another's resource is not
-    /// acted on.
-    fn owner(&self) -> (&str, &str) {
-        let mut parts = self.arn.split(':');
-        (parts.nth(1).unwrap_or_default(), parts.nth(2).unwrap_or_default())
-    }
 }
 
 /// What invoked the janitor.

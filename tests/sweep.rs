@@ -379,7 +379,7 @@ async fn protection_look_ups_ask_about_a_hundred_arns_at_a_time() {
 fn due_in(
     janitor: &replication_janitor::handler::Janitor,
     within: Duration,
-) -> replication_janitor::sweep::SweepRequest {
+) -> replication_janitor::request::SweepRequest {
     let mut request = janitor.configured_request("test");
     request.deadline = Some(std::time::SystemTime::now() + within);
     request
@@ -472,8 +472,8 @@ async fn a_sweep_under_relentless_throttling_still_reports_before_its_deadline()
     assert_eq!(report.totals.deleted, 0);
 }
 
-fn integration_event(name: &str) -> replication_janitor::trigger::Target {
-    replication_janitor::trigger::Target {
+fn integration_event(name: &str) -> replication_janitor::request::Target {
+    replication_janitor::request::Target {
         provider: Provider::Rds,
         region: REGION.to_owned(),
         arn: integration_arn(REGION, name),
@@ -532,7 +532,7 @@ async fn a_dms_endpoint_event_keeps_the_first_seen_marks_of_the_other_connection
     assert!(marks.contains("src-a") && marks.contains("src-b"), "{marks}");
 
     let mut request = janitor.configured_request("aws.dms/DMS Replication Endpoint State Change");
-    request.target = Some(replication_janitor::trigger::Target {
+    request.target = Some(replication_janitor::request::Target {
         provider: Provider::Dms,
         region: REGION.to_owned(),
         arn: endpoint_arn(REGION, "src-a"),
@@ -541,4 +541,25 @@ async fn a_dms_endpoint_event_keeps_the_first_seen_marks_of_the_other_connection
     assert_eq!(items(&report).len(), 1);
     let marks = std::fs::read_to_string(&state).expect("state");
     assert!(marks.contains("src-b"), "an endpoint's event is a partial scan: the other marks stay: {marks}");
+}
+
+#[tokio::test]
+async fn the_control_planes_failure_text_travels_with_the_verdict() {
+    let mut broken = connection("broken", "ri", "failed");
+    broken.last_failure_message = Some("Test connection failed: timeout".into());
+    let mut failed = integration("int-failed", "failed", 2 * DAYS);
+    failed.errors = vec![emulator::IntegrationError {
+        error_code: "SourceNotFound".into(),
+        error_message: Some("The source cluster no longer exists.".into()),
+    }];
+    let emulator = emulator(Fleet { connections: vec![broken], integrations: vec![failed], ..Fleet::default() }).await;
+    let report = sweep(&janitor(&emulator, &[("JANITOR_DRY_RUN", "false")]).await).await;
+    assert_eq!(fate(&report, "broken@ri"), ("delete".into(), "deleted".into()));
+    assert_eq!(item(&report, "broken@ri").failure.as_deref(), Some("Test connection failed: timeout"));
+    assert_eq!(
+        item(&report, "int-failed").failure.as_deref(),
+        Some("SourceNotFound: The source cluster no longer exists.")
+    );
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["sweeps"][0]["items"][0]["failure"], "Test connection failed: timeout");
 }

@@ -7,7 +7,7 @@ use super::{
     PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller, Lane};
-use crate::resource::{Age, Handle, Provider, Resource};
+use crate::resource::{failure_text, Age, Handle, Provider, Resource};
 use crate::state::{FirstSeenStore, Sighting};
 use async_trait::async_trait;
 use aws_sdk_databasemigration::types::{Connection, Filter};
@@ -171,6 +171,7 @@ impl DmsConnections {
                     age,
                     protected_by,
                     may_release: None,
+                    failure: connection.last_failure_message().and_then(failure_text),
                     handle: Handle::DmsConnection { endpoint_arn, replication_instance_arn: instance_arn },
                 }
             })

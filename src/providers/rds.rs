@@ -9,7 +9,7 @@ use super::{
     PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller};
-use crate::resource::{Age, Handle, Provider, Resource};
+use crate::resource::{failure_text, Age, Handle, Provider, Resource};
 use async_trait::async_trait;
 use aws_sdk_rds::error::ProvideErrorMetadata;
 use aws_sdk_rds::types::Integration;
@@ -61,6 +61,14 @@ impl RdsIntegrations {
             age,
             protected_by,
             may_release: None,
+            failure: failure_text(
+                &integration
+                    .errors()
+                    .iter()
+                    .map(|e| format!("{}: {}", e.error_code().unwrap_or("?"), e.error_message().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
             handle: Handle::RdsIntegration { arn },
         }
     }

@@ -29,7 +29,7 @@ pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsM
 
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::calls::Access;
-use crate::resource::{Age, DtsJobType, Handle, Provider, Resource};
+use crate::resource::{failure_text, Age, DtsJobType, Handle, Provider, Resource};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
@@ -67,6 +67,7 @@ struct WireJob {
     status: Option<String>,
     create_time: Option<String>,
     tag_list: Option<Vec<WireTag>>,
+    error_message: Option<String>,
     reverse_job: Option<Box<WireJob>>,
 }
 
@@ -187,6 +188,7 @@ impl DtsJobs {
             age: age(job.create_time.as_deref()),
             protected_by: protected_by.clone(),
             may_release: reverse.map(|_| format!("{job_id}{REVERSE_SUFFIX}")),
+            failure: job.error_message.as_deref().and_then(failure_text),
             handle: Handle::DtsJob {
                 job_id: job_id.to_owned(),
                 instance_id: instance_id.clone(),
@@ -215,6 +217,7 @@ impl DtsJobs {
                 // The reverse half has no tags of its own: the two-way synchronization's tags protect both halves.
                 protected_by: self.protected_by(reverse.tag_list.as_ref()).or(protected_by),
                 may_release: None,
+                failure: reverse.error_message.as_deref().and_then(failure_text),
                 handle: Handle::DtsJob { job_id: reverse_id, instance_id: reverse_instance, job_type, reverse: true },
             });
         }
@@ -391,7 +394,8 @@ mod tests {
     fn a_job_becomes_a_resource() {
         let job = parse(
             r#"{"DtsJobId":"j1","DtsInstanceID":"dtsj1","DtsJobName":"orders","Status":"MigrationFailed",
-                "CreateTime":"2024-01-02T03:04:05Z","TagList":[{"TagKey":"team","TagValue":"a"}],"ReverseJob":null}"#,
+                "CreateTime":"2024-01-02T03:04:05Z","TagList":[{"TagKey":"team","TagValue":"a"}],"ReverseJob":null,
+                "ErrorMessage":" DTS-070211: Connect Source DB failed. "}"#,
         );
         let got = jobs().resources("cn-hangzhou", DtsJobType::Migration, &job);
         assert_eq!(got.len(), 1);
@@ -400,6 +404,7 @@ mod tests {
         assert_eq!(r.arns, ["j1", "dtsj1"]);
         assert_eq!(r.age, Age::CreatedAt(UNIX_EPOCH + Duration::from_secs(1_704_164_645)));
         assert_eq!(r.protected_by, None);
+        assert_eq!(r.failure.as_deref(), Some("DTS-070211: Connect Source DB failed."));
         assert_eq!(
             r.handle,
             Handle::DtsJob {

@@ -1,0 +1,58 @@
+//! What one run should do: the request a trigger produces (or the CLI builds) and the sweep carries out. Its own
+//! module, so that neither the triggers nor the sweep depend on the other.
+
+use crate::config::Settings;
+use crate::resource::Provider;
+use std::time::SystemTime;
+
+/// What one run should do.
+#[derive(Clone, Debug)]
+pub struct SweepRequest {
+    pub providers: Vec<Provider>,
+    /// Narrows the AWS providers' regions to these; `None` sweeps all the regions each was built for.
+    pub regions: Option<Vec<String>>,
+    /// Narrows DTS's (Alibaba Cloud) regions to these; `None` sweeps all of `JANITOR_DTS_REGIONS`. Kept apart from
+    /// `regions` because the two clouds share region ids.
+    pub dts_regions: Option<Vec<String>>,
+    /// A service event's resource: only it is scanned and judged.
+    pub target: Option<Target>,
+    pub dry_run: bool,
+    /// When the run must be over: the Lambda invocation's deadline, or the CLI's time limit.
+    pub deadline: Option<SystemTime>,
+    pub trigger: String,
+    pub notes: Vec<String>,
+}
+
+impl SweepRequest {
+    /// Everything the configuration allows, as a schedule or the CLI runs it; triggers narrow it from here.
+    pub fn configured(settings: &Settings, trigger: &str, deadline: Option<SystemTime>) -> SweepRequest {
+        SweepRequest {
+            providers: settings.providers.clone(),
+            regions: None,
+            dts_regions: None,
+            target: None,
+            dry_run: settings.dry_run,
+            deadline,
+            trigger: trigger.to_owned(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// One resource a service event names: the sweep judges only it (DMS: the connections of an endpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub provider: Provider,
+    pub region: String,
+    /// An integration ARN (RDS) or an endpoint ARN (DMS).
+    pub arn: String,
+}
+
+impl Target {
+    /// The partition (`aws`, `aws-cn`, ...) and the account of the ARN: an event about another's resource is not
+    /// acted on.
+    pub(crate) fn owner(&self) -> (&str, &str) {
+        let mut parts = self.arn.split(':');
+        (parts.nth(1).unwrap_or_default(), parts.nth(2).unwrap_or_default())
+    }
+}
