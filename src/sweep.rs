@@ -437,10 +437,28 @@ mod tests {
     use async_trait::async_trait;
     use std::sync::Mutex;
 
-    /// A control plane in memory: it lists `resources` and records deletes in order.
+    /// A control plane in memory: it lists `resources` per region, fails the scans of `unreachable` regions,
+    /// answers a delete with `answers[id]` (else deleted) after `delete_takes`, and records deletes in order.
     struct Fake {
         resources: Vec<Resource>,
+        regions: Vec<String>,
+        unreachable: Vec<String>,
+        answers: std::collections::HashMap<String, DeleteOutcome>,
+        delete_takes: Duration,
         deleted: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(resources: Vec<Resource>) -> Fake {
+            Fake {
+                resources,
+                regions: vec!["cn-hangzhou".to_owned()],
+                unreachable: Vec::new(),
+                answers: std::collections::HashMap::new(),
+                delete_takes: Duration::ZERO,
+                deleted: Mutex::new(Vec::new()),
+            }
+        }
     }
 
     #[async_trait]
@@ -450,18 +468,30 @@ mod tests {
         }
 
         fn regions(&self) -> Vec<String> {
-            vec!["cn-hangzhou".to_owned()]
+            self.regions.clone()
         }
 
-        async fn scan(&self, _region: &str) -> Result<Scan, ScanError> {
-            Ok(Scan { resources: self.resources.clone(), state_error: None })
+        async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
+            if self.unreachable.iter().any(|r| r == region) {
+                return Err(ScanError {
+                    operation: "Describe",
+                    region: region.to_owned(),
+                    message: "connection refused".to_owned(),
+                });
+            }
+            let resources = self.resources.iter().filter(|r| r.region == region).cloned().collect();
+            Ok(Scan { resources, state_error: None })
         }
 
         async fn delete(&self, resource: &Resource) -> DeleteOutcome {
             if let Ok(mut deleted) = self.deleted.lock() {
                 deleted.push(resource.id.clone());
             }
-            DeleteOutcome::Deleted { status: "deleting".to_owned() }
+            tokio::time::sleep(self.delete_takes).await;
+            self.answers
+                .get(&resource.id)
+                .cloned()
+                .unwrap_or_else(|| DeleteOutcome::Deleted { status: "deleting".to_owned() })
         }
     }
 
@@ -491,31 +521,126 @@ mod tests {
         vec![job("j1", forward, Some("j1/reverse")), job("j1/reverse", reverse, None)]
     }
 
-    async fn run(resources: Vec<Resource>, dry_run: bool, max_deletes: usize) -> (Report, Vec<String>) {
-        let fake = Arc::new(Fake { resources, deleted: Mutex::new(Vec::new()) });
-        let policy = Policy {
+    fn policy() -> Policy {
+        Policy {
             rds_statuses: vec!["failed".to_owned()],
             min_age: Duration::ZERO,
             dms_grace: Duration::ZERO,
             include: Patterns::default(),
             exclude: Patterns::default(),
-        };
-        let limits = Limits { max_deletes, abort_above_percent: None };
-        let planes: Vec<Arc<dyn ControlPlane>> = vec![fake.clone()];
-        let sweeper = Sweeper::new(planes, policy, limits, 8, Duration::from_secs(1));
-        let request = SweepRequest {
+        }
+    }
+
+    fn request(dry_run: bool, deadline: Option<SystemTime>) -> SweepRequest {
+        SweepRequest {
             providers: vec![Provider::Dts],
             regions: None,
             dts_regions: None,
             target: None,
             dry_run,
-            deadline: None,
+            deadline,
             trigger: "test".to_owned(),
             notes: Vec::new(),
-        };
-        let report = sweeper.run(&request).await;
+        }
+    }
+
+    /// Sweeps `fake` with `limits`, `concurrency` deletes at once and a 1 s deadline margin.
+    async fn sweep_fake(
+        fake: Fake,
+        limits: Limits,
+        concurrency: usize,
+        request: &SweepRequest,
+    ) -> (Report, Vec<String>) {
+        let fake = Arc::new(fake);
+        let planes: Vec<Arc<dyn ControlPlane>> = vec![fake.clone()];
+        let sweeper = Sweeper::new(planes, policy(), limits, concurrency, Duration::from_secs(1));
+        let report = sweeper.run(request).await;
         let deleted = fake.deleted.lock().map(|d| d.clone()).unwrap_or_default();
         (report, deleted)
+    }
+
+    async fn run(resources: Vec<Resource>, dry_run: bool, max_deletes: usize) -> (Report, Vec<String>) {
+        let limits = Limits { max_deletes, abort_above_percent: None };
+        sweep_fake(Fake::new(resources), limits, 8, &request(dry_run, None)).await
+    }
+
+    const NO_LIMITS: Limits = Limits { max_deletes: 1_000, abort_above_percent: None };
+
+    fn failed_jobs(region: &str, count: usize) -> Vec<Resource> {
+        (0..count)
+            .map(|n| Resource { region: region.to_owned(), ..job(&format!("{region}-{n}"), "Failed", None) })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn one_failing_item_never_stops_the_sweep_and_each_gets_its_outcome() {
+        let mut fake = Fake::new(failed_jobs("cn-hangzhou", 5));
+        fake.answers.insert("cn-hangzhou-1".into(), DeleteOutcome::Failed { error: "denied".into() });
+        fake.answers.insert("cn-hangzhou-2".into(), DeleteOutcome::Skipped { reason: "busy".into() });
+        fake.answers.insert("cn-hangzhou-3".into(), DeleteOutcome::AlreadyGone);
+        let (report, deleted) = sweep_fake(fake, NO_LIMITS, 2, &request(false, None)).await;
+        assert_eq!(deleted.len(), 5);
+        let outcomes: Vec<Outcome> = report.sweeps[0].items.iter().map(|i| i.outcome).collect();
+        use Outcome::*;
+        assert_eq!(outcomes, [Deleted, Failed, Skipped, AlreadyGone, Deleted]);
+        assert_eq!(report.sweeps[0].items[1].error.as_deref(), Some("denied"));
+        let t = &report.totals;
+        assert_eq!((t.deleted, t.failed, t.skipped, t.already_gone), (2, 1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_region_whose_scan_fails_is_reported_and_the_others_are_swept() {
+        let mut fake = Fake::new([failed_jobs("cn-hangzhou", 2), failed_jobs("cn-beijing", 2)].concat());
+        fake.regions = vec!["cn-hangzhou".into(), "cn-beijing".into()];
+        fake.unreachable = vec!["cn-beijing".into()];
+        let (report, deleted) = sweep_fake(fake, NO_LIMITS, 8, &request(false, None)).await;
+        assert_eq!(deleted, ["cn-hangzhou-0", "cn-hangzhou-1"]);
+        let beijing = &report.sweeps[1];
+        assert_eq!(beijing.region, "cn-beijing");
+        assert_eq!(beijing.error.as_deref(), Some("Describe in cn-beijing failed: connection refused"));
+        assert_eq!((beijing.counts.failed, beijing.items.len()), (1, 0));
+        assert_eq!(report.sweeps[0].counts.deleted, 2);
+    }
+
+    #[tokio::test]
+    async fn the_cap_keeps_the_first_stale_items_in_scan_order_across_regions() {
+        let mut fake = Fake::new([failed_jobs("cn-hangzhou", 2), failed_jobs("cn-beijing", 2)].concat());
+        fake.regions = vec!["cn-hangzhou".into(), "cn-beijing".into()];
+        let limits = Limits { max_deletes: 3, abort_above_percent: None };
+        let (report, mut deleted) = sweep_fake(fake, limits, 8, &request(false, None)).await;
+        deleted.sort();
+        assert_eq!(deleted, ["cn-beijing-0", "cn-hangzhou-0", "cn-hangzhou-1"]);
+        assert_eq!(report.sweeps[1].items[1].verdict, Verdict::Capped);
+    }
+
+    #[tokio::test]
+    async fn the_tripwire_stops_a_full_scan_over_the_share() {
+        let mut resources = failed_jobs("cn-hangzhou", 3);
+        resources.push(job("healthy", "Synchronizing", None));
+        let limits = Limits { max_deletes: 100, abort_above_percent: Some(50.0) };
+        let (report, deleted) = sweep_fake(Fake::new(resources), limits, 8, &request(false, None)).await;
+        assert!(deleted.is_empty());
+        assert!(report.sweeps[0].tripwire_tripped);
+        assert_eq!(report.totals.aborted, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_the_deadline_deletes_in_flight_are_unconfirmed_and_the_rest_deferred() {
+        let mut fake = Fake::new(failed_jobs("cn-hangzhou", 9));
+        fake.delete_takes = Duration::from_secs(3);
+        // Deadline in 5 s, margin 1 s: the run stops waiting at 4 s. With one delete call allowed in flight, four
+        // items are in progress at once (the real planes gate the calls themselves; this fake does not): four
+        // answer at 3 s, the next four are in flight at 4 s, the last one never starts.
+        let deadline = SystemTime::now() + Duration::from_secs(5);
+        let (report, deleted) = sweep_fake(fake, NO_LIMITS, 1, &request(false, Some(deadline))).await;
+        assert_eq!(deleted.len(), 8);
+        let fates: Vec<(Verdict, Outcome)> = report.sweeps[0].items.iter().map(|i| (i.verdict, i.outcome)).collect();
+        use Outcome::*;
+        use Verdict::*;
+        assert_eq!(fates[..4], [(Delete, Deleted); 4]);
+        assert_eq!(fates[4..8], [(Delete, Unconfirmed); 4]);
+        assert_eq!(fates[8], (Deferred, Kept));
+        assert!(report.duration_ms <= 4_000, "{}", report.duration_ms);
     }
 
     fn fates(report: &Report) -> Vec<(String, Verdict, Outcome)> {
