@@ -63,12 +63,13 @@ impl Policy {
         if status == "deleting" {
             return judged(Verdict::InProgress, "already deleting");
         }
-        let (stale_statuses, threshold, threshold_name) = match (&resource.handle, resource.provider) {
-            (Handle::DtsJob { job_type, .. }, _) => {
+        // By the kind of resource, with no catch-all: a new kind must say which rules judge it.
+        let (stale_statuses, threshold, threshold_name) = match &resource.handle {
+            Handle::DtsJob { job_type, .. } => {
                 (job_type.failed_statuses().iter().map(|s| s.to_string()).collect(), self.min_age, "JANITOR_MIN_AGE")
             }
-            (_, Provider::Dms) => (vec![DMS_FAILED.to_owned()], self.dms_grace, "JANITOR_DMS_GRACE"),
-            (_, _) => (self.rds_statuses.clone(), self.min_age, "JANITOR_MIN_AGE"),
+            Handle::DmsConnection { .. } => (vec![DMS_FAILED.to_owned()], self.dms_grace, "JANITOR_DMS_GRACE"),
+            Handle::RdsIntegration { .. } => (self.rds_statuses.clone(), self.min_age, "JANITOR_MIN_AGE"),
         };
         if !stale_statuses.iter().any(|s| s == status) {
             return judged(Verdict::Healthy, format!("status {status} is not one of {}", stale_statuses.join(", ")));
@@ -194,6 +195,7 @@ mod tests {
             name: "src-pg@ri-1".into(),
             status: status.into(),
             age,
+            handle: Handle::DmsConnection { endpoint_arn: "ep".into(), replication_instance_arn: "ri".into() },
             ..integration("x", Age::Unknown(String::new()))
         }
     }
