@@ -5,6 +5,7 @@
 //! `sweep` (orchestration), `providers` (one adapter per control plane), `report` and `metrics`;
 //! `handler`, `lambda` and `cli` are the entry points, `startup` and `aws` build them once per process.
 
+pub mod archive;
 pub mod aws;
 pub mod calls;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod handler;
 pub mod lambda;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod pattern;
 pub mod policy;
 pub mod providers;

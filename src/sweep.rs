@@ -223,7 +223,16 @@ impl Sweeper {
                     group.finished = group.finished.max(finished);
                     match outcome {
                         DeleteOutcome::Deleted { status } => {
-                            tracing::info!(id = %entry.resource.id, %status, "deleted");
+                            let (resource, reason) = (&entry.resource, &entry.judgement.reason);
+                            tracing::info!(
+                                id = %resource.id,
+                                name = %resource.name,
+                                provider = %resource.provider,
+                                region = %resource.region,
+                                %reason,
+                                %status,
+                                "deleted"
+                            );
                             (Outcome::Deleted, None)
                         }
                         DeleteOutcome::AlreadyGone => (Outcome::AlreadyGone, None),

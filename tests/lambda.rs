@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use emulator::{Fleet, Invocation, RuntimeApi};
+use serde_json::Value;
 use std::io::Read;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -235,4 +236,56 @@ async fn a_large_fleet_answers_within_lambdas_response_limit_with_what_matters_l
     assert_eq!(stale, 800, "every stale connection is listed (the first 100 would be deleted, the rest are capped)");
     let notes = report["notes"].as_array().expect("notes");
     assert!(notes.iter().any(|n| n.as_str().unwrap_or_default().starts_with(&format!("{omitted} of 16000 items"))));
+}
+
+/// The `fields.<name>` a Logs Insights query reads, and the messages it filters on (`fields.message = '...'`).
+fn query_fields_and_messages(query: &str) -> (Vec<String>, Vec<String>) {
+    let fields = query
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter_map(|token| token.strip_prefix("fields."))
+        .filter(|name| *name != "message")
+        .map(str::to_owned)
+        .collect();
+    let messages = query
+        .split("fields.message = '")
+        .skip(1)
+        .filter_map(|rest| rest.split('\'').next())
+        .map(str::to_owned)
+        .collect();
+    (fields, messages)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_log_tables_read_fields_the_lambda_logs_carry() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(Fleet::sample()).await;
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.expect("runtime api");
+    // A deleting run whose RDS scans fail (nothing listens on port 9): DMS deletes, RDS logs its scan errors.
+    let vars =
+        [("JANITOR_DRY_RUN", "false"), ("AWS_ENDPOINT_URL_RDS", "http://127.0.0.1:9"), ("JANITOR_MAX_ATTEMPTS", "1")];
+    let child = spawn_lambda(&api, &emulator.url(), home.path(), &vars);
+    api.push_raw(std::fs::read("events/schedule.json").expect("schedule event"));
+    let outcome = api.outcome(0, Duration::from_secs(30)).await;
+    let stdout = stop(child);
+    let Some(Invocation::Response(report)) = outcome else { panic!("the schedule was answered: {outcome:?}") };
+    assert!(report["totals"]["deleted"].as_u64().unwrap_or_default() > 0, "{report}");
+    let logs: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
+
+    let body = dashboard_body(|name| format!("<{name}>"));
+    let tables = dashboard_widgets(&body, "log");
+    assert_eq!(tables.len(), 2, "latest deletions and scan errors");
+    for table in &tables {
+        let query = table["properties"]["query"].as_str().expect("a query");
+        assert!(query.starts_with("SOURCE '/aws/lambda/<JanitorFunction>' |"), "{query}");
+        let (fields, messages) = query_fields_and_messages(query);
+        assert!(!fields.is_empty() && !messages.is_empty(), "{query}");
+        let lines: Vec<&Value> =
+            logs.iter().filter(|l| messages.iter().any(|m| l["fields"]["message"] == m.as_str())).collect();
+        assert!(!lines.is_empty(), "no log line {messages:?} in:\n{stdout}");
+        for line in lines {
+            for field in &fields {
+                assert!(line["fields"][field].is_string(), "{query}\nreads fields.{field}, missing from {line}");
+            }
+        }
+    }
 }

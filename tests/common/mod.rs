@@ -123,3 +123,28 @@ pub fn deletes(emulator: &Emulator) -> Vec<String> {
         .map(|c| c.target.unwrap_or_default())
         .collect()
 }
+
+/// The CloudWatch dashboard's body in template.yaml (the JSON block under `DashboardBody: !Sub |`), each `${name}`
+/// replaced by `substitute(name)`.
+pub fn dashboard_body(substitute: impl Fn(&str) -> String) -> serde_json::Value {
+    let template = std::fs::read_to_string("template.yaml").expect("template.yaml");
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let mut lines = template.lines().skip_while(|l| l.trim() != "DashboardBody: !Sub |");
+    let header = lines.next().expect("a `DashboardBody: !Sub |` block in template.yaml");
+    let block: Vec<&str> = lines.take_while(|l| l.trim().is_empty() || indent(l) > indent(header)).collect();
+    let mut text = String::new();
+    let mut rest = block.join("\n");
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..].find('}').map(|e| start + e).expect("a closed ${...}");
+        text.push_str(&rest[..start]);
+        text.push_str(&substitute(&rest[start + 2..end]));
+        rest = rest[end + 1..].to_owned();
+    }
+    text.push_str(&rest);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("the dashboard body is not JSON: {e}\n{text}"))
+}
+
+/// Every widget of the dashboard of type `kind` (`metric`, `log`, `alarm`, `text`).
+pub fn dashboard_widgets(body: &serde_json::Value, kind: &str) -> Vec<serde_json::Value> {
+    body["widgets"].as_array().expect("widgets").iter().filter(|w| w["type"] == kind).cloned().collect()
+}

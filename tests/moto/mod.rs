@@ -1,9 +1,9 @@
-//! moto's server (PyPI `moto[server]`) on a loopback port, one per test, so DynamoDB tests speak the real
-//! protocol through the real SDK. The Python with moto is found once per test binary: the system `python3` if it
+//! moto's server (PyPI `moto[server]`) on a loopback port, one per test, so the DynamoDB store, the S3 report
+//! archive and the SNS notifications speak the real protocols through the real SDK. The Python with moto is found once per test binary: the system `python3` if it
 //! can import `moto.server`, else a venv under `target/moto-venv` that this harness creates and fills.
 #![allow(dead_code)]
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -128,15 +129,52 @@ impl Moto {
         read(&self.log)
     }
 
-    /// A DynamoDB client of `region` signed with the given keys.
-    pub async fn dynamodb_as(&self, region: &str, access_key: &str, secret: &str) -> aws_sdk_dynamodb::Client {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
+    /// The AWS configuration of `region` pointing at this server (`AWS_ENDPOINT_URL`), signed with the given keys.
+    pub async fn sdk_as(&self, region: &str, access_key: &str, secret: &str) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(self.url())
             .credentials_provider(Credentials::new(access_key, secret, None, None, "tests"))
             .load()
-            .await;
-        aws_sdk_dynamodb::Client::new(&sdk)
+            .await
+    }
+
+    /// The AWS configuration of `region` with moto's default (unchecked) test keys.
+    pub async fn sdk(&self, region: &str) -> SdkConfig {
+        self.sdk_as(region, "testing", "testing").await
+    }
+
+    /// A DynamoDB client of `region` signed with the given keys.
+    pub async fn dynamodb_as(&self, region: &str, access_key: &str, secret: &str) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_as(region, access_key, secret).await)
+    }
+
+    /// An S3 client of `region`, path-style (a bucket cannot be a subdomain of 127.0.0.1).
+    pub async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk(region).await).force_path_style(true).build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// An SNS client of `region`.
+    pub async fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk(region).await)
+    }
+
+    /// A new topic in `region`, with an HTTP subscriber that receives what SNS delivers to it. Returns the topic's
+    /// ARN. (A chat integration subscribes over HTTPS; moto delivers to an HTTP endpoint while the publish runs.)
+    pub async fn topic_with_subscriber(&self, region: &str, name: &str) -> (String, HttpSubscriber) {
+        let sns = self.sns(region).await;
+        let topic = sns.create_topic().name(name).send().await.expect("create_topic");
+        let topic_arn = topic.topic_arn.expect("topic ARN");
+        let subscriber = HttpSubscriber::start();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("http")
+            .endpoint(subscriber.url())
+            .send()
+            .await
+            .expect("subscribe");
+        (topic_arn, subscriber)
     }
 
     /// A DynamoDB client with moto's default (unchecked) test keys.
@@ -233,6 +271,69 @@ impl Moto {
         let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
         (status, body)
     }
+}
+
+/// An HTTP endpoint subscribed to a topic: it answers every POST with 200 and hands over its body.
+pub struct HttpSubscriber {
+    addr: SocketAddr,
+    bodies: mpsc::Receiver<String>,
+}
+
+impl HttpSubscriber {
+    fn start() -> HttpSubscriber {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port for the subscriber");
+        let addr = listener.local_addr().expect("subscriber address");
+        let (sender, bodies) = mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Some(body) = stream.ok().and_then(read_request_body) else { return };
+                if sender.send(body).is_err() {
+                    return;
+                }
+            }
+        });
+        HttpSubscriber { addr, bodies }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// The next delivery (SNS's JSON envelope); `None` if none came within a generous wait.
+    pub fn next(&self) -> Option<serde_json::Value> {
+        let body = self.bodies.recv_timeout(Duration::from_secs(30)).ok()?;
+        Some(serde_json::from_str(&body).unwrap_or_else(|e| panic!("a delivery that is not JSON ({e}): {body}")))
+    }
+
+    /// Whatever was delivered and not yet taken, without waiting.
+    pub fn pending(&self) -> Vec<String> {
+        self.bodies.try_iter().collect()
+    }
+}
+
+/// Reads one HTTP/1.1 request with a `Content-Length` body, answers 200, and returns the body.
+fn read_request_body(mut stream: TcpStream) -> Option<String> {
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let (head_end, length) = loop {
+        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
+        received.extend_from_slice(&chunk[..n]);
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&received[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (end + 4, length);
+        }
+    };
+    while received.len() < head_end + length {
+        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
+        received.extend_from_slice(&chunk[..n]);
+    }
+    stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
+    Some(String::from_utf8_lossy(&received[head_end..head_end + length]).into_owned())
 }
 
 fn read(path: &Path) -> String {

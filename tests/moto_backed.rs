@@ -1,6 +1,11 @@
-//! The DynamoDB first-seen store over the real protocol, against moto's server: marks across runs, the
-//! conditional first write under concurrent sweeps, mark removal, the TTL attribute, and what a sweep does when the
-//! table is missing or denied. Each test starts its own moto server, so tests share nothing.
+//! The janitor's own AWS services over their real protocols, against moto's server (one binary, so the SDK crates
+//! are linked once):
+//! - the DynamoDB first-seen store: marks across runs, the conditional first write under concurrent sweeps, mark
+//!   removal, the TTL attribute, and what a sweep does when the table is missing or denied;
+//! - the S3 report archive: the whole report under its key, and a write that fails is an error naming the object;
+//! - the SNS notification: what a subscriber receives for a run worth telling, in the chat integration's format.
+//!
+//! Each test starts its own moto server, so tests share nothing.
 
 mod common;
 mod moto;
@@ -15,10 +20,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use common::*;
 use emulator::{Emulator, Fleet};
 use moto::Moto;
+use replication_janitor::archive::{ArchiveError, ReportArchive};
 use replication_janitor::calls::{Caller, RetryPolicy};
 use replication_janitor::handler::Janitor;
+use replication_janitor::notify::{self, Notifier, NotifyError};
 use replication_janitor::providers::dms::FirstSeen;
 use replication_janitor::providers::{ControlPlane, DmsConnections, RdsIntegrations, Regional};
+use replication_janitor::report::Report;
 use replication_janitor::state::{DynamoStore, FirstSeenStore, Sighting};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -482,4 +490,138 @@ async fn a_connection_is_deleted_once_failed_for_the_grace_across_sweeps() {
     emulator.set_fleet(recreated);
     let third = sweep(&janitor).await;
     assert_eq!(fate(&third, "broken@ri").0, "waiting", "the recreated connection waits out its own grace");
+}
+
+const BUCKET: &str = "janitor-reports";
+
+/// A dry run of the sample fleet in us-east-1 through the real janitor: one failed connection and one old failed
+/// integration would be deleted; three others are protected.
+async fn dry_run_report() -> Report {
+    let emulator = emulator(Fleet::sample()).await;
+    let report = sweep(&janitor(&emulator, &[]).await).await;
+    assert!(report.totals.would_delete > 0, "the sample fleet has something to delete: {report:#?}");
+    report
+}
+
+/// A moto server with the reports bucket created.
+async fn moto_with_bucket() -> (Moto, aws_sdk_s3::Client) {
+    let moto = Moto::start();
+    let s3 = moto.s3(REGION).await;
+    s3.create_bucket().bucket(BUCKET).send().await.expect("create_bucket");
+    (moto, s3)
+}
+
+async fn object(s3: &aws_sdk_s3::Client, key: &str) -> (Option<String>, serde_json::Value) {
+    let object = s3.get_object().bucket(BUCKET).key(key).send().await.expect("get_object");
+    let content_type = object.content_type.clone();
+    let body = object.body.collect().await.expect("the object's body").into_bytes();
+    (content_type, serde_json::from_slice(&body).expect("the archived report is JSON"))
+}
+
+#[tokio::test]
+async fn a_report_is_archived_whole_under_a_key_by_its_date_time_and_trigger() {
+    let (moto, s3) = moto_with_bucket().await;
+    let mut report = dry_run_report().await;
+    // Far more items than a Lambda response carries (4 MiB of items): the archive keeps every one.
+    let template = report.sweeps[0].items[0].clone();
+    report.sweeps[0].items.extend((0..30_000).map(|n| {
+        let mut item = template.clone();
+        item.id = format!("{}-copy-{n}", template.id);
+        item
+    }));
+    let archive = ReportArchive::from_sdk(&moto.sdk(REGION).await, BUCKET, 3);
+
+    let record = archive.store(&report).await.expect("archived");
+
+    assert_eq!(record.bucket, BUCKET);
+    assert_eq!(record.error, None);
+    let day = report.started_at[..10].replace('-', "/");
+    let second = report.started_at[11..19].replace(':', "");
+    let prefix = format!("reports/{day}/T{second}Z-test-");
+    assert!(record.key.starts_with(&prefix) && record.key.ends_with(".json"), "{} (expected {prefix}...)", record.key);
+    let (content_type, stored) = object(&s3, &record.key).await;
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert_eq!(stored, serde_json::to_value(&report).expect("report JSON"), "the whole report, as it was");
+    assert!(serde_json::to_vec(&report).expect("json").len() > 6_291_456, "larger than any Lambda response");
+
+    let again = archive.store(&report).await.expect("archived again");
+    assert_ne!(again.key, record.key, "a second run in the same second gets its own object");
+}
+
+#[tokio::test]
+async fn an_archive_that_cannot_be_written_is_an_error_naming_the_object() {
+    let moto = Moto::start();
+    let report = dry_run_report().await;
+    let missing = ReportArchive::from_sdk(&moto.sdk(REGION).await, "no-such-bucket", 2);
+    let error = missing.store(&report).await.expect_err("no bucket");
+    let ArchiveError::Write { bucket, key, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(bucket, "no-such-bucket");
+    assert!(key.starts_with("reports/"), "{key}");
+    let text = error.to_string();
+    assert!(text.starts_with(&format!("s3://no-such-bucket/{key} could not be written: ")), "{text}");
+    assert!(text.contains("NoSuchBucket"), "{text}");
+    let record = error.record();
+    assert_eq!((record.key.as_str(), record.error.as_deref()), (key.as_str(), Some(text.as_str())));
+
+    let s3 = moto.s3(REGION).await;
+    s3.create_bucket().bucket(BUCKET).send().await.expect("create_bucket");
+    let (access_key, secret) = moto.user_without_permissions("janitor-without-s3");
+    moto.enforce_iam();
+    let denied = ReportArchive::from_sdk(&moto.sdk_as(REGION, &access_key, &secret).await, BUCKET, 2);
+    let text = denied.store(&report).await.expect_err("denied").to_string();
+    assert!(text.starts_with(&format!("s3://{BUCKET}/reports/")), "{text}");
+    assert!(text.contains("AccessDenied"), "{text}\n{}", moto.log());
+}
+
+#[tokio::test]
+async fn a_run_worth_telling_reaches_a_subscriber_as_a_chat_notification_naming_the_archive() {
+    let (moto, _s3) = moto_with_bucket().await;
+    let (topic_arn, subscriber) = moto.topic_with_subscriber(REGION, "janitor-runs").await;
+    let sdk = moto.sdk(REGION).await;
+    let report = dry_run_report().await;
+    let record = ReportArchive::from_sdk(&sdk, BUCKET, 3).store(&report).await.expect("archived");
+    let notification = notify::notification(&report, Some(&record)).expect("a dry run that would delete notifies");
+
+    let message_id = Notifier::from_sdk(&sdk, &topic_arn, 3).publish(&notification).await.expect("published");
+
+    let delivery = subscriber.next().expect("the subscriber got the notification");
+    assert_eq!(delivery["Type"], "Notification");
+    assert_eq!(delivery["TopicArn"], topic_arn.as_str());
+    assert_eq!(delivery["MessageId"], message_id.as_str());
+    let subject = format!("replication-janitor dry run (test): would delete {}", report.totals.would_delete);
+    assert_eq!(delivery["Subject"], subject.as_str());
+    let chat: serde_json::Value =
+        serde_json::from_str(delivery["Message"].as_str().expect("Message is a string")).expect("chat JSON");
+    assert_eq!(chat["version"], "1.0");
+    assert_eq!(chat["source"], "custom");
+    assert_eq!(chat["content"]["textType"], "client-markdown");
+    assert_eq!(chat["content"]["title"], subject.as_str());
+    let description = chat["content"]["description"].as_str().expect("description");
+    assert!(description.contains(&format!("Full report: `s3://{BUCKET}/{}`", record.key)), "{description}");
+    let lines: Vec<&str> = description.lines().collect();
+    assert!(lines[0].starts_with(&format!("Dry run started {}, trigger `test`", report.started_at)), "{description}");
+    assert_eq!(
+        lines[1..4],
+        [
+            "• dms us-east-1: would delete 1, protected 2",
+            "• rds us-east-1: would delete 1, protected 1",
+            "Would delete: `orders-pg-source@prod-ri-1` (dms us-east-1), `orders-to-redshift-failed-old` (rds us-east-1)",
+        ],
+        "{description}"
+    );
+    assert_eq!(chat["metadata"]["additionalContext"]["report"], record.uri().as_str());
+    assert!(subscriber.pending().is_empty(), "one message per run");
+}
+
+#[tokio::test]
+async fn a_notification_to_a_missing_topic_is_an_error_naming_it() {
+    let moto = Moto::start();
+    let report = dry_run_report().await;
+    let notification = notify::notification(&report, None).expect("notifies");
+    let topic_arn = format!("arn:aws:sns:{REGION}:{ACCOUNT}:no-such-topic");
+    let error = Notifier::from_sdk(&moto.sdk(REGION).await, &topic_arn, 2).publish(&notification).await;
+    let Err(error @ NotifyError::Publish { .. }) = error else { panic!("{error:?}") };
+    let text = error.to_string();
+    assert!(text.starts_with(&format!("the notification could not be published to {topic_arn}: ")), "{text}");
+    assert!(text.contains("NotFound"), "{text}");
 }

@@ -1,0 +1,209 @@
+//! The report archive: every run's full report (every item, verdict, reason, outcome and the control plane's
+//! failure text) as one JSON object in S3, under a key by date, time and trigger, so the record of what was deleted
+//! outlives the invocation's response (which EventBridge discards) and the log retention.
+//!
+//! An archive that fails never changes what the run did: [`ReportArchive::store`] runs after the sweep and returns
+//! its failure as an error for the caller to report.
+
+use crate::aws;
+use crate::report::Report;
+use aws_config::SdkConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use serde::Serialize;
+use std::time::SystemTime;
+
+/// Where every key starts: the template grants `s3:PutObject` on this prefix only.
+pub const KEY_PREFIX: &str = "reports/";
+
+/// The longest trigger slug a key carries; an event's trigger names its source and detail-type.
+const TRIGGER_IN_KEY: usize = 48;
+
+/// Why a report was not archived; either way the report is still in the response and the logs.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("the report could not be serialized for s3://{bucket}/{key}: {cause}")]
+    Serialize { bucket: String, key: String, cause: serde_json::Error },
+    /// S3 refused the write or could not be reached.
+    #[error("s3://{bucket}/{key} could not be written: {cause}")]
+    Write { bucket: String, key: String, cause: String },
+}
+
+impl ArchiveError {
+    /// What the report and the notification say about an archive that failed.
+    pub fn record(&self) -> ArchiveRecord {
+        let (ArchiveError::Serialize { bucket, key, .. } | ArchiveError::Write { bucket, key, .. }) = self;
+        ArchiveRecord { bucket: bucket.clone(), key: key.clone(), error: Some(self.to_string()) }
+    }
+}
+
+/// Where a run's report was archived, or why it was not: the report and the notification say so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveRecord {
+    pub bucket: String,
+    pub key: String,
+    /// Set when the write failed: then nothing is at `key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ArchiveRecord {
+    pub fn uri(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// Reports written to one bucket, through one client built at cold start.
+pub struct ReportArchive {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl ReportArchive {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> ReportArchive {
+        ReportArchive { client, bucket: bucket.into() }
+    }
+
+    /// The archive of `bucket` through a client of the process's AWS configuration, bounded in time like every
+    /// call, with the SDK's standard retries. A custom endpoint (`AWS_ENDPOINT_URL`: moto, LocalStack, MinIO) gets
+    /// path-style addresses, since a bucket name cannot be a subdomain of an IP address.
+    pub fn from_sdk(sdk: &SdkConfig, bucket: impl Into<String>, max_attempts: u32) -> ReportArchive {
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .retry_config(aws::store_retry_config(max_attempts))
+            .timeout_config(aws::timeout_config())
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        ReportArchive::new(aws_sdk_s3::Client::from_conf(config), bucket)
+    }
+
+    /// Writes the full report under a new key ([`report_key`]) and says where.
+    ///
+    /// The report is serialized once, into one buffer that becomes the request body without a copy: PutObject
+    /// needs the length before the body (a streamed upload would need a multipart upload or aws-chunked signing),
+    /// and a retried attempt resends the same buffer rather than serializing again.
+    pub async fn store(&self, report: &Report) -> Result<ArchiveRecord, ArchiveError> {
+        let key = report_key(report, SystemTime::now(), fastrand::u32(..));
+        let body = serde_json::to_vec(report).map_err(|cause| ArchiveError::Serialize {
+            bucket: self.bucket.clone(),
+            key: key.clone(),
+            cause,
+        })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|error| ArchiveError::Write {
+                bucket: self.bucket.clone(),
+                key: key.clone(),
+                cause: DisplayErrorContext(&error).to_string(),
+            })?;
+        Ok(ArchiveRecord { bucket: self.bucket.clone(), key, error: None })
+    }
+}
+
+/// `reports/YYYY/MM/DD/THHMMSSZ-<trigger>-<nonce>.json`: by the run's start (UTC; `now` if the report has none),
+/// then its trigger, so a listing by date reads in order; the nonce keeps two runs started in the same second (a
+/// schedule and an event) from overwriting each other.
+pub fn report_key(report: &Report, now: SystemTime, nonce: u32) -> String {
+    let started = DateTime::from_str(&report.started_at, Format::DateTime).unwrap_or_else(|_| DateTime::from(now));
+    let (date, time) = utc_parts(started).unwrap_or_else(|| ("0000/00/00".to_owned(), "000000".to_owned()));
+    format!("{KEY_PREFIX}{date}/T{time}Z-{}-{nonce:08x}.json", trigger_slug(&report.trigger))
+}
+
+/// `("YYYY/MM/DD", "HHMMSS")` of a time, from its RFC 3339 form in whole seconds (`YYYY-MM-DDTHH:MM:SSZ`); `None`
+/// for a year that does not have four digits.
+fn utc_parts(time: DateTime) -> Option<(String, String)> {
+    let text = DateTime::from_secs(time.secs()).fmt(Format::DateTime).ok()?;
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 20
+        && text.is_ascii()
+        && [4, 7].iter().all(|&i| bytes[i] == b'-')
+        && bytes[10] == b'T'
+        && [13, 16].iter().all(|&i| bytes[i] == b':')
+        && bytes[19] == b'Z';
+    if !shaped {
+        return None;
+    }
+    Some((format!("{}/{}/{}", &text[0..4], &text[5..7], &text[8..10]), text[11..19].replace(':', "")))
+}
+
+/// The trigger in lower-case letters, digits and single dashes, at most [`TRIGGER_IN_KEY`] characters: a key
+/// readable in a listing and safe in any tool, whatever an event's detail-type holds.
+fn trigger_slug(trigger: &str) -> String {
+    let mut slug = String::new();
+    for c in trigger.chars().map(|c| c.to_ascii_lowercase()) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= TRIGGER_IN_KEY {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "run".to_owned()
+    } else {
+        slug.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Counts;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn report(started_at: &str, trigger: &str) -> Report {
+        Report {
+            dry_run: true,
+            trigger: trigger.to_owned(),
+            started_at: started_at.to_owned(),
+            duration_ms: 1,
+            notes: Vec::new(),
+            totals: Counts::default(),
+            sweeps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_key_names_the_day_the_second_and_the_trigger_of_the_run() {
+        let key = report_key(&report("2026-11-25T03:10:00.482Z", "schedule"), UNIX_EPOCH, 0x00ab_cdef);
+        assert_eq!(key, "reports/2026/11/25/T031000Z-schedule-00abcdef.json");
+    }
+
+    #[test]
+    fn an_event_trigger_becomes_a_short_slug() {
+        let key = report_key(
+            &report("2026-01-02T23:59:59Z", "aws.redshift/Redshift Integration Monitoring (event REDSHIFT-0006)"),
+            UNIX_EPOCH,
+            1,
+        );
+        assert_eq!(key, "reports/2026/01/02/T235959Z-aws-redshift-redshift-integration-monitoring-eve-00000001.json");
+        let slug = trigger_slug("«»//");
+        assert_eq!(slug, "run", "nothing usable in the trigger");
+    }
+
+    #[test]
+    fn a_report_without_a_start_time_is_filed_under_now() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_764_040_200); // 2025-11-25T03:10:00Z
+        assert_eq!(report_key(&report("", "cli"), now, 7), "reports/2025/11/25/T031000Z-cli-00000007.json");
+    }
+
+    #[test]
+    fn the_record_names_the_object() {
+        let record = ArchiveRecord { bucket: "b".into(), key: "reports/k.json".into(), error: None };
+        assert_eq!(record.uri(), "s3://b/reports/k.json");
+        assert_eq!(
+            serde_json::to_value(&record).ok(),
+            Some(serde_json::json!({"bucket": "b", "key": "reports/k.json"}))
+        );
+    }
+}
