@@ -78,6 +78,11 @@ impl ReportArchive {
         ReportArchive::new(aws_sdk_s3::Client::from_conf(config), bucket)
     }
 
+    /// The record of a report this archive did not write, and why.
+    pub fn unwritten(&self, why: &str) -> ArchiveRecord {
+        ArchiveRecord { bucket: self.bucket.clone(), key: String::new(), error: Some(why.to_owned()) }
+    }
+
     /// Writes the full report under a new key ([`report_key`]) and says where.
     ///
     /// The report is serialized once, into one buffer that becomes the request body without a copy: PutObject
@@ -170,6 +175,7 @@ mod tests {
             notes: Vec::new(),
             totals: Counts::default(),
             sweeps: Vec::new(),
+            archive: None,
         }
     }
 

@@ -44,6 +44,10 @@ pub struct Settings {
     pub dts_endpoint: Option<String>,
     /// A Secrets Manager secret holding the Alibaba Cloud credentials.
     pub dts_secret_arn: Option<String>,
+    /// S3 bucket every run's full report is archived to (`JANITOR_REPORT_BUCKET`).
+    pub report_bucket: Option<String>,
+    /// SNS topic a run with something to say notifies (`JANITOR_NOTIFY_TOPIC_ARN`).
+    pub notify_topic_arn: Option<String>,
 }
 
 /// One documented setting: its variable, default and meaning (shared by `--help`, the README and errors).
@@ -142,6 +146,16 @@ pub const SETTINGS: &[Setting] = &[
         default: "10s",
         meaning: "start no delete, and stop waiting, when less than this is left of the Lambda invocation or of \
                   JANITOR_TIME_LIMIT (0 to 15m)",
+    },
+    Setting {
+        variable: "JANITOR_REPORT_BUCKET",
+        default: "none",
+        meaning: "S3 bucket that keeps every run's full report, under reports/<date>/<time>-<trigger>-<id>.json",
+    },
+    Setting {
+        variable: "JANITOR_NOTIFY_TOPIC_ARN",
+        default: "none",
+        meaning: "SNS topic told about a run that deleted, would delete, failed, capped or tripped (chat format)",
     },
     Setting {
         variable: "JANITOR_TIME_LIMIT",
@@ -247,6 +261,26 @@ impl Settings {
                 ));
             }
         }
+        let report_bucket = get("JANITOR_REPORT_BUCKET");
+        if let Some(bucket) = &report_bucket {
+            if !is_bucket_name(bucket) {
+                return Err(invalid(
+                    "JANITOR_REPORT_BUCKET",
+                    bucket,
+                    "an S3 bucket name: 3 to 63 of a-z, 0-9, '.', '-', starting and ending with a letter or digit",
+                ));
+            }
+        }
+        let notify_topic_arn = get("JANITOR_NOTIFY_TOPIC_ARN");
+        if let Some(arn) = &notify_topic_arn {
+            if crate::notify::topic_region(arn).is_none() {
+                return Err(invalid(
+                    "JANITOR_NOTIFY_TOPIC_ARN",
+                    arn,
+                    "an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)",
+                ));
+            }
+        }
         let state_table = get("JANITOR_STATE_TABLE");
         if let Some(table) = &state_table {
             let valid = (3..=255).contains(&table.len())
@@ -333,7 +367,18 @@ impl Settings {
             dts_regions,
             dts_endpoint,
             dts_secret_arn,
+            report_bucket,
+            notify_topic_arn,
         })
+    }
+
+    /// Whether the run talks to any AWS service (a control plane, the DTS secret, the archive, the topic), so it
+    /// needs the AWS configuration.
+    pub fn needs_aws(&self) -> bool {
+        self.sweeps_aws()
+            || self.dts_secret_arn.is_some()
+            || self.report_bucket.is_some()
+            || self.notify_topic_arn.is_some()
     }
 
     /// Whether any enabled provider is an AWS service (so the run needs the AWS configuration and a region).
@@ -345,6 +390,16 @@ impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
         Settings::parse(|name| std::env::var(name).ok())
     }
+}
+
+/// S3's rules for a general purpose bucket's name.
+fn is_bucket_name(name: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && edge(name.chars().next())
+        && edge(name.chars().last())
+        && !name.contains("..")
 }
 
 /// Whether `name` has the form of a region name: lowercase words and digits joined by hyphens (`us-east-1`,
@@ -447,6 +502,8 @@ mod tests {
             ("JANITOR_ABORT_ABOVE_PERCENT", "150", "invalid setting JANITOR_ABORT_ABOVE_PERCENT=\"150\": expected off or a percentage from 0 to 100"),
             ("JANITOR_CONCURRENCY", "0", "invalid setting JANITOR_CONCURRENCY=\"0\": expected a whole number from 1 to 64"),
             ("JANITOR_MAX_ATTEMPTS", "many", "invalid setting JANITOR_MAX_ATTEMPTS=\"many\": expected a whole number from 1 to 20"),
+            ("JANITOR_REPORT_BUCKET", "Reports_Bucket", "invalid setting JANITOR_REPORT_BUCKET=\"Reports_Bucket\": expected an S3 bucket name: 3 to 63 of a-z, 0-9, '.', '-', starting and ending with a letter or digit"),
+            ("JANITOR_NOTIFY_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q", "invalid setting JANITOR_NOTIFY_TOPIC_ARN=\"arn:aws:sqs:us-east-1:123456789012:q\": expected an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"),
         ];
         for (variable, value, message) in cases {
             let err = parse(&[(variable, value)]).expect_err(variable);
@@ -540,6 +597,8 @@ mod tests {
             ("JANITOR_DTS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:dts"),
             ("JANITOR_DEADLINE_MARGIN", "10s"),
             ("JANITOR_TIME_LIMIT", "1h"),
+            ("JANITOR_REPORT_BUCKET", "janitor-reports-123456789012"),
+            ("JANITOR_NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:janitor"),
         ];
 
         /// Values near and far from valid ones: durations, numbers, lists, and arbitrary text.

@@ -1,8 +1,10 @@
 //! The handler: one payload in, one report out. Generic over the control planes (the port), so the Lambda face,
 //! the CLI and the tests all drive the same code.
 
+use crate::archive::ReportArchive;
 use crate::config::Settings;
 use crate::metrics;
+use crate::notify::{self, Notifier};
 use crate::providers::ControlPlane;
 use crate::report::Report;
 use crate::request::SweepRequest;
@@ -10,12 +12,28 @@ use crate::sweep::Sweeper;
 use crate::trigger::{self, Owner, Scope, TriggerError};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The janitor as configured at start: settings, regions and the sweep engine.
+/// The janitor as configured at start: settings, regions, the sweep engine, and where each run's report goes.
 pub struct Janitor {
     settings: Settings,
     sweeper: Sweeper,
+    archive: Option<ReportArchive>,
+    notifier: Option<Notifier>,
+}
+
+/// What is kept of the deadline after the archive and the notification: the time to answer and print the metrics.
+const ANSWER_RESERVE: Duration = Duration::from_secs(1);
+
+/// Runs `work` until `deadline` less [`ANSWER_RESERVE`], if there is one; `None` when time ran out first.
+async fn before<T>(deadline: Option<SystemTime>, work: impl std::future::Future<Output = T>) -> Option<T> {
+    match deadline {
+        Some(deadline) => {
+            let left = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+            tokio::time::timeout(left.saturating_sub(ANSWER_RESERVE), work).await.ok()
+        }
+        None => Some(work.await),
+    }
 }
 
 impl Janitor {
@@ -27,7 +45,19 @@ impl Janitor {
             settings.concurrency,
             settings.deadline_margin,
         );
-        Janitor { settings, sweeper }
+        Janitor { settings, sweeper, archive: None, notifier: None }
+    }
+
+    /// Archives every run's full report.
+    pub fn with_archive(mut self, archive: ReportArchive) -> Janitor {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// Notifies the topic of every run that has something to say.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Janitor {
+        self.notifier = Some(notifier);
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -58,9 +88,39 @@ impl Janitor {
         Ok(self.sweep(&request).await)
     }
 
+    /// Runs the request, then archives the full report and sends the notification, each within the deadline: an
+    /// archive or a notification that fails changes nothing that was deleted, and the report says so.
     pub async fn sweep(&self, request: &SweepRequest) -> Report {
-        let report = self.sweeper.run(request).await;
+        let mut report = self.sweeper.run(request).await;
+        if let Some(archive) = &self.archive {
+            let record = match before(request.deadline, archive.store(&report)).await {
+                Some(Ok(record)) => record,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "the report could not be archived");
+                    error.record()
+                }
+                None => archive.unwritten("not written: the run's deadline came first"),
+            };
+            report.archive = Some(record);
+        }
+        if let Some(notifier) = &self.notifier {
+            if let Some(notification) = notify::notification(&report, report.archive.as_ref()) {
+                let problem = match before(request.deadline, notifier.publish(&notification)).await {
+                    Some(Ok(message_id)) => {
+                        tracing::info!(%message_id, "notification published");
+                        None
+                    }
+                    Some(Err(error)) => Some(error.to_string()),
+                    None => Some("the run's deadline came first".to_owned()),
+                };
+                if let Some(problem) = problem {
+                    tracing::warn!(%problem, "the notification could not be published");
+                    report.notes.push(format!("the notification could not be published: {problem}"));
+                }
+            }
+        }
         tracing::info!(
+            archive = report.archive.as_ref().map(|a| a.uri()).unwrap_or_default(),
             trigger = %report.trigger,
             dry_run = report.dry_run,
             scanned = report.totals.scanned,

@@ -1,5 +1,6 @@
 //! CloudWatch metrics in Embedded Metric Format: JSON lines the Lambda platform turns into metrics with no API
-//! call. One line per provider (dimension `Provider`) and one aggregate without dimensions; never a resource id.
+//! call. One line per provider (dimension `Provider`) and one aggregate without dimensions (which alone carries
+//! `ArchiveFailed`); never a resource id.
 
 use crate::report::{Counts, Report};
 use crate::resource::Provider;
@@ -43,6 +44,8 @@ struct Flags {
     state_unavailable: bool,
     duration_ms: u64,
     dry_run: bool,
+    /// The aggregate line's `ArchiveFailed` (1 when the report could not be archived); provider lines have none.
+    archive_failed: Option<bool>,
 }
 
 fn line(namespace: &str, timestamp_ms: u64, provider: Option<Provider>, counts: &Counts, flags: Flags) -> String {
@@ -50,6 +53,9 @@ fn line(namespace: &str, timestamp_ms: u64, provider: Option<Provider>, counts: 
     metrics.push(json!({"Name": "TripwireTripped", "Unit": "Count"}));
     metrics.push(json!({"Name": "StateUnavailable", "Unit": "Count"}));
     metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
+    if flags.archive_failed.is_some() {
+        metrics.push(json!({"Name": "ArchiveFailed", "Unit": "Count"}));
+    }
     let dimensions: Vec<&str> = provider.iter().map(|_| "Provider").collect();
     let mut root = Map::new();
     root.insert(
@@ -65,6 +71,9 @@ fn line(namespace: &str, timestamp_ms: u64, provider: Option<Provider>, counts: 
     root.insert("TripwireTripped".into(), json!(u8::from(flags.tripped)));
     root.insert("StateUnavailable".into(), json!(u8::from(flags.state_unavailable)));
     root.insert("DurationMs".into(), json!(flags.duration_ms));
+    if let Some(failed) = flags.archive_failed {
+        root.insert("ArchiveFailed".into(), json!(u8::from(failed)));
+    }
     root.insert("DryRun".into(), json!(flags.dry_run));
     Value::Object(root).to_string()
 }
@@ -78,7 +87,13 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
         .map(|provider| {
             let sweeps = report.sweeps.iter().filter(|s| s.provider == *provider);
             let mut counts = Counts::default();
-            let mut flags = Flags { tripped: false, state_unavailable: false, duration_ms: 0, dry_run: report.dry_run };
+            let mut flags = Flags {
+                tripped: false,
+                state_unavailable: false,
+                duration_ms: 0,
+                dry_run: report.dry_run,
+                archive_failed: None,
+            };
             for sweep in sweeps {
                 counts.add(&sweep.counts);
                 flags.tripped |= sweep.tripwire_tripped;
@@ -93,6 +108,7 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
         state_unavailable: report.sweeps.iter().any(|s| s.state_error.is_some()),
         duration_ms: report.duration_ms,
         dry_run: report.dry_run,
+        archive_failed: Some(report.archive.as_ref().is_some_and(|a| a.error.is_some())),
     };
     lines.push(line(namespace, timestamp_ms, None, &report.totals, flags));
     lines

@@ -382,6 +382,7 @@ mod tests {
             notes: Vec::new(),
             totals,
             sweeps,
+            archive: None,
         }
     }
 

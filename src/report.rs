@@ -186,6 +186,9 @@ pub struct Report {
     pub notes: Vec<String>,
     pub totals: Counts,
     pub sweeps: Vec<Sweep>,
+    /// Where the full report was archived (`JANITOR_REPORT_BUCKET`), or why it could not be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<crate::archive::ArchiveRecord>,
 }
 
 /// How many bytes of items a Lambda response carries at most. Lambda rejects a response over 6 MB (6,291,456
@@ -367,6 +370,7 @@ mod tests {
             notes: Vec::new(),
             totals: sweep.counts.clone(),
             sweeps: vec![sweep],
+            archive: None,
         }
     }
 

@@ -1,9 +1,11 @@
 //! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces, the demo and the tests.
 
+use crate::archive::ReportArchive;
 use crate::aws;
 use crate::calls::{Caller, RetryPolicy};
 use crate::config::{ConfigError, Settings};
 use crate::handler::Janitor;
+use crate::notify::Notifier;
 use crate::providers::dms::FirstSeen;
 use crate::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient, SecretsManagerSecret};
 use crate::providers::{ControlPlane, DtsJobs};
@@ -103,14 +105,23 @@ pub async fn janitor_with(
     if settings.providers.contains(&Provider::Dts) {
         planes.push(dts_jobs(sdk, &settings, &caller).await?);
     }
-    Ok(Janitor::new(settings, planes))
+    let archive = settings.report_bucket.as_ref().map(|b| ReportArchive::from_sdk(sdk, b, settings.max_attempts));
+    let notifier = settings.notify_topic_arn.as_ref().map(|t| Notifier::from_sdk(sdk, t, settings.max_attempts));
+    let mut janitor = Janitor::new(settings, planes);
+    if let Some(archive) = archive {
+        janitor = janitor.with_archive(archive);
+    }
+    if let Some(notifier) = notifier {
+        janitor = janitor.with_notifier(notifier);
+    }
+    Ok(janitor)
 }
 
 /// Builds the janitor from the process's AWS configuration (environment, profiles, endpoints).
 pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) -> Result<Janitor, StartupError> {
     // A DTS-only run with credentials in the environment touches no AWS service: loading the AWS configuration
     // there would only probe for a region it does not need.
-    let needs_aws = settings.sweeps_aws() || settings.dts_secret_arn.is_some();
+    let needs_aws = settings.needs_aws();
     let sdk = if needs_aws { aws::load_sdk_config().await } else { SdkConfig::builder().build() };
     let retry = RetryPolicy::new(settings.max_attempts);
     janitor_with(&sdk, settings, default_state_file, retry).await

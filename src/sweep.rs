@@ -359,6 +359,7 @@ impl Sweeper {
             notes,
             totals,
             sweeps,
+            archive: None,
         }
     }
 }

@@ -625,3 +625,45 @@ async fn a_notification_to_a_missing_topic_is_an_error_naming_it() {
     assert!(text.starts_with(&format!("the notification could not be published to {topic_arn}: ")), "{text}");
     assert!(text.contains("NotFound"), "{text}");
 }
+
+#[tokio::test]
+async fn every_run_is_archived_and_told_and_a_failing_archive_changes_nothing_deleted() {
+    let (moto, s3) = moto_with_bucket().await;
+    let (topic_arn, subscriber) = moto.topic_with_subscriber(REGION, "janitor-runs").await;
+    let sdk = moto.sdk(REGION).await;
+    let emulator = emulator(Fleet::sample()).await;
+    let janitor = janitor(&emulator, &[("JANITOR_DRY_RUN", "false")])
+        .await
+        .with_archive(ReportArchive::from_sdk(&sdk, BUCKET, 2))
+        .with_notifier(Notifier::from_sdk(&sdk, &topic_arn, 2));
+
+    let report = sweep(&janitor).await;
+    let record = report.archive.clone().expect("the run names its archive");
+    assert_eq!(record.error, None);
+    let (_, stored) = object(&s3, &record.key).await;
+    assert_eq!(stored["totals"]["deleted"], report.totals.deleted);
+    let delivery = subscriber.next().expect("a deleting run notifies");
+    assert!(delivery["Message"].as_str().unwrap_or_default().contains(&record.key), "{delivery}");
+    let aggregate: serde_json::Value =
+        serde_json::from_str(janitor.metric_lines(&report).last().expect("aggregate")).expect("json");
+    assert_eq!(aggregate["ArchiveFailed"], 0);
+
+    // The same fleet again, with the bucket gone: the deletes go ahead, the report and the metric say so.
+    emulator.set_fleet(Fleet::sample());
+    let broken = janitor_with_missing_bucket(&emulator, &sdk).await;
+    let report = sweep(&broken).await;
+    assert!(report.totals.deleted > 0, "{:?}", report.totals);
+    let record = report.archive.clone().expect("the failed archive is reported");
+    assert!(record.error.as_deref().unwrap_or_default().contains("NoSuchBucket"), "{record:?}");
+    let aggregate: serde_json::Value =
+        serde_json::from_str(broken.metric_lines(&report).last().expect("aggregate")).expect("json");
+    assert_eq!(aggregate["ArchiveFailed"], 1);
+}
+
+async fn janitor_with_missing_bucket(emulator: &Emulator, sdk: &aws_config::SdkConfig) -> Janitor {
+    janitor(emulator, &[("JANITOR_DRY_RUN", "false")]).await.with_archive(ReportArchive::from_sdk(
+        sdk,
+        "gone-bucket",
+        2,
+    ))
+}

@@ -56,6 +56,7 @@ fn emitted(namespace: &str) -> BTreeSet<Metric> {
         notes: Vec::new(),
         totals: Counts::default(),
         sweeps: Provider::ALL.into_iter().map(sweep).collect(),
+        archive: None,
     };
     let mut metrics = BTreeSet::new();
     for line in emf_lines(&report, namespace, 0) {
