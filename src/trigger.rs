@@ -57,6 +57,14 @@ pub struct ManualRequest {
     pub dts_regions: Option<Vec<String>>,
 }
 
+/// The one field of an EventBridge schedule's envelope the janitor reads: the rule that fired, first of its
+/// `resources` (the envelope's documented fields; the rest are ignored).
+#[derive(Debug, Deserialize)]
+struct ScheduledEvent {
+    #[serde(default)]
+    resources: Option<Vec<String>>,
+}
+
 /// What invoked the janitor.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Trigger {
@@ -104,7 +112,7 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
     let text = |key: &str| object.get(key).and_then(Value::as_str);
     if let (Some(source), Some(detail_type)) = (text("source"), text("detail-type")) {
         if source == "aws.events" && detail_type == "Scheduled Event" {
-            let event: aws_lambda_events::eventbridge::EventBridgeEvent = serde_json::from_value(payload)
+            let event: ScheduledEvent = serde_json::from_value(payload)
                 .map_err(|e| TriggerError::BadRequest(clip(&format!("malformed scheduled event: {e}"))))?;
             return Ok(Trigger::Schedule {
                 rule: event.resources.and_then(|r| r.into_iter().next()).map(|r| clip(&r)),
