@@ -443,6 +443,15 @@ mod tests {
     }
 
     #[test]
+    fn a_scheduled_event_names_its_rule_or_is_refused_when_malformed() {
+        let bare = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+        assert_eq!(parse(bare), Ok(Trigger::Schedule { rule: None }));
+        let malformed = json!({"source": "aws.events", "detail-type": "Scheduled Event", "resources": "rule/x"});
+        let error = parse(malformed).expect_err("resources is not a list").to_string();
+        assert!(error.starts_with("the payload is not a valid sweep request: malformed scheduled event: "), "{error}");
+    }
+
+    #[test]
     fn payloads_are_classified() {
         let schedule = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events", "account": "1",
             "time": "2026-11-23T00:00:00Z", "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:1:rule/nightly"], "detail": {}});
