@@ -10,9 +10,9 @@
 //! - **Pacing when throttling is sustained.** Each [`Lane`] (one service in one region: AWS and Alibaba Cloud limit
 //!   request rates per account, region and API) counts the share of its attempts that were throttled, over windows
 //!   of [`WINDOW_ATTEMPTS`] attempts. Above half, the lane is over a rate limit: it paces every attempt to 1.05x the
-//!   rate that got through in that window, then eases the pace down while more than a tenth are throttled and up
-//!   while fewer than one in fifty are. Throttling below half does not pace, so random throttling costs retries, not
-//!   rate.
+//!   rate that got through in that window. Paced, it judges every second: more than a tenth throttled, back to
+//!   1.05x what got through; none, twice the pace; fewer than one in fifty, a tenth more. Throttling below half
+//!   does not pace an unpaced lane, so random throttling costs retries, not rate.
 //! - **Deletes in flight, not items in progress.** At most `JANITOR_CONCURRENCY` delete calls are in flight; an item
 //!   waiting out its backoff holds no slot, so a few throttled items never idle the rest.
 //!
@@ -30,15 +30,16 @@ pub const WINDOW_ATTEMPTS: u32 = 100;
 /// A paced lane also judges after this long, once it has [`PACED_WINDOW_MIN_ATTEMPTS`] attempts: a slow pace
 /// must not take minutes to adjust.
 const PACED_WINDOW: Duration = Duration::from_secs(1);
-const PACED_WINDOW_MIN_ATTEMPTS: u32 = 20;
-/// Above this throttled share the lane is over a rate limit.
+const PACED_WINDOW_MIN_ATTEMPTS: u32 = 5;
+/// Above this throttled share an unpaced lane is over a rate limit; below it, throttling is taken as chance.
 const OVER_LIMIT: f64 = 0.5;
-/// A paced lane slows down above this share and speeds up below [`EASY`]: the pace stays near the limit, with
-/// few enough throttled attempts that no call runs out of attempts.
+/// A paced lane, known to be behind a limit, is above it when more than this share is throttled, and below it
+/// (with room to speed up) when fewer than [`EASY`] are.
 const CROWDED: f64 = 0.10;
 const EASY: f64 = 0.02;
-/// The slowest pace, in calls per second.
+/// The slowest and the fastest pace, in calls per second; a pace faster than the callers go costs nothing.
 const MIN_RATE: f64 = 1.0;
+const MAX_RATE: f64 = 100_000.0;
 
 /// How one attempt went, as far as retrying and pacing care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,9 +149,8 @@ impl Lane {
         let seconds = elapsed.as_secs_f64().max(0.001);
         let share = f64::from(window.throttled) / f64::from(window.attempts);
         let got_through = f64::from(window.succeeded) / seconds;
-        let sent = f64::from(window.attempts) / seconds;
         let before = state.rate;
-        state.rate = next_rate(before, share, got_through, sent);
+        state.rate = next_rate(before, share, got_through);
         state.window = Window::new(now);
         if state.rate.map(f64::round) != before.map(f64::round) {
             tracing::debug!(lane = %self.name, throttled_share = share, rate = ?state.rate, "pace changed");
@@ -158,17 +158,16 @@ impl Lane {
     }
 }
 
-/// The pace after a window with `share` of its attempts throttled, `got_through` successful calls per second and
-/// `sent` attempts per second.
-fn next_rate(rate: Option<f64>, share: f64, got_through: f64, sent: f64) -> Option<f64> {
-    let over_limit = (got_through * 1.05).max(MIN_RATE);
+/// The pace after a window with `share` of its attempts throttled and `got_through` successful calls per second.
+fn next_rate(rate: Option<f64>, share: f64, got_through: f64) -> Option<f64> {
+    let what_got_through = (got_through * 1.05).max(MIN_RATE);
     match rate {
-        None if share > OVER_LIMIT => Some(over_limit),
+        None if share > OVER_LIMIT => Some(what_got_through),
         None => None,
-        Some(rate) if share > OVER_LIMIT => Some(over_limit.min(rate)),
-        Some(rate) if share > CROWDED => Some((rate * 0.95).max(MIN_RATE)),
-        // Nothing throttled and the pace was not what held the callers back: it is no longer needed.
-        Some(rate) if share == 0.0 && sent < rate * 0.5 => None,
+        Some(rate) if share > CROWDED => Some(what_got_through.min(rate)),
+        // Nothing throttled: the limit is above the pace, maybe well above (the pace was set while other clients of
+        // the account used the same limit); doubling soon makes a pace that no longer holds anything back.
+        Some(rate) if share == 0.0 => Some((rate * 2.0).min(MAX_RATE)),
         Some(rate) if share < EASY => Some(rate * 1.1),
         Some(rate) => Some(rate),
     }
@@ -286,14 +285,15 @@ mod tests {
 
     #[test]
     fn the_pace_follows_the_throttled_share() {
-        assert_eq!(next_rate(None, 0.3, 700.0, 1000.0), None, "random throttling below half does not pace");
-        assert_eq!(next_rate(None, 0.9, 100.0, 1000.0), Some(105.0), "over a limit: 1.05x what got through");
-        assert_eq!(next_rate(Some(110.0), 0.95, 40.0, 110.0), Some(42.0));
-        assert_eq!(next_rate(Some(100.0), 0.3, 70.0, 100.0), Some(95.0), "crowded: ease down");
-        assert_eq!(next_rate(Some(100.0), 0.01, 99.0, 100.0), Some(110.00000000000001), "easy: speed up");
-        assert_eq!(next_rate(Some(100.0), 0.05, 95.0, 100.0), Some(100.0), "in between: hold");
-        assert_eq!(next_rate(Some(100.0), 0.0, 20.0, 20.0), None, "an idle pace is released");
-        assert_eq!(next_rate(Some(1.0), 0.99, 0.0, 1.0), Some(MIN_RATE), "never below the floor");
+        assert_eq!(next_rate(None, 0.3, 700.0), None, "random throttling below half does not pace");
+        assert_eq!(next_rate(None, 0.9, 100.0), Some(105.0), "over a limit: 1.05x what got through");
+        assert_eq!(next_rate(Some(110.0), 0.95, 40.0), Some(42.0));
+        assert_eq!(next_rate(Some(200.0), 0.45, 100.0), Some(105.0), "paced and crowded: what got through");
+        assert_eq!(next_rate(Some(100.0), 0.01, 99.0), Some(110.00000000000001), "easy: speed up");
+        assert_eq!(next_rate(Some(4.0), 0.0, 4.0), Some(8.0), "nothing throttled: double");
+        assert_eq!(next_rate(Some(90_000.0), 0.0, 10.0), Some(MAX_RATE), "never above the ceiling");
+        assert_eq!(next_rate(Some(100.0), 0.05, 95.0), Some(100.0), "in between: hold");
+        assert_eq!(next_rate(Some(1.0), 0.99, 0.0), Some(MIN_RATE), "never below the floor");
     }
 
     /// A fake service: a token bucket of `per_second` calls that throttles the rest, as AWS's limits do.

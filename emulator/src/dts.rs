@@ -524,13 +524,14 @@ pub(crate) async fn call(shared: &Shared, uri: &Uri, headers: &HeaderMap, body_b
     let result = {
         let mut guard = shared.lock();
         let state = &mut *guard;
+        let region = params.get("RegionId").or_else(|| params.get("Region")).cloned().unwrap_or_default();
+        let lane = format!("dts {region}");
         let result = authenticate(&mut state.store, headers, raw_query, body_bytes)
             .and_then(|()| decode(&action, &version, &params))
-            .and_then(|request| match state.injector.draw(Instant::now()) {
+            .and_then(|request| match state.injector.draw(&lane, Instant::now()) {
                 Some(f) => Err(fault(f)),
                 None => execute(&mut state.store, request),
             });
-        let region = params.get("RegionId").or_else(|| params.get("Region")).cloned().unwrap_or_default();
         state.calls.push(Call {
             service: "dts".to_owned(),
             operation: action.clone(),

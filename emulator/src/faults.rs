@@ -15,7 +15,8 @@ pub struct Faults {
     pub throttle_rate: f64,
     /// Probability (0..=1) that a call fails with 503.
     pub error_rate: f64,
-    /// A token bucket over all service calls; calls over it are throttled.
+    /// A token bucket per service and region (as AWS documents for RDS: "for each AWS account in each AWS
+    /// Region"); calls over it are throttled.
     pub rate_limit: Option<RateLimit>,
     /// Seed of the random draws.
     pub seed: u64,
@@ -37,12 +38,13 @@ pub(crate) enum Fault {
     Unavailable,
 }
 
-/// The stateful side of [`Faults`]: the random generator and the token bucket.
+/// The stateful side of [`Faults`]: the random generator and the token buckets.
 #[derive(Debug)]
 pub(crate) struct Injector {
     faults: Faults,
     rng: fastrand::Rng,
-    bucket: Option<Bucket>,
+    /// One bucket per service and region, filled when first used.
+    buckets: std::collections::HashMap<String, Bucket>,
 }
 
 #[derive(Debug)]
@@ -54,17 +56,24 @@ struct Bucket {
 
 impl Injector {
     pub(crate) fn new(faults: Faults) -> Self {
-        let bucket = faults.rate_limit.map(|limit| Bucket { limit, tokens: capacity(limit), refilled: Instant::now() });
-        Injector { rng: fastrand::Rng::with_seed(faults.seed), faults, bucket }
+        Injector { rng: fastrand::Rng::with_seed(faults.seed), faults, buckets: std::collections::HashMap::new() }
     }
 
     pub(crate) fn faults(&self) -> &Faults {
         &self.faults
     }
 
-    /// Decides the fate of one call arriving at `now`; every call spends a token.
-    pub(crate) fn draw(&mut self, now: Instant) -> Option<Fault> {
-        let over_limit = self.bucket.as_mut().is_some_and(|b| !b.take(now));
+    /// Decides the fate of one call to `lane` (a service and region, e.g. `rds us-east-1`) arriving at `now`; a
+    /// call that gets through spends a token of that lane's bucket.
+    pub(crate) fn draw(&mut self, lane: &str, now: Instant) -> Option<Fault> {
+        let over_limit = match self.faults.rate_limit {
+            Some(limit) => !self
+                .buckets
+                .entry(lane.to_owned())
+                .or_insert_with(|| Bucket { limit, tokens: capacity(limit), refilled: now })
+                .take(now),
+            None => false,
+        };
         if over_limit || self.rng.f64() < self.faults.throttle_rate {
             Some(Fault::Throttle)
         } else if self.rng.f64() < self.faults.error_rate {
@@ -116,7 +125,7 @@ mod tests {
     fn no_faults_by_default() {
         let mut inj = Injector::new(Faults::default());
         let now = Instant::now();
-        assert!((0..1000).all(|_| inj.draw(now).is_none()));
+        assert!((0..1000).all(|_| inj.draw("dms us-east-1", now).is_none()));
     }
 
     #[test]
@@ -125,7 +134,7 @@ mod tests {
         let now = Instant::now();
         let run = |f: &Faults| {
             let mut inj = Injector::new(f.clone());
-            (0..10_000).map(|_| inj.draw(now)).collect::<Vec<_>>()
+            (0..10_000).map(|_| inj.draw("dms us-east-1", now)).collect::<Vec<_>>()
         };
         let a = run(&faults);
         assert_eq!(a, run(&faults));
@@ -141,13 +150,14 @@ mod tests {
         let mut inj =
             Injector::new(Faults { rate_limit: Some(RateLimit { per_second: 10.0, burst: 5 }), ..Faults::default() });
         let t0 = Instant::now();
-        let ok = (0..8).filter(|_| inj.draw(t0).is_none()).count();
+        let ok = (0..8).filter(|_| inj.draw("dms us-east-1", t0).is_none()).count();
         assert_eq!(ok, 5);
         // 10/s refills one token per 100 ms.
-        assert_eq!(inj.draw(t0 + Duration::from_millis(100)), None);
-        assert_eq!(inj.draw(t0 + Duration::from_millis(100)), Some(Fault::Throttle));
+        assert_eq!(inj.draw("dms us-east-1", t0 + Duration::from_millis(100)), None);
+        assert_eq!(inj.draw("dms us-east-1", t0 + Duration::from_millis(100)), Some(Fault::Throttle));
+        assert_eq!(inj.draw("rds us-east-1", t0 + Duration::from_millis(100)), None, "each service has its own bucket");
         let later = t0 + Duration::from_secs(60);
-        assert_eq!((0..8).filter(|_| inj.draw(later).is_none()).count(), 5);
+        assert_eq!((0..8).filter(|_| inj.draw("dms us-east-1", later).is_none()).count(), 5);
     }
 
     #[test]

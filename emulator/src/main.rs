@@ -28,7 +28,8 @@ struct Args {
     /// Probability (0..=1) of a 503 answer.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     error_rate: f64,
-    /// Server-side rate limit: PER_SECOND[/BURST] (burst defaults to PER_SECOND, at least 1).
+    /// Server-side rate limit of each service in each region: PER_SECOND[/BURST] (burst defaults to PER_SECOND, at
+    /// least 1).
     #[arg(long, value_parser = rate_limit)]
     rate_limit: Option<RateLimit>,
     /// Seed of the fault randomness.

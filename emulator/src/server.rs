@@ -89,10 +89,12 @@ async fn call<P: Protocol>(shared: &Shared, headers: &HeaderMap, body: &[u8]) ->
         let result = match (region.as_deref(), request) {
             (None, _) => Err(P::missing_auth()),
             (Some(_), Err(e)) => Err(e),
-            (Some(region), Ok(request)) => match state.injector.draw(Instant::now()) {
-                Some(fault) => Err(P::fault(fault)),
-                None => P::execute(&mut state.store, region, request),
-            },
+            (Some(region), Ok(request)) => {
+                match state.injector.draw(&format!("{} {region}", P::SERVICE), Instant::now()) {
+                    Some(fault) => Err(P::fault(fault)),
+                    None => P::execute(&mut state.store, region, request),
+                }
+            }
         };
         state.calls.push(Call {
             service: P::SERVICE.to_owned(),
