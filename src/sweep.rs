@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// How many deletes are in progress (in flight or waiting out a backoff) per allowed delete call in flight: enough
 /// that a few throttled items never idle the calls.
@@ -91,12 +92,14 @@ impl Sweeper {
             })
             .collect();
         let scans = futures::future::join_all(targets.iter().map(|(plane, region)| async move {
+            let span = tracing::info_span!("scan", provider = %plane.provider(), region = %region);
             let scan = async {
                 match &request.target {
                     Some(target) => plane.scan_target(region, &target.arn).await,
                     None => plane.scan(region).await,
                 }
-            };
+            }
+            .instrument(span);
             let scanned = match cutoff {
                 Some(cutoff) => tokio::time::timeout_at(cutoff, scan).await.ok(),
                 None => Some(scan.await),
@@ -190,8 +193,14 @@ impl Sweeper {
                     }
                     started[n].store(true, Ordering::Relaxed);
                     let resource = &listed[index].resource;
+                    let span = tracing::info_span!(
+                        "delete",
+                        provider = %resource.provider,
+                        region = %resource.region,
+                        id = %resource.id
+                    );
                     let outcome = match self.plane(resource.provider) {
-                        Some(plane) => plane.delete(resource).await,
+                        Some(plane) => plane.delete(resource).instrument(span).await,
                         None => DeleteOutcome::Failed { error: "no control plane for this provider".to_owned() },
                     };
                     Some((n, outcome, start.elapsed()))
