@@ -354,19 +354,7 @@ mod tests {
         for item in &items {
             counts.count(item);
         }
-        Sweep {
-            provider,
-            region: region.to_owned(),
-            error: None,
-            state_error: None,
-            tripwire_tripped: false,
-            timed_out: false,
-            scoped: false,
-            items_omitted: 0,
-            duration_ms: 5,
-            counts,
-            items,
-        }
+        Sweep { duration_ms: 5, counts, items, ..Sweep::new(provider, region) }
     }
 
     fn report(dry_run: bool, sweeps: Vec<Sweep>) -> Report {

@@ -173,6 +173,25 @@ pub struct Sweep {
     pub items: Vec<Item>,
 }
 
+impl Sweep {
+    /// A sweep of `provider` in `region` with nothing in it yet.
+    pub fn new(provider: Provider, region: impl Into<String>) -> Sweep {
+        Sweep {
+            provider,
+            region: region.into(),
+            error: None,
+            state_error: None,
+            tripwire_tripped: false,
+            timed_out: false,
+            scoped: false,
+            items_omitted: 0,
+            duration_ms: 0,
+            counts: Counts::default(),
+            items: Vec::new(),
+        }
+    }
+}
+
 /// The whole run.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -345,19 +364,7 @@ mod tests {
     }
 
     fn report_of(items: Vec<Item>) -> Report {
-        let mut sweep = Sweep {
-            provider: Provider::Dms,
-            region: "us-east-1".into(),
-            error: None,
-            state_error: None,
-            tripwire_tripped: false,
-            timed_out: false,
-            scoped: false,
-            items_omitted: 0,
-            duration_ms: 1,
-            counts: Counts::default(),
-            items: Vec::new(),
-        };
+        let mut sweep = Sweep::new(Provider::Dms, "us-east-1");
         for item in items {
             sweep.counts.count(&item);
             sweep.items.push(item);

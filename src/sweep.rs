@@ -313,9 +313,7 @@ impl Sweeper {
         let mut sweeps: Vec<Sweep> = groups
             .into_iter()
             .map(|group| Sweep {
-                provider: group.provider,
                 tripwire_tripped: tripped.contains(&group.provider),
-                region: group.region,
                 counts: Counts {
                     failed: usize::from(group.error.is_some()),
                     timed_out: usize::from(group.timed_out),
@@ -325,9 +323,8 @@ impl Sweeper {
                 state_error: group.state_error,
                 timed_out: group.timed_out,
                 scoped,
-                items_omitted: 0,
                 duration_ms: millis(group.finished),
-                items: Vec::new(),
+                ..Sweep::new(group.provider, group.region)
             })
             .collect();
         for entry in entries {

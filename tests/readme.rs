@@ -35,19 +35,7 @@ type Metric = (String, String, Vec<(String, String)>);
 
 /// Every metric the janitor emits for a run of every provider, as its EMF lines declare them.
 fn emitted(namespace: &str) -> BTreeSet<Metric> {
-    let sweep = |provider| Sweep {
-        provider,
-        region: "us-east-1".to_owned(),
-        error: None,
-        state_error: None,
-        tripwire_tripped: false,
-        timed_out: false,
-        scoped: false,
-        items_omitted: 0,
-        duration_ms: 1,
-        counts: Counts::default(),
-        items: Vec::new(),
-    };
+    let sweep = |provider| Sweep::new(provider, "us-east-1");
     let report = Report {
         dry_run: true,
         trigger: "schedule".to_owned(),
