@@ -354,8 +354,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn random_throttling_is_retried_quickly_and_never_paces() {
-        let caller = Caller::new(RetryPolicy::new(8), 8);
+        let caller = Caller::new(RetryPolicy::new(12), 8);
         let lane = Lane::new("fake us-east-1");
+        // Twelve attempts: with a third throttled, eight in a row would befall one of 2,000 calls one run in four.
         let draws = Mutex::new(fastrand::Rng::with_seed(7));
         let started = Instant::now();
         let calls = (0..2_000).map(|_| {

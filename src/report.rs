@@ -285,7 +285,8 @@ impl Report {
             sweep.items_omitted = sweep.counts.scanned.saturating_sub(sweep.items.len());
         }
         self.notes.push(format!(
-            "{omitted} of {} items are not listed, to keep the response within Lambda's limit; the counts include              them, and failed, deleted and stale items are listed first",
+            "{omitted} of {} items are not listed, to keep the response within Lambda's limit; the counts include \
+             them, and failed, deleted and stale items are listed first",
             order.len()
         ));
         self
