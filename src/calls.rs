@@ -173,6 +173,23 @@ fn next_rate(rate: Option<f64>, share: f64, got_through: f64) -> Option<f64> {
     }
 }
 
+tokio::task_local! {
+    /// Set by [`noting_sent`]: raised when a write attempt of the work it wraps leaves for the control plane.
+    static SENT: Arc<std::sync::atomic::AtomicBool>;
+}
+
+/// Runs `work`, raising `sent` once one of its write attempts has left (holding its slot), so that a run which
+/// stops waiting can tell a delete that was sent from one that was still queued.
+pub async fn noting_sent<F: Future>(sent: Arc<std::sync::atomic::AtomicBool>, work: F) -> F::Output {
+    SENT.scope(sent, work).await
+}
+
+/// Notes that a write of the work wrapped by [`noting_sent`] leaves now (a no-op outside one).
+pub fn mark_sent() {
+    // Outside a `noting_sent` scope there is nothing to note.
+    let _ = SENT.try_with(|sent| sent.store(true, std::sync::atomic::Ordering::Relaxed));
+}
+
 /// Whether a call changes anything: writes (deletes) count against the deletes in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -244,6 +261,9 @@ impl Caller {
             };
             if let Some(slot) = lane.reserve() {
                 tokio::time::sleep_until(slot).await;
+            }
+            if gate.is_some() {
+                mark_sent();
             }
             let result = op().await;
             drop(permit);

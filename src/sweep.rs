@@ -3,6 +3,7 @@
 //! deadline minus `JANITOR_DEADLINE_MARGIN`, reports what had not finished, and leaves the margin for the report
 //! and the metrics.
 
+use crate::calls::noting_sent;
 use crate::policy::{apply_limits, judged, Judgement, Limits, Policy, Verdict};
 use crate::providers::{ControlPlane, DeleteOutcome};
 use crate::report::{Counts, Item, Outcome, Report, Sweep};
@@ -181,7 +182,8 @@ impl Sweeper {
         cutoff: Option<Instant>,
         start: Instant,
     ) {
-        let started: Vec<AtomicBool> = wave.iter().map(|_| AtomicBool::new(false)).collect();
+        // Raised once an item's delete has left for the control plane (not merely entered the queue).
+        let started: Vec<Arc<AtomicBool>> = wave.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
         let mut answered: Vec<(usize, DeleteOutcome, Duration)> = Vec::new();
         {
             let listed: &[Entry] = entries;
@@ -191,7 +193,6 @@ impl Sweeper {
                     if cutoff.is_some_and(|cutoff| Instant::now() >= cutoff) {
                         return None;
                     }
-                    started[n].store(true, Ordering::Relaxed);
                     let resource = &listed[index].resource;
                     let span = tracing::info_span!(
                         "delete",
@@ -200,7 +201,9 @@ impl Sweeper {
                         id = %resource.id
                     );
                     let outcome = match self.plane(resource.provider) {
-                        Some(plane) => plane.delete(resource).instrument(span).await,
+                        Some(plane) => {
+                            noting_sent(Arc::clone(&started[n]), plane.delete(resource).instrument(span)).await
+                        }
                         None => DeleteOutcome::Failed { error: "no control plane for this provider".to_owned() },
                     };
                     Some((n, outcome, start.elapsed()))
@@ -500,6 +503,7 @@ mod tests {
         }
 
         async fn delete(&self, resource: &Resource) -> DeleteOutcome {
+            crate::calls::mark_sent();
             if let Ok(mut deleted) = self.deleted.lock() {
                 deleted.push(resource.id.clone());
             }

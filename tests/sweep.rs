@@ -406,6 +406,10 @@ async fn deletes_still_running_at_the_deadline_are_unconfirmed_and_the_rest_defe
     assert!(report.duration_ms < 3_000, "the report came after the deadline: {} ms", report.duration_ms);
     assert!(t.deleted >= 1 && t.unconfirmed >= 1 && t.deferred >= 1, "{t:?}");
     assert_eq!(t.deleted + t.unconfirmed + t.deferred, 30, "every stale connection has an outcome: {t:?}");
+    assert!(
+        t.unconfirmed <= 2,
+        "only deletes sent (two in flight at most) are unconfirmed; queued ones are deferred: {t:?}"
+    );
     let unconfirmed = items(&report).into_iter().find(|i| i.outcome == Outcome::Unconfirmed).expect("unconfirmed");
     assert_eq!(
         unconfirmed.error.as_deref(),
