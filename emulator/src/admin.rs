@@ -46,7 +46,11 @@ async fn get_fleet(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn put_fleet(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<Fleet>(&body) {
+    let fleet = std::str::from_utf8(&body).map_err(|e| e.to_string()).and_then(|json| {
+        // The same checks as a fleet file gets.
+        Fleet::from_json(json).map_err(|e| e.to_string())
+    });
+    match fleet {
         Ok(fleet) => {
             shared.lock().store.replace(fleet);
             no_content()

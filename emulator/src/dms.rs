@@ -168,7 +168,9 @@ fn delete(store: &mut Store, region: &str, pair: &Pair) -> Result<Value, ApiErro
             store.remove_connection(region, ep, ri);
             return Err(not_found(pair));
         }
-        Some(OnDelete::InvalidState | OnDelete::Conflict) => return Err(invalid_state(&connection.status)),
+        Some(OnDelete::InvalidState | OnDelete::Conflict | OnDelete::Unsupported) => {
+            return Err(invalid_state(&connection.status))
+        }
         Some(OnDelete::AccessDenied) => {
             return Err(ApiError::bad_request(
                 "AccessDeniedException",

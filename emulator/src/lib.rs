@@ -1,9 +1,10 @@
-//! A local, protocol-exact stand-in for the AWS DMS and RDS control-plane calls the
-//! janitor makes, so its tests can drive the real AWS SDK over real HTTP, and for the
+//! A local, protocol-exact stand-in for the AWS DMS, RDS and Redshift control-plane calls
+//! the janitor makes, so its tests can drive the real AWS SDK over real HTTP, and for the
 //! Alibaba Cloud DTS calls, whose V3 signatures it verifies.
 //!
-//! One port serves DMS (awsJson1_1, `X-Amz-Target`), RDS (awsQuery form posts), DTS
-//! (RPC, `x-acs-action`, parameters in the query string) and a plain-JSON admin API
+//! One port serves DMS (awsJson1_1, `X-Amz-Target`), RDS and Redshift (awsQuery form posts,
+//! told apart by the SigV4 scope's service), DTS (RPC, `x-acs-action`, parameters in the
+//! query string) and a plain-JSON admin API
 //! under `/_admin/`. Resources are per region (AWS: the SigV4 credential scope; DTS: the
 //! `Region`/`RegionId` parameter), every service call is logged, and faults (latency,
 //! throttling, 5xx, a rate limit, per-resource delete outcomes) can be injected.
@@ -18,7 +19,9 @@ mod error;
 mod faults;
 mod fleet;
 mod paging;
+mod query;
 mod rds;
+mod redshift;
 pub mod runtime_api;
 mod server;
 mod state;

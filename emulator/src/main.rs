@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use emulator::{Emulator, Faults, Fleet, RateLimit};
 
-/// A local AWS DMS + RDS control plane for testing the janitor.
+/// A local AWS DMS + RDS + Redshift (and Alibaba Cloud DTS) control plane for testing the janitor.
 #[derive(Debug, Parser)]
 #[command(name = "janitor-emulator", version)]
 struct Args {
@@ -19,6 +19,9 @@ struct Args {
     /// `generated:CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]` for a benchmark fleet.
     #[arg(long)]
     fleet: String,
+    /// Redshift-managed integrations to add to a `generated:` fleet, spread and failed like its RDS integrations.
+    #[arg(long, default_value_t = 0)]
+    redshift_integrations: usize,
     /// Delay before answering each service call.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -63,23 +66,30 @@ fn rate_limit(s: &str) -> Result<RateLimit, String> {
     Ok(RateLimit { per_second, burst })
 }
 
-/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`.
-fn generated(spec: &str) -> Option<Fleet> {
+/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`, adding `redshift_integrations` Redshift ones.
+fn generated(spec: &str, redshift_integrations: usize) -> Option<Fleet> {
     let mut parts = spec.split(',');
     let connections = parts.next()?.trim().parse().ok()?;
     let integrations = parts.next()?.trim().parse().ok()?;
     let share: f64 = parts.next()?.trim().parse().ok().filter(|s| (0.0..=1.0).contains(s))?;
     let regions: Vec<&str> = parts.map(str::trim).filter(|r| !r.is_empty()).collect();
-    Some(Fleet::generated(connections, integrations, share, &regions))
+    Some(Fleet {
+        redshift_integrations: Fleet::generated_redshift_integrations(redshift_integrations, share, &regions),
+        ..Fleet::generated(connections, integrations, share, &regions)
+    })
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if args.redshift_integrations > 0 && !args.fleet.starts_with("generated:") {
+        eprintln!("janitor-emulator: --redshift-integrations needs --fleet generated:...");
+        return ExitCode::from(2);
+    }
     let fleet = if args.fleet == "sample" {
         Fleet::sample()
     } else if let Some(spec) = args.fleet.strip_prefix("generated:") {
-        match generated(spec) {
+        match generated(spec, args.redshift_integrations) {
             Some(fleet) => fleet,
             None => {
                 eprintln!("janitor-emulator: --fleet generated:{spec} is not CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]");
@@ -136,4 +146,21 @@ async fn stop_signal() -> std::io::Result<()> {
 #[cfg(not(unix))]
 async fn stop_signal() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_fleets_add_the_redshift_integrations_asked_for() {
+        let fleet = generated("10,6,0.5,us-east-1,eu-west-1", 8).unwrap();
+        assert_eq!((fleet.connections.len(), fleet.integrations.len()), (10, 6));
+        let redshift = &fleet.redshift_integrations;
+        assert_eq!(redshift.len(), 8);
+        assert_eq!(redshift.iter().filter(|i| i.status == "failed").count(), 4, "the spec's stale share");
+        assert_eq!(redshift.iter().filter(|i| i.region == "eu-west-1").count(), 4, "the spec's regions");
+        assert!(generated("10,6,0.5", 0).unwrap().redshift_integrations.is_empty(), "none unless asked");
+        assert!(generated("10,x,0.5", 8).is_none());
+    }
 }

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Body;
-use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::clock::format_iso8601;
@@ -11,10 +10,13 @@ use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{Integration, OnDelete};
 use crate::paging;
+use crate::query::{self, invalid};
 use crate::server::Protocol;
 use crate::store::Store;
-use crate::xml::{escape, Xml};
+use crate::xml::Xml;
 
+/// The API version RDS's SDKs send as `Version`.
+pub(crate) const VERSION: &str = "2014-10-31";
 const NAMESPACE: &str = "http://rds.amazonaws.com/doc/2014-10-31/";
 /// The only DescribeIntegrations filter the emulator knows (real names are undocumented).
 const IDENTIFIER_FILTER: &str = "integration-identifier";
@@ -32,10 +34,6 @@ pub(crate) enum Request {
     Delete(String),
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("InvalidParameterValue", message)
-}
-
 fn not_found(identifier: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "IntegrationNotFoundFault", format!("Integration {identifier} not found."))
 }
@@ -47,64 +45,22 @@ fn invalid_state(i: &Integration) -> ApiError {
     )
 }
 
-/// Filters from `Filters.Filter.N.Name` and `Filters.Filter.N.Values.Value.M`, in N order.
-fn filters(params: &BTreeMap<String, String>) -> Result<Vec<Vec<String>>, ApiError> {
-    let mut by_index: BTreeMap<u32, (Option<&str>, BTreeMap<u32, &str>)> = BTreeMap::new();
-    for (key, value) in params {
-        let Some(rest) = key.strip_prefix("Filters.Filter.") else {
-            continue;
-        };
-        let parsed = rest.split_once('.').and_then(|(n, field)| {
-            let n: u32 = n.parse().ok()?;
-            match field {
-                "Name" => Some((n, None)),
-                _ => Some((n, Some(field.strip_prefix("Values.Value.")?.parse().ok()?))),
-            }
-        });
-        let (n, value_index) = parsed.ok_or_else(|| invalid(format!("Invalid parameter {key}")))?;
-        let entry = by_index.entry(n).or_default();
-        match value_index {
-            None => entry.0 = Some(value),
-            Some(m) => {
-                entry.1.insert(m, value);
-            }
-        }
-    }
-    by_index
-        .into_values()
-        .map(|(name, values)| match name {
-            Some(IDENTIFIER_FILTER) => Ok(values.into_values().map(str::to_owned).collect()),
-            Some(other) => Err(invalid(format!("Unrecognized filter name: {other}. Supported: {IDENTIFIER_FILTER}"))),
-            None => Err(invalid("Every filter needs a Name")),
-        })
-        .collect()
-}
-
 fn describe(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
-    let max_records = params
-        .get("MaxRecords")
-        .map(|v| v.parse::<i64>().map_err(|_| invalid(format!("Invalid value for MaxRecords: {v}"))))
-        .transpose()?;
-    let size = paging::page_size(max_records).map_err(invalid)?;
-    let after = match params.get("Marker") {
-        None => None,
-        Some(m) => Some(paging::decode_marker(m).ok_or_else(|| invalid("Invalid marker"))?),
-    };
-    Ok(Request::Describe {
-        identifier: params.get("IntegrationIdentifier").cloned(),
-        filters: filters(params)?,
-        size,
-        after,
-    })
+    let (size, after) = query::paging(params)?;
+    let filters = query::filters(params, "Filters.Filter")?
+        .into_iter()
+        .map(|f| match f.name.as_str() {
+            IDENTIFIER_FILTER => Ok(f.values),
+            other => Err(invalid(format!("Unrecognized filter name: {other}. Supported: {IDENTIFIER_FILTER}"))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Request::Describe { identifier: params.get("IntegrationIdentifier").cloned(), filters, size, after })
 }
 
 fn delete(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
     match params.get("IntegrationIdentifier") {
         Some(id) if !id.is_empty() => Ok(Request::Delete(id.clone())),
-        _ => Err(ApiError::bad_request(
-            "MissingParameter",
-            "The request must contain the parameter IntegrationIdentifier",
-        )),
+        _ => Err(query::missing("IntegrationIdentifier")),
     }
 }
 
@@ -154,9 +110,9 @@ fn execute_describe(
     after: Option<u64>,
 ) -> Result<String, ApiError> {
     if let Some(id) = identifier {
-        store.integration(region, id).ok_or_else(|| not_found(id))?;
+        store.integrations.find(region, |i| i.is_named(id)).ok_or_else(|| not_found(id))?;
     }
-    let matching = store.integrations(region).filter(|(_, i)| {
+    let matching = store.integrations.in_region(region).filter(|(_, i)| {
         identifier.is_none_or(|id| i.is_named(id)) && filters.iter().all(|values| values.iter().any(|v| i.is_named(v)))
     });
     let (page, marker) = paging::page(matching, after, size);
@@ -171,14 +127,14 @@ fn execute_describe(
 }
 
 fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<String, ApiError> {
-    let found = store.integration(region, identifier).ok_or_else(|| not_found(identifier))?;
+    let found = store.integrations.find(region, |i| i.is_named(identifier)).ok_or_else(|| not_found(identifier))?;
     let arn = found.integration_arn.clone();
     match found.on_delete {
         Some(OnDelete::NotFound) => {
-            store.remove_integration(region, &arn);
+            store.integrations.remove(region, &arn);
             return Err(not_found(identifier));
         }
-        Some(OnDelete::InvalidState) => return Err(invalid_state(found)),
+        Some(OnDelete::InvalidState | OnDelete::Unsupported) => return Err(invalid_state(found)),
         Some(OnDelete::Conflict) => {
             return Err(ApiError::bad_request(
                 "IntegrationConflictOperationFault",
@@ -193,7 +149,7 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
                 format!("User is not authorized to perform: rds:DeleteIntegration on resource: {arn}"),
             ))
         }
-        Some(OnDelete::Throttle) => return Err(Rds::fault(Fault::Throttle)),
+        Some(OnDelete::Throttle) => return Err(query::fault(Fault::Throttle)),
         None => {}
     }
     if matches!(found.status.as_str(), "creating" | "modifying" | "deleting") {
@@ -201,7 +157,7 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
     }
     let mut deleting = found.clone();
     deleting.status = "deleting".to_owned();
-    store.remove_integration(region, &arn);
+    store.integrations.remove(region, &arn);
     let mut x = Xml::default();
     write_integration(&mut x, &deleting);
     Ok(x.into_string())
@@ -213,17 +169,12 @@ impl Protocol for Rds {
     type Output = String;
 
     fn decode(_headers: &HeaderMap, body: &[u8]) -> (String, Result<Request, ApiError>) {
-        let params: BTreeMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
-        let action = params.get("Action").cloned().unwrap_or_default();
-        let request = match action.as_str() {
+        let params = query::params(body);
+        let (action, served) = query::action(&params, &["DescribeIntegrations", "DeleteIntegration"]);
+        let request = served.and_then(|()| match action.as_str() {
             "DescribeIntegrations" => describe(&params),
-            "DeleteIntegration" => delete(&params),
-            "" => Err(ApiError::bad_request("MissingAction", "The request must contain the parameter Action")),
-            other => Err(ApiError::bad_request(
-                "InvalidAction",
-                format!("The action {other} is not valid for this web service."),
-            )),
-        };
+            _ => delete(&params),
+        });
         (action, request)
     }
 
@@ -244,46 +195,15 @@ impl Protocol for Rds {
     }
 
     fn missing_auth() -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "Request is missing Authentication Token")
+        query::missing_auth()
     }
 
     fn fault(fault: Fault) -> ApiError {
-        match fault {
-            Fault::Throttle => ApiError::bad_request("Throttling", "Rate exceeded"),
-            Fault::Unavailable => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                "Service is temporarily unavailable",
-            ),
-        }
+        query::fault(fault)
     }
 
     fn respond(operation: &str, result: Result<String, ApiError>, request_id: &str) -> Response {
-        let (status, body) = match result {
-            Ok(inner) => (
-                StatusCode::OK,
-                format!(
-                    "<{operation}Response xmlns=\"{NAMESPACE}\">\n  <{operation}Result>{inner}</{operation}Result>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</{operation}Response>\n"
-                ),
-            ),
-            Err(e) => {
-                let kind = if e.status.is_server_error() { "Receiver" } else { "Sender" };
-                (
-                    e.status,
-                    format!(
-                        "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
-                        escape(e.code),
-                        escape(&e.message)
-                    ),
-                )
-            }
-        };
-        Response::builder()
-            .status(status)
-            .header(CONTENT_TYPE, "text/xml")
-            .header("x-amzn-requestid", request_id)
-            .body(Body::from(body))
-            .unwrap_or_else(|_| Response::new(Body::empty()))
+        query::respond(NAMESPACE, operation, result, request_id)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The HTTP front: routes each request to DMS, RDS, DTS or the admin API, and runs the
+//! The HTTP front: routes each request to DMS, RDS, Redshift, DTS or the admin API, and runs the
 //! pipeline every service call shares (auth, latency, faults, call log).
 
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use crate::calls::Call;
 use crate::dms::Dms;
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::rds::Rds;
+use crate::rds::{self, Rds};
+use crate::redshift::{self, Redshift};
 use crate::state::Shared;
 use crate::store::Store;
 
@@ -41,8 +42,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().nest("/_admin", admin::router()).fallback(service).with_state(shared)
 }
 
-/// Every non-admin request: DTS if it names an `x-acs-action`, DMS if it names an `X-Amz-Target`, RDS if it
-/// is a form.
+/// Every non-admin request: DTS if it names an `x-acs-action`, DMS if it names an `X-Amz-Target`, RDS or Redshift
+/// if it is a form.
 async fn service(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -65,13 +66,76 @@ async fn service(
     } else if headers.contains_key("x-amz-target") {
         call::<Dms>(&shared, &headers, &body).await
     } else if is_form {
-        call::<Rds>(&shared, &headers, &body).await
+        match query_service(&headers, &body) {
+            Ok(QueryService::Rds) => call::<Rds>(&shared, &headers, &body).await,
+            Ok(QueryService::Redshift) => call::<Redshift>(&shared, &headers, &body).await,
+            Err(message) => plain(StatusCode::BAD_REQUEST, &message),
+        }
     } else {
         plain(
             StatusCode::BAD_REQUEST,
             "cannot tell the service: expected an X-Amz-Target header (DMS, awsJson1_1), \
-             an application/x-www-form-urlencoded body (RDS, awsQuery) or an x-acs-action header (DTS, RPC)",
+             an application/x-www-form-urlencoded body (RDS or Redshift, awsQuery) or an x-acs-action header (DTS, RPC)",
         )
+    }
+}
+
+/// The awsQuery services served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueryService {
+    Rds,
+    Redshift,
+}
+
+impl QueryService {
+    const ALL: [(QueryService, &'static str, &'static str); 2] =
+        [(QueryService::Rds, "rds", rds::VERSION), (QueryService::Redshift, "redshift", redshift::VERSION)];
+
+    fn by_signing_name(name: &str) -> Option<QueryService> {
+        QueryService::ALL.iter().find(|(_, n, _)| *n == name).map(|(s, _, _)| *s)
+    }
+
+    fn by_version(version: &str) -> Option<QueryService> {
+        QueryService::ALL.iter().find(|(_, _, v)| *v == version).map(|(s, _, _)| *s)
+    }
+
+    fn version(self) -> &'static str {
+        QueryService::ALL.iter().find(|(s, _, _)| *s == self).map_or("", |(_, _, v)| v)
+    }
+}
+
+/// Which awsQuery service a form post is for. RDS and Redshift share the wire format and, here, one endpoint, so the
+/// host that tells them apart in AWS cannot. The SigV4 credential scope's service is authoritative: every SDK signs
+/// with the service's signing name (`rds`, `redshift`) and AWS refuses a signature scoped to another service than the
+/// endpoint's ("Credential should be scoped to correct service"), so the scope names the service the caller meant to
+/// reach. The `Version` parameter (2014-10-31 for RDS, 2012-12-01 for Redshift) must agree with it when given, and
+/// decides alone only for an unsigned call, so that the call gets its own service's MissingAuthenticationToken.
+/// Anything else is refused with a 400 that says why.
+fn query_service(headers: &HeaderMap, body: &[u8]) -> Result<QueryService, String> {
+    let version = form_urlencoded::parse(body).find(|(k, _)| k == "Version").map(|(_, v)| v.into_owned());
+    match (auth::scope(headers), version) {
+        (Some(scope), version) => {
+            let service = QueryService::by_signing_name(&scope.service).ok_or_else(|| {
+                format!("an awsQuery form signed for {:?}: this emulator serves rds and redshift", scope.service)
+            })?;
+            match version {
+                Some(v) if v != service.version() => Err(format!(
+                    "an awsQuery form signed for {:?} with Version {v:?}; {:?} speaks Version {}",
+                    scope.service,
+                    scope.service,
+                    service.version()
+                )),
+                _ => Ok(service),
+            }
+        }
+        (None, Some(version)) => QueryService::by_version(&version).ok_or_else(|| {
+            format!(
+                "an unsigned awsQuery form with Version {version:?}: expected {} (RDS) or {} (Redshift)",
+                rds::VERSION,
+                redshift::VERSION
+            )
+        }),
+        (None, None) => Err("an unsigned awsQuery form without Version: cannot tell RDS from Redshift".to_owned()),
     }
 }
 

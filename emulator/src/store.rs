@@ -9,7 +9,10 @@ use crate::fleet::{Connection, DtsJob, Fleet, Integration};
 pub(crate) struct Store {
     next_seq: u64,
     connections: Vec<(u64, Connection)>,
-    integrations: Vec<(u64, Integration)>,
+    /// RDS's integrations.
+    pub(crate) integrations: Integrations,
+    /// Redshift's own integrations: a separate estate, as the two APIs list different resources.
+    pub(crate) redshift_integrations: Integrations,
     tags: BTreeMap<String, BTreeMap<String, String>>,
     /// DTS jobs in fleet order (DescribeDtsJobs pages by position, not by marker).
     pub(crate) dts_jobs: Vec<DtsJob>,
@@ -23,14 +26,11 @@ impl Store {
     /// Replaces the contents; sequence numbers keep increasing so stale markers stay harmless.
     pub(crate) fn replace(&mut self, fleet: Fleet) {
         self.connections.clear();
-        self.integrations.clear();
         for c in fleet.connections {
             self.push_connection(c);
         }
-        for i in fleet.integrations {
-            let seq = self.seq();
-            self.integrations.push((seq, i));
-        }
+        self.integrations.0 = fleet.integrations.into_iter().map(|i| (self.seq(), i)).collect();
+        self.redshift_integrations.0 = fleet.redshift_integrations.into_iter().map(|i| (self.seq(), i)).collect();
         self.tags = fleet.tags;
         self.dts_jobs = fleet.dts_jobs;
         self.dts_access_keys = fleet.dts_access_keys;
@@ -41,7 +41,8 @@ impl Store {
         Fleet {
             connections: self.connections.iter().map(|(_, c)| c.clone()).collect(),
             tags: self.tags.clone(),
-            integrations: self.integrations.iter().map(|(_, i)| i.clone()).collect(),
+            integrations: self.integrations.all(),
+            redshift_integrations: self.redshift_integrations.all(),
             dts_jobs: self.dts_jobs.clone(),
             dts_access_keys: self.dts_access_keys.clone(),
             dts_expired_tokens: self.dts_expired_tokens.clone(),
@@ -87,17 +88,27 @@ impl Store {
     pub(crate) fn tags(&self, arn: &str) -> Option<&BTreeMap<String, String>> {
         self.tags.get(arn)
     }
+}
 
-    pub(crate) fn integrations<'a>(&'a self, region: &'a str) -> impl Iterator<Item = (u64, &'a Integration)> + 'a {
-        self.integrations.iter().filter(move |(_, i)| i.region == region).map(|(seq, i)| (*seq, i))
+/// One service's integrations, each with its sequence number.
+#[derive(Debug, Default)]
+pub(crate) struct Integrations(Vec<(u64, Integration)>);
+
+impl Integrations {
+    fn all(&self) -> Vec<Integration> {
+        self.0.iter().map(|(_, i)| i.clone()).collect()
     }
 
-    /// The integration in `region` whose ARN or name is `identifier`.
-    pub(crate) fn integration(&self, region: &str, identifier: &str) -> Option<&Integration> {
-        self.integrations.iter().map(|(_, i)| i).find(|i| i.region == region && i.is_named(identifier))
+    pub(crate) fn in_region<'a>(&'a self, region: &'a str) -> impl Iterator<Item = (u64, &'a Integration)> + 'a {
+        self.0.iter().filter(move |(_, i)| i.region == region).map(|(seq, i)| (*seq, i))
     }
 
-    pub(crate) fn remove_integration(&mut self, region: &str, integration_arn: &str) {
-        self.integrations.retain(|(_, i)| !(i.region == region && i.integration_arn == integration_arn));
+    /// The first integration in `region` that `named` accepts.
+    pub(crate) fn find(&self, region: &str, named: impl Fn(&Integration) -> bool) -> Option<&Integration> {
+        self.0.iter().map(|(_, i)| i).find(|i| i.region == region && named(i))
+    }
+
+    pub(crate) fn remove(&mut self, region: &str, integration_arn: &str) {
+        self.0.retain(|(_, i)| !(i.region == region && i.integration_arn == integration_arn));
     }
 }

@@ -40,6 +40,49 @@ def integration_arn(region, n):
     return f"arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-9000-{n:012x}"
 
 
+def redshift_arn(region, n):
+    """A Redshift-managed integration's ARN: the model's pattern wants a lowercase uuid."""
+    return f"arn:aws:redshift:{region}:{ACCOUNT}:integration:00000000-0000-4000-a000-{n:012x}"
+
+
+def build_redshift_integrations():
+    integrations = [
+        {
+            "region": REGION,
+            "IntegrationArn": redshift_arn(REGION, i),
+            "IntegrationName": f"bulk-ddb-{i}",
+            "Status": "failed" if i % 4 == 0 else "active",
+            "CreateTime": "2026-02-03T04:05:06.789Z",
+        }
+        for i in range(47)
+    ]
+    integrations += [
+        {
+            "region": REGION,
+            "IntegrationArn": redshift_arn(REGION, 1000),
+            "IntegrationName": "rich-ddb",
+            "SourceArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders",
+            "TargetArn": f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/0f0e0d0c-abcd",
+            "Status": "needs_attention",
+            "CreateTime": "2026-01-02T03:04:05.678Z",
+            "Tags": {"team": "data & analytics", PROTECT: "true"},
+            "Errors": [{"ErrorCode": "SOURCE_LOST", "ErrorMessage": "table <orders> was deleted"}, {"ErrorCode": "BARE"}],
+            "KMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/k2",
+            "AdditionalEncryptionContext": {"dept": "orders"},
+            "Description": "quotes \" and 'apostrophes' & <tags>",
+        },
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1001), "SourceArn": "arn:aws:s3:::events-bucket",
+         "Status": "failed"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1002), "Status": "modifying"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1003), "onDelete": "Conflict"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1004), "onDelete": "Unsupported"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1005), "onDelete": "Throttle"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1006), "IntegrationName": "ddb-victim"},
+        {"region": "eu-west-1", "IntegrationArn": redshift_arn("eu-west-1", 1), "IntegrationName": "eu-ddb"},
+    ]
+    return integrations
+
+
 def build_fleet():
     connections = []
     for i in range(55):
@@ -122,7 +165,8 @@ def build_fleet():
         endpoint_arn(REGION, "VICTIM"): {PROTECT: "true", "owner": "a&b"},
         ri_arn(REGION, "SPECIALRI"): {"team": "platform"},
     }
-    return {"connections": connections, "tags": tags, "integrations": integrations}
+    return {"connections": connections, "tags": tags, "integrations": integrations,
+            "redshiftIntegrations": build_redshift_integrations()}
 
 
 class Checks:
@@ -150,6 +194,15 @@ def expect_error(call, code, status):
         assert got == (code, status), f"expected {(code, status)}, got {got}: {e}"
         return
     raise AssertionError(f"expected {code} ({status}), the call succeeded")
+
+
+def expect_modeled(call, exception):
+    """The call fails with the model's exception class (botocore maps the wire code to it)."""
+    try:
+        call()
+    except exception:
+        return
+    raise AssertionError(f"expected {exception.__name__}")
 
 
 def start(binary, fleet_path):
@@ -203,10 +256,11 @@ def run_checks(url, fleet):
             config=cfg,
         )
 
-    dms, rds = client("dms"), client("rds")
+    dms, rds, redshift = client("dms"), client("rds"), client("redshift")
     checks = Checks()
     us_connections = [c for c in fleet["connections"] if c["region"] == REGION]
     us_integrations = [i for i in fleet["integrations"] if i["region"] == REGION]
+    us_redshift = [i for i in fleet["redshiftIntegrations"] if i["region"] == REGION]
 
     def describe_connections_paginated():
         pages = list(dms.get_paginator("describe_connections").paginate(PaginationConfig={"PageSize": 20}))
@@ -335,11 +389,98 @@ def run_checks(url, fleet):
         expect_error(lambda: rds.delete_integration(IntegrationIdentifier=integration_arn(REGION, 999)),
                      "IntegrationNotFoundFault", 404)
 
+    def redshift_describe_paginated():
+        pages = list(redshift.get_paginator("describe_integrations").paginate(PaginationConfig={"PageSize": 20}))
+        assert len(pages) == 3, len(pages)
+        got = [i["IntegrationArn"] for p in pages for i in p["Integrations"]]
+        assert got == [i["IntegrationArn"] for i in us_redshift], "every integration once, in order"
+        assert [len(p["Integrations"]) for p in pages] == [20, 20, len(us_redshift) - 40]
+        assert "Marker" not in pages[-1] and all(p["Marker"] for p in pages[:-1])
+        first = redshift.describe_integrations(MaxRecords=20)
+        second = redshift.describe_integrations(MaxRecords=20, Marker=first["Marker"])
+        assert second["Integrations"][0]["IntegrationArn"] == us_redshift[20]["IntegrationArn"], second
+        everything = redshift.describe_integrations()
+        assert len(everything["Integrations"]) == len(us_redshift) and "Marker" not in everything, "default 100"
+        bulk = pages[0]["Integrations"][0]
+        assert bulk["CreateTime"] == datetime.datetime(2026, 2, 3, 4, 5, 6, 789000, tzinfo=datetime.timezone.utc)
+        assert bulk["SourceArn"].startswith(f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"), bulk
+        assert bulk["TargetArn"].startswith("arn:aws:redshift-serverless:") and bulk["Tags"] == [], bulk
+
+    def redshift_describe_fields():
+        arn = redshift_arn(REGION, 1000)
+        out = redshift.describe_integrations(IntegrationArn=arn)["Integrations"]
+        assert len(out) == 1, out
+        i = out[0]
+        assert set(i) == {"IntegrationArn", "IntegrationName", "SourceArn", "TargetArn", "Status", "Errors",
+                          "CreateTime", "Description", "KMSKeyId", "AdditionalEncryptionContext", "Tags"}, i
+        assert (i["IntegrationArn"], i["IntegrationName"], i["Status"]) == (arn, "rich-ddb", "needs_attention"), i
+        assert i["SourceArn"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders", i
+        assert sorted((t["Key"], t["Value"]) for t in i["Tags"]) == [(PROTECT, "true"), ("team", "data & analytics")]
+        assert i["Errors"] == [{"ErrorCode": "SOURCE_LOST", "ErrorMessage": "table <orders> was deleted"},
+                               {"ErrorCode": "BARE"}], i["Errors"]
+        assert i["AdditionalEncryptionContext"] == {"dept": "orders"}, i
+        assert i["Description"] == "quotes \" and 'apostrophes' & <tags>", i
+        assert i["KMSKeyId"].endswith("key/k2"), i
+        assert i["CreateTime"] == datetime.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)
+
+    def redshift_describe_filters():
+        def names(filters):
+            out = redshift.describe_integrations(Filters=filters)["Integrations"]
+            return sorted(i["IntegrationArn"] for i in out)
+        wanted = [redshift_arn(REGION, 1000), redshift_arn(REGION, 1002)]
+        assert names([{"Name": "integration-arn", "Values": wanted + [redshift_arn(REGION, 9999)]}]) == wanted
+        failed = sorted(i["IntegrationArn"] for i in us_redshift if i.get("Status", "failed") == "failed")
+        assert names([{"Name": "status", "Values": ["failed"]}]) == failed
+        assert names([{"Name": "source-types", "Values": ["s3"]}]) == [redshift_arn(REGION, 1001)]
+        assert names([{"Name": "status", "Values": ["failed"]}, {"Name": "source-types", "Values": ["s3"]}]) == \
+            [redshift_arn(REGION, 1001)]
+        source = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders"
+        assert names([{"Name": "source-arn", "Values": [source]}]) == [redshift_arn(REGION, 1000)]
+
+    def redshift_is_per_region_and_apart_from_rds():
+        eu = client("redshift", "eu-west-1").describe_integrations()["Integrations"]
+        assert [i["IntegrationName"] for i in eu] == ["eu-ddb"], eu
+        listed = {i["IntegrationArn"] for i in redshift.describe_integrations()["Integrations"]}
+        assert not listed & {i["IntegrationArn"] for i in us_integrations}, "RDS's integrations are not Redshift's"
+
+    def redshift_describe_errors():
+        expect_error(lambda: redshift.describe_integrations(MaxRecords=19), "InvalidParameterValue", 400)
+        expect_error(lambda: redshift.describe_integrations(MaxRecords=101), "InvalidParameterValue", 400)
+        expect_error(lambda: redshift.describe_integrations(Marker="garbage"), "InvalidParameterValue", 400)
+        expect_error(lambda: redshift.describe_integrations(IntegrationArn=redshift_arn(REGION, 9999)),
+                     "IntegrationNotFoundFault", 404)
+        expect_modeled(lambda: redshift.describe_integrations(IntegrationArn=redshift_arn(REGION, 9999)),
+                       redshift.exceptions.IntegrationNotFoundFault)
+
+    def redshift_delete_returns_it():
+        arn = redshift_arn(REGION, 1006)
+        out = redshift.delete_integration(IntegrationArn=arn)
+        assert (out["IntegrationArn"], out["IntegrationName"], out["Status"]) == (arn, "ddb-victim", "deleting"), out
+        assert isinstance(out["CreateTime"], datetime.datetime), out
+        expect_error(lambda: redshift.delete_integration(IntegrationArn=arn), "IntegrationNotFoundFault", 404)
+        listed = redshift.describe_integrations(Filters=[{"Name": "integration-arn", "Values": [arn]}])
+        assert listed["Integrations"] == [], listed
+
+    def redshift_delete_error_paths():
+        def delete(n):
+            return lambda: redshift.delete_integration(IntegrationArn=redshift_arn(REGION, n))
+        expect_error(delete(1002), "IntegrationConflictStateFault", 400)
+        expect_error(delete(1003), "IntegrationConflictOperationFault", 400)
+        expect_error(delete(1004), "UnsupportedOperation", 400)
+        expect_error(delete(1005), "Throttling", 400)
+        expect_error(delete(9999), "IntegrationNotFoundFault", 404)
+        expect_modeled(delete(1002), redshift.exceptions.IntegrationConflictStateFault)
+        expect_modeled(delete(1003), redshift.exceptions.IntegrationConflictOperationFault)
+        expect_modeled(delete(1004), redshift.exceptions.UnsupportedOperationFault)
+        still = {i["IntegrationArn"] for i in redshift.describe_integrations()["Integrations"]}
+        assert {redshift_arn(REGION, n) for n in (1002, 1003, 1004, 1005)} <= still, "a refused delete keeps it"
+
     def unsigned_calls_are_rejected():
         unsigned = config.merge(Config(signature_version=botocore.UNSIGNED))
         expect_error(lambda: client("dms", cfg=unsigned).describe_connections(),
                      "MissingAuthenticationTokenException", 400)
         expect_error(lambda: client("rds", cfg=unsigned).describe_integrations(), "MissingAuthenticationToken", 403)
+        expect_error(lambda: client("redshift", cfg=unsigned).describe_integrations(), "MissingAuthenticationToken", 403)
 
     def call_log_records_everything():
         with urllib.request.urlopen(f"{url}/_admin/calls") as r:
@@ -352,6 +493,9 @@ def run_checks(url, fleet):
                          "target": endpoint_arn(REGION, "VICTIM"), "status": 200, "error": None}, first
         throttled = [c for c in calls if c["error"] == "Throttling"]
         assert throttled and throttled[0]["target"] == "throttled", throttled
+        deleted = [c for c in calls if c["service"] == "redshift" and c["operation"] == "DeleteIntegration"]
+        assert deleted[0] == {"service": "redshift", "operation": "DeleteIntegration", "region": REGION,
+                              "target": redshift_arn(REGION, 1006), "status": 200, "error": None}, deleted[0]
 
     for name, fn in [
         ("DescribeConnections paginates (MaxRecords=20) over every connection once, all fields",
@@ -377,6 +521,20 @@ def run_checks(url, fleet):
          delete_integration_returns_it),
         ("DeleteIntegration errors: InvalidIntegrationStateFault, IntegrationConflictOperationFault, Throttling, "
          "IntegrationNotFoundFault", delete_integration_error_paths),
+        ("Redshift DescribeIntegrations paginates (MaxRecords=20, Marker) over every integration once, default 100",
+         redshift_describe_paginated),
+        ("Redshift DescribeIntegrations parses every Integration member, escaped text, CreateTime datetime",
+         redshift_describe_fields),
+        ("Redshift DescribeIntegrations filters: integration-arn, status, source-types, source-arn",
+         redshift_describe_filters),
+        ("Redshift DescribeIntegrations sees only the signing region, never RDS's integrations",
+         redshift_is_per_region_and_apart_from_rds),
+        ("Redshift DescribeIntegrations errors: MaxRecords range, bad Marker, IntegrationNotFoundFault 404",
+         redshift_describe_errors),
+        ("Redshift DeleteIntegration returns the integration (deleting), then IntegrationNotFoundFault 404",
+         redshift_delete_returns_it),
+        ("Redshift DeleteIntegration errors: IntegrationConflictStateFault, IntegrationConflictOperationFault, "
+         "UnsupportedOperation, Throttling, IntegrationNotFoundFault; modeled exceptions", redshift_delete_error_paths),
         ("Unsigned calls -> MissingAuthenticationToken(Exception)", unsigned_calls_are_rejected),
         ("Admin call log records every call", call_log_records_everything),
     ]:
