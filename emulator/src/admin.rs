@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::faults::{Faults, Injector};
 use crate::fleet::Fleet;
-use crate::server::plain;
+use crate::protocol::plain;
 use crate::state::Shared;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {

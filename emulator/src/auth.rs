@@ -17,6 +17,12 @@ pub(crate) fn region(headers: &HeaderMap) -> Option<String> {
     scope(headers).map(|s| s.region)
 }
 
+/// AWS authentication as the emulator does it: a well-formed SigV4 Authorization header, or the service's
+/// `missing` error.
+pub(crate) fn require<E>(headers: &HeaderMap, missing: impl FnOnce() -> E) -> Result<(), E> {
+    scope(headers).map(|_| ()).ok_or_else(missing)
+}
+
 /// The credential scope of a well-formed `AWS4-HMAC-SHA256` Authorization header.
 pub(crate) fn scope(headers: &HeaderMap) -> Option<Scope> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;

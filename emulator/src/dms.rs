@@ -2,16 +2,17 @@
 //! ListTagsForResource.
 
 use axum::body::Body;
-use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
+use axum::http::{header::CONTENT_TYPE, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::auth;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{Connection, OnDelete};
 use crate::paging;
-use crate::server::Protocol;
+use crate::protocol::{HttpRequest, Protocol};
 use crate::store::Store;
 
 const TARGET_PREFIX: &str = "AmazonDMSv20160101.";
@@ -223,9 +224,21 @@ impl Protocol for Dms {
     const SERVICE: &'static str = "dms";
     type Request = Request;
     type Output = Value;
+    type Error = ApiError;
 
-    fn decode(headers: &HeaderMap, body: &[u8]) -> (String, Result<Request, ApiError>) {
-        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    fn region(http: &HttpRequest<'_>) -> Option<String> {
+        auth::region(http.headers)
+    }
+
+    fn authenticate(_store: &mut Store, http: &HttpRequest<'_>) -> Result<(), ApiError> {
+        auth::require(http.headers, || {
+            ApiError::bad_request("MissingAuthenticationTokenException", "Missing Authentication Token")
+        })
+    }
+
+    fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
+        let body = http.body;
+        let target = http.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
         let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
             let err = ApiError::bad_request(
                 "UnknownOperationException",
@@ -246,8 +259,8 @@ impl Protocol for Dms {
         (operation.to_owned(), request)
     }
 
-    fn target(request: &Request) -> Option<String> {
-        match request {
+    fn target(_http: &HttpRequest<'_>, request: Option<&Request>) -> Option<String> {
+        match request? {
             Request::Describe { .. } => None,
             Request::Delete(p) | Request::Test(p) => Some(p.endpoint_arn.clone()),
             Request::ListTags(arns) => Some(arns.join(",")),
@@ -274,10 +287,6 @@ impl Protocol for Dms {
         }
     }
 
-    fn missing_auth() -> ApiError {
-        ApiError::bad_request("MissingAuthenticationTokenException", "Missing Authentication Token")
-    }
-
     fn fault(fault: Fault) -> ApiError {
         match fault {
             Fault::Throttle => ApiError::bad_request("ThrottlingException", "Rate exceeded"),
@@ -289,7 +298,12 @@ impl Protocol for Dms {
         }
     }
 
-    fn respond(_operation: &str, result: Result<Value, ApiError>, request_id: &str) -> Response {
+    fn respond(
+        _http: &HttpRequest<'_>,
+        _operation: &str,
+        result: Result<Value, ApiError>,
+        request_id: &str,
+    ) -> Response {
         let (status, error, body) = match result {
             Ok(body) => (StatusCode::OK, None, body),
             Err(e) => (e.status, Some(e.code), json!({ "__type": e.code, "message": e.message })),
@@ -307,6 +321,8 @@ impl Protocol for Dms {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, Uri};
+
     use super::*;
     use crate::fleet::Fleet;
 
@@ -319,7 +335,8 @@ mod tests {
     fn run(store: &mut Store, op: &str, body: &str) -> Result<Value, ApiError> {
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-target", format!("{TARGET_PREFIX}{op}").parse().unwrap());
-        let (_, request) = Dms::decode(&headers, body.as_bytes());
+        let uri = Uri::from_static("/");
+        let (_, request) = Dms::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
         Dms::execute(store, "us-east-1", request?)
     }
 

@@ -19,6 +19,7 @@ mod error;
 mod faults;
 mod fleet;
 mod paging;
+mod protocol;
 mod query;
 mod rds;
 mod redshift;

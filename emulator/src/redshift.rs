@@ -13,16 +13,17 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
+use crate::auth;
 use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{redshift_integration_region, Integration, OnDelete};
 use crate::paging;
+use crate::protocol::{HttpRequest, Protocol};
 use crate::query::{self, invalid};
-use crate::server::Protocol;
 use crate::store::Store;
 use crate::xml::Xml;
 
@@ -226,9 +227,18 @@ impl Protocol for Redshift {
     const SERVICE: &'static str = "redshift";
     type Request = Request;
     type Output = String;
+    type Error = ApiError;
 
-    fn decode(_headers: &HeaderMap, body: &[u8]) -> (String, Result<Request, ApiError>) {
-        let params = query::params(body);
+    fn region(http: &HttpRequest<'_>) -> Option<String> {
+        auth::region(http.headers)
+    }
+
+    fn authenticate(_store: &mut Store, http: &HttpRequest<'_>) -> Result<(), ApiError> {
+        auth::require(http.headers, query::missing_auth)
+    }
+
+    fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
+        let params = query::params(http.body);
         let (action, served) = query::action(&params, &["DescribeIntegrations", "DeleteIntegration"]);
         let request = served.and_then(|()| match action.as_str() {
             "DescribeIntegrations" => describe(&params),
@@ -237,8 +247,8 @@ impl Protocol for Redshift {
         (action, request)
     }
 
-    fn target(request: &Request) -> Option<String> {
-        match request {
+    fn target(_http: &HttpRequest<'_>, request: Option<&Request>) -> Option<String> {
+        match request? {
             Request::Describe { arn, .. } => arn.clone(),
             Request::Delete(arn) => Some(arn.clone()),
         }
@@ -253,21 +263,24 @@ impl Protocol for Redshift {
         }
     }
 
-    fn missing_auth() -> ApiError {
-        query::missing_auth()
-    }
-
     fn fault(fault: Fault) -> ApiError {
         query::fault(fault)
     }
 
-    fn respond(operation: &str, result: Result<String, ApiError>, request_id: &str) -> Response {
+    fn respond(
+        _http: &HttpRequest<'_>,
+        operation: &str,
+        result: Result<String, ApiError>,
+        request_id: &str,
+    ) -> Response {
         query::respond(NAMESPACE, operation, result, request_id)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, Uri};
+
     use super::*;
     use crate::fleet::{Fleet, IntegrationError};
 
@@ -280,7 +293,8 @@ mod tests {
     }
 
     fn run(store: &mut Store, body: &str) -> Result<String, ApiError> {
-        let (_, request) = Redshift::decode(&HeaderMap::new(), body.as_bytes());
+        let (uri, headers) = (Uri::from_static("/"), HeaderMap::new());
+        let (_, request) = Redshift::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
         Redshift::execute(store, REGION, request?)
     }
 
