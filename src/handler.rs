@@ -5,9 +5,11 @@ use crate::archive::ReportArchive;
 use crate::config::Settings;
 use crate::metrics;
 use crate::notify::{self, Notifier};
+use crate::providers::registry::Cloud;
 use crate::providers::ControlPlane;
 use crate::report::Report;
 use crate::request::SweepRequest;
+use crate::state::FirstSeen;
 use crate::sweep::Sweeper;
 use crate::trigger::{self, Owner, Scope, TriggerError};
 use serde_json::Value;
@@ -37,13 +39,22 @@ async fn before<T>(deadline: Option<SystemTime>, work: impl std::future::Future<
 }
 
 impl Janitor {
+    /// The janitor over `planes` with no first-seen store: with a grace above zero, resources wait (safe) until a
+    /// store is given with [`Janitor::with_first_seen`].
     pub fn new(settings: Settings, planes: Vec<Arc<dyn ControlPlane>>) -> Janitor {
+        let first_seen = if settings.longest_grace().is_zero() { FirstSeen::NotNeeded } else { FirstSeen::NoStore };
+        Janitor::with_first_seen(settings, planes, first_seen)
+    }
+
+    /// The janitor over `planes`, with first sightings from `first_seen`.
+    pub fn with_first_seen(settings: Settings, planes: Vec<Arc<dyn ControlPlane>>, first_seen: FirstSeen) -> Janitor {
         let sweeper = Sweeper::new(
             planes,
             settings.policy.clone(),
             settings.limits,
             settings.concurrency,
             settings.deadline_margin,
+            first_seen,
         );
         Janitor { settings, sweeper, archive: None, notifier: None }
     }
@@ -80,8 +91,8 @@ impl Janitor {
     ) -> Result<Report, TriggerError> {
         let trigger = trigger::parse(payload)?;
         let scope = Scope {
-            aws_regions: self.sweeper.regions(true),
-            dts_regions: self.sweeper.regions(false),
+            aws_regions: self.sweeper.regions(Cloud::Aws),
+            dts_regions: self.sweeper.regions(Cloud::Alibaba),
             owner: Owner::of_function(function_arn),
         };
         let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;

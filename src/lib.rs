@@ -22,6 +22,7 @@ pub mod providers;
 pub mod report;
 pub mod request;
 pub mod resource;
+pub mod setting;
 pub mod startup;
 pub mod state;
 pub mod sweep;

@@ -3,7 +3,7 @@
 //! `ArchiveFailed`); never a resource id.
 
 use crate::report::{Counts, Report};
-use crate::resource::Provider;
+use crate::resource::{ErrorClass, Provider};
 use serde_json::{json, Map, Value};
 
 const COUNTS: &[&str] = &[
@@ -48,8 +48,16 @@ struct Flags {
     archive_failed: Option<bool>,
 }
 
+/// `Failed` split by class: `FailedDenied`, `FailedThrottled`, ... (always all of them, so alarms see zeros).
+fn failed_by_class(counts: &Counts) -> impl Iterator<Item = (String, usize)> + '_ {
+    ErrorClass::ALL.into_iter().map(|class| {
+        (format!("Failed{}", class.metric_suffix()), counts.failed_by_class.get(&class).copied().unwrap_or(0))
+    })
+}
+
 fn line(namespace: &str, timestamp_ms: u64, provider: Option<Provider>, counts: &Counts, flags: Flags) -> String {
     let mut metrics: Vec<Value> = COUNTS.iter().map(|name| json!({"Name": name, "Unit": "Count"})).collect();
+    metrics.extend(failed_by_class(counts).map(|(name, _)| json!({"Name": name, "Unit": "Count"})));
     metrics.push(json!({"Name": "TripwireTripped", "Unit": "Count"}));
     metrics.push(json!({"Name": "StateUnavailable", "Unit": "Count"}));
     metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
@@ -67,6 +75,9 @@ fn line(namespace: &str, timestamp_ms: u64, provider: Option<Provider>, counts: 
     }
     for (name, value) in COUNTS.iter().zip(values(counts)) {
         root.insert((*name).into(), json!(value));
+    }
+    for (name, value) in failed_by_class(counts) {
+        root.insert(name, json!(value));
     }
     root.insert("TripwireTripped".into(), json!(u8::from(flags.tripped)));
     root.insert("StateUnavailable".into(), json!(u8::from(flags.state_unavailable)));

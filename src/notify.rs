@@ -332,6 +332,7 @@ fn named_line(report: &Report, label: &str, matches: impl Fn(&Item) -> bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::{dms, rds};
     use crate::report::Counts;
     use crate::resource::Provider;
 
@@ -345,6 +346,7 @@ mod tests {
             reason: "status failed".to_owned(),
             outcome,
             error: error.map(str::to_owned),
+            error_class: None,
             failure: None,
         }
     }
@@ -383,7 +385,7 @@ mod tests {
         let quiet = report(
             false,
             vec![sweep(
-                Provider::Rds,
+                rds::PROVIDER,
                 "us-east-1",
                 vec![healthy("a"), item("p", Verdict::Protected, Outcome::Kept, None)],
             )],
@@ -397,15 +399,15 @@ mod tests {
             (0..7).map(|n| item(&format!("gone-{n}"), Verdict::Delete, Outcome::Deleted, None)).collect();
         deleted.push(item("stuck", Verdict::Delete, Outcome::Failed, Some("InvalidIntegrationStateFault: busy")));
         deleted.push(item("later", Verdict::Capped, Outcome::Kept, None));
-        let mut dms = sweep(Provider::Dms, "eu-west-1", Vec::new());
+        let mut dms = sweep(dms::PROVIDER, "eu-west-1", Vec::new());
         dms.error = Some("access denied: the janitor's role may not call dms:DescribeConnections".to_owned());
         dms.counts.failed = 1;
         let run = report(
             false,
             vec![
-                sweep(Provider::Rds, "us-east-1", deleted),
+                sweep(rds::PROVIDER, "us-east-1", deleted),
                 dms,
-                sweep(Provider::Rds, "eu-west-1", vec![healthy("h")]),
+                sweep(rds::PROVIDER, "eu-west-1", vec![healthy("h")]),
             ],
         );
         let archive = ArchiveRecord {
@@ -437,7 +439,7 @@ mod tests {
     fn the_message_has_the_fields_the_chat_integration_requires() {
         let run = report(
             true,
-            vec![sweep(Provider::Rds, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
+            vec![sweep(rds::PROVIDER, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
         );
         let n = notification(&run, None).expect("a dry run that would delete notifies");
         let json = serde_json::to_value(&n.chat).expect("json");
@@ -454,7 +456,7 @@ mod tests {
 
     #[test]
     fn a_tripped_tripwire_or_a_failed_archive_is_told() {
-        let mut tripped = sweep(Provider::Dms, "us-east-1", vec![item("t", Verdict::Aborted, Outcome::Kept, None)]);
+        let mut tripped = sweep(dms::PROVIDER, "us-east-1", vec![item("t", Verdict::Aborted, Outcome::Kept, None)]);
         tripped.tripwire_tripped = true;
         let run = report(false, vec![tripped]);
         let failed = ArchiveRecord {
@@ -477,7 +479,7 @@ mod tests {
     fn a_long_trigger_keeps_the_subject_within_what_sns_accepts() {
         let mut run = report(
             true,
-            vec![sweep(Provider::Rds, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
+            vec![sweep(rds::PROVIDER, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
         );
         run.trigger = format!("aws.rds/RDS Zero ETL Event\n{}", "x".repeat(200));
         let n = notification(&run, None).expect("notifies");

@@ -2,8 +2,9 @@
 //! Lambda response and the CLI's stdout, so its field names are a public contract.
 
 use crate::policy::Verdict;
-use crate::resource::Provider;
+use crate::resource::{ErrorClass, Provider};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What happened to one resource in this run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -36,6 +37,9 @@ pub struct Item {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of failure the delete met, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
     /// The control plane's own failure text for the resource, kept as evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -67,6 +71,9 @@ pub struct Counts {
     pub unconfirmed: usize,
     /// Scans that had not finished when the run had to stop.
     pub timed_out: usize,
+    /// `failed` split by what kind of failure each met.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_by_class: BTreeMap<ErrorClass, usize>,
 }
 
 impl Counts {
@@ -92,9 +99,22 @@ impl Counts {
             Outcome::Deleted => self.deleted += 1,
             Outcome::AlreadyGone => self.already_gone += 1,
             Outcome::Skipped => self.skipped += 1,
-            Outcome::Failed => self.failed += 1,
+            Outcome::Failed => {
+                self.failed += 1;
+                *self.failed_by_class.entry(item.error_class.unwrap_or(ErrorClass::Service)).or_default() += 1;
+            }
             Outcome::Unconfirmed => self.unconfirmed += 1,
         }
+    }
+
+    /// The counts of a sweep whose scan failed with `class` (or none, when it did not fail).
+    pub fn of_scan_failure(class: Option<ErrorClass>, timed_out: bool) -> Counts {
+        let mut counts = Counts { timed_out: usize::from(timed_out), ..Counts::default() };
+        if let Some(class) = class {
+            counts.failed = 1;
+            counts.failed_by_class.insert(class, 1);
+        }
+        counts
     }
 
     pub fn add(&mut self, other: &Counts) {
@@ -118,6 +138,7 @@ impl Counts {
             failed,
             unconfirmed,
             timed_out,
+            failed_by_class,
         } = other;
         self.scanned += scanned;
         self.stale += stale;
@@ -138,6 +159,9 @@ impl Counts {
         self.failed += failed;
         self.unconfirmed += unconfirmed;
         self.timed_out += timed_out;
+        for (class, n) in failed_by_class {
+            *self.failed_by_class.entry(*class).or_default() += n;
+        }
     }
 }
 
@@ -154,7 +178,10 @@ pub struct Sweep {
     /// Why the scan failed; nothing in this provider and region was judged or deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Why the first-seen store could not be used: its connections waited instead of being judged on a guess.
+    /// What kind of failure the scan met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
+    /// Why the first-seen store could not be used: its resources waited instead of being judged on a guess.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_error: Option<String>,
     pub tripwire_tripped: bool,
@@ -180,6 +207,7 @@ impl Sweep {
             provider,
             region: region.into(),
             error: None,
+            error_class: None,
             state_error: None,
             tripwire_tripped: false,
             timed_out: false,
@@ -348,6 +376,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::dms;
 
     fn item(n: usize, verdict: Verdict, outcome: Outcome) -> Item {
         let endpoint = format!("arn:aws:dms:us-east-1:123456789012:endpoint:ENDPOINT{n:020}");
@@ -360,12 +389,13 @@ mod tests {
             verdict,
             outcome,
             error: None,
+            error_class: None,
             failure: None,
         }
     }
 
     fn report_of(items: Vec<Item>) -> Report {
-        let mut sweep = Sweep::new(Provider::Dms, "us-east-1");
+        let mut sweep = Sweep::new(dms::PROVIDER, "us-east-1");
         for item in items {
             sweep.counts.count(&item);
             sweep.items.push(item);
