@@ -5,7 +5,7 @@
 use super::registry::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
 use super::{
     classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
-    DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller, Lane};
 use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
@@ -55,6 +55,17 @@ fn build(build: Build<'_>) -> Building<'_> {
         Ok(Arc::new(DmsConnections::new(clients, build.caller.clone(), build.protect_tag)) as Arc<dyn ControlPlane>)
     })
 }
+
+/// DeleteConnection's error codes (the DMS model). `AccessDeniedFault` says DMS was denied access to the endpoint,
+/// per the API reference, not that the janitor's role lacks a permission.
+const DELETE_CODES: DeleteCodes = DeleteCodes {
+    gone: &["ResourceNotFoundFault"],
+    wrong_state: &["InvalidResourceStateFault"],
+    explained: &[(
+        "AccessDeniedFault",
+        "AWS DMS was denied access to the endpoint (its role toward the endpoint, not the janitor's permissions)",
+    )],
+};
 
 /// The only failure state DMS documents for a connection.
 const FAILED: &str = "failed";
@@ -345,7 +356,7 @@ impl ControlPlane for DmsConnections {
             Ok(output) => DeleteOutcome::Deleted {
                 status: output.connection().and_then(|c| c.status()).unwrap_or("deleting").to_owned(),
             },
-            Err(failed) => match delete_claim("dms:DeleteConnection", &resource.id, &failed) {
+            Err(failed) => match delete_claim("dms:DeleteConnection", &resource.id, &DELETE_CODES, &failed) {
                 Claim::Outcome(outcome) => outcome,
                 Claim::Gone(claim) => verified(
                     "DeleteConnection",

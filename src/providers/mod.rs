@@ -116,16 +116,17 @@ fn no_client(operation: &'static str, region: &str) -> ScanError {
     }
 }
 
-/// Error codes that mean "not there any more" (each service's model documents them for its delete call).
-const GONE: &[&str] = &["ResourceNotFoundFault", "IntegrationNotFoundFault"];
-/// Error codes that mean "not in a state to delete now".
-/// (Redshift's DeleteIntegration documents `IntegrationConflictStateFault` and `IntegrationConflictOperationFault`.)
-const WRONG_STATE: &[&str] = &[
-    "InvalidResourceStateFault",
-    "InvalidIntegrationStateFault",
-    "IntegrationConflictOperationFault",
-    "IntegrationConflictStateFault",
-];
+/// What a provider's delete call's error codes mean, as its service's model documents them for that call: each
+/// AWS provider declares its own.
+pub struct DeleteCodes {
+    /// "Not there any more": only a claim, checked by a describe before it counts as gone.
+    pub gone: &'static [&'static str],
+    /// "Not in a state to delete now": skipped, for a later run.
+    pub wrong_state: &'static [&'static str],
+    /// Codes whose meaning the message alone would mislead about, with what they do mean.
+    pub explained: &'static [(&'static str, &'static str)],
+}
+
 /// Codes the AWS SDKs treat as throttling (aws-smithy-runtime's classifier list).
 const THROTTLING: &[&str] = &[
     "Throttling",
@@ -179,10 +180,6 @@ pub fn error_class<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -
                 ErrorClass::Throttled
             } else if is_iam_denial(code) {
                 ErrorClass::Denied
-            } else if GONE.contains(&code) {
-                ErrorClass::NotFound
-            } else if WRONG_STATE.contains(&code) {
-                ErrorClass::WrongState
             } else {
                 ErrorClass::Service
             }
@@ -192,8 +189,7 @@ pub fn error_class<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -
 }
 
 /// An IAM denial of the janitor's own role (`AccessDeniedException`, or `AccessDenied` in the query protocols).
-/// DMS's `AccessDeniedFault` is not one: it says DMS was denied access to the endpoint (its own role toward the
-/// endpoint's database or service), per the DeleteConnection API reference.
+/// A service's own access faults (DMS's `AccessDeniedFault`) are not: their provider explains them.
 fn is_iam_denial(code: &str) -> bool {
     code == "AccessDeniedException" || code == "AccessDenied"
 }
@@ -213,7 +209,7 @@ enum Claim {
     Outcome(DeleteOutcome),
 }
 
-fn delete_claim<E>(action: &str, target: &str, failed: &Failed<SdkError<E, HttpResponse>>) -> Claim
+fn delete_claim<E>(action: &str, target: &str, codes: &DeleteCodes, failed: &Failed<SdkError<E, HttpResponse>>) -> Claim
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -222,18 +218,13 @@ where
     let message = error.message().unwrap_or_default();
     let attempts = attempts_note(failed.attempts);
     let class = error_class(error);
-    Claim::Outcome(if GONE.contains(&code) {
+    let explained = codes.explained.iter().find(|(c, _)| *c == code).map(|(_, meaning)| meaning);
+    Claim::Outcome(if codes.gone.contains(&code) {
         return Claim::Gone(format!("{code}: {message}"));
-    } else if WRONG_STATE.contains(&code) {
+    } else if codes.wrong_state.contains(&code) {
         DeleteOutcome::Skipped { reason: format!("{code}: {message}") }
-    } else if code == "AccessDeniedFault" {
-        DeleteOutcome::failed(
-            class,
-            format!(
-                "{action}: AWS DMS was denied access to the endpoint (its role toward the endpoint, not the janitor's \
-                 permissions) ({code}: {message})"
-            ),
-        )
+    } else if let Some(meaning) = explained {
+        DeleteOutcome::failed(class, format!("{action}: {meaning} ({code}: {message})"))
     } else if is_iam_denial(code) {
         DeleteOutcome::failed(
             class,

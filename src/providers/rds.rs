@@ -7,7 +7,7 @@
 use super::registry::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
 use super::{
     classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
-    DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller};
 use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
@@ -135,6 +135,12 @@ pub struct IntegrationHandle {
 
 /// DescribeIntegrations' largest page (the model allows 20..=100).
 const PAGE_SIZE: i32 = 100;
+/// DeleteIntegration's error codes (the RDS model).
+const DELETE_CODES: DeleteCodes = DeleteCodes {
+    gone: &["IntegrationNotFoundFault"],
+    wrong_state: &["InvalidIntegrationStateFault", "IntegrationConflictOperationFault"],
+    explained: &[],
+};
 /// The code of an identifier that names no integration.
 const NOT_FOUND: &str = "IntegrationNotFoundFault";
 
@@ -280,7 +286,7 @@ impl ControlPlane for RdsIntegrations {
             Ok(output) => DeleteOutcome::Deleted {
                 status: output.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "deleting".to_owned()),
             },
-            Err(failed) => match delete_claim("rds:DeleteIntegration", arn, &failed) {
+            Err(failed) => match delete_claim("rds:DeleteIntegration", arn, &DELETE_CODES, &failed) {
                 Claim::Outcome(outcome) => outcome,
                 Claim::Gone(claim) => {
                     let recheck = self.describe(regional, Some(id)).await.map(|listed| {

@@ -16,7 +16,7 @@ use super::rds::{errors_text, integration_condition, to_system_time, Integration
 use super::registry::{ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
 use super::{
     classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
-    DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller};
 use crate::resource::{Age, ErrorClass, Handle, Mark, Provider, Resource};
@@ -82,6 +82,12 @@ fn build(build: Build<'_>) -> Building<'_> {
 
 /// DescribeIntegrations' largest page (the model allows 20..=100).
 const PAGE_SIZE: i32 = 100;
+/// DeleteIntegration's error codes (the Redshift model).
+const DELETE_CODES: DeleteCodes = DeleteCodes {
+    gone: &["IntegrationNotFoundFault"],
+    wrong_state: &["IntegrationConflictStateFault", "IntegrationConflictOperationFault"],
+    explained: &[],
+};
 /// The code of an ARN that names no integration.
 const NOT_FOUND: &str = "IntegrationNotFoundFault";
 
@@ -215,7 +221,7 @@ impl ControlPlane for RedshiftIntegrations {
             Ok(output) => DeleteOutcome::Deleted {
                 status: output.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "deleting".to_owned()),
             },
-            Err(failed) => match delete_claim("redshift:DeleteIntegration", arn, &failed) {
+            Err(failed) => match delete_claim("redshift:DeleteIntegration", arn, &DELETE_CODES, &failed) {
                 Claim::Outcome(outcome) => outcome,
                 Claim::Gone(claim) => {
                     let recheck = self.describe(regional, Some(arn)).await.map(|listed| {
