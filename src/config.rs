@@ -1,6 +1,7 @@
 //! Settings from the environment (the CLI feeds its flags through the same parser), validated once at start:
 //! a bad value is an error that names the variable, the value and what is accepted.
 
+use crate::accounts::{self, AccountSource, OrgSettings};
 use crate::duration;
 use crate::pattern::Patterns;
 use crate::policy::{Limits, Policy};
@@ -41,6 +42,8 @@ pub struct Settings {
     pub report_bucket: Option<String>,
     /// SNS topic a run with something to say notifies (`JANITOR_NOTIFY_TOPIC_ARN`).
     pub notify_topic_arn: Option<String>,
+    /// The accounts of an organization to sweep through a member role; `None`: the janitor's own account.
+    pub organization: Option<OrgSettings>,
 }
 
 /// Every setting: the run-wide ones, then each provider's own, in registry order.
@@ -152,6 +155,48 @@ pub const SETTINGS: &[Setting] = &[
         variable: "JANITOR_NOTIFY_TOPIC_ARN",
         default: "none",
         meaning: "SNS topic told about a run that deleted, would delete, failed, capped or tripped (chat format)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_MEMBER_ROLE",
+        default: "none",
+        meaning: "role name assumed in each member account; set, the run sweeps those accounts (not its own)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ACCOUNTS",
+        default: "the organization's",
+        meaning: "12-digit account ids to sweep (with JANITOR_MEMBER_ROLE); else the organization's active accounts",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ORGANIZATIONAL_UNITS",
+        default: "none",
+        meaning: "only the organization's accounts under these OUs or roots (ou-..., r-...), nested OUs included",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_MEMBER_EXTERNAL_ID",
+        default: "none",
+        meaning: "external id the member role's trust policy requires",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ACCOUNT_CONCURRENCY",
+        default: "8",
+        meaning: "member accounts swept at once (1..=64)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ACCOUNT_METRICS",
+        default: "false",
+        meaning: "`true` adds a metric line per account (dimension Account)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_MAX_DELETES_PER_RUN",
+        default: "1000",
+        meaning: "deletions of a run across its accounts (JANITOR_MAX_DELETES bounds each account)",
         flag: None,
     },
     Setting {
@@ -297,6 +342,7 @@ impl Settings {
                 ),
             ));
         }
+        let organization = organization(&env, &number_of)?;
         let metrics_namespace = get("JANITOR_METRICS_NAMESPACE").unwrap_or_else(|| "ReplicationJanitor".to_owned());
         if metrics_namespace.len() > 255 || metrics_namespace.starts_with(':') {
             return Err(invalid(
@@ -331,6 +377,7 @@ impl Settings {
             planes,
             report_bucket,
             notify_topic_arn,
+            organization,
         })
     }
 
@@ -362,6 +409,87 @@ impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
         Settings::parse(|name| std::env::var(name).ok())
     }
+}
+
+/// The organization settings: `None` without `JANITOR_MEMBER_ROLE`, when none of the others may be set.
+fn organization(
+    env: &Env<'_>,
+    number_of: &dyn Fn(&'static str, u64, RangeInclusive<u64>) -> Result<u64, ConfigError>,
+) -> Result<Option<OrgSettings>, ConfigError> {
+    let list = |variable: &'static str, valid: fn(&str) -> bool, expected: &str| -> Result<Option<Vec<String>>, _> {
+        let Some(v) = env.get(variable) else { return Ok(None) };
+        let mut items: Vec<String> = Vec::new();
+        for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if !valid(item) {
+                return Err(invalid(variable, &v, expected));
+            }
+            if !items.iter().any(|i| i == item) {
+                items.push(item.to_owned());
+            }
+        }
+        if items.is_empty() {
+            return Err(invalid(variable, &v, expected));
+        }
+        Ok(Some(items))
+    };
+    let accounts = list("JANITOR_ACCOUNTS", accounts::is_account_id, "a comma list of 12-digit account ids")?;
+    let units = list(
+        "JANITOR_ORGANIZATIONAL_UNITS",
+        accounts::is_parent_id,
+        "a comma list of organizational unit or root ids (ou-xxxx-xxxxxxxx, r-xxxx)",
+    )?;
+    let external_id = env.get("JANITOR_MEMBER_EXTERNAL_ID");
+    if let Some(id) = &external_id {
+        let valid = (2..=1224).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | ':' | '/' | '-'));
+        if !valid {
+            return Err(invalid("JANITOR_MEMBER_EXTERNAL_ID", id, "2 to 1224 of letters, digits and +=,.@:/-"));
+        }
+    }
+    let per_account_metrics = match env.get("JANITOR_ACCOUNT_METRICS") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => return Err(invalid("JANITOR_ACCOUNT_METRICS", &v, "true or false")),
+    };
+    let concurrency = number_of("JANITOR_ACCOUNT_CONCURRENCY", 8, 1..=64)? as usize;
+    let max_deletes_per_run = number_of("JANITOR_MAX_DELETES_PER_RUN", 1_000, 0..=1_000_000)? as usize;
+    let Some(member_role) = env.get("JANITOR_MEMBER_ROLE") else {
+        let needs_role = [
+            ("JANITOR_ACCOUNTS", accounts.is_some()),
+            ("JANITOR_ORGANIZATIONAL_UNITS", units.is_some()),
+            ("JANITOR_MEMBER_EXTERNAL_ID", external_id.is_some()),
+        ];
+        if let Some((variable, _)) = needs_role.into_iter().find(|(_, set)| *set) {
+            return Err(invalid(
+                "JANITOR_MEMBER_ROLE",
+                "",
+                &format!("the role name the janitor assumes in each member account, since {variable} is set"),
+            ));
+        }
+        return Ok(None);
+    };
+    if !accounts::is_role_name(&member_role) {
+        return Err(invalid(
+            "JANITOR_MEMBER_ROLE",
+            &member_role,
+            "an IAM role name: 1 to 64 of letters, digits and +=,.@_-",
+        ));
+    }
+    let source = match (accounts, units) {
+        (Some(_), Some(units)) => {
+            return Err(invalid(
+                "JANITOR_ORGANIZATIONAL_UNITS",
+                &units.join(","),
+                "to be unset when JANITOR_ACCOUNTS lists the accounts",
+            ))
+        }
+        (Some(accounts), None) => AccountSource::Listed(accounts),
+        (None, units) => AccountSource::Organization { units: units.unwrap_or_default() },
+    };
+    Ok(Some(OrgSettings { source, member_role, external_id, concurrency, per_account_metrics, max_deletes_per_run }))
 }
 
 /// S3's rules for a general purpose bucket's name.
@@ -552,6 +680,36 @@ mod tests {
     }
 
     #[test]
+    fn organization_settings_are_read_and_checked() {
+        assert_eq!(parse(&[]).expect("defaults").organization, None, "without a member role: the own account");
+        let role = ("JANITOR_MEMBER_ROLE", "ReplicationJanitorMember");
+        let listed = parse(&[role, ("JANITOR_ACCOUNTS", "111111111111, 222222222222,111111111111")]).expect("listed");
+        let org = listed.organization.expect("an organization run");
+        assert_eq!(org.source, AccountSource::Listed(vec!["111111111111".into(), "222222222222".into()]));
+        assert_eq!((org.concurrency, org.per_account_metrics, org.max_deletes_per_run), (8, false, 1_000));
+        let whole = parse(&[role]).expect("discovered").organization.expect("org");
+        assert_eq!(whole.source, AccountSource::Organization { units: Vec::new() });
+        let units = parse(&[role, ("JANITOR_ORGANIZATIONAL_UNITS", "ou-ab12-cd34ef56")]).expect("units");
+        let units = units.organization.expect("org").source;
+        assert_eq!(units, AccountSource::Organization { units: vec!["ou-ab12-cd34ef56".into()] });
+        let cases: [(&[(&str, &str)], &str); 7] = [
+            (&[("JANITOR_ACCOUNTS", "111111111111")], "JANITOR_MEMBER_ROLE"),
+            (&[("JANITOR_MEMBER_EXTERNAL_ID", "secret-id")], "JANITOR_MEMBER_ROLE"),
+            (&[role, ("JANITOR_ACCOUNTS", "1111")], "JANITOR_ACCOUNTS"),
+            (&[role, ("JANITOR_ORGANIZATIONAL_UNITS", "ou-x")], "JANITOR_ORGANIZATIONAL_UNITS"),
+            (
+                &[role, ("JANITOR_ACCOUNTS", "111111111111"), ("JANITOR_ORGANIZATIONAL_UNITS", "r-ab12")],
+                "JANITOR_ORGANIZATIONAL_UNITS",
+            ),
+            (&[("JANITOR_MEMBER_ROLE", "role/with/path")], "JANITOR_MEMBER_ROLE"),
+            (&[role, ("JANITOR_ACCOUNT_METRICS", "yes")], "JANITOR_ACCOUNT_METRICS"),
+        ];
+        for (vars, variable) in cases {
+            assert_eq!(parse(vars).expect_err(variable).variable, variable, "{vars:?}");
+        }
+    }
+
+    #[test]
     fn every_setting_read_is_documented() {
         let sources = [
             include_str!("config.rs"),
@@ -608,7 +766,16 @@ mod tests {
             ("JANITOR_TIME_LIMIT", "1h"),
             ("JANITOR_REPORT_BUCKET", "janitor-reports-123456789012"),
             ("JANITOR_NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:janitor"),
+            ("JANITOR_MEMBER_ROLE", "ReplicationJanitorMember"),
+            ("JANITOR_ACCOUNTS", "111111111111,222222222222"),
+            ("JANITOR_MEMBER_EXTERNAL_ID", "janitor-external-id"),
+            ("JANITOR_ACCOUNT_CONCURRENCY", "4"),
+            ("JANITOR_ACCOUNT_METRICS", "true"),
+            ("JANITOR_MAX_DELETES_PER_RUN", "500"),
         ];
+
+        /// The one setting the base leaves out: JANITOR_ACCOUNTS and JANITOR_ORGANIZATIONAL_UNITS exclude each other.
+        const NOT_IN_BASE: &str = "JANITOR_ORGANIZATIONAL_UNITS";
 
         /// Values near and far from valid ones: durations, numbers, lists, and arbitrary text.
         fn value() -> impl Strategy<Value = String> {
@@ -632,7 +799,11 @@ mod tests {
         fn the_base_is_valid_and_names_every_setting() {
             let base: HashMap<&str, String> = BASE.iter().map(|(k, v)| (*k, v.to_string())).collect();
             parse_map(&base).expect("valid");
-            assert!(all_settings().all(|s| base.contains_key(s.variable)));
+            assert!(all_settings().all(|s| base.contains_key(s.variable) || s.variable == NOT_IN_BASE));
+            let mut units = base.clone();
+            units.remove("JANITOR_ACCOUNTS");
+            units.insert(NOT_IN_BASE, "ou-ab12-cd34ef56,r-ab12".to_owned());
+            parse_map(&units).expect("organizational units instead of listed accounts");
         }
 
         proptest! {

@@ -169,10 +169,12 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// One provider in one region.
+/// One provider in one region (of one member account, in an organization run).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sweep {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub provider: Provider,
     pub region: String,
     /// Why the scan failed; nothing in this provider and region was judged or deleted.
@@ -204,6 +206,7 @@ impl Sweep {
     /// A sweep of `provider` in `region` with nothing in it yet.
     pub fn new(provider: Provider, region: impl Into<String>) -> Sweep {
         Sweep {
+            account: None,
             provider,
             region: region.into(),
             error: None,
@@ -236,6 +239,119 @@ pub struct Report {
     /// Where the full report was archived (`JANITOR_REPORT_BUCKET`), or why it could not be.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<crate::archive::ArchiveRecord>,
+    /// The member account this report is about, when it is one account's part of an organization run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// An organization run's accounts, each with its totals (or why it could not be swept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountSummary>,
+}
+
+/// One member account of an organization run.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSummary {
+    pub account: String,
+    /// Why the account was not swept (its role could not be assumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub totals: Totals,
+    /// Where the account's own report was archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+}
+
+/// The counts an account summary carries: the ones a summary of many accounts adds up.
+#[derive(Clone, Copy, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Totals {
+    pub scanned: usize,
+    pub stale: usize,
+    pub deleted: usize,
+    pub would_delete: usize,
+    pub failed: usize,
+    pub capped: usize,
+    pub protected: usize,
+}
+
+impl Totals {
+    pub fn of(counts: &Counts) -> Totals {
+        Totals {
+            scanned: counts.scanned,
+            stale: counts.stale,
+            deleted: counts.deleted,
+            would_delete: counts.would_delete,
+            failed: counts.failed,
+            capped: counts.capped,
+            protected: counts.protected,
+        }
+    }
+
+    pub fn add(&mut self, other: &Totals) {
+        self.scanned += other.scanned;
+        self.stale += other.stale;
+        self.deleted += other.deleted;
+        self.would_delete += other.would_delete;
+        self.failed += other.failed;
+        self.capped += other.capped;
+        self.protected += other.protected;
+    }
+}
+
+impl Report {
+    /// One report of an organization run from its accounts' `parts`, in account order: each account's sweeps (or
+    /// why it could not be swept, counted as a failure), the totals over all, and a summary per account.
+    pub fn of_accounts(mut base: Report, parts: Vec<(String, Result<Report, String>)>) -> Report {
+        for (account, part) in parts {
+            match part {
+                Ok(report) => {
+                    base.accounts.push(AccountSummary {
+                        account,
+                        error: None,
+                        totals: Totals::of(&report.totals),
+                        archive: None,
+                    });
+                    base.totals.add(&report.totals);
+                    base.sweeps.extend(report.sweeps);
+                    base.notes.extend(report.notes.into_iter().filter(|n| !base.notes.contains(n)).collect::<Vec<_>>());
+                }
+                Err(error) => {
+                    base.totals.failed += 1;
+                    *base.totals.failed_by_class.entry(ErrorClass::Denied).or_default() += 1;
+                    base.accounts.push(AccountSummary {
+                        account,
+                        error: Some(error),
+                        totals: Totals { failed: 1, ..Totals::default() },
+                        archive: None,
+                    });
+                }
+            }
+        }
+        base
+    }
+
+    /// The part of an organization run's report about `account`: its sweeps and their totals.
+    pub fn of_account(&self, account: &str) -> Report {
+        let sweeps: Vec<Sweep> =
+            self.sweeps.iter().filter(|s| s.account.as_deref() == Some(account)).cloned().collect();
+        let mut totals = Counts::default();
+        for sweep in &sweeps {
+            totals.add(&sweep.counts);
+        }
+        Report {
+            dry_run: self.dry_run,
+            trigger: self.trigger.clone(),
+            started_at: self.started_at.clone(),
+            duration_ms: self.duration_ms,
+            notes: self.notes.clone(),
+            totals,
+            sweeps,
+            archive: None,
+            account: Some(account.to_owned()),
+            accounts: Vec::new(),
+        }
+    }
 }
 
 /// How many bytes of items a Lambda response carries at most. Lambda rejects a response over 6 MB (6,291,456
@@ -409,6 +525,8 @@ mod tests {
             totals: sweep.counts.clone(),
             sweeps: vec![sweep],
             archive: None,
+            account: None,
+            accounts: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces, the demo and the tests.
 
+use crate::accounts::{AccountSource, AssumedRoles, Directory, Listed, Members, Organization};
 use crate::archive::ReportArchive;
 use crate::aws;
 use crate::calls::{Caller, RetryPolicy};
@@ -73,7 +74,10 @@ pub async fn janitor_with(
     let first_seen = first_seen(&settings, sdk, default_state_file);
     let caller = Caller::new(retry, settings.concurrency);
     let mut planes = Vec::new();
-    for plane in &settings.planes {
+    // An organization run reaches the AWS planes of each member account through its role (accounts::AssumedRoles);
+    // the planes built here are then Alibaba Cloud's only, swept once.
+    let home = settings.planes.iter().filter(|p| settings.organization.is_none() || p.provider.cloud() != Cloud::Aws);
+    for plane in home {
         let regions = match plane.provider.cloud() {
             Cloud::Aws => &aws_regions,
             Cloud::Alibaba => &settings.dts_regions,
@@ -90,7 +94,33 @@ pub async fn janitor_with(
     }
     let archive = settings.report_bucket.as_ref().map(|b| ReportArchive::from_sdk(sdk, b, settings.max_attempts));
     let notifier = settings.notify_topic_arn.as_ref().map(|t| Notifier::from_sdk(sdk, t, settings.max_attempts));
+    let organization = settings.organization.clone().map(|org| {
+        let directory: Arc<dyn Directory> = match &org.source {
+            AccountSource::Listed(accounts) => Arc::new(Listed(accounts.clone())),
+            AccountSource::Organization { units } => {
+                let config = aws_sdk_organizations::config::Builder::from(sdk)
+                    .retry_config(aws_config::retry::RetryConfig::disabled())
+                    .timeout_config(aws::timeout_config())
+                    .build();
+                let client = aws_sdk_organizations::Client::from_conf(config);
+                Arc::new(Organization::new(client, units.clone(), caller.clone()))
+            }
+        };
+        let members: Arc<dyn Members> = Arc::new(AssumedRoles::new(
+            sdk,
+            &org,
+            &settings.planes,
+            aws_regions.clone(),
+            retry,
+            settings.concurrency,
+            &settings.protect_tag,
+        ));
+        (directory, members)
+    });
     let mut janitor = Janitor::with_first_seen(settings, planes, first_seen);
+    if let Some((directory, members)) = organization {
+        janitor = janitor.with_organization(directory, members, aws_regions);
+    }
     if let Some(archive) = archive {
         janitor = janitor.with_archive(archive);
     }

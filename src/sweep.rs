@@ -12,7 +12,7 @@ use crate::request::SweepRequest;
 use crate::resource::{Condition, ErrorClass, Mark, Provider, Resource};
 use crate::state::{scope, FirstSeen, Sighting};
 use futures::stream::{self, StreamExt};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -30,6 +30,29 @@ pub struct Sweeper {
     concurrency: usize,
     deadline_margin: Duration,
     first_seen: FirstSeen,
+    /// The member account this sweeper's planes reach, in an organization run.
+    account: Option<String>,
+    /// The deletions left to the whole run across its accounts.
+    budget: Option<Arc<RunBudget>>,
+}
+
+/// The deletions a run may still make across its accounts (`JANITOR_MAX_DELETES_PER_RUN`), shared by the accounts'
+/// sweeps: each takes one per delete it plans, in its own plan's order, as its plan is made.
+#[derive(Debug)]
+pub struct RunBudget {
+    left: AtomicUsize,
+    limit: usize,
+}
+
+impl RunBudget {
+    pub fn new(limit: usize) -> RunBudget {
+        RunBudget { left: AtomicUsize::new(limit), limit }
+    }
+
+    /// Takes one deletion, if any is left.
+    fn take(&self) -> bool {
+        self.left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok()
+    }
 }
 
 struct Entry {
@@ -69,7 +92,32 @@ impl Sweeper {
         deadline_margin: Duration,
         first_seen: FirstSeen,
     ) -> Sweeper {
-        Sweeper { planes, policy, limits, concurrency: concurrency.max(1), deadline_margin, first_seen }
+        Sweeper {
+            planes,
+            policy,
+            limits,
+            concurrency: concurrency.max(1),
+            deadline_margin,
+            first_seen,
+            account: None,
+            budget: None,
+        }
+    }
+
+    /// This sweeper as one member account's in an organization run: its marks and report are the account's, and
+    /// its deletes also count against the run's `budget`.
+    pub fn for_account(mut self, account: &str, budget: Arc<RunBudget>) -> Sweeper {
+        self.account = Some(account.to_owned());
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The scope of the first-seen marks of `provider` in `region`: the account's own in an organization run.
+    fn mark_scope(&self, provider: Provider, region: &str) -> String {
+        match &self.account {
+            Some(account) => format!("{account}/{}", scope(provider, region)),
+            None => scope(provider, region),
+        }
     }
 
     /// Every region some plane of `cloud` can sweep, in order.
@@ -183,6 +231,19 @@ impl Sweeper {
                 entries.iter_mut().map(|e| (e.resource.provider, &mut e.judgement)).collect();
             apply_limits(&mut plan, self.limits, full_scan)
         };
+        if let Some(budget) = &self.budget {
+            for entry in entries.iter_mut().filter(|e| e.judgement.verdict == Verdict::Delete) {
+                if !budget.take() {
+                    entry.judgement = judged(
+                        Verdict::Capped,
+                        format!(
+                            "over JANITOR_MAX_DELETES_PER_RUN={} across the run's accounts; waits for the next run",
+                            budget.limit
+                        ),
+                    );
+                }
+            }
+        }
         if request.dry_run {
             for index in first_wave(&entries) {
                 entries[index].outcome = Outcome::WouldDelete;
@@ -328,7 +389,7 @@ impl Sweeper {
                 return Scanned { resources, state_error: None };
             }
         };
-        let scope = scope(provider, region);
+        let scope = self.mark_scope(provider, region);
         let scanned: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
         let stale: Vec<String> =
             resources.iter().filter(|r| r.condition == Condition::Stale).map(|r| r.id.clone()).collect();
@@ -363,7 +424,7 @@ impl Sweeper {
             .iter()
             .filter(|e| matches!(e.outcome, Outcome::Deleted | Outcome::AlreadyGone))
             .filter(|e| !self.policy.grace(e.resource.provider).duration.is_zero())
-            .map(|e| (scope(e.resource.provider, &e.resource.region), e.resource.id.clone()))
+            .map(|e| (self.mark_scope(e.resource.provider, &e.resource.region), e.resource.id.clone()))
             .collect();
         if gone.is_empty() {
             return;
@@ -404,6 +465,7 @@ impl Sweeper {
                 timed_out: group.timed_out,
                 scoped,
                 duration_ms: millis(group.finished),
+                account: self.account.clone(),
                 ..Sweep::new(group.provider, group.region)
             })
             .collect();
@@ -447,6 +509,8 @@ impl Sweeper {
             totals,
             sweeps,
             archive: None,
+            account: None,
+            accounts: Vec::new(),
         }
     }
 }
@@ -528,99 +592,9 @@ fn outcome_name(outcome: Outcome) -> String {
 mod tests {
     use super::*;
     use crate::pattern::Patterns;
+    use crate::providers::memory::{job, Fake, Marks, FAKE};
     use crate::providers::registry::Grace;
-    use crate::providers::{Scan, ScanError};
     use crate::request::SweepRequest;
-    use crate::resource::{Age, Handle};
-    use crate::state::{FirstSeenStore, StateError};
-    use async_trait::async_trait;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    /// The provider of the fake plane: the sweep knows providers only by what their planes report.
-    const FAKE: Provider = Provider::named("fake");
-    const STALE_STATUSES: &str = "PrecheckFailed, InitializeFailed, Failed";
-
-    /// A control plane in memory: it lists `resources` per region, fails the scans of `unreachable` regions,
-    /// answers a delete with `answers[id]` (else deleted) after `delete_takes`, and records deletes in order.
-    struct Fake {
-        resources: Vec<Resource>,
-        regions: Vec<String>,
-        unreachable: Vec<String>,
-        answers: std::collections::HashMap<String, DeleteOutcome>,
-        delete_takes: Duration,
-        deleted: Mutex<Vec<String>>,
-    }
-
-    impl Fake {
-        fn new(resources: Vec<Resource>) -> Fake {
-            Fake {
-                resources,
-                regions: vec!["cn-hangzhou".to_owned()],
-                unreachable: Vec::new(),
-                answers: std::collections::HashMap::new(),
-                delete_takes: Duration::ZERO,
-                deleted: Mutex::new(Vec::new()),
-            }
-        }
-    }
-
-    #[async_trait]
-    impl ControlPlane for Fake {
-        fn provider(&self) -> Provider {
-            FAKE
-        }
-
-        fn regions(&self) -> Vec<String> {
-            self.regions.clone()
-        }
-
-        async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
-            if self.unreachable.iter().any(|r| r == region) {
-                return Err(ScanError {
-                    operation: "Describe",
-                    region: region.to_owned(),
-                    message: "connection refused".to_owned(),
-                    class: ErrorClass::Transport,
-                });
-            }
-            Ok(self.resources.iter().filter(|r| r.region == region).cloned().collect::<Scan>())
-        }
-
-        async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-            crate::calls::mark_sent();
-            if let Ok(mut deleted) = self.deleted.lock() {
-                deleted.push(resource.id.clone());
-            }
-            tokio::time::sleep(self.delete_takes).await;
-            self.answers
-                .get(&resource.id)
-                .cloned()
-                .unwrap_or_else(|| DeleteOutcome::Deleted { status: "deleting".to_owned() })
-        }
-    }
-
-    fn job(id: &str, status: &str, may_release: Option<&str>) -> Resource {
-        let condition = match status {
-            "PrecheckFailed" | "InitializeFailed" | "Failed" => Condition::Stale,
-            _ => Condition::Healthy { stale: STALE_STATUSES.into() },
-        };
-        Resource {
-            provider: FAKE,
-            region: "cn-hangzhou".to_owned(),
-            id: id.to_owned(),
-            name: id.to_owned(),
-            arns: vec![id.to_owned()],
-            status: status.to_owned(),
-            condition,
-            age: Age::CreatedAt(SystemTime::UNIX_EPOCH),
-            mark: Mark::Unmarked,
-            protected_by: None,
-            may_release: may_release.map(str::to_owned),
-            failure: None,
-            handle: Handle::new(id.to_owned()),
-        }
-    }
 
     /// A two-way sync: the forward half may release the reverse half.
     fn pair(forward: &str, reverse: &str) -> Vec<Resource> {
@@ -641,6 +615,7 @@ mod tests {
             providers: vec![FAKE],
             regions: None,
             dts_regions: None,
+            accounts: None,
             target: None,
             dry_run,
             deadline,
@@ -806,44 +781,6 @@ mod tests {
         let (report, deleted) = run(pair("Synchronizing", "Failed"), false, 100).await;
         assert_eq!(deleted, ["j1/reverse"], "a stale reverse half alone is deleted");
         assert_eq!(report.totals.deleted, 1);
-    }
-
-    /// First-seen marks in memory, as the file and DynamoDB stores keep them; `broken` makes every call fail.
-    #[derive(Default)]
-    struct Marks {
-        marks: Mutex<HashMap<(String, String), SystemTime>>,
-        broken: bool,
-    }
-
-    #[async_trait]
-    impl FirstSeenStore for Marks {
-        async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError> {
-            if self.broken {
-                return Err(StateError::Dynamo { table: "marks".into(), message: "unreachable".into() });
-            }
-            let mut marks = self
-                .marks
-                .lock()
-                .map_err(|_| StateError::Dynamo { table: "marks".into(), message: "poisoned".into() })?;
-            let scope = sighting.region.to_owned();
-            marks.retain(|(s, id), _| {
-                *s != scope || sighting.failed.contains(id) || (!sighting.complete && !sighting.scanned.contains(id))
-            });
-            Ok(sighting
-                .failed
-                .iter()
-                .map(|id| (id.clone(), *marks.entry((scope.clone(), id.clone())).or_insert(sighting.now)))
-                .collect())
-        }
-
-        async fn forget(&self, gone: &[(String, String)]) -> Result<(), StateError> {
-            if let Ok(mut marks) = self.marks.lock() {
-                for key in gone {
-                    marks.remove(key);
-                }
-            }
-            Ok(())
-        }
     }
 
     async fn sweep_with_marks(fake: Fake, store: Arc<Marks>, grace: Duration) -> (Report, Vec<String>) {

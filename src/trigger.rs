@@ -56,6 +56,8 @@ pub struct ManualRequest {
     /// Narrows DTS to these of `JANITOR_DTS_REGIONS`: Alibaba Cloud and AWS share region ids, so each cloud's are
     /// named apart.
     pub dts_regions: Option<Vec<String>>,
+    /// Narrows an organization run to these of its accounts.
+    pub accounts: Option<Vec<String>>,
 }
 
 /// The one field of an EventBridge schedule's envelope the janitor reads: the rule that fired, first of its
@@ -89,6 +91,10 @@ pub enum Trigger {
         source: String,
         detail_type: String,
     },
+    /// `{"listAccounts": true}`: the accounts an organization run would sweep (the fan-out's first step).
+    ListAccounts,
+    /// `{"summarize": [...]}`: the fan-out's children's results, for one summary notification.
+    Summarize(Vec<Value>),
 }
 
 /// Reads raw payload bytes (the form a Runtime API driver or a file delivers): exactly one JSON document, so
@@ -121,7 +127,29 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
         }
         return Ok(service_event(object, source, detail_type));
     }
+    if let Some(trigger) = fan_out_step(object)? {
+        return Ok(trigger);
+    }
     serde_json::from_value(payload).map(Trigger::Manual).map_err(|e| TriggerError::BadRequest(clip(&e.to_string())))
+}
+
+/// The fan-out state machine's own payloads, each alone in its object: `{"listAccounts": true}` and
+/// `{"summarize": [...]}`.
+fn fan_out_step(object: &serde_json::Map<String, Value>) -> Result<Option<Trigger>, TriggerError> {
+    let step = match (object.get("listAccounts"), object.get("summarize")) {
+        (None, None) => return Ok(None),
+        (Some(Value::Bool(true)), None) => Trigger::ListAccounts,
+        (None, Some(Value::Array(results))) => Trigger::Summarize(results.clone()),
+        _ => {
+            return Err(TriggerError::BadRequest(
+                "the fan-out's steps are {\"listAccounts\": true} or {\"summarize\": [child results]}".to_owned(),
+            ))
+        }
+    };
+    if object.len() > 1 {
+        return Err(TriggerError::BadRequest("listAccounts and summarize take no other field".to_owned()));
+    }
+    Ok(Some(step))
 }
 
 /// Classifies an EventBridge envelope other than a schedule. The providers whose spec lists the event's source and
@@ -217,6 +245,8 @@ pub enum Owner {
     Account { partition: String, account: String },
     /// The function's ARN did not say its account, so no event's resource can be shown to be ours.
     Unreadable(String),
+    /// An organization run: the member accounts it sweeps, in the function's partition.
+    Members { partition: String, accounts: Vec<String> },
 }
 
 impl Owner {
@@ -253,7 +283,26 @@ impl Owner {
             Owner::Unreadable(arn) => {
                 Some(format!("this function's ARN {arn} does not say its account, so no resource can be shown ours"))
             }
+            Owner::Members { partition, accounts }
+                if target_partition == partition && accounts.iter().any(|a| a == target_account) =>
+            {
+                None
+            }
+            Owner::Members { partition, .. } => Some(format!(
+                "account {target_account} in partition {target_partition} is not one of the member accounts this \
+                 janitor sweeps in partition {partition}"
+            )),
         }
+    }
+
+    /// This owner as an organization run's: the member `accounts`, in the partition of the function's own ARN
+    /// (unchecked: the partition of `fallback_partition`).
+    pub fn members(self, accounts: Vec<String>, fallback_partition: &str) -> Owner {
+        let partition = match self {
+            Owner::Account { partition, .. } | Owner::Members { partition, .. } => partition,
+            Owner::Unchecked | Owner::Unreadable(_) => fallback_partition.to_owned(),
+        };
+        Owner::Members { partition, accounts }
     }
 }
 
@@ -299,6 +348,9 @@ pub fn resolve(
             } else {
                 request.providers = vec![target.provider];
                 request.regions = Some(vec![target.region.clone()]);
+                if matches!(scope.owner, Owner::Members { .. }) {
+                    request.accounts = Some(vec![target.owner().1.to_owned()]);
+                }
                 request.notes.push(format!("scoped to {} by the event", clip(&target.arn)));
                 request.target = Some(target);
             }
@@ -316,6 +368,9 @@ pub fn resolve(
             ));
         }
         Trigger::Manual(manual) => narrow(&mut request, manual, settings, scope)?,
+        Trigger::ListAccounts | Trigger::Summarize(_) => {
+            return Err(TriggerError::BadRequest("a fan-out step is not a sweep".to_owned()))
+        }
     }
     Ok(request)
 }
@@ -358,6 +413,29 @@ fn narrow(
         let regions = within("regions", names, &scope.aws_regions, "JANITOR_REGIONS")?;
         request.notes.push(format!("AWS regions narrowed by the payload to {}", regions.join(",")));
         request.regions = Some(regions);
+    }
+    if let Some(accounts) = manual.accounts {
+        if settings.organization.is_none() {
+            return Err(TriggerError::NotConfigured {
+                what: "accounts",
+                names: clip(&format!("{accounts:?}")),
+                variable: "JANITOR_MEMBER_ROLE",
+                allowed: Vec::new(),
+            });
+        }
+        if accounts.is_empty() || !accounts.iter().all(|a| crate::accounts::is_account_id(a)) {
+            return Err(TriggerError::BadRequest(clip(&format!(
+                "accounts must be a non-empty list of 12-digit account ids, not {accounts:?}"
+            ))));
+        }
+        let mut unique: Vec<String> = Vec::new();
+        for account in accounts {
+            if !unique.contains(&account) {
+                unique.push(account);
+            }
+        }
+        request.notes.push(format!("accounts narrowed by the payload to {}", clip(&unique.join(","))));
+        request.accounts = Some(unique);
     }
     if let Some(names) = manual.dts_regions {
         let regions = within("DTS regions", names, &scope.dts_regions, "JANITOR_DTS_REGIONS")?;
@@ -620,6 +698,22 @@ mod tests {
         }
         let integration_in_a_dms_event = format!("arn:aws:rds:us-east-1:{ACCOUNT}:endpoint:{id}");
         assert!(matches!(parse(dms(&integration_in_a_dms_event)), Ok(Trigger::Unusable { .. })));
+    }
+
+    #[test]
+    fn in_an_organization_run_an_event_sweeps_its_member_account_and_only_a_member() {
+        let id = "5b9f3d79-7392-4a3e-896c-58eaa1b53231";
+        let members = Owner::of_function(Some(&format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:janitor")))
+            .members(vec!["111111111111".to_owned()], "aws");
+        let scope = Scope { owner: members, ..scope() };
+        let member = parse(rds_event(&format!("arn:aws:rds:us-east-1:111111111111:integration:{id}"))).expect("event");
+        let request = resolve(member, &settings(&[]), &scope, None).expect("request");
+        assert_eq!(request.accounts, Some(vec!["111111111111".to_owned()]));
+        assert_eq!(request.providers, [rds::PROVIDER]);
+        let stranger = parse(rds_event(&format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}"))).expect("event");
+        let request = resolve(stranger, &settings(&[]), &scope, None).expect("no-op");
+        assert!(request.providers.is_empty());
+        assert!(request.notes[0].contains("is not one of the member accounts"), "{:?}", request.notes);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 pub mod dms;
 pub mod dts;
+#[cfg(test)]
+pub mod memory;
 pub mod rds;
 pub mod redshift;
 pub mod registry;

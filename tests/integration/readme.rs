@@ -50,6 +50,8 @@ fn emitted(namespace: &str) -> BTreeSet<Metric> {
         totals: Counts::default(),
         sweeps: Provider::all().map(sweep).collect(),
         archive: None,
+        account: None,
+        accounts: Vec::new(),
     };
     let mut metrics = BTreeSet::new();
     for line in emf_lines(&report, namespace, 0) {
