@@ -2,7 +2,7 @@
 //! DeleteConnection. Connections have no tags and no timestamp: protection comes from the tags of their endpoint
 //! and replication instance, and age only from the first-seen grace.
 
-use super::registry::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
+use super::spec::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
 use super::{
     classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
     DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,

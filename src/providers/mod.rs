@@ -7,6 +7,7 @@ pub mod memory;
 pub mod rds;
 pub mod redshift;
 pub mod registry;
+pub mod spec;
 
 use crate::calls::{Access, Attempt, Caller, Failed, Lane};
 use crate::resource::{ErrorClass, Provider, Resource};
@@ -16,11 +17,6 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::sync::Arc;
-
-pub use dms::DmsConnections;
-pub use dts::DtsJobs;
-pub use rds::RdsIntegrations;
-pub use redshift::RedshiftIntegrations;
 
 /// A scan that could not complete; nothing of that provider and region is judged.
 #[derive(Debug, thiserror::Error)]

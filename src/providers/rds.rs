@@ -4,7 +4,7 @@
 //! of the integration" and which AWS's CLI examples fill with the integration's id (the uuid that ends its ARN,
 //! `arn:aws:rds:<region>:<account>:integration:<id>`); none pass the ARN. The janitor sends the id.
 
-use super::registry::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
+use super::spec::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
 use super::{
     classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
     DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,

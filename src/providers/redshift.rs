@@ -13,7 +13,7 @@
 //!   ever judged twice.
 
 use super::rds::{errors_text, integration_condition, to_system_time, IntegrationHandle, IntegrationOptions};
-use super::registry::{ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
+use super::spec::{ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
 use super::{
     classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
     DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,

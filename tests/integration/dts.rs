@@ -13,9 +13,8 @@ use replication_janitor::calls::{Access, Caller, RetryPolicy};
 use replication_janitor::config::Settings;
 use replication_janitor::handler::Janitor;
 use replication_janitor::providers::dts::{
-    self, Credentials, CredentialsError, CredentialsSource, DtsClient, DtsOptions,
+    self, Credentials, CredentialsError, CredentialsSource, DtsClient, DtsJobs, DtsOptions,
 };
-use replication_janitor::providers::DtsJobs;
 use replication_janitor::report::Report;
 use replication_janitor::startup;
 use std::collections::BTreeMap;

@@ -27,7 +27,7 @@ mod time;
 pub use client::{DtsClient, DtsError, TokenRenewal};
 pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsManagerSecret};
 
-use super::registry::{Build, BuildError, Building, Cloud, ProviderOptions, ProviderSpec};
+use super::spec::{Build, BuildError, Building, Cloud, ProviderOptions, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::calls::Access;
 use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
