@@ -443,9 +443,9 @@ fn organization(
         let valid = (2..=1224).contains(&id.len())
             && id
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | ':' | '/' | '-'));
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | ':' | '/' | '-' | '_'));
         if !valid {
-            return Err(invalid("JANITOR_MEMBER_EXTERNAL_ID", id, "2 to 1224 of letters, digits and +=,.@:/-"));
+            return Err(invalid("JANITOR_MEMBER_EXTERNAL_ID", id, "2 to 1224 of letters, digits and +=,.@:/-_"));
         }
     }
     let per_account_metrics = match env.get("JANITOR_ACCOUNT_METRICS") {

@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use crate::handler::{Answer, AnswerError, Janitor};
-use crate::report::LAMBDA_ITEMS_BUDGET;
+use crate::report::{LAMBDA_ITEMS_BUDGET, ORGANIZATION_ITEMS_BUDGET};
 use crate::startup::StartupError;
 use crate::trigger::{self, TriggerError};
 use lambda_runtime::layers::TracingLayer;
@@ -105,7 +105,8 @@ pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Body>) -> Result<Answe
             for line in janitor.metric_lines(&report) {
                 println!("{line}");
             }
-            Answer::Report(Box::new(report.bounded(LAMBDA_ITEMS_BUDGET)))
+            let budget = if report.accounts.is_empty() { LAMBDA_ITEMS_BUDGET } else { ORGANIZATION_ITEMS_BUDGET };
+            Answer::Report(Box::new(report.bounded(budget)))
         }
         other => other,
     })

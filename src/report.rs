@@ -359,6 +359,10 @@ impl Report {
 /// errors, notes) stays far below the remaining room.
 pub const LAMBDA_ITEMS_BUDGET: usize = 4 * 1024 * 1024;
 
+/// How many bytes of items an organization run's response carries at most: each account's full report is archived,
+/// and a fan-out batch's answer must fit Step Functions' 256 KiB state (with its sweeps, notes and accounts).
+pub const ORGANIZATION_ITEMS_BUDGET: usize = 64 * 1024;
+
 /// How much an item matters to a reader: what was done or went wrong first, healthy resources last.
 fn rank(item: &Item) -> u8 {
     match (item.outcome, item.verdict) {
