@@ -11,6 +11,7 @@
 
 mod admin;
 mod auth;
+mod awsjson;
 mod calls;
 mod clock;
 mod dms;
