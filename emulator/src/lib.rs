@@ -9,6 +9,7 @@
 //! `Region`/`RegionId` parameter), every service call is logged, and faults (latency,
 //! throttling, 5xx, a rate limit, per-resource delete outcomes) can be injected.
 
+mod accounts;
 mod admin;
 mod auth;
 mod awsjson;
@@ -36,6 +37,10 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use accounts::{
+    AccountStatus, JoinedMethod, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE,
+    MANAGEMENT_ACCOUNT,
+};
 pub use calls::{count, Call};
 pub use clock::{format_iso8601, parse_timestamp};
 pub use faults::{Faults, RateLimit};

@@ -46,6 +46,7 @@ impl Store {
             dts_jobs: self.dts_jobs.clone(),
             dts_access_keys: self.dts_access_keys.clone(),
             dts_expired_tokens: self.dts_expired_tokens.clone(),
+            ..Fleet::default()
         }
     }
 
