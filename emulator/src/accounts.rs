@@ -190,6 +190,11 @@ fn is_parent_in(parent_id: &str, root_id: &str) -> bool {
     parent_id == root_id || ou_root(parent_id).is_some_and(|root| root_id.strip_prefix("r-") == Some(root))
 }
 
+/// Whether `parent_id` has the model's ParentId pattern (a root or an OU, of any organization).
+pub(crate) fn is_parent_id(parent_id: &str) -> bool {
+    is_id(parent_id, "r-", 4, 32) || ou_root(parent_id).is_some()
+}
+
 /// Checks the fleet's accounts: member account ids and contents, the STS policy's accounts and the organization.
 pub(crate) fn validate(fleet: &Fleet) -> Result<(), FleetError> {
     for (id, member) in &fleet.member_accounts {
@@ -341,6 +346,12 @@ mod tests {
         assert!(is_account_id("012345678901"));
         for bad in ["12345678901", "1234567890123", "12345678901x", ""] {
             assert!(!is_account_id(bad), "{bad}");
+        }
+        for good in ["r-root", "ou-root-benchmark", "r-a1b2c3d4", "ou-a1b2-abcdefgh"] {
+            assert!(is_parent_id(good), "{good}");
+        }
+        for bad in ["ou-root-bench", "r-abc", "ou-root", "root", "ou-ROOT-benchmark", "o-abcdefghij"] {
+            assert!(!is_parent_id(bad), "{bad}");
         }
         assert!(is_parent_in("ou-root-benchmark", "r-root"));
         assert!(!is_parent_in("ou-abcd-benchmark", "r-root"), "an OU of another root");

@@ -1,4 +1,4 @@
-//! What the awsJson1_1 services (DMS, and Organizations to come) share: the operation named by `X-Amz-Target`, the JSON body,
+//! What the awsJson1_1 services (DMS and Organizations) share: the operation named by `X-Amz-Target`, the JSON body,
 //! and the answer's envelope.
 
 use axum::body::Body;

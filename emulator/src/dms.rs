@@ -1,6 +1,8 @@
 //! AWS DMS over awsJson1_1: DescribeConnections, DeleteConnection, TestConnection,
 //! ListTagsForResource.
 
+use std::time::SystemTime;
+
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -11,9 +13,10 @@ use crate::awsjson::{self, parse};
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{Connection, OnDelete};
+use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
-use crate::store::Store;
+use crate::store::{Estate, Store};
 
 /// The `X-Amz-Target` prefix of DMS's operations.
 const TARGET_PREFIX: &str = "AmazonDMSv20160101";
@@ -214,6 +217,26 @@ fn tag_list(store: &Store, arns: &[String]) -> Value {
     json!({ "TagList": tags })
 }
 
+fn execute(store: &mut Store, region: &str, request: Request) -> Result<Value, ApiError> {
+    match request {
+        Request::Describe { filters, size, after } => {
+            let matching = store
+                .connections(region)
+                .filter(|(_, c)| matches(&filters, c))
+                .map(|(seq, c)| (seq, WireConnection::from(c)));
+            let (connections, marker) = paging::page(matching, after, size);
+            let mut out = json!({ "Connections": connections });
+            if let Some(marker) = marker {
+                out["Marker"] = Value::String(marker);
+            }
+            Ok(out)
+        }
+        Request::Delete(pair) => delete(store, region, &pair),
+        Request::Test(pair) => test(store, region, pair),
+        Request::ListTags(arns) => Ok(tag_list(store, &arns)),
+    }
+}
+
 impl Protocol for Dms {
     const SERVICE: &'static str = "dms";
     type Request = Request;
@@ -224,10 +247,8 @@ impl Protocol for Dms {
         auth::region(http.headers)
     }
 
-    fn authenticate(_store: &mut Store, http: &HttpRequest<'_>) -> Result<(), ApiError> {
-        auth::require(http.headers, || {
-            ApiError::bad_request("MissingAuthenticationTokenException", "Missing Authentication Token")
-        })
+    fn authenticate(estate: &mut Estate, http: &HttpRequest<'_>) -> Result<Caller, ApiError> {
+        estate.sessions.identify(http.headers, SystemTime::now()).map_err(identity::json_error)
     }
 
     fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
@@ -255,24 +276,8 @@ impl Protocol for Dms {
         }
     }
 
-    fn execute(store: &mut Store, region: &str, request: Request) -> Result<Value, ApiError> {
-        match request {
-            Request::Describe { filters, size, after } => {
-                let matching = store
-                    .connections(region)
-                    .filter(|(_, c)| matches(&filters, c))
-                    .map(|(seq, c)| (seq, WireConnection::from(c)));
-                let (connections, marker) = paging::page(matching, after, size);
-                let mut out = json!({ "Connections": connections });
-                if let Some(marker) = marker {
-                    out["Marker"] = Value::String(marker);
-                }
-                Ok(out)
-            }
-            Request::Delete(pair) => delete(store, region, &pair),
-            Request::Test(pair) => test(store, region, pair),
-            Request::ListTags(arns) => Ok(tag_list(store, &arns)),
-        }
+    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<Value, ApiError> {
+        execute(estate.resources(caller).map_err(identity::json_error)?, region, request)
     }
 
     fn fault(fault: Fault) -> ApiError {
@@ -320,7 +325,7 @@ mod tests {
         headers.insert("x-amz-target", format!("{TARGET_PREFIX}.{op}").parse().unwrap());
         let uri = Uri::from_static("/");
         let (_, request) = Dms::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
-        Dms::execute(store, "us-east-1", request?)
+        execute(store, "us-east-1", request?)
     }
 
     #[test]
