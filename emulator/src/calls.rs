@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 pub struct Call {
     /// `dms`, `rds`, `redshift`, `sts`, `organizations` or `dts`.
     pub service: String,
-    /// The DMS or Organizations operation, RDS, Redshift or STS action or DTS `x-acs-action`, e.g. `DeleteConnection` (empty if none was given).
+    /// The DMS or Organizations operation, RDS, Redshift or STS action or DTS `x-acs-action`, e.g.
+    /// `DeleteConnection` (empty if none was given).
     pub operation: String,
     /// The AWS account the call acted in: the one an STS-issued access key was issued for, the management account
     /// (123456789012) for any other key. Empty when the credentials were refused, and for DTS (Alibaba Cloud).
