@@ -5,10 +5,14 @@ use serde::{Deserialize, Serialize};
 /// One service call (admin calls are not logged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
-    /// `dms`, `rds`, `redshift` or `dts`.
+    /// `dms`, `rds`, `redshift`, `sts`, `organizations` or `dts`.
     pub service: String,
-    /// The DMS operation, RDS or Redshift action or DTS `x-acs-action`, e.g. `DeleteConnection` (empty if none was given).
+    /// The DMS or Organizations operation, RDS, Redshift or STS action or DTS `x-acs-action`, e.g.
+    /// `DeleteConnection` (empty if none was given).
     pub operation: String,
+    /// The AWS account the call acted in: the one an STS-issued access key was issued for, the management account
+    /// (123456789012) for any other key. Empty when the credentials were refused, and for DTS (Alibaba Cloud).
+    pub account: String,
     /// The region of the SigV4 credential scope (empty if the request was unsigned); for DTS the
     /// `RegionId` or `Region` parameter.
     pub region: String,

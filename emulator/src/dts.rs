@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 use crate::clock::format_iso8601;
 use crate::faults::Fault;
 use crate::fleet::{DtsJob, DtsJobType, DtsOnDelete, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET};
+use crate::identity::Caller;
 use crate::protocol::{HttpRequest, Protocol, WireError};
-use crate::store::Store;
+use crate::store::{Estate, Store};
 
 /// The only API version served.
 const VERSION: &str = "2020-01-01";
@@ -523,8 +524,11 @@ impl Protocol for Dts {
         params.get("RegionId").or_else(|| params.get("Region")).cloned()
     }
 
-    fn authenticate(store: &mut Store, http: &HttpRequest<'_>) -> Result<(), Failure> {
-        authenticate(store, http.headers, http.uri.query().unwrap_or_default(), http.body)
+    /// Alibaba Cloud's own V3 signature, against the management account's fleet's keys: DTS calls act in no AWS
+    /// account.
+    fn authenticate(estate: &mut Estate, http: &HttpRequest<'_>) -> Result<Caller, Failure> {
+        authenticate(estate.management(), http.headers, http.uri.query().unwrap_or_default(), http.body)?;
+        Ok(Caller::alibaba())
     }
 
     fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, Failure>) {
@@ -540,8 +544,8 @@ impl Protocol for Dts {
     }
 
     /// Each request names its own region (`Region`, or the optional `RegionId` of a delete).
-    fn execute(store: &mut Store, _region: &str, request: Request) -> Result<Value, Failure> {
-        execute(store, request)
+    fn execute(estate: &mut Estate, _caller: &Caller, _region: &str, request: Request) -> Result<Value, Failure> {
+        execute(estate.management(), request)
     }
 
     fn fault(f: Fault) -> Failure {

@@ -7,18 +7,20 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use crate::clock::serde_timestamp;
 
 /// The tag key the sample fleet uses to mark resources the janitor must never delete.
 pub const PROTECT_TAG: &str = "janitor:protect";
 
 /// The account id used by generated and sample ARNs.
-const ACCOUNT: &str = "123456789012";
+const ACCOUNT: &str = MANAGEMENT_ACCOUNT;
 
 /// How old "old" generated resources are: well past any sensible minimum age.
 const OLD: Duration = Duration::from_secs(90 * 86_400);
 
-/// The whole emulated estate, across regions.
+/// The whole emulated estate, across regions: the caller's own account's resources ([`MANAGEMENT_ACCOUNT`]) and,
+/// in `member_accounts`, those of the other accounts of its organization.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fleet {
@@ -47,6 +49,17 @@ pub struct Fleet {
     /// holds by adding it here, and renews it by handing out another one.
     #[serde(rename = "dtsExpiredTokens", default, skip_serializing_if = "BTreeSet::is_empty")]
     pub dts_expired_tokens: BTreeSet<String>,
+    /// Other AWS accounts, keyed by 12-digit account id, each with its own DMS, RDS and Redshift resources (whose ARNs
+    /// name it). A call acts in one of them when it is signed with credentials the emulator's STS issued for it. A
+    /// member's own `memberAccounts`, `sts`, `organization` and DTS fields must be empty.
+    #[serde(rename = "memberAccounts", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub member_accounts: BTreeMap<String, Fleet>,
+    /// Which member account roles STS AssumeRole lets a caller assume.
+    #[serde(default, skip_serializing_if = "StsPolicy::is_open")]
+    pub sts: StsPolicy,
+    /// The organization Organizations lists; `None` answers AWSOrganizationsNotInUseException.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
 }
 
 /// A DMS connection: the pair (endpoint, replication instance) in one region.
@@ -329,6 +342,20 @@ pub enum FleetError {
     RedshiftIntegrationRegion { arn: String, region: String },
     #[error("redshiftIntegrations: {arn:?} is listed twice")]
     DuplicateRedshiftIntegration { arn: String },
+    #[error("{field}: {id:?} is not a 12-digit account id (or, in memberAccounts, is the management account's)")]
+    AccountId { field: &'static str, id: String },
+    #[error("memberAccounts.{account}: {field} belongs in the management account's fleet only")]
+    MemberField { account: String, field: &'static str },
+    #[error("memberAccounts.{account}: {arn:?} names another account than the member's")]
+    MemberArnAccount { account: String, arn: String },
+    #[error("organization: {id:?} is not an organization id (o- and 10 to 32 lowercase letters or digits)")]
+    OrganizationId { id: String },
+    #[error("organization: {id:?} is not a root id (r- and 4 to 32 lowercase letters or digits)")]
+    RootId { id: String },
+    #[error("organization: account {id:?} is listed twice")]
+    DuplicateOrgAccount { id: String },
+    #[error("organization: account {account:?} has parent {parent:?}, neither the root {root:?} nor an OU of it")]
+    ParentId { account: String, parent: String, root: String },
 }
 
 /// The region of `arn` if it matches the model's IntegrationArn pattern for Redshift,
@@ -369,7 +396,7 @@ fn default_status() -> String {
     "failed".to_owned()
 }
 
-fn month_ago() -> SystemTime {
+pub(crate) fn month_ago() -> SystemTime {
     ago(Duration::from_secs(30 * 86_400))
 }
 
@@ -498,9 +525,16 @@ impl Fleet {
     }
 
     /// Checks what the JSON types cannot: every Redshift integration ARN has the form the Redshift model requires
-    /// and the integration's region, and none is listed twice. Fleet files and the admin API are checked on load;
-    /// a fleet built in Rust is served as it is.
+    /// and the integration's region, and none is listed twice; member accounts have 12-digit ids and only resources
+    /// whose ARNs name them; the STS policy and the organization name valid ids. Fleet files and the admin API are
+    /// checked on load; a fleet built in Rust is served as it is.
     pub fn validate(&self) -> Result<(), FleetError> {
+        self.validate_resources()?;
+        crate::accounts::validate(self)
+    }
+
+    /// The resource checks of [`Fleet::validate`], which every account's fleet gets.
+    pub(crate) fn validate_resources(&self) -> Result<(), FleetError> {
         let mut seen = HashSet::new();
         for i in &self.redshift_integrations {
             let arn = &i.integration_arn;
@@ -516,6 +550,13 @@ impl Fleet {
             }
         }
         Ok(())
+    }
+
+    /// The ARNs of the resources the fleet holds (not those they refer to, such as an integration's source).
+    pub(crate) fn resource_arns(&self) -> impl Iterator<Item = &str> {
+        let connections = self.connections.iter().flat_map(|c| [&c.endpoint_arn, &c.replication_instance_arn]);
+        let integrations = self.integrations.iter().chain(&self.redshift_integrations).map(|i| &i.integration_arn);
+        connections.chain(integrations).chain(self.tags.keys()).map(String::as_str)
     }
 
     /// Reads and parses a fleet file.

@@ -1,4 +1,4 @@
-//! What the two awsQuery services (RDS and Redshift) share: form parameters, list-of-filter decoding, paging
+//! What the awsQuery services (RDS, Redshift and STS) share: form parameters, list-of-filter decoding, paging
 //! parameters, the common errors, and the XML envelope of answers and errors.
 
 use std::collections::BTreeMap;
@@ -94,11 +94,6 @@ pub(crate) fn filters(params: &BTreeMap<String, String>, list: &str) -> Result<V
             None => Err(invalid("Every filter needs a Name")),
         })
         .collect()
-}
-
-/// The common error for a call without a (well-formed) SigV4 signature.
-pub(crate) fn missing_auth() -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "Request is missing Authentication Token")
 }
 
 /// The common errors for an injected fault.

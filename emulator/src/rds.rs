@@ -1,6 +1,7 @@
 //! AWS RDS over awsQuery: DescribeIntegrations and DeleteIntegration.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,10 +11,11 @@ use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{Integration, OnDelete};
+use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query::{self, invalid};
-use crate::store::Store;
+use crate::store::{Estate, Store};
 use crate::xml::Xml;
 
 /// The API version RDS's SDKs send as `Version`.
@@ -164,6 +166,15 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
     Ok(x.into_string())
 }
 
+fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
+    match request {
+        Request::Describe { identifier, filters, size, after } => {
+            execute_describe(store, region, identifier.as_deref(), &filters, size, after)
+        }
+        Request::Delete(identifier) => execute_delete(store, region, &identifier),
+    }
+}
+
 impl Protocol for Rds {
     const SERVICE: &'static str = "rds";
     type Request = Request;
@@ -174,8 +185,8 @@ impl Protocol for Rds {
         auth::region(http.headers)
     }
 
-    fn authenticate(_store: &mut Store, http: &HttpRequest<'_>) -> Result<(), ApiError> {
-        auth::require(http.headers, query::missing_auth)
+    fn authenticate(estate: &mut Estate, http: &HttpRequest<'_>) -> Result<Caller, ApiError> {
+        estate.sessions.identify(http.headers, SystemTime::now()).map_err(identity::query_error)
     }
 
     fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
@@ -195,13 +206,8 @@ impl Protocol for Rds {
         }
     }
 
-    fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
-        match request {
-            Request::Describe { identifier, filters, size, after } => {
-                execute_describe(store, region, identifier.as_deref(), &filters, size, after)
-            }
-            Request::Delete(identifier) => execute_delete(store, region, &identifier),
-        }
+    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<String, ApiError> {
+        execute(estate.resources(caller).map_err(identity::query_error)?, region, request)
     }
 
     fn fault(fault: Fault) -> ApiError {
@@ -234,7 +240,7 @@ mod tests {
     fn run(store: &mut Store, body: &str) -> Result<String, ApiError> {
         let (uri, headers) = (Uri::from_static("/"), HeaderMap::new());
         let (_, request) = Rds::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
-        Rds::execute(store, "us-east-1", request?)
+        execute(store, "us-east-1", request?)
     }
 
     #[test]

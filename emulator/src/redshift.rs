@@ -12,6 +12,7 @@
 //! modified or deleted is refused with IntegrationConflictStateFault, as RDS refuses it.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,10 +22,11 @@ use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{redshift_integration_region, Integration, OnDelete};
+use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query::{self, invalid};
-use crate::store::Store;
+use crate::store::{Estate, Store};
 use crate::xml::Xml;
 
 /// The API version Redshift's SDKs send as `Version`.
@@ -223,6 +225,15 @@ fn execute_delete(store: &mut Store, region: &str, arn: &str) -> Result<String, 
     Ok(x.into_string())
 }
 
+fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
+    match request {
+        Request::Describe { arn, filters, size, after } => {
+            execute_describe(store, region, arn.as_deref(), &filters, size, after)
+        }
+        Request::Delete(arn) => execute_delete(store, region, &arn),
+    }
+}
+
 impl Protocol for Redshift {
     const SERVICE: &'static str = "redshift";
     type Request = Request;
@@ -233,8 +244,8 @@ impl Protocol for Redshift {
         auth::region(http.headers)
     }
 
-    fn authenticate(_store: &mut Store, http: &HttpRequest<'_>) -> Result<(), ApiError> {
-        auth::require(http.headers, query::missing_auth)
+    fn authenticate(estate: &mut Estate, http: &HttpRequest<'_>) -> Result<Caller, ApiError> {
+        estate.sessions.identify(http.headers, SystemTime::now()).map_err(identity::query_error)
     }
 
     fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
@@ -254,13 +265,8 @@ impl Protocol for Redshift {
         }
     }
 
-    fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
-        match request {
-            Request::Describe { arn, filters, size, after } => {
-                execute_describe(store, region, arn.as_deref(), &filters, size, after)
-            }
-            Request::Delete(arn) => execute_delete(store, region, &arn),
-        }
+    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<String, ApiError> {
+        execute(estate.resources(caller).map_err(identity::query_error)?, region, request)
     }
 
     fn fault(fault: Fault) -> ApiError {
@@ -295,7 +301,7 @@ mod tests {
     fn run(store: &mut Store, body: &str) -> Result<String, ApiError> {
         let (uri, headers) = (Uri::from_static("/"), HeaderMap::new());
         let (_, request) = Redshift::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
-        Redshift::execute(store, REGION, request?)
+        execute(store, REGION, request?)
     }
 
     /// The ARNs a DescribeIntegrations answer lists, in order.

@@ -1,5 +1,5 @@
-//! The HTTP front: routes each request to the admin API or to one service's [`Protocol`] (DMS, RDS, Redshift,
-//! DTS), whose calls all go through the one pipeline in `protocol`.
+//! The HTTP front: routes each request to the admin API or to one service's [`Protocol`] (DMS, Organizations, RDS,
+//! Redshift, STS, DTS), whose calls all go through the one pipeline in `protocol`.
 
 use std::sync::Arc;
 
@@ -11,19 +11,22 @@ use axum::Router;
 
 use crate::admin;
 use crate::auth;
+use crate::awsjson;
 use crate::dms::Dms;
 use crate::dts::Dts;
+use crate::organizations::{self, Organizations};
 use crate::protocol::{call, plain, HttpRequest};
 use crate::rds::{self, Rds};
 use crate::redshift::{self, Redshift};
 use crate::state::Shared;
+use crate::sts::{self, Sts};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().nest("/_admin", admin::router()).fallback(service).with_state(shared)
 }
 
-/// Every non-admin request: DTS if it names an `x-acs-action`, DMS if it names an `X-Amz-Target`, RDS or Redshift
-/// if it is a form.
+/// Every non-admin request: DTS if it names an `x-acs-action`; Organizations if it names an `X-Amz-Target` of
+/// Organizations, DMS for any other `X-Amz-Target`; RDS, Redshift or STS if it is a form.
 async fn service(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -45,18 +48,24 @@ async fn service(
     if headers.contains_key("x-acs-action") {
         call::<Dts>(&shared, &http).await
     } else if headers.contains_key("x-amz-target") {
-        call::<Dms>(&shared, &http).await
+        if awsjson::operation(awsjson::target(&headers), organizations::TARGET_PREFIX).is_ok() {
+            call::<Organizations>(&shared, &http).await
+        } else {
+            call::<Dms>(&shared, &http).await
+        }
     } else if is_form {
         match query_service(&headers, &body) {
             Ok(QueryService::Rds) => call::<Rds>(&shared, &http).await,
             Ok(QueryService::Redshift) => call::<Redshift>(&shared, &http).await,
+            Ok(QueryService::Sts) => call::<Sts>(&shared, &http).await,
             Err(message) => plain(StatusCode::BAD_REQUEST, &message),
         }
     } else {
         plain(
             StatusCode::BAD_REQUEST,
-            "cannot tell the service: expected an X-Amz-Target header (DMS, awsJson1_1), \
-             an application/x-www-form-urlencoded body (RDS or Redshift, awsQuery) or an x-acs-action header (DTS, RPC)",
+            "cannot tell the service: expected an X-Amz-Target header (DMS or Organizations, awsJson1_1), \
+             an application/x-www-form-urlencoded body (RDS, Redshift or STS, awsQuery) or an x-acs-action header \
+             (DTS, RPC)",
         )
     }
 }
@@ -66,11 +75,15 @@ async fn service(
 enum QueryService {
     Rds,
     Redshift,
+    Sts,
 }
 
 impl QueryService {
-    const ALL: [(QueryService, &'static str, &'static str); 2] =
-        [(QueryService::Rds, "rds", rds::VERSION), (QueryService::Redshift, "redshift", redshift::VERSION)];
+    const ALL: [(QueryService, &'static str, &'static str); 3] = [
+        (QueryService::Rds, "rds", rds::VERSION),
+        (QueryService::Redshift, "redshift", redshift::VERSION),
+        (QueryService::Sts, "sts", sts::VERSION),
+    ];
 
     fn by_signing_name(name: &str) -> Option<QueryService> {
         QueryService::ALL.iter().find(|(_, n, _)| *n == name).map(|(s, _, _)| *s)
@@ -85,11 +98,11 @@ impl QueryService {
     }
 }
 
-/// Which awsQuery service a form post is for. RDS and Redshift share the wire format and, here, one endpoint, so the
-/// host that tells them apart in AWS cannot. The SigV4 credential scope's service is authoritative: every SDK signs
-/// with the service's signing name (`rds`, `redshift`) and AWS refuses a signature scoped to another service than the
+/// Which awsQuery service a form post is for. RDS, Redshift and STS share the wire format and, here, one endpoint, so
+/// the host that tells them apart in AWS cannot. The SigV4 credential scope's service is authoritative: every SDK signs
+/// with the service's signing name (`rds`, `redshift`, `sts`) and AWS refuses a signature scoped to another service than the
 /// endpoint's ("Credential should be scoped to correct service"), so the scope names the service the caller meant to
-/// reach. The `Version` parameter (2014-10-31 for RDS, 2012-12-01 for Redshift) must agree with it when given, and
+/// reach. The `Version` parameter (2014-10-31 for RDS, 2012-12-01 for Redshift, 2011-06-15 for STS) must agree with it when given, and
 /// decides alone only for an unsigned call, so that the call gets its own service's MissingAuthenticationToken.
 /// Anything else is refused with a 400 that says why.
 fn query_service(headers: &HeaderMap, body: &[u8]) -> Result<QueryService, String> {
@@ -97,7 +110,7 @@ fn query_service(headers: &HeaderMap, body: &[u8]) -> Result<QueryService, Strin
     match (auth::scope(headers), version) {
         (Some(scope), version) => {
             let service = QueryService::by_signing_name(&scope.service).ok_or_else(|| {
-                format!("an awsQuery form signed for {:?}: this emulator serves rds and redshift", scope.service)
+                format!("an awsQuery form signed for {:?}: this emulator serves rds, redshift and sts", scope.service)
             })?;
             match version {
                 Some(v) if v != service.version() => Err(format!(
@@ -111,11 +124,14 @@ fn query_service(headers: &HeaderMap, body: &[u8]) -> Result<QueryService, Strin
         }
         (None, Some(version)) => QueryService::by_version(&version).ok_or_else(|| {
             format!(
-                "an unsigned awsQuery form with Version {version:?}: expected {} (RDS) or {} (Redshift)",
+                "an unsigned awsQuery form with Version {version:?}: expected {} (RDS), {} (Redshift) or {} (STS)",
                 rds::VERSION,
-                redshift::VERSION
+                redshift::VERSION,
+                sts::VERSION
             )
         }),
-        (None, None) => Err("an unsigned awsQuery form without Version: cannot tell RDS from Redshift".to_owned()),
+        (None, None) => {
+            Err("an unsigned awsQuery form without Version: cannot tell RDS, Redshift and STS apart".to_owned())
+        }
     }
 }

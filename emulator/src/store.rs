@@ -1,9 +1,71 @@
-//! The live, mutable fleet. Each resource gets a sequence number when it enters the
-//! store, which pagination markers refer to (see `paging`).
+//! The live, mutable fleet: one [`Store`] of resources per account, and what spans accounts (the STS policy and
+//! its issued credentials, the organization) in the [`Estate`]. Each resource gets a sequence number when it enters
+//! its store, which pagination markers refer to (see `paging`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::accounts::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use crate::fleet::{Connection, DtsJob, Fleet, Integration};
+use crate::identity::{AuthFailure, Caller, Sessions};
+
+/// Every account's resources and what spans accounts.
+#[derive(Debug, Default)]
+pub(crate) struct Estate {
+    /// The management account's resources, DTS's included.
+    management: Store,
+    members: BTreeMap<String, Store>,
+    pub(crate) sts: StsPolicy,
+    pub(crate) organization: Option<Organization>,
+    pub(crate) sessions: Sessions,
+}
+
+impl Estate {
+    /// Replaces every account's contents. Credentials issued for accounts still in the fleet stay valid; those of
+    /// accounts gone are forgotten. Sequence numbers keep increasing, new accounts' included, so stale markers stay
+    /// harmless.
+    pub(crate) fn replace(&mut self, mut fleet: Fleet) {
+        let floor = self.members.values().map(|s| s.next_seq).fold(self.management.next_seq, u64::max);
+        let mut members = std::mem::take(&mut self.members);
+        for (id, member) in std::mem::take(&mut fleet.member_accounts) {
+            let mut store = members.remove(&id).unwrap_or_else(|| Store { next_seq: floor, ..Store::default() });
+            store.replace(member);
+            self.members.insert(id, store);
+        }
+        self.sts = std::mem::take(&mut fleet.sts);
+        self.organization = fleet.organization.take();
+        self.management.replace(fleet);
+        let members = &self.members;
+        self.sessions.retain_accounts(|account| members.contains_key(account));
+    }
+
+    pub(crate) fn fleet(&self) -> Fleet {
+        Fleet {
+            member_accounts: self.members.iter().map(|(id, store)| (id.clone(), store.fleet())).collect(),
+            sts: self.sts.clone(),
+            organization: self.organization.clone(),
+            ..self.management.fleet()
+        }
+    }
+
+    /// The management account's resources (DTS's live there).
+    pub(crate) fn management(&mut self) -> &mut Store {
+        &mut self.management
+    }
+
+    /// The resources of the account `caller` acts in; an account no longer served refuses its credentials.
+    pub(crate) fn resources(&mut self, caller: &Caller) -> Result<&mut Store, AuthFailure> {
+        if caller.account == MANAGEMENT_ACCOUNT {
+            Ok(&mut self.management)
+        } else {
+            self.members.get_mut(&caller.account).ok_or(AuthFailure::InvalidToken)
+        }
+    }
+
+    /// Whether `account` is a member account (not the management account).
+    pub(crate) fn is_member(&self, account: &str) -> bool {
+        self.members.contains_key(account)
+    }
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -46,6 +108,7 @@ impl Store {
             dts_jobs: self.dts_jobs.clone(),
             dts_access_keys: self.dts_access_keys.clone(),
             dts_expired_tokens: self.dts_expired_tokens.clone(),
+            ..Fleet::default()
         }
     }
 
