@@ -11,5 +11,6 @@ mod grace;
 mod handler;
 mod lambda;
 mod moto_backed;
+mod organizations;
 mod readme;
 mod sweep;
