@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
-"""Checks a SAM/CloudFormation template's IAM grants against two rules cfn-lint does not have.
+"""Checks a SAM/CloudFormation template's IAM grants against rules cfn-lint does not have.
 
 A template fails when an IAM statement that allows something
   1. allows a write action on Resource "*" (or through NotResource / NotAction), or
-  2. pins an action's resource to the stack's region (${AWS::Region}, !Ref AWS::Region) while the
-     template has a `Regions` parameter, so the function may sweep regions the grant does not cover.
+  2. pins a control-plane action's resource to the stack's region (${AWS::Region}, !Ref AWS::Region) while
+     the template has a `Regions` parameter, so the function may sweep regions the grant does not cover.
      Reads count too: a denied dms:ListTagsForResource fails a region's whole DMS scan, even in a dry run.
+     A control-plane action is one of a service the janitor sweeps: any service but those its stack uses
+     for itself (JANITOR_OWN_SERVICES), whose resources (its state machine, say) live in the stack's region.
+
+A member-account template (checked with --member-of, against the janitor's template) fails besides when
+  3. it pins a control-plane grant to its stack's region (the janitor sweeps the regions of its own
+     `Regions` from one role per account, deployed in one region),
+  4. its control-plane grants (action, resource, condition) differ from the janitor template's, so the
+     two cannot drift apart, or it grants anything else, or
+  5. a role in it trusts anything but a named role (no "*", no account root, no service).
 
 Read actions are those whose name starts with Describe, List, Get or BatchGet; every other action,
 and any wildcard that is not behind one of those prefixes (`dms:*`, `*`), counts as a write.
 Statements are gathered from serverless functions' and state machines' `Policies` and from every
 AWS::IAM::* policy document; both branches of every `!If` are checked, since either may be deployed.
 
-Usage: check_template.py [TEMPLATE]    (default: template.yaml)
-       check_template.py --self-test   (proves each rule catches what it should, and passes clean grants)
+Usage: check_template.py [TEMPLATE]                          (default: template.yaml)
+       check_template.py MEMBER_TEMPLATE --member-of TEMPLATE  (a member role against the janitor's grants)
+       check_template.py --self-test                         (proves each rule catches what it should)
 """
 
 from __future__ import annotations
@@ -33,6 +43,28 @@ IAM_POLICY_DOCUMENTS = {"AWS::IAM::Policy": "PolicyDocument", "AWS::IAM::Managed
 IAM_INLINE_POLICY_HOLDERS = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}
 REGION_REF = {"Ref": "AWS::Region"}
 REGION_SUB = "${AWS::Region}"
+# The services the janitor's stack uses for itself: its table, bucket, topic, secret, queue, alarms, schedules and
+# state machine, the member roles it assumes and the organization's account list. Every other service is a control
+# plane it sweeps, so a new provider's service needs no change here.
+JANITOR_OWN_SERVICES = frozenset(
+    {
+        "cloudwatch",
+        "dynamodb",
+        "events",
+        "iam",
+        "kms",
+        "lambda",
+        "logs",
+        "organizations",
+        "s3",
+        "secretsmanager",
+        "sns",
+        "sqs",
+        "states",
+        "sts",
+        "xray",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +132,11 @@ def statements(template: dict[str, Any]) -> Iterator[Statement]:
                     yield from document_statements(policy.get("PolicyDocument"), f"{logical_id}.Policies[{index}]")
 
 
+def is_control_plane(action: str) -> bool:
+    """An action on a swept control plane; a wildcard or NotAction counts, since it may reach one."""
+    return action.partition(":")[0].lower() not in JANITOR_OWN_SERVICES
+
+
 def is_read(action: str) -> bool:
     """IAM action names are case-insensitive; a wildcard after a read prefix still matches only reads."""
     service, colon, name = action.partition(":")
@@ -153,21 +190,115 @@ def statement_findings(statement: Statement, sweeps_other_regions: bool) -> Iter
     if not sweeps_other_regions:
         return
     for resource in (r for r in resources if mentions_stack_region(r)):
-        for action in actions:
+        for action in filter(is_control_plane, actions):
             yield (
                 f"{statement.name}: {action} is granted only in the stack's region ({render(resource)}), "
-                "but the Regions parameter lets the function sweep other regions; use * as the region segment"
+                "but the janitor sweeps the regions of its Regions parameter; use * as the region segment"
             )
 
 
-def findings(template: dict[str, Any]) -> list[str]:
-    parameters = template.get("Parameters")
-    sweeps_other_regions = isinstance(parameters, dict) and "Regions" in parameters
+def findings(template: dict[str, Any], sweeps_other_regions: bool | None = None) -> list[str]:
+    """Rules 1 and 2; the region rule applies when the template has a `Regions` parameter, unless told."""
+    if sweeps_other_regions is None:
+        parameters = template.get("Parameters")
+        sweeps_other_regions = isinstance(parameters, dict) and "Regions" in parameters
     return [
         finding
         for statement in statements(template)
         for finding in statement_findings(statement, sweeps_other_regions)
     ]
+
+
+def control_plane_grants(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Each allowed control-plane action (lower case, as IAM compares them) and what it is allowed on."""
+    grants: dict[str, set[str]] = {}
+    for statement in statements(template):
+        body = statement.body
+        if "Allow" not in alternatives(body.get("Effect")):
+            continue
+        condition = body.get("Condition")
+        when = f" when {json.dumps(condition, sort_keys=True, default=str)}" if condition else ""
+        if "NotResource" in body:
+            targets = {"NotResource " + render(body["NotResource"]) + when}
+        else:
+            targets = {render(resource) + when for resource in items(body.get("Resource"))}
+        for action in filter(is_control_plane, allowed_actions(body)):
+            grants.setdefault(action.lower(), set()).update(targets)
+    return grants
+
+
+def drift_findings(member: dict[str, Any], janitor: dict[str, Any]) -> list[str]:
+    """Rule 4: the member role may do in its account exactly what the janitor may do in its own."""
+    wanted, granted = control_plane_grants(janitor), control_plane_grants(member)
+    if not wanted:
+        return ["the janitor's template grants no control-plane action to compare the member role with"]
+    found = []
+    for action in sorted(wanted.keys() | granted.keys()):
+        if action not in granted:
+            found.append(f"the member role lacks {action}, which the janitor has on {sorted(wanted[action])}")
+        elif action not in wanted:
+            found.append(f"the member role grants {action} on {sorted(granted[action])}, which the janitor lacks")
+        elif granted[action] != wanted[action]:
+            found.append(
+                f"the member role grants {action} on {sorted(granted[action])}, "
+                f"the janitor on {sorted(wanted[action])}"
+            )
+    return found
+
+
+def trust_findings(template: dict[str, Any]) -> list[str]:
+    """Rule 5: every role trusts named roles only."""
+    resources = template.get("Resources")
+    roles = [
+        (logical_id, resource["Properties"])
+        for logical_id, resource in (resources.items() if isinstance(resources, dict) else [])
+        if isinstance(resource, dict)
+        and resource.get("Type") == "AWS::IAM::Role"
+        and isinstance(resource.get("Properties"), dict)
+    ]
+    if not roles:
+        return ["no AWS::IAM::Role to check"]
+    found = []
+    for logical_id, properties in roles:
+        trust = properties.get("AssumeRolePolicyDocument")
+        for statement in document_statements(trust, f"{logical_id}.AssumeRolePolicyDocument"):
+            body = statement.body
+            if "Allow" not in alternatives(body.get("Effect")):
+                continue
+            principal = body.get("Principal")
+            if "NotPrincipal" in body or not isinstance(principal, dict):
+                found.append(f"{statement.name}: trusts every principal; trust only the janitor's role ARN")
+                continue
+            for kind in sorted(set(principal) - {"AWS"}):
+                found.append(f"{statement.name}: trusts a {kind} principal; trust only the janitor's role ARN")
+            trusted = [render(p) for p in items(principal.get("AWS"))]
+            for name in trusted:
+                if "*" in name or ":role/" not in name:
+                    found.append(f"{statement.name}: trusts {name}; trust only the janitor's role ARN")
+            if not trusted and set(principal) <= {"AWS"}:
+                found.append(f"{statement.name}: names no principal")
+    return found
+
+
+def beyond_control_plane_findings(member: dict[str, Any]) -> list[str]:
+    """Rule 4's other half: a member role grants nothing but control-plane actions (the janitor keeps the rest)."""
+    return [
+        f"{statement.name}: grants {action}, which is not a control-plane action; the member role needs none"
+        for statement in statements(member)
+        if "Allow" in alternatives(statement.body.get("Effect"))
+        for action in allowed_actions(statement.body)
+        if not is_control_plane(action)
+    ]
+
+
+def member_findings(member: dict[str, Any], janitor: dict[str, Any]) -> list[str]:
+    """Rules 1, 3, 4 and 5 for a member-account template."""
+    return (
+        findings(member, sweeps_other_regions=True)
+        + trust_findings(member)
+        + beyond_control_plane_findings(member)
+        + drift_findings(member, janitor)
+    )
 
 
 def decode(source: str, text: str | None = None) -> dict[str, Any]:
@@ -275,6 +406,93 @@ CLEAN_TEMPLATES = {
         "!Ref AWS::NoValue]"
     ),
     "a deny on *": FUNCTION_WITH.format(statements="            - {Effect: Deny, Action: '*', Resource: '*'}"),
+    "the stack's own state machine, in the stack's region": FUNCTION_WITH.format(
+        statements="            - Effect: Allow\n              Action: [states:StartExecution, states:StopExecution]\n"
+        "              Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:m/*"
+    ),
+}
+
+# A janitor template for the member checks: one read on "*", one write on every region's ARNs, and grants on the
+# janitor's own services (which a member role must not repeat).
+MEMBER_CHECK_JANITOR = SELF_TEST_HEADER + FUNCTION_WITH.format(
+    statements="            - {Effect: Allow, Action: dms:DescribeConnections, Resource: '*'}\n"
+    "            - Effect: Allow\n              Action: dms:DeleteConnection\n"
+    "              Resource: !Sub arn:${AWS::Partition}:dms:*:${AWS::AccountId}:endpoint:*\n"
+    "            - {Effect: Allow, Action: dynamodb:PutItem, Resource: !GetAtt Table.Arn}\n"
+    "            - {Effect: Allow, Action: sts:AssumeRole, Resource: !Sub 'arn:${AWS::Partition}:iam::*:role/m'}"
+)
+
+MEMBER_ROLE_WITH = """
+Parameters:
+  ExternalId: {{Type: String, Default: ""}}
+Conditions:
+  HasExternalId: !Not [!Equals [!Ref ExternalId, ""]]
+Resources:
+  Member:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {trust}
+            Action: sts:AssumeRole
+            Condition: !If [HasExternalId, {{StringEquals: {{sts:ExternalId: !Ref ExternalId}}}}, !Ref AWS::NoValue]
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+{statements}
+"""
+
+JANITOR_ROLE = "{AWS: !Sub 'arn:${AWS::Partition}:iam::${JanitorAccountId}:role/${JanitorRoleName}'}"
+MEMBER_READ = "              - {Effect: Allow, Action: dms:DescribeConnections, Resource: '*'}"
+MEMBER_DELETE = (
+    "              - Effect: Allow\n                Action: dms:DeleteConnection\n"
+    "                Resource: !Sub arn:${AWS::Partition}:dms:*:${AWS::AccountId}:endpoint:*"
+)
+
+
+def member_role(statements: list[str], trust: str = JANITOR_ROLE) -> str:
+    return MEMBER_ROLE_WITH.format(trust=trust, statements="\n".join(statements))
+
+
+# (what the member template does wrong, text its finding must hold): the member template
+BAD_MEMBER_TEMPLATES = {
+    ("it lacks one of the janitor's actions", "lacks dms:deleteconnection"): member_role([MEMBER_READ]),
+    ("it grants an action the janitor lacks", "rds:describeintegrations"): member_role(
+        [MEMBER_READ, MEMBER_DELETE, "              - {Effect: Allow, Action: rds:DescribeIntegrations, Resource: '*'}"]
+    ),
+    ("it grants an action on other resources", "the janitor on"): member_role(
+        [
+            MEMBER_READ,
+            "              - Effect: Allow\n                Action: dms:DeleteConnection\n"
+            "                Resource: !Sub arn:${AWS::Partition}:dms:*:${AWS::AccountId}:rep:*",
+        ]
+    ),
+    ("it pins a grant to its stack's region", "granted only in the stack's region"): member_role(
+        [
+            MEMBER_READ,
+            "              - Effect: Allow\n                Action: dms:DeleteConnection\n"
+            "                Resource: !Sub arn:${AWS::Partition}:dms:${AWS::Region}:${AWS::AccountId}:endpoint:*",
+        ]
+    ),
+    ("it writes on *", "write action dms:DeleteConnection"): member_role(
+        [MEMBER_READ, "              - {Effect: Allow, Action: dms:DeleteConnection, Resource: '*'}"]
+    ),
+    ("it repeats a grant on the janitor's own services", "grants dynamodb:PutItem"): member_role(
+        [
+            MEMBER_READ,
+            MEMBER_DELETE,
+            "              - {Effect: Allow, Action: dynamodb:PutItem, Resource: 'arn:aws:dynamodb:*:*:table/t'}",
+        ]
+    ),
+    ("it trusts everyone", "trusts every principal"): member_role([MEMBER_READ, MEMBER_DELETE], trust="'*'"),
+    ("it trusts an account's root", "trusts arn:aws:iam::111111111111:root"): member_role(
+        [MEMBER_READ, MEMBER_DELETE], trust="{AWS: 'arn:aws:iam::111111111111:root'}"
+    ),
+    ("it trusts a service", "trusts a Service principal"): member_role(
+        [MEMBER_READ, MEMBER_DELETE], trust="{Service: lambda.amazonaws.com}"
+    ),
 }
 
 
@@ -291,34 +509,61 @@ def self_test() -> list[str]:
             failures.append(f"wrongly flagged: {name}: {found}")
     if findings(decode("no Regions parameter", "Resources:\n" + PINNED_READ)):
         failures.append("wrongly flagged: a region-pinned grant in a template without a Regions parameter")
+    janitor = decode("the member checks' janitor", MEMBER_CHECK_JANITOR)
+    for (name, expected), text in BAD_MEMBER_TEMPLATES.items():
+        found = member_findings(decode(name, text), janitor)
+        if not any(expected in finding for finding in found):
+            failures.append(f"not caught: a member role where {name} (findings: {found})")
+    found = member_findings(decode("a faithful member role", member_role([MEMBER_READ, MEMBER_DELETE])), janitor)
+    if found:
+        failures.append(f"wrongly flagged: a member role granting exactly the janitor's control plane: {found}")
+    no_control_plane = decode("a janitor without control-plane grants", "Resources:\n  Queue: {Type: AWS::SQS::Queue}")
+    if not drift_findings(decode("a member role", member_role([MEMBER_READ])), no_control_plane):
+        failures.append("not caught: a janitor template with no control-plane grant to compare a member role with")
     return failures
+
+
+SELF_TEST_CASES = len(BAD_TEMPLATES) + len(CLEAN_TEMPLATES) + 1 + len(BAD_MEMBER_TEMPLATES) + 2
+
+
+def read(path: str) -> dict[str, Any]:
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such file")
+    return decode(path)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template", nargs="?", default="template.yaml")
+    parser.add_argument(
+        "--member-of", metavar="TEMPLATE", help="check TEMPLATE as a member role of this janitor template"
+    )
     parser.add_argument("--self-test", action="store_true", help="check the checker against in-memory templates")
     args = parser.parse_args(argv)
     if args.self_test:
         failures = self_test()
         for failure in failures:
             print(f"self-test: {failure}", file=sys.stderr)
-        print(f"self-test: {len(BAD_TEMPLATES) + 1 + len(CLEAN_TEMPLATES)} cases, {len(failures)} failed")
+        print(f"self-test: {SELF_TEST_CASES} cases, {len(failures)} failed")
         return 1 if failures else 0
-    if not Path(args.template).is_file():
-        print(f"{args.template}: no such file", file=sys.stderr)
-        return 2
     try:
-        template = decode(args.template)
+        template = read(args.template)
+        janitor = read(args.member_of) if args.member_of else None
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    found = findings(template)
+    found = findings(template) if janitor is None else member_findings(template, janitor)
     for finding in found:
         print(f"{args.template}: {finding}", file=sys.stderr)
     if found:
         return 1
-    print(f"{args.template}: IAM grants ok (no write on *, no grant pinned to the stack's region)")
+    if janitor is None:
+        print(f"{args.template}: IAM grants ok (no write on *, no grant pinned to the stack's region)")
+    else:
+        print(
+            f"{args.template}: IAM grants ok (no write on *, none pinned to the stack's region, trusts a named role "
+            f"only, grants exactly the control-plane actions of {args.member_of})"
+        )
     return 0
 
 

@@ -12,7 +12,7 @@ use replication_janitor::config::Settings;
 use replication_janitor::startup;
 use std::time::Duration;
 
-/// Long enough to show a DMS connection waiting out its grace, short enough for a demo.
+/// Long enough to show a stale resource marked, then waiting out its grace, short enough for a demo.
 const DEMO_GRACE: &str = "2s";
 
 #[tokio::main]
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let emulator = Emulator::start(Fleet::sample()).await?;
     let state = tempfile::tempdir()?;
     let state_file = state.path().join("first-seen.json");
-    println!("emulator with the sample fleet at {} (DMS + RDS, us-east-1 and eu-west-1)\n", emulator.url());
+    println!("emulator with the sample fleet at {} (DMS, RDS and Redshift; us-east-1 and eu-west-1)\n", emulator.url());
 
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -33,7 +33,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let vars = [
             ("JANITOR_DRY_RUN", dry_run.to_owned()),
             ("JANITOR_REGIONS", "us-east-1,eu-west-1".to_owned()),
+            ("JANITOR_PROVIDERS", "dms,rds,redshift".to_owned()),
             ("JANITOR_DMS_GRACE", DEMO_GRACE.to_owned()),
+            ("JANITOR_RDS_GRACE", DEMO_GRACE.to_owned()),
+            ("JANITOR_REDSHIFT_GRACE", DEMO_GRACE.to_owned()),
             ("JANITOR_STATE_FILE", state_file.display().to_string()),
         ];
         Settings::parse(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
@@ -43,7 +46,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         if dry_run == "false" {
             println!(
-                "... waiting {DEMO_GRACE} so the failed DMS connections have been seen failed for JANITOR_DMS_GRACE\n"
+                "... waiting {DEMO_GRACE}: the dry run marked each stale resource as first seen; now each has been seen \
+                 stale for its provider's grace (JANITOR_DMS_GRACE, JANITOR_RDS_GRACE, JANITOR_REDSHIFT_GRACE)\n"
             );
             tokio::time::sleep(Duration::from_millis(2_100)).await;
         }
@@ -71,9 +75,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!();
     }
     println!(
-        "left in the fleet: {} connections, {} integrations",
+        "left in the fleet: {} connections, {} RDS integrations, {} Redshift integrations",
         emulator.fleet().connections.len(),
-        emulator.fleet().integrations.len()
+        emulator.fleet().integrations.len(),
+        emulator.fleet().redshift_integrations.len()
     );
     Ok(())
 }

@@ -112,13 +112,14 @@ impl ReportArchive {
     }
 }
 
-/// `reports/YYYY/MM/DD/THHMMSSZ-<trigger>-<nonce>.json`: by the run's start (UTC; `now` if the report has none),
+/// `reports/YYYY/MM/DD/THHMMSSZ-[<account>-]<trigger>-<nonce>.json`: by the run's start (UTC; `now` if the report has none),
 /// then its trigger, so a listing by date reads in order; the nonce keeps two runs started in the same second (a
 /// schedule and an event) from overwriting each other.
 pub fn report_key(report: &Report, now: SystemTime, nonce: u32) -> String {
     let started = DateTime::from_str(&report.started_at, Format::DateTime).unwrap_or_else(|_| DateTime::from(now));
     let (date, time) = utc_parts(started).unwrap_or_else(|| ("0000/00/00".to_owned(), "000000".to_owned()));
-    format!("{KEY_PREFIX}{date}/T{time}Z-{}-{nonce:08x}.json", trigger_slug(&report.trigger))
+    let account = report.account.as_ref().map(|a| format!("{}-", trigger_slug(a))).unwrap_or_default();
+    format!("{KEY_PREFIX}{date}/T{time}Z-{account}{}-{nonce:08x}.json", trigger_slug(&report.trigger))
 }
 
 /// `("YYYY/MM/DD", "HHMMSS")` of a time, from its RFC 3339 form in whole seconds (`YYYY-MM-DDTHH:MM:SSZ`); `None`
@@ -176,6 +177,8 @@ mod tests {
             totals: Counts::default(),
             sweeps: Vec::new(),
             archive: None,
+            account: None,
+            accounts: Vec::new(),
         }
     }
 

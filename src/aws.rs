@@ -2,15 +2,10 @@
 //! (so `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work), each call bounded in time. Retries are the
 //! janitor's own ([`crate::calls`]): the SDK makes one attempt per call.
 
-use crate::calls::Caller;
 use crate::config::{ConfigError, Settings};
-use crate::providers::dms::FirstSeen;
-use crate::providers::{ControlPlane, DmsConnections, RdsIntegrations, Regional};
-use crate::resource::Provider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use std::sync::Arc;
+use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
 
 /// How long one attempt of a control-plane call may take, and connecting to its endpoint. The SDK sets no
@@ -53,53 +48,4 @@ pub fn regions(settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, Conf
                 .to_owned(),
         }),
     }
-}
-
-/// One client per region, each with its lane; `build` makes a client from the shared configuration and a region.
-fn regional<C>(service: &str, regions: &[String], build: impl Fn(Region) -> C) -> Vec<Regional<C>> {
-    regions.iter().map(|region| Regional::new(service, region.clone(), build(Region::new(region.clone())))).collect()
-}
-
-/// The adapters for the enabled AWS providers, each with a client per region.
-pub fn control_planes(
-    sdk: &SdkConfig,
-    settings: &Settings,
-    regions: &[String],
-    caller: &Caller,
-    first_seen: FirstSeen,
-) -> Vec<Arc<dyn ControlPlane>> {
-    settings
-        .providers
-        .iter()
-        .filter_map(|provider| -> Option<Arc<dyn ControlPlane>> {
-            Some(match provider {
-                Provider::Dts => return None,
-                Provider::Dms => Arc::new(DmsConnections::new(
-                    regional("dms", regions, |region| {
-                        let config = aws_sdk_databasemigration::config::Builder::from(sdk)
-                            .region(region)
-                            .retry_config(RetryConfig::disabled())
-                            .timeout_config(timeout_config())
-                            .build();
-                        aws_sdk_databasemigration::Client::from_conf(config)
-                    }),
-                    caller.clone(),
-                    settings.protect_tag.clone(),
-                    first_seen.clone(),
-                )),
-                Provider::Rds => Arc::new(RdsIntegrations::new(
-                    regional("rds", regions, |region| {
-                        let config = aws_sdk_rds::config::Builder::from(sdk)
-                            .region(region)
-                            .retry_config(RetryConfig::disabled())
-                            .timeout_config(timeout_config())
-                            .build();
-                        aws_sdk_rds::Client::from_conf(config)
-                    }),
-                    caller.clone(),
-                    settings.protect_tag.clone(),
-                )),
-            })
-        })
-        .collect()
 }

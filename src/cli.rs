@@ -1,11 +1,12 @@
 //! The CLI face: `replication-janitor sweep` with the same settings as the Lambda (flags override the environment)
 //! and the same sweep code; the JSON report goes to stdout.
 
-use crate::config::{Settings, SETTINGS};
+use crate::config::{all_settings, Settings};
+use crate::providers::registry;
 use crate::report::Report;
 use crate::request::SweepRequest;
 use crate::state::FileStore;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Write};
 use std::process::ExitCode;
@@ -15,8 +16,10 @@ use std::time::SystemTime;
 #[command(
     name = "replication-janitor",
     version,
-    about = "Deletes failed AWS DMS connections and RDS zero-ETL integrations under a dry-run-by-default policy",
-    long_about = "Deletes failed AWS DMS connections and RDS zero-ETL integrations under a dry-run-by-default policy.\n\n\
+    about = "Deletes failed replication resources (AWS DMS connections, RDS and Redshift zero-ETL integrations, \
+        Alibaba Cloud DTS jobs) under a dry-run-by-default policy",
+    long_about = "Deletes failed replication resources (AWS DMS connections, RDS and Redshift zero-ETL integrations, \
+        Alibaba Cloud DTS jobs) under a dry-run-by-default policy.\n\n\
         With AWS_LAMBDA_RUNTIME_API set it serves the Lambda Runtime API; otherwise it is this CLI. Both read the same \
         settings from the environment; flags override them. AWS credentials, region and endpoints come from the usual \
         AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, ...).",
@@ -50,18 +53,14 @@ struct SweepArgs {
     /// Region to sweep; repeat or comma-separate for several
     #[arg(long = "region", value_name = "REGION", env = "JANITOR_REGIONS", value_delimiter = ',')]
     regions: Vec<String>,
-    /// Control planes to sweep: dms, rds, dts
+    /// Control planes to sweep, a comma list of provider names (see the settings below)
     #[arg(long, env = "JANITOR_PROVIDERS")]
     providers: Option<String>,
-    /// Integrations: minimum age since CreateTime (24h)
+    /// Minimum age since creation, for resources that keep one (24h)
     #[arg(long, env = "JANITOR_MIN_AGE")]
     min_age: Option<String>,
-    /// DMS connections: minimum time since first seen failed (1h)
-    #[arg(long, env = "JANITOR_DMS_GRACE")]
-    dms_grace: Option<String>,
-    /// Integration statuses to delete: failed, needs_attention
-    #[arg(long, env = "JANITOR_RDS_STATUSES")]
-    rds_statuses: Option<String>,
+    #[command(flatten)]
+    provider_flags: ProviderFlags,
     /// Tag key that protects a resource (any value)
     #[arg(long, env = "JANITOR_PROTECT_TAG")]
     protect_tag: Option<String>,
@@ -83,7 +82,7 @@ struct SweepArgs {
     /// CloudWatch EMF namespace (ReplicationJanitor)
     #[arg(long, env = "JANITOR_METRICS_NAMESPACE")]
     metrics_namespace: Option<String>,
-    /// File of first-seen marks for DMS connections (a per-user state path)
+    /// File of first-seen marks (a per-user state path)
     #[arg(long, env = "JANITOR_STATE_FILE")]
     state_file: Option<String>,
     /// Attempts per AWS call (8)
@@ -100,9 +99,52 @@ struct SweepArgs {
     emf: bool,
 }
 
+/// The flags of the providers' own settings, as their specs declare them (`--dms-grace`, `--rds-statuses`, ...).
+#[derive(Debug, Default)]
+struct ProviderFlags {
+    values: HashMap<&'static str, String>,
+}
+
+impl FromArgMatches for ProviderFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = ProviderFlags::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for setting in registry::provider_settings() {
+            if let Some(flag) = setting.flag {
+                if let Some(value) = matches.get_one::<String>(flag) {
+                    self.values.insert(setting.variable, value.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for ProviderFlags {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        registry::provider_settings().fold(command, |command, setting| match setting.flag {
+            Some(flag) => command.arg(
+                Arg::new(flag)
+                    .long(flag)
+                    .env(setting.variable)
+                    .help(format!("{} ({})", setting.meaning, setting.default)),
+            ),
+            None => command,
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        ProviderFlags::augment_args(command)
+    }
+}
+
 fn settings_help() -> String {
     let mut help = String::from("Settings (environment variable, default, meaning):\n");
-    for setting in SETTINGS {
+    for setting in all_settings() {
         help.push_str(&format!("  {:<28} {:<12} {}\n", setting.variable, setting.default, setting.meaning));
     }
     help
@@ -124,8 +166,6 @@ impl SweepArgs {
         let flags = [
             ("JANITOR_PROVIDERS", &self.providers),
             ("JANITOR_MIN_AGE", &self.min_age),
-            ("JANITOR_DMS_GRACE", &self.dms_grace),
-            ("JANITOR_RDS_STATUSES", &self.rds_statuses),
             ("JANITOR_PROTECT_TAG", &self.protect_tag),
             ("JANITOR_INCLUDE", &self.include),
             ("JANITOR_EXCLUDE", &self.exclude),
@@ -142,6 +182,7 @@ impl SweepArgs {
                 overrides.insert(variable, value.clone());
             }
         }
+        overrides.extend(self.provider_flags.values.iter().map(|(k, v)| (*k, v.clone())));
         overrides
     }
 }

@@ -1,22 +1,18 @@
 //! Settings from the environment (the CLI feeds its flags through the same parser), validated once at start:
 //! a bad value is an error that names the variable, the value and what is accepted.
 
+use crate::accounts::{self, AccountSource, OrgSettings};
 use crate::duration;
 use crate::pattern::Patterns;
 use crate::policy::{Limits, Policy};
+use crate::providers::registry::{self, Cloud, Grace, ProviderSettings, REGISTRY};
 use crate::resource::Provider;
+use crate::setting::{invalid, Env, AGE_RANGE};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// An invalid setting.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid setting {variable}={value:?}: expected {expected}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub value: String,
-    pub expected: String,
-}
+pub use crate::setting::{ConfigError, Setting};
 
 /// Everything the janitor reads from its environment.
 #[derive(Clone, Debug)]
@@ -40,160 +36,188 @@ pub struct Settings {
     pub state_table: Option<String>,
     /// Alibaba Cloud regions to sweep for DTS jobs.
     pub dts_regions: Vec<String>,
-    /// Overrides the DTS endpoint (the emulator, a VPC endpoint).
-    pub dts_endpoint: Option<String>,
-    /// A Secrets Manager secret holding the Alibaba Cloud credentials.
-    pub dts_secret_arn: Option<String>,
+    /// The enabled providers' own settings, in the order of `providers`.
+    pub planes: Vec<ProviderSettings>,
     /// S3 bucket every run's full report is archived to (`JANITOR_REPORT_BUCKET`).
     pub report_bucket: Option<String>,
     /// SNS topic a run with something to say notifies (`JANITOR_NOTIFY_TOPIC_ARN`).
     pub notify_topic_arn: Option<String>,
+    /// The accounts of an organization to sweep through a member role; `None`: the janitor's own account.
+    pub organization: Option<OrgSettings>,
 }
 
-/// One documented setting: its variable, default and meaning (shared by `--help`, the README and errors).
-pub struct Setting {
-    pub variable: &'static str,
-    pub default: &'static str,
-    pub meaning: &'static str,
+/// Every setting: the run-wide ones, then each provider's own, in registry order.
+pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
+    SETTINGS.iter().chain(registry::provider_settings())
 }
 
+/// The run-wide settings; each provider declares its own in its spec.
 pub const SETTINGS: &[Setting] = &[
     Setting {
         variable: "JANITOR_DRY_RUN",
         default: "true",
         meaning: "`false` is the only way to delete; dry run makes zero Delete calls",
+        flag: None,
     },
-    Setting { variable: "JANITOR_PROVIDERS", default: "dms,rds", meaning: "control planes to sweep: dms, rds, dts" },
+    Setting {
+        variable: "JANITOR_PROVIDERS",
+        default: "dms,rds",
+        meaning: "control planes to sweep: a comma list of the providers' names (the table below)",
+        flag: None,
+    },
     Setting {
         variable: "JANITOR_REGIONS",
         default: "the configured region",
         meaning: "comma list; regions are swept concurrently",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_MIN_AGE",
         default: "24h",
-        meaning: "integrations and DTS jobs: minimum age since CreateTime (0 to 3650d)",
-    },
-    Setting {
-        variable: "JANITOR_DMS_GRACE",
-        default: "1h",
-        meaning: "DMS connections: minimum time since first seen failed (0 to 3650d)",
-    },
-    Setting {
-        variable: "JANITOR_RDS_STATUSES",
-        default: "failed",
-        meaning: "integration statuses to delete: failed, needs_attention",
+        meaning: "resources whose control plane keeps a creation time: minimum age since it (0 to 3650d)",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_PROTECT_TAG",
         default: "janitor:protect",
         meaning: "tag key that protects (any value); for DMS, on the endpoint or replication instance",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_INCLUDE",
         default: "none",
         meaning: "comma list of globs on name or ARN; only matches are swept",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_EXCLUDE",
         default: "none",
         meaning: "comma list of globs on name or ARN; matches are never deleted",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_MAX_DELETES",
         default: "100",
         meaning: "deletions per run; the rest are reported as capped",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_ABORT_ABOVE_PERCENT",
         default: "off",
         meaning: "tripwire: delete nothing for a provider whose stale share of its scan is above this",
+        flag: None,
     },
-    Setting { variable: "JANITOR_CONCURRENCY", default: "8", meaning: "deletes in flight (1..=64)" },
+    Setting { variable: "JANITOR_CONCURRENCY", default: "8", meaning: "deletes in flight (1..=64)", flag: None },
     Setting {
         variable: "JANITOR_METRICS_NAMESPACE",
         default: "ReplicationJanitor",
         meaning: "CloudWatch EMF namespace",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_STATE_FILE",
         default: "per-user state path (CLI); none (Lambda)",
-        meaning: "file of first-seen marks for DMS connections",
+        meaning: "file of first-seen marks (each provider's grace)",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_MAX_ATTEMPTS",
         default: "8",
         meaning: "attempts per AWS call, with backoff and jitter on throttling and 5xx (1..=20)",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_STATE_TABLE",
         default: "none",
-        meaning: "DynamoDB table of first-seen marks for DMS connections (the Lambda's store)",
+        meaning: "DynamoDB table of first-seen marks (each provider's grace; the Lambda's store)",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_DTS_REGIONS",
         default: "none",
         meaning: "Alibaba Cloud regions to sweep for DTS jobs (required with dts)",
-    },
-    Setting { variable: "JANITOR_DTS_ENDPOINT", default: "per region", meaning: "DTS endpoint URL override" },
-    Setting {
-        variable: "JANITOR_DTS_SECRET_ARN",
-        default: "none",
-        meaning: "Secrets Manager secret with the Alibaba Cloud credentials (else ALIBABA_CLOUD_* variables)",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_DEADLINE_MARGIN",
         default: "10s",
         meaning: "start no delete, and stop waiting, when less than this is left of the Lambda invocation or of \
                   JANITOR_TIME_LIMIT (0 to 15m)",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_REPORT_BUCKET",
         default: "none",
         meaning: "S3 bucket that keeps every run's full report, under reports/<date>/<time>-<trigger>-<id>.json",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_NOTIFY_TOPIC_ARN",
         default: "none",
         meaning: "SNS topic told about a run that deleted, would delete, failed, capped or tripped (chat format)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_MEMBER_ROLE",
+        default: "none",
+        meaning: "role name assumed in each member account; set, the run sweeps those accounts (not its own)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ACCOUNTS",
+        default: "the organization's",
+        meaning: "12-digit account ids to sweep (with JANITOR_MEMBER_ROLE); else the organization's active accounts",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ORGANIZATIONAL_UNITS",
+        default: "none",
+        meaning: "only the organization's accounts under these OUs or roots (ou-..., r-...), nested OUs included",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_MEMBER_EXTERNAL_ID",
+        default: "none",
+        meaning: "external id the member role's trust policy requires",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ACCOUNT_CONCURRENCY",
+        default: "8",
+        meaning: "member accounts swept at once (1..=64)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_ACCOUNT_METRICS",
+        default: "false",
+        meaning: "`true` adds a metric line per account (dimension Account)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_MAX_DELETES_PER_RUN",
+        default: "1000",
+        meaning: "deletions of a run across its accounts (JANITOR_MAX_DELETES bounds each account)",
+        flag: None,
     },
     Setting {
         variable: "JANITOR_TIME_LIMIT",
         default: "none",
         meaning: "CLI: how long a sweep may take (1s to 7d, longer than JANITOR_DEADLINE_MARGIN)",
+        flag: None,
     },
 ];
 
-/// The accepted range of each duration setting: wide enough for any sane policy, narrow enough that no arithmetic
-/// on them (a first-seen mark's TTL is 4x the grace; deadlines are added to the clock) can overflow.
-const MIN_AGE_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(3_650 * 86_400);
-const DMS_GRACE_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(3_650 * 86_400);
+/// The accepted range of the run's durations: no arithmetic on them (deadlines are added to the clock) can overflow.
 const DEADLINE_MARGIN_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(15 * 60);
 const TIME_LIMIT_RANGE: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(7 * 86_400);
 
 impl Settings {
     /// Reads every setting through `env` (a variable lookup), with defaults for the unset ones.
     pub fn parse(env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let get = |variable: &'static str| env(variable).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let invalid = |variable: &'static str, value: &str, expected: &str| ConfigError {
-            variable,
-            value: value.to_owned(),
-            expected: expected.to_owned(),
-        };
-        let duration_in = |variable: &'static str, range: &RangeInclusive<Duration>| -> Result<Option<Duration>, _> {
-            let Some(v) = get(variable) else { return Ok(None) };
-            duration::parse(&v).filter(|d| range.contains(d)).map(Some).ok_or_else(|| {
-                invalid(
-                    variable,
-                    &v,
-                    &format!(
-                        "a duration from {} to {}: whole numbers with units s, m, h, d, such as 90s or 1h30m",
-                        duration::format(*range.start()),
-                        duration::format(*range.end())
-                    ),
-                )
-            })
-        };
+        let lookup = |variable: &str| env(variable);
+        let env = Env::new(&lookup);
+        let get = |variable: &'static str| env.get(variable);
+        let duration_in = |variable, range| env.duration_in(variable, range);
         let number_of = |variable: &'static str, default: u64, range: RangeInclusive<u64>| match get(variable) {
             None => Ok(default),
             Some(v) => v.parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
@@ -208,18 +232,18 @@ impl Settings {
             Some(v) => return Err(invalid("JANITOR_DRY_RUN", &v, "true or false")),
         };
         let providers = match get("JANITOR_PROVIDERS") {
-            None => vec![Provider::Dms, Provider::Rds],
+            None => REGISTRY.iter().filter(|spec| spec.default_enabled).map(|spec| spec.provider).collect(),
             Some(v) => {
-                let accepted = "a comma list of dms, rds, dts";
+                let accepted = format!("a comma list of {}", registry::names());
                 let mut providers = Vec::new();
                 for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                    let provider = Provider::parse(name).ok_or_else(|| invalid("JANITOR_PROVIDERS", &v, accepted))?;
+                    let provider = Provider::parse(name).ok_or_else(|| invalid("JANITOR_PROVIDERS", &v, &accepted))?;
                     if !providers.contains(&provider) {
                         providers.push(provider);
                     }
                 }
                 if providers.is_empty() {
-                    return Err(invalid("JANITOR_PROVIDERS", &v, accepted));
+                    return Err(invalid("JANITOR_PROVIDERS", &v, &accepted));
                 }
                 providers
             }
@@ -230,8 +254,9 @@ impl Settings {
                 invalid("JANITOR_REGIONS", &v, "a comma list of region names such as us-east-1,eu-west-1")
             })?),
         };
+        let sweeps_alibaba = providers.iter().any(|p| p.cloud() == Cloud::Alibaba);
         let dts_regions = match get("JANITOR_DTS_REGIONS") {
-            None if providers.contains(&Provider::Dts) => {
+            None if sweeps_alibaba => {
                 return Err(invalid(
                     "JANITOR_DTS_REGIONS",
                     "",
@@ -243,24 +268,19 @@ impl Settings {
                 invalid("JANITOR_DTS_REGIONS", &v, "a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1")
             })?,
         };
-        let dts_endpoint = get("JANITOR_DTS_ENDPOINT");
-        if let Some(endpoint) = &dts_endpoint {
-            if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-                || endpoint.contains(char::is_whitespace)
-            {
-                return Err(invalid("JANITOR_DTS_ENDPOINT", endpoint, "an http:// or https:// URL"));
+        // Every provider's settings are read, enabled or not, so a bad value is an error before it matters.
+        let mut planes = Vec::new();
+        for spec in REGISTRY {
+            let grace = Grace {
+                duration: duration_in(spec.grace_variable, &AGE_RANGE)?.unwrap_or(spec.default_grace),
+                variable: spec.grace_variable,
+            };
+            let options = (spec.parse)(&env)?;
+            if providers.contains(&spec.provider) {
+                planes.push(ProviderSettings { provider: spec.provider, grace, options });
             }
         }
-        let dts_secret_arn = get("JANITOR_DTS_SECRET_ARN");
-        if let Some(arn) = &dts_secret_arn {
-            if !(arn.starts_with("arn:") && arn.contains(":secretsmanager:")) {
-                return Err(invalid(
-                    "JANITOR_DTS_SECRET_ARN",
-                    arn,
-                    "a Secrets Manager secret ARN (arn:aws:secretsmanager:...)",
-                ));
-            }
-        }
+        planes.sort_by_key(|plane| providers.iter().position(|p| *p == plane.provider));
         let report_bucket = get("JANITOR_REPORT_BUCKET");
         if let Some(bucket) = &report_bucket {
             if !is_bucket_name(bucket) {
@@ -293,17 +313,6 @@ impl Settings {
                 ));
             }
         }
-        let rds_statuses = match get("JANITOR_RDS_STATUSES") {
-            None => vec!["failed".to_owned()],
-            Some(v) => {
-                let statuses: Vec<String> =
-                    v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
-                if statuses.is_empty() || statuses.iter().any(|s| s != "failed" && s != "needs_attention") {
-                    return Err(invalid("JANITOR_RDS_STATUSES", &v, "a comma list of failed, needs_attention"));
-                }
-                statuses
-            }
-        };
         let protect_tag = get("JANITOR_PROTECT_TAG").unwrap_or_else(|| "janitor:protect".to_owned());
         if protect_tag.chars().count() > 128 {
             return Err(invalid("JANITOR_PROTECT_TAG", &protect_tag, "a tag key of at most 128 characters"));
@@ -333,6 +342,7 @@ impl Settings {
                 ),
             ));
         }
+        let organization = organization(&env, &number_of)?;
         let metrics_namespace = get("JANITOR_METRICS_NAMESPACE").unwrap_or_else(|| "ReplicationJanitor".to_owned());
         if metrics_namespace.len() > 255 || metrics_namespace.starts_with(':') {
             return Err(invalid(
@@ -346,9 +356,8 @@ impl Settings {
             providers,
             regions,
             policy: Policy {
-                rds_statuses,
-                min_age: duration_in("JANITOR_MIN_AGE", &MIN_AGE_RANGE)?.unwrap_or(Duration::from_secs(24 * 3_600)),
-                dms_grace: duration_in("JANITOR_DMS_GRACE", &DMS_GRACE_RANGE)?.unwrap_or(Duration::from_secs(3_600)),
+                min_age: duration_in("JANITOR_MIN_AGE", &AGE_RANGE)?.unwrap_or(Duration::from_secs(24 * 3_600)),
+                graces: planes.iter().map(|plane| (plane.provider, plane.grace)).collect(),
                 include: Patterns::parse(&get("JANITOR_INCLUDE").unwrap_or_default()),
                 exclude: Patterns::parse(&get("JANITOR_EXCLUDE").unwrap_or_default()),
             },
@@ -365,10 +374,10 @@ impl Settings {
             time_limit,
             state_table,
             dts_regions,
-            dts_endpoint,
-            dts_secret_arn,
+            planes,
             report_bucket,
             notify_topic_arn,
+            organization,
         })
     }
 
@@ -376,20 +385,111 @@ impl Settings {
     /// needs the AWS configuration.
     pub fn needs_aws(&self) -> bool {
         self.sweeps_aws()
-            || self.dts_secret_arn.is_some()
+            || self.planes.iter().any(|plane| plane.options.needs_aws())
             || self.report_bucket.is_some()
             || self.notify_topic_arn.is_some()
     }
 
     /// Whether any enabled provider is an AWS service (so the run needs the AWS configuration and a region).
     pub fn sweeps_aws(&self) -> bool {
-        self.providers.iter().any(|p| *p != Provider::Dts)
+        self.providers.iter().any(|p| p.cloud() == Cloud::Aws)
+    }
+
+    /// The longest grace of an enabled provider: a first-seen store is needed only when it is above zero.
+    pub fn longest_grace(&self) -> Duration {
+        self.planes.iter().map(|plane| plane.grace.duration).max().unwrap_or(Duration::ZERO)
+    }
+
+    /// The settings of `provider`, if it is enabled.
+    pub fn plane(&self, provider: Provider) -> Option<&ProviderSettings> {
+        self.planes.iter().find(|plane| plane.provider == provider)
     }
 
     /// Reads the process environment.
     pub fn from_env() -> Result<Settings, ConfigError> {
         Settings::parse(|name| std::env::var(name).ok())
     }
+}
+
+/// The organization settings: `None` without `JANITOR_MEMBER_ROLE`, when none of the others may be set.
+fn organization(
+    env: &Env<'_>,
+    number_of: &dyn Fn(&'static str, u64, RangeInclusive<u64>) -> Result<u64, ConfigError>,
+) -> Result<Option<OrgSettings>, ConfigError> {
+    let list = |variable: &'static str, valid: fn(&str) -> bool, expected: &str| -> Result<Option<Vec<String>>, _> {
+        let Some(v) = env.get(variable) else { return Ok(None) };
+        let mut items: Vec<String> = Vec::new();
+        for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if !valid(item) {
+                return Err(invalid(variable, &v, expected));
+            }
+            if !items.iter().any(|i| i == item) {
+                items.push(item.to_owned());
+            }
+        }
+        if items.is_empty() {
+            return Err(invalid(variable, &v, expected));
+        }
+        Ok(Some(items))
+    };
+    let accounts = list("JANITOR_ACCOUNTS", accounts::is_account_id, "a comma list of 12-digit account ids")?;
+    let units = list(
+        "JANITOR_ORGANIZATIONAL_UNITS",
+        accounts::is_parent_id,
+        "a comma list of organizational unit or root ids (ou-xxxx-xxxxxxxx, r-xxxx)",
+    )?;
+    let external_id = env.get("JANITOR_MEMBER_EXTERNAL_ID");
+    if let Some(id) = &external_id {
+        let valid = (2..=1224).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | ':' | '/' | '-' | '_'));
+        if !valid {
+            return Err(invalid("JANITOR_MEMBER_EXTERNAL_ID", id, "2 to 1224 of letters, digits and +=,.@:/-_"));
+        }
+    }
+    let per_account_metrics = match env.get("JANITOR_ACCOUNT_METRICS") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => return Err(invalid("JANITOR_ACCOUNT_METRICS", &v, "true or false")),
+    };
+    let concurrency = number_of("JANITOR_ACCOUNT_CONCURRENCY", 8, 1..=64)? as usize;
+    let max_deletes_per_run = number_of("JANITOR_MAX_DELETES_PER_RUN", 1_000, 0..=1_000_000)? as usize;
+    let Some(member_role) = env.get("JANITOR_MEMBER_ROLE") else {
+        let needs_role = [
+            ("JANITOR_ACCOUNTS", accounts.is_some()),
+            ("JANITOR_ORGANIZATIONAL_UNITS", units.is_some()),
+            ("JANITOR_MEMBER_EXTERNAL_ID", external_id.is_some()),
+        ];
+        if let Some((variable, _)) = needs_role.into_iter().find(|(_, set)| *set) {
+            return Err(invalid(
+                "JANITOR_MEMBER_ROLE",
+                "",
+                &format!("the role name the janitor assumes in each member account, since {variable} is set"),
+            ));
+        }
+        return Ok(None);
+    };
+    if !accounts::is_role_name(&member_role) {
+        return Err(invalid(
+            "JANITOR_MEMBER_ROLE",
+            &member_role,
+            "an IAM role name: 1 to 64 of letters, digits and +=,.@_-",
+        ));
+    }
+    let source = match (accounts, units) {
+        (Some(_), Some(units)) => {
+            return Err(invalid(
+                "JANITOR_ORGANIZATIONAL_UNITS",
+                &units.join(","),
+                "to be unset when JANITOR_ACCOUNTS lists the accounts",
+            ))
+        }
+        (Some(accounts), None) => AccountSource::Listed(accounts),
+        (None, units) => AccountSource::Organization { units: units.unwrap_or_default() },
+    };
+    Ok(Some(OrgSettings { source, member_role, external_id, concurrency, per_account_metrics, max_deletes_per_run }))
 }
 
 /// S3's rules for a general purpose bucket's name.
@@ -428,20 +528,29 @@ fn parse_regions(list: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::{dms, dts, rds, redshift};
 
     fn parse(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         Settings::parse(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    fn statuses(settings: &Settings, provider: Provider) -> Vec<String> {
+        let options = settings.plane(provider).and_then(|p| p.options::<rds::IntegrationOptions>());
+        options.map(|o| o.stale.clone()).unwrap_or_default()
     }
 
     #[test]
     fn defaults_are_safe() {
         let settings = parse(&[]).expect("defaults");
         assert!(settings.dry_run);
-        assert_eq!(settings.providers, [Provider::Dms, Provider::Rds]);
+        assert_eq!(settings.providers, [dms::PROVIDER, rds::PROVIDER]);
         assert_eq!(settings.regions, None);
         assert_eq!(settings.policy.min_age, Duration::from_secs(86_400));
-        assert_eq!(settings.policy.dms_grace, Duration::from_secs(3_600));
-        assert_eq!(settings.policy.rds_statuses, ["failed"]);
+        let grace = |s: &Settings, p| s.plane(p).map(|plane| plane.grace.duration);
+        assert_eq!(grace(&settings, dms::PROVIDER), Some(Duration::from_secs(3_600)));
+        assert_eq!(grace(&settings, rds::PROVIDER), Some(Duration::from_secs(3_600)));
+        assert_eq!(statuses(&settings, rds::PROVIDER), ["failed"]);
+        assert!(settings.plane(dts::PROVIDER).is_none() && settings.plane(redshift::PROVIDER).is_none());
         assert_eq!(settings.protect_tag, "janitor:protect");
         assert_eq!(settings.limits, Limits { max_deletes: 100, abort_above_percent: None });
         assert_eq!(settings.concurrency, 8);
@@ -470,26 +579,41 @@ mod tests {
         ])
         .expect("valid");
         assert!(!settings.dry_run);
-        assert_eq!(settings.providers, [Provider::Rds, Provider::Dms]);
+        assert_eq!(settings.providers, [rds::PROVIDER, dms::PROVIDER]);
         assert_eq!(settings.regions, Some(vec!["eu-west-1".to_owned(), "us-gov-west-1".to_owned()]));
         assert_eq!(settings.policy.min_age, Duration::from_secs(172_800));
-        assert_eq!(settings.policy.dms_grace, Duration::ZERO);
-        assert_eq!(settings.policy.rds_statuses, ["failed", "needs_attention"]);
+        assert_eq!(settings.policy.grace(dms::PROVIDER).duration, Duration::ZERO);
+        assert_eq!(settings.policy.grace(rds::PROVIDER).duration, Duration::from_secs(3_600));
+        assert_eq!(statuses(&settings, rds::PROVIDER), ["failed", "needs_attention"]);
         assert_eq!(settings.limits, Limits { max_deletes: 0, abort_above_percent: Some(12.5) });
         assert_eq!(settings.concurrency, 64);
         assert_eq!(settings.state_file, Some(PathBuf::from("/tmp/s.json")));
         assert_eq!(settings.state_table.as_deref(), Some("janitor-first-seen"));
         assert_eq!(settings.dts_regions, ["cn-hangzhou", "ap-southeast-1"]);
-        assert_eq!(settings.dts_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        assert!(settings.dts_secret_arn.is_some());
+        assert!(settings.plane(dts::PROVIDER).is_none(), "dts is not enabled here");
+        let with_dts = parse(&[
+            ("JANITOR_PROVIDERS", "dts,redshift"),
+            ("JANITOR_DTS_REGIONS", "cn-hangzhou"),
+            ("JANITOR_DTS_ENDPOINT", "http://127.0.0.1:9000"),
+            ("JANITOR_DTS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:alibaba-AbCdEf"),
+            ("JANITOR_DTS_GRACE", "2h"),
+            ("JANITOR_REDSHIFT_STATUSES", "needs_attention"),
+        ])
+        .expect("valid");
+        let options = with_dts.plane(dts::PROVIDER).and_then(|p| p.options::<dts::DtsOptions>()).expect("dts options");
+        assert_eq!(options.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(options.secret_arn.is_some() && with_dts.needs_aws());
+        assert_eq!(with_dts.policy.grace(dts::PROVIDER).duration, Duration::from_secs(7_200));
+        assert_eq!(statuses(&with_dts, redshift::PROVIDER), ["needs_attention"]);
+        assert_eq!(with_dts.providers, [dts::PROVIDER, redshift::PROVIDER]);
     }
 
     #[test]
     fn invalid_values_name_the_variable_the_value_and_what_is_accepted() {
         let cases = [
             ("JANITOR_DRY_RUN", "no", "invalid setting JANITOR_DRY_RUN=\"no\": expected true or false"),
-            ("JANITOR_PROVIDERS", "dms,aurora", "invalid setting JANITOR_PROVIDERS=\"dms,aurora\": expected a comma list of dms, rds, dts"),
-            ("JANITOR_PROVIDERS", ",", "invalid setting JANITOR_PROVIDERS=\",\": expected a comma list of dms, rds, dts"),
+            ("JANITOR_PROVIDERS", "dms,aurora", "invalid setting JANITOR_PROVIDERS=\"dms,aurora\": expected a comma list of dms, rds, dts, redshift"),
+            ("JANITOR_PROVIDERS", ",", "invalid setting JANITOR_PROVIDERS=\",\": expected a comma list of dms, rds, dts, redshift"),
             ("JANITOR_PROVIDERS", "dts", "invalid setting JANITOR_DTS_REGIONS=\"\": expected a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1 when JANITOR_PROVIDERS includes dts"),
             ("JANITOR_DTS_ENDPOINT", "dts.aliyuncs.com", "invalid setting JANITOR_DTS_ENDPOINT=\"dts.aliyuncs.com\": expected an http:// or https:// URL"),
             ("JANITOR_DTS_SECRET_ARN", "alibaba", "invalid setting JANITOR_DTS_SECRET_ARN=\"alibaba\": expected a Secrets Manager secret ARN (arn:aws:secretsmanager:...)"),
@@ -498,6 +622,7 @@ mod tests {
             ("JANITOR_MIN_AGE", "24", "invalid setting JANITOR_MIN_AGE=\"24\": expected a duration from 0s to 3650d: whole numbers with units s, m, h, d, such as 90s or 1h30m"),
             ("JANITOR_DMS_GRACE", "1w", "invalid setting JANITOR_DMS_GRACE=\"1w\": expected a duration from 0s to 3650d: whole numbers with units s, m, h, d, such as 90s or 1h30m"),
             ("JANITOR_RDS_STATUSES", "failed,active", "invalid setting JANITOR_RDS_STATUSES=\"failed,active\": expected a comma list of failed, needs_attention"),
+            ("JANITOR_REDSHIFT_GRACE", "soon", "invalid setting JANITOR_REDSHIFT_GRACE=\"soon\": expected a duration from 0s to 3650d: whole numbers with units s, m, h, d, such as 90s or 1h30m"),
             ("JANITOR_MAX_DELETES", "-1", "invalid setting JANITOR_MAX_DELETES=\"-1\": expected a whole number from 0 to 1000000"),
             ("JANITOR_ABORT_ABOVE_PERCENT", "150", "invalid setting JANITOR_ABORT_ABOVE_PERCENT=\"150\": expected off or a percentage from 0 to 100"),
             ("JANITOR_CONCURRENCY", "0", "invalid setting JANITOR_CONCURRENCY=\"0\": expected a whole number from 1 to 64"),
@@ -534,7 +659,7 @@ mod tests {
             ("JANITOR_TIME_LIMIT", "7d"),
         ])
         .expect("the ends of the ranges are accepted");
-        assert_eq!(widest.policy.dms_grace, Duration::from_secs(3_650 * 86_400));
+        assert_eq!(widest.policy.grace(dms::PROVIDER).duration, Duration::from_secs(3_650 * 86_400));
         assert_eq!(widest.deadline_margin, Duration::from_secs(900));
         assert_eq!(widest.time_limit, Some(Duration::from_secs(7 * 86_400)));
     }
@@ -555,17 +680,55 @@ mod tests {
     }
 
     #[test]
+    fn organization_settings_are_read_and_checked() {
+        assert_eq!(parse(&[]).expect("defaults").organization, None, "without a member role: the own account");
+        let role = ("JANITOR_MEMBER_ROLE", "ReplicationJanitorMember");
+        let listed = parse(&[role, ("JANITOR_ACCOUNTS", "111111111111, 222222222222,111111111111")]).expect("listed");
+        let org = listed.organization.expect("an organization run");
+        assert_eq!(org.source, AccountSource::Listed(vec!["111111111111".into(), "222222222222".into()]));
+        assert_eq!((org.concurrency, org.per_account_metrics, org.max_deletes_per_run), (8, false, 1_000));
+        let whole = parse(&[role]).expect("discovered").organization.expect("org");
+        assert_eq!(whole.source, AccountSource::Organization { units: Vec::new() });
+        let units = parse(&[role, ("JANITOR_ORGANIZATIONAL_UNITS", "ou-ab12-cd34ef56")]).expect("units");
+        let units = units.organization.expect("org").source;
+        assert_eq!(units, AccountSource::Organization { units: vec!["ou-ab12-cd34ef56".into()] });
+        let cases: [(&[(&str, &str)], &str); 7] = [
+            (&[("JANITOR_ACCOUNTS", "111111111111")], "JANITOR_MEMBER_ROLE"),
+            (&[("JANITOR_MEMBER_EXTERNAL_ID", "secret-id")], "JANITOR_MEMBER_ROLE"),
+            (&[role, ("JANITOR_ACCOUNTS", "1111")], "JANITOR_ACCOUNTS"),
+            (&[role, ("JANITOR_ORGANIZATIONAL_UNITS", "ou-x")], "JANITOR_ORGANIZATIONAL_UNITS"),
+            (
+                &[role, ("JANITOR_ACCOUNTS", "111111111111"), ("JANITOR_ORGANIZATIONAL_UNITS", "r-ab12")],
+                "JANITOR_ORGANIZATIONAL_UNITS",
+            ),
+            (&[("JANITOR_MEMBER_ROLE", "role/with/path")], "JANITOR_MEMBER_ROLE"),
+            (&[role, ("JANITOR_ACCOUNT_METRICS", "yes")], "JANITOR_ACCOUNT_METRICS"),
+        ];
+        for (vars, variable) in cases {
+            assert_eq!(parse(vars).expect_err(variable).variable, variable, "{vars:?}");
+        }
+    }
+
+    #[test]
     fn every_setting_read_is_documented() {
-        let source = include_str!("config.rs");
-        let read: std::collections::BTreeSet<&str> = source
-            .match_indices("(\"JANITOR_")
-            .map(|(at, _)| {
-                let rest = &source[at + 2..];
-                &rest[..rest.find('"').unwrap_or(rest.len())]
+        let sources = [
+            include_str!("config.rs"),
+            include_str!("providers/dms.rs"),
+            include_str!("providers/rds.rs"),
+            include_str!("providers/dts/mod.rs"),
+            include_str!("providers/redshift.rs"),
+        ];
+        let read: std::collections::BTreeSet<&str> = sources
+            .iter()
+            .flat_map(|source| {
+                source.match_indices("(\"JANITOR_").map(|(at, _)| {
+                    let rest = &source[at + 2..];
+                    &rest[..rest.find('"').unwrap_or(rest.len())]
+                })
             })
             .collect();
         for variable in read {
-            assert!(SETTINGS.iter().any(|s| s.variable == variable), "{variable} is not in SETTINGS");
+            assert!(all_settings().any(|s| s.variable == variable), "{variable} is not documented");
         }
     }
 
@@ -577,11 +740,15 @@ mod tests {
         /// A valid configuration that uses every setting, so any error comes from the one value a case changes.
         const BASE: &[(&str, &str)] = &[
             ("JANITOR_DRY_RUN", "true"),
-            ("JANITOR_PROVIDERS", "dms,rds,dts"),
+            ("JANITOR_PROVIDERS", "dms,rds,dts,redshift"),
             ("JANITOR_REGIONS", "us-east-1"),
             ("JANITOR_MIN_AGE", "1d"),
             ("JANITOR_DMS_GRACE", "1h"),
+            ("JANITOR_RDS_GRACE", "1h"),
             ("JANITOR_RDS_STATUSES", "failed"),
+            ("JANITOR_DTS_GRACE", "2h"),
+            ("JANITOR_REDSHIFT_GRACE", "0"),
+            ("JANITOR_REDSHIFT_STATUSES", "failed,needs_attention"),
             ("JANITOR_PROTECT_TAG", "keep"),
             ("JANITOR_INCLUDE", "*"),
             ("JANITOR_EXCLUDE", "x-*"),
@@ -599,7 +766,16 @@ mod tests {
             ("JANITOR_TIME_LIMIT", "1h"),
             ("JANITOR_REPORT_BUCKET", "janitor-reports-123456789012"),
             ("JANITOR_NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:janitor"),
+            ("JANITOR_MEMBER_ROLE", "ReplicationJanitorMember"),
+            ("JANITOR_ACCOUNTS", "111111111111,222222222222"),
+            ("JANITOR_MEMBER_EXTERNAL_ID", "janitor-external-id"),
+            ("JANITOR_ACCOUNT_CONCURRENCY", "4"),
+            ("JANITOR_ACCOUNT_METRICS", "true"),
+            ("JANITOR_MAX_DELETES_PER_RUN", "500"),
         ];
+
+        /// The one setting the base leaves out: JANITOR_ACCOUNTS and JANITOR_ORGANIZATIONAL_UNITS exclude each other.
+        const NOT_IN_BASE: &str = "JANITOR_ORGANIZATIONAL_UNITS";
 
         /// Values near and far from valid ones: durations, numbers, lists, and arbitrary text.
         fn value() -> impl Strategy<Value = String> {
@@ -623,7 +799,11 @@ mod tests {
         fn the_base_is_valid_and_names_every_setting() {
             let base: HashMap<&str, String> = BASE.iter().map(|(k, v)| (*k, v.to_string())).collect();
             parse_map(&base).expect("valid");
-            assert!(SETTINGS.iter().all(|s| base.contains_key(s.variable)));
+            assert!(all_settings().all(|s| base.contains_key(s.variable) || s.variable == NOT_IN_BASE));
+            let mut units = base.clone();
+            units.remove("JANITOR_ACCOUNTS");
+            units.insert(NOT_IN_BASE, "ou-ab12-cd34ef56,r-ab12".to_owned());
+            parse_map(&units).expect("organizational units instead of listed accounts");
         }
 
         proptest! {
@@ -642,15 +822,14 @@ mod tests {
 
             #[test]
             fn any_environment_parses_or_names_a_setting_and_its_value(
-                values in proptest::collection::vec(proptest::option::of(value()), SETTINGS.len()),
+                values in proptest::collection::vec(proptest::option::of(value()), all_settings().count()),
             ) {
-                let vars: HashMap<&'static str, String> = SETTINGS
-                    .iter()
+                let vars: HashMap<&'static str, String> = all_settings()
                     .zip(values)
                     .filter_map(|(setting, value)| Some((setting.variable, value?)))
                     .collect();
                 if let Err(error) = parse_map(&vars) {
-                    prop_assert!(SETTINGS.iter().any(|s| s.variable == error.variable), "{}", error);
+                    prop_assert!(all_settings().any(|s| s.variable == error.variable), "{}", error);
                     let given = vars.get(error.variable).map(|v| v.trim()).unwrap_or_default();
                     prop_assert_eq!(error.value.as_str(), given);
                 }

@@ -1,15 +1,21 @@
 //! The handler: one payload in, one report out. Generic over the control planes (the port), so the Lambda face,
 //! the CLI and the tests all drive the same code.
 
+use crate::accounts::{partition_of, Directory, DirectoryError, Members, OrgSettings};
 use crate::archive::ReportArchive;
 use crate::config::Settings;
 use crate::metrics;
-use crate::notify::{self, Notifier};
+use crate::notify::{self, Notifier, RunSummary};
+use crate::providers::registry::Cloud;
 use crate::providers::ControlPlane;
 use crate::report::Report;
 use crate::request::SweepRequest;
-use crate::sweep::Sweeper;
-use crate::trigger::{self, Owner, Scope, TriggerError};
+use crate::resource::ErrorClass;
+use crate::state::FirstSeen;
+use crate::sweep::{RunBudget, Sweeper};
+use crate::trigger::{self, Owner, Scope, Trigger, TriggerError};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,8 +24,42 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Janitor {
     settings: Settings,
     sweeper: Sweeper,
+    first_seen: FirstSeen,
+    organization: Option<Organization>,
     archive: Option<ReportArchive>,
     notifier: Option<Notifier>,
+}
+
+/// An organization run's accounts and how to reach each.
+struct Organization {
+    settings: OrgSettings,
+    directory: Arc<dyn Directory>,
+    members: Arc<dyn Members>,
+    /// The AWS regions every member account is swept in.
+    regions: Vec<String>,
+}
+
+/// What an invocation answers: a run's report, or one of the fan-out's steps.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Report(Box<Report>),
+    /// `{"listAccounts": true}`: the accounts the configuration sweeps.
+    Accounts {
+        accounts: Vec<String>,
+    },
+    /// `{"summarize": [...]}`: the children's results added up.
+    Summary(RunSummary),
+}
+
+/// Why an invocation has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Payload(#[from] TriggerError),
+    /// The organization's accounts could not be listed (a fan-out's first step); retrying may help.
+    #[error(transparent)]
+    Accounts(#[from] DirectoryError),
 }
 
 /// What is kept of the deadline after the archive and the notification: the time to answer and print the metrics.
@@ -37,15 +77,43 @@ async fn before<T>(deadline: Option<SystemTime>, work: impl std::future::Future<
 }
 
 impl Janitor {
+    /// The janitor over `planes` with no first-seen store: with a grace above zero, resources wait (safe) until a
+    /// store is given with [`Janitor::with_first_seen`].
     pub fn new(settings: Settings, planes: Vec<Arc<dyn ControlPlane>>) -> Janitor {
-        let sweeper = Sweeper::new(
+        let first_seen = if settings.longest_grace().is_zero() { FirstSeen::NotNeeded } else { FirstSeen::NoStore };
+        Janitor::with_first_seen(settings, planes, first_seen)
+    }
+
+    /// The janitor over `planes`, with first sightings from `first_seen`.
+    pub fn with_first_seen(settings: Settings, planes: Vec<Arc<dyn ControlPlane>>, first_seen: FirstSeen) -> Janitor {
+        let sweeper = Janitor::sweeper(&settings, planes, first_seen.clone());
+        Janitor { settings, sweeper, first_seen, organization: None, archive: None, notifier: None }
+    }
+
+    fn sweeper(settings: &Settings, planes: Vec<Arc<dyn ControlPlane>>, first_seen: FirstSeen) -> Sweeper {
+        Sweeper::new(
             planes,
             settings.policy.clone(),
             settings.limits,
             settings.concurrency,
             settings.deadline_margin,
-        );
-        Janitor { settings, sweeper, archive: None, notifier: None }
+            first_seen,
+        )
+    }
+
+    /// Sweeps the member accounts `directory` lists, each through `members`, in `regions` (instead of the
+    /// janitor's own account; the planes given at construction, Alibaba Cloud's, are swept once besides).
+    /// Without `JANITOR_MEMBER_ROLE` in the settings this changes nothing.
+    pub fn with_organization(
+        mut self,
+        directory: Arc<dyn Directory>,
+        members: Arc<dyn Members>,
+        regions: Vec<String>,
+    ) -> Janitor {
+        if let Some(settings) = self.settings.organization.clone() {
+            self.organization = Some(Organization { settings, directory, members, regions });
+        }
+        self
     }
 
     /// Archives every run's full report.
@@ -79,19 +147,162 @@ impl Janitor {
         function_arn: Option<&str>,
     ) -> Result<Report, TriggerError> {
         let trigger = trigger::parse(payload)?;
+        self.sweep_trigger(trigger, deadline, function_arn).await
+    }
+
+    /// Answers one invocation payload: a sweep's report, or a fan-out step's answer.
+    pub async fn respond(
+        &self,
+        payload: Value,
+        deadline: Option<SystemTime>,
+        function_arn: Option<&str>,
+    ) -> Result<Answer, AnswerError> {
+        match trigger::parse(payload)? {
+            Trigger::ListAccounts => {
+                let organization = self.organization.as_ref().ok_or_else(|| not_an_organization("listAccounts"))?;
+                Ok(Answer::Accounts { accounts: organization.directory.accounts().await? })
+            }
+            Trigger::Summarize(children) => {
+                self.organization.as_ref().ok_or_else(|| not_an_organization("summarize"))?;
+                let summary = RunSummary::of(&children);
+                if let (Some(notifier), Some(notification)) =
+                    (&self.notifier, summary.notification(self.settings.dry_run))
+                {
+                    match before(deadline, notifier.publish(&notification)).await {
+                        Some(Ok(message_id)) => tracing::info!(%message_id, "summary notification published"),
+                        Some(Err(error)) => tracing::warn!(%error, "the summary notification could not be published"),
+                        None => tracing::warn!("the run's deadline came before the summary notification"),
+                    }
+                }
+                Ok(Answer::Summary(summary))
+            }
+            trigger => Ok(Answer::Report(Box::new(self.sweep_trigger(trigger, deadline, function_arn).await?))),
+        }
+    }
+
+    async fn sweep_trigger(
+        &self,
+        trigger: Trigger,
+        deadline: Option<SystemTime>,
+        function_arn: Option<&str>,
+    ) -> Result<Report, TriggerError> {
+        let owner = Owner::of_function(function_arn);
+        let Some(organization) = &self.organization else {
+            let scope = Scope {
+                aws_regions: self.sweeper.regions(Cloud::Aws),
+                dts_regions: self.sweeper.regions(Cloud::Alibaba),
+                owner,
+            };
+            let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
+            return Ok(self.sweep(&request).await);
+        };
+        let accounts = match organization.directory.accounts().await {
+            Ok(accounts) => accounts,
+            Err(error) => {
+                let scope = Scope {
+                    aws_regions: organization.regions.clone(),
+                    dts_regions: self.sweeper.regions(Cloud::Alibaba),
+                    owner,
+                };
+                let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
+                return Ok(self.finish(&request, unlisted(&request, &error)).await);
+            }
+        };
+        let partition = partition_of(organization.regions.first().map(String::as_str).unwrap_or_default());
         let scope = Scope {
-            aws_regions: self.sweeper.regions(true),
-            dts_regions: self.sweeper.regions(false),
-            owner: Owner::of_function(function_arn),
+            aws_regions: organization.regions.clone(),
+            dts_regions: self.sweeper.regions(Cloud::Alibaba),
+            owner: owner.members(accounts.clone(), partition),
         };
         let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
-        Ok(self.sweep(&request).await)
+        if let Some(asked) = &request.accounts {
+            if let Some(stranger) = asked.iter().find(|a| !accounts.contains(a)) {
+                return Err(TriggerError::NotConfigured {
+                    what: "accounts",
+                    names: trigger::clip(stranger),
+                    variable: match organization.settings.source {
+                        crate::accounts::AccountSource::Listed(_) => "JANITOR_ACCOUNTS",
+                        crate::accounts::AccountSource::Organization { .. } => "JANITOR_ORGANIZATIONAL_UNITS",
+                    },
+                    allowed: accounts.iter().take(20).cloned().collect(),
+                });
+            }
+        }
+        let report = self.sweep_accounts(organization, &request, accounts).await;
+        Ok(self.finish(&request, report).await)
     }
 
     /// Runs the request, then archives the full report and sends the notification, each within the deadline: an
-    /// archive or a notification that fails changes nothing that was deleted, and the report says so.
+    /// archive or a notification that fails changes nothing that was deleted, and the report says so. In an
+    /// organization run, the accounts' reports are archived and notified each on its own.
     pub async fn sweep(&self, request: &SweepRequest) -> Report {
+        let report = match &self.organization {
+            None => self.sweeper.run(request).await,
+            Some(organization) => match organization.directory.accounts().await {
+                Ok(accounts) => self.sweep_accounts(organization, request, accounts).await,
+                Err(error) => unlisted(request, &error),
+            },
+        };
+        self.finish(request, report).await
+    }
+
+    /// The member accounts of `accounts` the request names (all of them if it names none), swept a bounded number
+    /// at once, each through its role, under the run's shared deletion budget; Alibaba Cloud's planes once besides.
+    async fn sweep_accounts(
+        &self,
+        organization: &Organization,
+        request: &SweepRequest,
+        accounts: Vec<String>,
+    ) -> Report {
+        let started = tokio::time::Instant::now();
+        let accounts: Vec<String> = match &request.accounts {
+            Some(asked) => accounts.into_iter().filter(|a| asked.contains(a)).collect(),
+            None => accounts,
+        };
         let mut report = self.sweeper.run(request).await;
+        let budget = Arc::new(RunBudget::new(organization.settings.max_deletes_per_run));
+        let cutoff = request.deadline.map(|d| d.checked_sub(self.settings.deadline_margin).unwrap_or(d));
+        let parts: Vec<(String, Result<Report, String>)> = stream::iter(accounts)
+            .map(|account| {
+                let budget = Arc::clone(&budget);
+                async move {
+                    let planes = match before(cutoff, organization.members.planes(&account)).await {
+                        Some(Ok(planes)) => planes,
+                        Some(Err(error)) => return (account, Err(error.to_string())),
+                        None => {
+                            return (account, Err("the run's deadline came before its role was assumed".to_owned()))
+                        }
+                    };
+                    let sweeper =
+                        Janitor::sweeper(&self.settings, planes, self.first_seen.clone()).for_account(&account, budget);
+                    let report = sweeper.run(request).await;
+                    (account, Ok(report))
+                }
+            })
+            .buffered(organization.settings.concurrency)
+            .collect()
+            .await;
+        for (account, part) in &parts {
+            if let Err(error) = part {
+                tracing::warn!(account, %error, "member account not swept");
+            }
+        }
+        let sweeps = std::mem::take(&mut report.sweeps);
+        let home = Report { sweeps, ..report.clone() };
+        report.totals = crate::report::Counts::default();
+        let mut combined = Report::of_accounts(report, parts);
+        combined.totals.add(&home.totals);
+        combined.sweeps.splice(0..0, home.sweeps);
+        combined.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        combined
+    }
+
+    async fn finish(&self, request: &SweepRequest, mut report: Report) -> Report {
+        if !report.accounts.is_empty() {
+            self.archive_and_notify_accounts(request, &mut report).await;
+            self.log_finished(&report);
+            return report;
+        }
         if let Some(archive) = &self.archive {
             let record = match before(request.deadline, archive.store(&report)).await {
                 Some(Ok(record)) => record,
@@ -119,6 +330,56 @@ impl Janitor {
                 }
             }
         }
+        self.log_finished(&report);
+        report
+    }
+
+    /// Each swept account's own report archived, and notified if it has something to say, a few at once and
+    /// within the deadline.
+    async fn archive_and_notify_accounts(&self, request: &SweepRequest, report: &mut Report) {
+        if self.archive.is_none() && self.notifier.is_none() {
+            return;
+        }
+        let swept: Vec<String> =
+            report.accounts.iter().filter(|a| a.error.is_none()).map(|a| a.account.clone()).collect();
+        let whole = &*report;
+        let outcomes: Vec<(String, Option<String>, Option<String>)> = stream::iter(swept)
+            .map(|account| async move {
+                let mut part = whole.of_account(&account);
+                let mut problem = None;
+                if let Some(archive) = &self.archive {
+                    part.archive = Some(match before(request.deadline, archive.store(&part)).await {
+                        Some(Ok(record)) => record,
+                        Some(Err(error)) => error.record(),
+                        None => archive.unwritten("not written: the run's deadline came first"),
+                    });
+                }
+                if let Some(notifier) = &self.notifier {
+                    if let Some(notification) = notify::notification(&part, part.archive.as_ref()) {
+                        problem = match before(request.deadline, notifier.publish(&notification)).await {
+                            Some(Ok(_)) => None,
+                            Some(Err(error)) => Some(error.to_string()),
+                            None => Some("the run's deadline came first".to_owned()),
+                        };
+                    }
+                }
+                let uri = part.archive.as_ref().filter(|a| a.error.is_none()).map(|a| a.uri());
+                (account, uri, problem)
+            })
+            .buffer_unordered(ACCOUNT_OUTPUTS_IN_FLIGHT)
+            .collect()
+            .await;
+        for (account, uri, problem) in outcomes {
+            if let Some(summary) = report.accounts.iter_mut().find(|a| a.account == account) {
+                summary.archive = uri;
+            }
+            if let Some(problem) = problem {
+                report.notes.push(format!("the notification for account {account} could not be published: {problem}"));
+            }
+        }
+    }
+
+    fn log_finished(&self, report: &Report) {
         tracing::info!(
             archive = report.archive.as_ref().map(|a| a.uri()).unwrap_or_default(),
             trigger = %report.trigger,
@@ -129,14 +390,278 @@ impl Janitor {
             would_delete = report.totals.would_delete,
             failed = report.totals.failed,
             duration_ms = report.duration_ms,
+            accounts = report.accounts.len(),
             "sweep finished"
         );
-        report
     }
 
     /// The report's metrics as EMF lines, stamped now.
     pub fn metric_lines(&self, report: &Report) -> Vec<String> {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
-        metrics::emf_lines(report, &self.settings.metrics_namespace, now_ms)
+        let mut lines = metrics::emf_lines(report, &self.settings.metrics_namespace, now_ms);
+        if self.organization.as_ref().is_some_and(|o| o.settings.per_account_metrics) {
+            lines.extend(metrics::account_lines(report, &self.settings.metrics_namespace, now_ms));
+        }
+        lines
+    }
+}
+
+/// Accounts archived and notified at once in an organization run.
+const ACCOUNT_OUTPUTS_IN_FLIGHT: usize = 8;
+
+fn not_an_organization(step: &str) -> TriggerError {
+    TriggerError::NotConfigured {
+        what: "a fan-out step",
+        names: step.to_owned(),
+        variable: "JANITOR_MEMBER_ROLE",
+        allowed: Vec::new(),
+    }
+}
+
+/// The report of an organization run whose accounts could not be listed: nothing swept, one failure, and why.
+fn unlisted(request: &SweepRequest, error: &DirectoryError) -> Report {
+    tracing::warn!(%error, "the organization's accounts could not be listed");
+    let mut report = Report {
+        dry_run: request.dry_run,
+        trigger: request.trigger.clone(),
+        started_at: aws_smithy_types::DateTime::from(SystemTime::now())
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default(),
+        duration_ms: 0,
+        notes: request.notes.clone(),
+        totals: crate::report::Counts::of_scan_failure(Some(ErrorClass::Service), false),
+        sweeps: Vec::new(),
+        archive: None,
+        account: None,
+        accounts: Vec::new(),
+    };
+    report.notes.push(format!("{error}; nothing was swept"));
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{Listed, MemberError};
+    use crate::policy::Verdict;
+    use crate::providers::memory::{job, Fake, Marks};
+    use crate::providers::rds;
+    use crate::resource::Resource;
+    use async_trait::async_trait;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    const A: &str = "111111111111";
+    const B: &str = "222222222222";
+    const DENIED: &str = "333333333333";
+
+    /// Member accounts in memory: each account's plane poses as RDS's, and `DENIED`'s role cannot be assumed.
+    struct Accounts {
+        planes: HashMap<String, Arc<Fake>>,
+    }
+
+    impl Accounts {
+        fn new(fleets: &[(&str, Vec<Resource>)]) -> Arc<Accounts> {
+            let planes = fleets
+                .iter()
+                .map(|(account, resources)| {
+                    let mut fake = Fake::new(resources.clone());
+                    fake.provider = rds::PROVIDER;
+                    (account.to_string(), Arc::new(fake))
+                })
+                .collect();
+            Arc::new(Accounts { planes })
+        }
+
+        fn deleted(&self, account: &str) -> Vec<String> {
+            self.planes[account].deleted.lock().map(|d| d.clone()).unwrap_or_default()
+        }
+    }
+
+    #[async_trait]
+    impl Members for Accounts {
+        async fn planes(&self, account: &str) -> Result<Vec<Arc<dyn ControlPlane>>, MemberError> {
+            match self.planes.get(account) {
+                Some(plane) if account != DENIED => Ok(vec![Arc::clone(plane) as Arc<dyn ControlPlane>]),
+                _ => Err(MemberError {
+                    role_arn: format!("arn:aws:iam::{account}:role/Member"),
+                    message: "AccessDenied: not authorized to perform sts:AssumeRole".to_owned(),
+                }),
+            }
+        }
+    }
+
+    /// Stale jobs posing as RDS integrations (so the configured providers include them).
+    fn stale(ids: &[&str]) -> Vec<Resource> {
+        ids.iter().map(|id| Resource { provider: rds::PROVIDER, ..job(id, "Failed", None) }).collect()
+    }
+
+    fn organization(vars: &[(&str, &str)], accounts: &Arc<Accounts>, first_seen: FirstSeen) -> Janitor {
+        let mut all = vec![
+            ("JANITOR_DRY_RUN", "false"),
+            ("JANITOR_PROVIDERS", "rds"),
+            ("JANITOR_MIN_AGE", "0"),
+            ("JANITOR_DMS_GRACE", "0"),
+            ("JANITOR_RDS_GRACE", "0"),
+            ("JANITOR_MEMBER_ROLE", "Member"),
+            ("JANITOR_ACCOUNTS", "111111111111,222222222222,333333333333"),
+            ("JANITOR_ACCOUNT_CONCURRENCY", "1"),
+        ];
+        all.retain(|(k, _)| !vars.iter().any(|(v, _)| v == k));
+        all.extend_from_slice(vars);
+        let settings =
+            Settings::parse(|n| all.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())).expect("valid settings");
+        let listed: Vec<String> = [A, B, DENIED].iter().map(|a| a.to_string()).collect();
+        Janitor::with_first_seen(settings, Vec::new(), first_seen).with_organization(
+            Arc::new(Listed(listed)),
+            Arc::clone(accounts) as Arc<dyn Members>,
+            vec!["cn-hangzhou".to_owned()],
+        )
+    }
+
+    fn report(answer: Answer) -> Report {
+        match answer {
+            Answer::Report(report) => *report,
+            other => panic!("a report, not {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_account_is_swept_through_its_role_and_one_that_cannot_be_reached_is_reported() {
+        let accounts = Accounts::new(&[(A, stale(&["a1", "a2"])), (B, stale(&["b1"])), (DENIED, stale(&["d1"]))]);
+        let janitor = organization(&[], &accounts, FirstSeen::NotNeeded);
+        let report = report(janitor.respond(json!({}), None, None).await.expect("a run"));
+        assert_eq!(accounts.deleted(A), ["a1", "a2"]);
+        assert_eq!(accounts.deleted(B), ["b1"]);
+        assert!(accounts.deleted(DENIED).is_empty());
+        let summaries: Vec<(&str, usize, Option<&str>)> =
+            report.accounts.iter().map(|a| (a.account.as_str(), a.totals.deleted, a.error.as_deref())).collect();
+        assert_eq!(
+            summaries,
+            [
+                (A, 2, None),
+                (B, 1, None),
+                (
+                    DENIED,
+                    0,
+                    Some(
+                        "could not assume arn:aws:iam::333333333333:role/Member: AccessDenied: not authorized to \
+                         perform sts:AssumeRole"
+                    )
+                ),
+            ]
+        );
+        assert_eq!((report.totals.deleted, report.totals.failed), (3, 1));
+        let accounts_of_sweeps: Vec<&str> = report.sweeps.iter().filter_map(|s| s.account.as_deref()).collect();
+        assert_eq!(accounts_of_sweeps, [A, B]);
+        assert_eq!(report.of_account(B).totals.deleted, 1);
+    }
+
+    #[tokio::test]
+    async fn the_cap_applies_per_account_and_across_the_run() {
+        let accounts = Accounts::new(&[(A, stale(&["a1", "a2", "a3"])), (B, stale(&["b1", "b2", "b3"]))]);
+        let vars = [
+            ("JANITOR_MAX_DELETES", "2"),
+            ("JANITOR_MAX_DELETES_PER_RUN", "3"),
+            ("JANITOR_ACCOUNTS", "111111111111,222222222222"),
+        ];
+        let janitor = organization(&vars, &accounts, FirstSeen::NotNeeded);
+        let report = report(janitor.respond(json!({}), None, None).await.expect("a run"));
+        assert_eq!(accounts.deleted(A), ["a1", "a2"]);
+        assert_eq!(accounts.deleted(B), ["b1"]);
+        let capped: Vec<(&str, &str)> = report
+            .sweeps
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .filter(|i| i.verdict == Verdict::Capped)
+            .map(|i| (i.id.as_str(), i.reason.as_str()))
+            .collect();
+        assert_eq!(
+            capped,
+            [
+                ("a3", "over JANITOR_MAX_DELETES=2 for this run; waits for the next run"),
+                ("b2", "over JANITOR_MAX_DELETES_PER_RUN=3 across the run's accounts; waits for the next run"),
+                ("b3", "over JANITOR_MAX_DELETES=2 for this run; waits for the next run"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn first_seen_marks_are_kept_per_account() {
+        let accounts = Accounts::new(&[(A, stale(&["same-id"])), (B, stale(&["same-id"]))]);
+        let marks = Arc::new(Marks::default());
+        let vars = [("JANITOR_RDS_GRACE", "1h"), ("JANITOR_ACCOUNTS", "111111111111,222222222222")];
+        let janitor = organization(&vars, &accounts, FirstSeen::Store(marks.clone()));
+        let report = report(janitor.respond(json!({}), None, None).await.expect("a run"));
+        assert_eq!(report.totals.waiting, 2, "first seen now: both wait out the grace");
+        let mut scopes: Vec<String> =
+            marks.marks.lock().map(|m| m.keys().map(|(scope, _)| scope.clone()).collect()).unwrap_or_default();
+        scopes.sort();
+        assert_eq!(scopes, ["111111111111/rds/cn-hangzhou", "222222222222/rds/cn-hangzhou"]);
+    }
+
+    #[tokio::test]
+    async fn a_payload_narrows_the_accounts_never_widens_them() {
+        let accounts = Accounts::new(&[(A, stale(&["a1"])), (B, stale(&["b1"]))]);
+        let janitor =
+            organization(&[("JANITOR_ACCOUNTS", "111111111111,222222222222")], &accounts, FirstSeen::NotNeeded);
+        let narrowed = report(janitor.respond(json!({"accounts": [B]}), None, None).await.expect("narrowed"));
+        assert_eq!(narrowed.accounts.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(), [B]);
+        assert!(accounts.deleted(A).is_empty());
+        let wider = janitor.respond(json!({"accounts": ["999999999999"]}), None, None).await;
+        assert!(
+            matches!(
+                &wider,
+                Err(AnswerError::Payload(TriggerError::NotConfigured {
+                    what: "accounts",
+                    variable: "JANITOR_ACCOUNTS",
+                    ..
+                }))
+            ),
+            "{wider:?}"
+        );
+        let malformed = janitor.respond(json!({"accounts": ["11"]}), None, None).await;
+        assert!(matches!(malformed, Err(AnswerError::Payload(TriggerError::BadRequest(_)))));
+    }
+
+    #[tokio::test]
+    async fn the_fan_out_steps_list_the_accounts_and_add_up_the_children() {
+        let accounts = Accounts::new(&[(A, Vec::new()), (B, Vec::new())]);
+        let janitor = organization(&[], &accounts, FirstSeen::NotNeeded);
+        let listed = janitor.respond(json!({"listAccounts": true}), None, None).await.expect("accounts");
+        assert_eq!(serde_json::to_value(&listed).ok(), Some(json!({"accounts": [A, B, DENIED]})));
+        let children = json!({"summarize": [
+            {"accounts": [
+                {"account": A, "totals": {"scanned": 10, "stale": 2, "deleted": 2}},
+                {"account": DENIED, "error": "could not assume ...", "totals": {"failed": 1}}
+            ]},
+            {"Error": "Lambda.ServiceException", "Cause": "..."}
+        ]});
+        let Answer::Summary(summary) = janitor.respond(children, None, None).await.expect("summary") else {
+            panic!("a summary")
+        };
+        assert_eq!((summary.accounts, summary.failed_children, summary.unswept.len()), (2, 1, 1));
+        assert_eq!((summary.totals.scanned, summary.totals.deleted, summary.totals.failed), (10, 2, 1));
+        let notification = summary.notification(false).expect("worth telling");
+        assert!(notification.subject.contains("over 2 accounts: deleted 2"), "{}", notification.subject);
+        assert!(notification.text.contains("1 batches of accounts failed as a whole"), "{}", notification.text);
+    }
+
+    #[tokio::test]
+    async fn without_a_member_role_the_organization_payloads_are_refused() {
+        let settings = Settings::parse(|_| None).expect("defaults");
+        let janitor = Janitor::new(settings, Vec::new());
+        for payload in [json!({"listAccounts": true}), json!({"accounts": [A]}), json!({"summarize": []})] {
+            let answer = janitor.respond(payload.clone(), None, None).await;
+            assert!(
+                matches!(
+                    &answer,
+                    Err(AnswerError::Payload(TriggerError::NotConfigured { variable: "JANITOR_MEMBER_ROLE", .. }))
+                ),
+                "{payload}: {answer:?}"
+            );
+        }
+        let outcome = janitor.respond(json!({"listAccounts": true, "dryRun": true}), None, None).await;
+        assert!(matches!(outcome, Err(AnswerError::Payload(TriggerError::BadRequest(_)))));
     }
 }

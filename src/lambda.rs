@@ -1,8 +1,8 @@
 //! The Lambda face: serve the Runtime API with one janitor built at cold start; print metrics as EMF per invocation.
 
 use crate::config::Settings;
-use crate::handler::Janitor;
-use crate::report::{Report, LAMBDA_ITEMS_BUDGET};
+use crate::handler::{Answer, AnswerError, Janitor};
+use crate::report::{LAMBDA_ITEMS_BUDGET, ORGANIZATION_ITEMS_BUDGET};
 use crate::startup::StartupError;
 use crate::trigger::{self, TriggerError};
 use lambda_runtime::layers::TracingLayer;
@@ -17,6 +17,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 impl From<TriggerError> for Diagnostic {
     fn from(error: TriggerError) -> Diagnostic {
         Diagnostic { error_type: "InvalidPayload".to_owned(), error_message: error.to_string() }
+    }
+}
+
+impl From<AnswerError> for Diagnostic {
+    fn from(error: AnswerError) -> Diagnostic {
+        match error {
+            AnswerError::Payload(error) => error.into(),
+            AnswerError::Accounts(error) => {
+                Diagnostic { error_type: "AccountsUnavailable".to_owned(), error_message: error.to_string() }
+            }
+        }
     }
 }
 
@@ -80,19 +91,25 @@ fn envelope(body: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&checked).unwrap_or_default()
 }
 
-/// One invocation: the report, bounded to fit Lambda's response limit, is the response; the metrics (from the whole
-/// report) go to stdout as EMF.
-pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Body>) -> Result<Report, TriggerError> {
+/// One invocation: a run's report, bounded to fit Lambda's response limit, is the response, and its metrics (from
+/// the whole report) go to stdout as EMF; a fan-out step answers its own small document.
+pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Body>) -> Result<Answer, AnswerError> {
     let payload: Value = match event.payload {
         Body::Text(text) => serde_json::from_str(&text).map_err(|e| TriggerError::not_json(&e))?,
-        Body::NotJson(why) => return Err(TriggerError::NotJson(why)),
+        Body::NotJson(why) => return Err(TriggerError::NotJson(why).into()),
     };
     let deadline = event.context.deadline();
-    let report = janitor.handle(payload, Some(deadline), Some(&event.context.invoked_function_arn)).await?;
-    for line in janitor.metric_lines(&report) {
-        println!("{line}");
-    }
-    Ok(report.bounded(LAMBDA_ITEMS_BUDGET))
+    let answer = janitor.respond(payload, Some(deadline), Some(&event.context.invoked_function_arn)).await?;
+    Ok(match answer {
+        Answer::Report(report) => {
+            for line in janitor.metric_lines(&report) {
+                println!("{line}");
+            }
+            let budget = if report.accounts.is_empty() { LAMBDA_ITEMS_BUDGET } else { ORGANIZATION_ITEMS_BUDGET };
+            Answer::Report(Box::new(report.bounded(budget)))
+        }
+        other => other,
+    })
 }
 
 /// Runs until the Lambda service stops the instance. A bad setting is reported as an init error.

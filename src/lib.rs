@@ -5,6 +5,7 @@
 //! `sweep` (orchestration), `providers` (one adapter per control plane), `report` and `metrics`;
 //! `handler`, `lambda` and `cli` are the entry points, `startup` and `aws` build them once per process.
 
+pub mod accounts;
 pub mod archive;
 pub mod aws;
 pub mod calls;
@@ -22,6 +23,7 @@ pub mod providers;
 pub mod report;
 pub mod request;
 pub mod resource;
+pub mod setting;
 pub mod startup;
 pub mod state;
 pub mod sweep;

@@ -3,7 +3,7 @@
 //! `ArchiveFailed`); never a resource id.
 
 use crate::report::{Counts, Report};
-use crate::resource::Provider;
+use crate::resource::{ErrorClass, Provider};
 use serde_json::{json, Map, Value};
 
 const COUNTS: &[&str] = &[
@@ -48,25 +48,37 @@ struct Flags {
     archive_failed: Option<bool>,
 }
 
-fn line(namespace: &str, timestamp_ms: u64, provider: Option<Provider>, counts: &Counts, flags: Flags) -> String {
+/// `Failed` split by class: `FailedDenied`, `FailedThrottled`, ... (always all of them, so alarms see zeros).
+fn failed_by_class(counts: &Counts) -> impl Iterator<Item = (String, usize)> + '_ {
+    ErrorClass::ALL.into_iter().map(|class| {
+        (format!("Failed{}", class.metric_suffix()), counts.failed_by_class.get(&class).copied().unwrap_or(0))
+    })
+}
+
+/// One EMF line of `counts` under `dimension` (name and value), or without one (the aggregate).
+fn line(namespace: &str, timestamp_ms: u64, dimension: Option<(&str, &str)>, counts: &Counts, flags: Flags) -> String {
     let mut metrics: Vec<Value> = COUNTS.iter().map(|name| json!({"Name": name, "Unit": "Count"})).collect();
+    metrics.extend(failed_by_class(counts).map(|(name, _)| json!({"Name": name, "Unit": "Count"})));
     metrics.push(json!({"Name": "TripwireTripped", "Unit": "Count"}));
     metrics.push(json!({"Name": "StateUnavailable", "Unit": "Count"}));
     metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
     if flags.archive_failed.is_some() {
         metrics.push(json!({"Name": "ArchiveFailed", "Unit": "Count"}));
     }
-    let dimensions: Vec<&str> = provider.iter().map(|_| "Provider").collect();
+    let dimensions: Vec<&str> = dimension.iter().map(|(name, _)| *name).collect();
     let mut root = Map::new();
     root.insert(
         "_aws".into(),
         json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [dimensions], "Metrics": metrics}]}),
     );
-    if let Some(provider) = provider {
-        root.insert("Provider".into(), json!(provider.as_str()));
+    if let Some((name, value)) = dimension {
+        root.insert(name.into(), json!(value));
     }
     for (name, value) in COUNTS.iter().zip(values(counts)) {
         root.insert((*name).into(), json!(value));
+    }
+    for (name, value) in failed_by_class(counts) {
+        root.insert(name, json!(value));
     }
     root.insert("TripwireTripped".into(), json!(u8::from(flags.tripped)));
     root.insert("StateUnavailable".into(), json!(u8::from(flags.state_unavailable)));
@@ -100,7 +112,7 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
                 flags.state_unavailable |= sweep.state_error.is_some();
                 flags.duration_ms = flags.duration_ms.max(sweep.duration_ms);
             }
-            line(namespace, timestamp_ms, Some(*provider), &counts, flags)
+            line(namespace, timestamp_ms, Some(("Provider", provider.as_str())), &counts, flags)
         })
         .collect();
     let flags = Flags {
@@ -112,4 +124,33 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
     };
     lines.push(line(namespace, timestamp_ms, None, &report.totals, flags));
     lines
+}
+
+/// An organization run's line per account (dimension `Account`), only when `JANITOR_ACCOUNT_METRICS` asks: a
+/// dimension per account multiplies the metrics an organization pays for.
+pub fn account_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<String> {
+    report
+        .accounts
+        .iter()
+        .map(|summary| {
+            let mut counts = Counts::default();
+            let mut flags = Flags {
+                tripped: false,
+                state_unavailable: false,
+                duration_ms: 0,
+                dry_run: report.dry_run,
+                archive_failed: None,
+            };
+            for sweep in report.sweeps.iter().filter(|s| s.account.as_deref() == Some(summary.account.as_str())) {
+                counts.add(&sweep.counts);
+                flags.tripped |= sweep.tripwire_tripped;
+                flags.state_unavailable |= sweep.state_error.is_some();
+                flags.duration_ms = flags.duration_ms.max(sweep.duration_ms);
+            }
+            if summary.error.is_some() {
+                counts.failed += 1;
+            }
+            line(namespace, timestamp_ms, Some(("Account", &summary.account)), &counts, flags)
+        })
+        .collect()
 }

@@ -22,7 +22,7 @@
 use crate::archive::ArchiveRecord;
 use crate::aws;
 use crate::policy::Verdict;
-use crate::report::{Item, Outcome, Report, Sweep};
+use crate::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -259,7 +259,103 @@ fn title(report: &Report) -> String {
         parts.push("tripwire tripped".to_owned());
     }
     let run = if report.dry_run { "dry run" } else { "run" };
-    format!("replication-janitor {run} ({}): {}", report.trigger, parts.join(", "))
+    let account = report.account.as_ref().map(|a| format!(" in account {a}")).unwrap_or_default();
+    format!("replication-janitor {run}{account} ({}): {}", report.trigger, parts.join(", "))
+}
+
+/// What the fan-out's children found, over every account: the summary step's notification and answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// Accounts the children reported on.
+    pub accounts: usize,
+    /// Accounts that could not be swept (their role could not be assumed), with why.
+    pub unswept: Vec<AccountSummary>,
+    /// Children that failed as a whole (a Step Functions error in place of a result).
+    pub failed_children: usize,
+    pub totals: Totals,
+}
+
+impl RunSummary {
+    /// Adds up the children's results: `{"accounts": [account summary, ...]}` each, or a Step Functions error
+    /// object (`{"Error": ..., "Cause": ...}`) for a child that failed; anything else counts as a failed child.
+    pub fn of(children: &[serde_json::Value]) -> RunSummary {
+        let mut summary = RunSummary::default();
+        for child in children {
+            let accounts =
+                child.get("accounts").and_then(|a| serde_json::from_value::<Vec<AccountSummary>>(a.clone()).ok());
+            match accounts {
+                Some(accounts) => {
+                    for account in accounts {
+                        summary.accounts += 1;
+                        summary.totals.add(&account.totals);
+                        if account.error.is_some() {
+                            summary.unswept.push(account);
+                        }
+                    }
+                }
+                None => summary.failed_children += 1,
+            }
+        }
+        summary
+    }
+
+    /// The one notification of a fan-out run, when it has something to say.
+    pub fn notification(&self, dry_run: bool) -> Option<Notification> {
+        let t = &self.totals;
+        let notable = t.deleted + t.would_delete + t.failed + t.capped > 0 || self.failed_children > 0;
+        if !notable {
+            return None;
+        }
+        let run = if dry_run { "dry run" } else { "run" };
+        let title = format!(
+            "replication-janitor {run} over {} accounts: deleted {}, would delete {}, failed {}, capped {}",
+            self.accounts, t.deleted, t.would_delete, t.failed, t.capped
+        );
+        let mut description = format!(
+            "{} resources scanned, {} stale, {} protected across {} accounts.",
+            t.scanned, t.stale, t.protected, self.accounts
+        );
+        if self.failed_children > 0 {
+            description.push_str(&format!(
+                " {} batches of accounts failed as a whole: see the state machine's execution.",
+                self.failed_children
+            ));
+        }
+        let mut next_steps: Vec<String> = self
+            .unswept
+            .iter()
+            .take(NAMES_PER_LIST)
+            .map(|a| format!("account {}: {}", a.account, cut(a.error.as_deref().unwrap_or_default(), ERROR_CHARS)))
+            .collect();
+        if self.unswept.len() > NAMES_PER_LIST {
+            next_steps.push(format!("and {} more accounts not swept", self.unswept.len() - NAMES_PER_LIST));
+        }
+        let mut text = format!("{title}\n\n{description}\n");
+        for step in &next_steps {
+            text.push_str(&format!("- {step}\n"));
+        }
+        Some(Notification {
+            subject: subject(&title),
+            chat: ChatMessage {
+                version: "1.0",
+                source: "custom",
+                content: ChatContent {
+                    text_type: "client-markdown",
+                    title: title.clone(),
+                    description,
+                    next_steps,
+                    keywords: vec!["replication-janitor".to_owned(), "organization".to_owned()],
+                },
+                metadata: ChatMetadata {
+                    summary: title,
+                    event_type: "ReplicationJanitorRunSummary",
+                    additional_context: BTreeMap::from([("dryRun", dry_run.to_string())]),
+                },
+            },
+            text,
+        })
+    }
 }
 
 /// The title as an SNS subject: one line, no control characters, under 100 characters.
@@ -332,6 +428,7 @@ fn named_line(report: &Report, label: &str, matches: impl Fn(&Item) -> bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::{dms, rds};
     use crate::report::Counts;
     use crate::resource::Provider;
 
@@ -345,6 +442,7 @@ mod tests {
             reason: "status failed".to_owned(),
             outcome,
             error: error.map(str::to_owned),
+            error_class: None,
             failure: None,
         }
     }
@@ -371,6 +469,8 @@ mod tests {
             totals,
             sweeps,
             archive: None,
+            account: None,
+            accounts: Vec::new(),
         }
     }
 
@@ -383,7 +483,7 @@ mod tests {
         let quiet = report(
             false,
             vec![sweep(
-                Provider::Rds,
+                rds::PROVIDER,
                 "us-east-1",
                 vec![healthy("a"), item("p", Verdict::Protected, Outcome::Kept, None)],
             )],
@@ -397,15 +497,15 @@ mod tests {
             (0..7).map(|n| item(&format!("gone-{n}"), Verdict::Delete, Outcome::Deleted, None)).collect();
         deleted.push(item("stuck", Verdict::Delete, Outcome::Failed, Some("InvalidIntegrationStateFault: busy")));
         deleted.push(item("later", Verdict::Capped, Outcome::Kept, None));
-        let mut dms = sweep(Provider::Dms, "eu-west-1", Vec::new());
+        let mut dms = sweep(dms::PROVIDER, "eu-west-1", Vec::new());
         dms.error = Some("access denied: the janitor's role may not call dms:DescribeConnections".to_owned());
         dms.counts.failed = 1;
         let run = report(
             false,
             vec![
-                sweep(Provider::Rds, "us-east-1", deleted),
+                sweep(rds::PROVIDER, "us-east-1", deleted),
                 dms,
-                sweep(Provider::Rds, "eu-west-1", vec![healthy("h")]),
+                sweep(rds::PROVIDER, "eu-west-1", vec![healthy("h")]),
             ],
         );
         let archive = ArchiveRecord {
@@ -437,7 +537,7 @@ mod tests {
     fn the_message_has_the_fields_the_chat_integration_requires() {
         let run = report(
             true,
-            vec![sweep(Provider::Rds, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
+            vec![sweep(rds::PROVIDER, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
         );
         let n = notification(&run, None).expect("a dry run that would delete notifies");
         let json = serde_json::to_value(&n.chat).expect("json");
@@ -454,7 +554,7 @@ mod tests {
 
     #[test]
     fn a_tripped_tripwire_or_a_failed_archive_is_told() {
-        let mut tripped = sweep(Provider::Dms, "us-east-1", vec![item("t", Verdict::Aborted, Outcome::Kept, None)]);
+        let mut tripped = sweep(dms::PROVIDER, "us-east-1", vec![item("t", Verdict::Aborted, Outcome::Kept, None)]);
         tripped.tripwire_tripped = true;
         let run = report(false, vec![tripped]);
         let failed = ArchiveRecord {
@@ -477,7 +577,7 @@ mod tests {
     fn a_long_trigger_keeps_the_subject_within_what_sns_accepts() {
         let mut run = report(
             true,
-            vec![sweep(Provider::Rds, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
+            vec![sweep(rds::PROVIDER, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
         );
         run.trigger = format!("aws.rds/RDS Zero ETL Event\n{}", "x".repeat(200));
         let n = notification(&run, None).expect("notifies");

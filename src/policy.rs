@@ -2,7 +2,8 @@
 //! (tripwire, cap) applied before any delete. No I/O here, so every rule is table-tested.
 
 use crate::pattern::Patterns;
-use crate::resource::{Age, Handle, Provider, Resource};
+use crate::providers::registry::Grace;
+use crate::resource::{Age, Condition, Mark, Provider, Resource};
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
@@ -43,36 +44,38 @@ pub fn judged(verdict: Verdict, reason: impl Into<String>) -> Judgement {
     Judgement { verdict, reason: reason.into() }
 }
 
-/// The rules from the settings.
+/// The rules from the settings, in provider-neutral terms: each provider has classified its resources' statuses
+/// and says whether they keep a creation time; the policy weighs those facts, the patterns, protection, the
+/// minimum age and each provider's first-seen grace.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    pub rds_statuses: Vec<String>,
+    /// The minimum age since creation, for resources that keep a creation time.
     pub min_age: Duration,
-    pub dms_grace: Duration,
+    /// Each enabled provider's first-seen grace.
+    pub graces: Vec<(Provider, Grace)>,
     pub include: Patterns,
     pub exclude: Patterns,
 }
 
-/// The status that makes a DMS connection a candidate: the only failure state DMS documents.
-pub const DMS_FAILED: &str = "failed";
-
 impl Policy {
+    /// The first-seen grace of `provider`; a provider the settings do not name waits as long as the longest grace
+    /// (never shorter than any configured one).
+    pub fn grace(&self, provider: Provider) -> Grace {
+        self.graces.iter().find(|(p, _)| *p == provider).map(|(_, g)| *g).unwrap_or_else(|| Grace {
+            duration: self.graces.iter().map(|(_, g)| g.duration).max().unwrap_or(Duration::ZERO),
+            variable: "the longest grace",
+        })
+    }
+
     /// Judges one resource at `now`.
     pub fn judge(&self, resource: &Resource, now: SystemTime) -> Judgement {
         let status = resource.status.as_str();
-        if status == "deleting" {
-            return judged(Verdict::InProgress, "already deleting");
-        }
-        // By the kind of resource, with no catch-all: a new kind must say which rules judge it.
-        let (stale_statuses, threshold, threshold_name) = match &resource.handle {
-            Handle::DtsJob { job_type, .. } => {
-                (job_type.failed_statuses().iter().map(|s| s.to_string()).collect(), self.min_age, "JANITOR_MIN_AGE")
+        match &resource.condition {
+            Condition::Stale => {}
+            Condition::InProgress => return judged(Verdict::InProgress, format!("already {status}")),
+            Condition::Healthy { stale } => {
+                return judged(Verdict::Healthy, format!("status {status} is not one of {stale}"))
             }
-            Handle::DmsConnection { .. } => (vec![DMS_FAILED.to_owned()], self.dms_grace, "JANITOR_DMS_GRACE"),
-            Handle::RdsIntegration { .. } => (self.rds_statuses.clone(), self.min_age, "JANITOR_MIN_AGE"),
-        };
-        if !stale_statuses.iter().any(|s| s == status) {
-            return judged(Verdict::Healthy, format!("status {status} is not one of {}", stale_statuses.join(", ")));
         }
         let mut names: Vec<&str> = vec![&resource.name];
         names.extend(resource.arns.iter().map(String::as_str));
@@ -87,26 +90,55 @@ impl Policy {
         }
         let elapsed = |since: &SystemTime| now.duration_since(*since).unwrap_or(Duration::ZERO);
         let shown = crate::duration::format;
-        match &resource.age {
-            Age::CreatedAt(created) if elapsed(created) < threshold => judged(
-                Verdict::TooYoung,
-                format!("created {} ago, {threshold_name} is {}", shown(elapsed(created)), shown(threshold)),
-            ),
-            Age::FailedSince(since) if elapsed(since) < threshold => judged(
-                Verdict::Waiting,
-                format!("failed for {} so far, {threshold_name} is {}", shown(elapsed(since)), shown(threshold)),
-            ),
-            Age::Unknown(why) if !threshold.is_zero() => {
-                judged(Verdict::Waiting, format!("{why}; {threshold_name} is {}", shown(threshold)))
+        let min_age = self.min_age;
+        let created = match &resource.age {
+            Age::CreatedAt(created) if elapsed(created) < min_age => {
+                return judged(
+                    Verdict::TooYoung,
+                    format!("created {} ago, JANITOR_MIN_AGE is {}", shown(elapsed(created)), shown(min_age)),
+                )
             }
-            Age::CreatedAt(created) => {
-                judged(Verdict::Delete, format!("{status}, created {} ago", shown(elapsed(created))))
+            Age::Unknown(why) if !min_age.is_zero() => {
+                return judged(Verdict::Waiting, format!("{why}; JANITOR_MIN_AGE is {}", shown(min_age)))
             }
-            Age::FailedSince(since) => {
-                judged(Verdict::Delete, format!("{status} for at least {}", shown(elapsed(since))))
+            Age::CreatedAt(created) => Some(elapsed(created)),
+            Age::Unknown(_) | Age::NotKept => None,
+        };
+        let Grace { duration: grace, variable } = self.grace(resource.provider);
+        let stale_for = if grace.is_zero() {
+            None
+        } else {
+            match &resource.mark {
+                Mark::Since(since) if elapsed(since) < grace => {
+                    return judged(
+                        Verdict::Waiting,
+                        format!("{status} for {} so far, {variable} is {}", shown(elapsed(since)), shown(grace)),
+                    )
+                }
+                Mark::Since(since) => Some(elapsed(since)),
+                Mark::Unknown(why) => {
+                    return judged(Verdict::Waiting, format!("{why}; {variable} is {}", shown(grace)))
+                }
+                Mark::Unmarked => {
+                    return judged(
+                        Verdict::Waiting,
+                        format!("not yet seen {status} by an earlier run; {variable} is {}", shown(grace)),
+                    )
+                }
             }
-            Age::Unknown(_) => judged(Verdict::Delete, format!("{status}, {threshold_name} is 0")),
-        }
+        };
+        let reason = match (created, stale_for) {
+            (Some(age), None) => format!("{status}, created {} ago", shown(age)),
+            (Some(age), Some(stale)) => {
+                format!("{status} for at least {}, created {} ago", shown(stale), shown(age))
+            }
+            (None, Some(stale)) => format!("{status} for at least {}", shown(stale)),
+            (None, None) => match &resource.age {
+                Age::Unknown(why) => format!("{status}, {why}, JANITOR_MIN_AGE is 0"),
+                _ => format!("{status}, {variable} is 0"),
+            },
+        };
+        judged(Verdict::Delete, reason)
     }
 }
 
@@ -123,7 +155,10 @@ pub struct Limits {
 pub fn apply_limits(plan: &mut [(Provider, &mut Judgement)], limits: Limits, full_scan: bool) -> Vec<Provider> {
     let mut tripped = Vec::new();
     if let Some(percent) = limits.abort_above_percent.filter(|_| full_scan) {
-        for provider in Provider::ALL {
+        let mut providers: Vec<Provider> = plan.iter().map(|(p, _)| *p).collect();
+        providers.sort_unstable();
+        providers.dedup();
+        for provider in providers {
             let scanned = plan.iter().filter(|(p, _)| *p == provider).count();
             let stale = plan.iter().filter(|(p, j)| *p == provider && j.verdict == Verdict::Delete).count();
             let share = if scanned == 0 { 0.0 } else { stale as f64 * 100.0 / scanned as f64 };
@@ -155,203 +190,214 @@ pub fn apply_limits(plan: &mut [(Provider, &mut Judgement)], limits: Limits, ful
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::DtsJobType;
+    use crate::resource::Handle;
+    use std::sync::Arc;
 
     const HOUR: Duration = Duration::from_secs(3_600);
+    /// Two providers the policy knows nothing about but their graces: it judges facts, not names.
+    const KEPT: Provider = Provider::named("kept-age");
+    const MARKED: Provider = Provider::named("marked-only");
 
     fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
-    }
-
-    fn policy() -> Policy {
-        Policy {
-            rds_statuses: vec!["failed".into()],
-            min_age: 24 * HOUR,
-            dms_grace: HOUR,
-            include: Patterns::default(),
-            exclude: Patterns::default(),
-        }
-    }
-
-    fn integration(status: &str, age: Age) -> Resource {
-        Resource {
-            provider: Provider::Rds,
-            region: "us-east-1".into(),
-            id: "arn:aws:rds:us-east-1:1:integration:abc".into(),
-            name: "orders-to-redshift".into(),
-            arns: vec!["arn:aws:rds:us-east-1:1:integration:abc".into()],
-            status: status.into(),
-            age,
-            protected_by: None,
-            may_release: None,
-            failure: None,
-            handle: Handle::RdsIntegration { arn: "arn:aws:rds:us-east-1:1:integration:abc".into() },
-        }
-    }
-
-    fn connection(status: &str, age: Age) -> Resource {
-        Resource {
-            provider: Provider::Dms,
-            name: "src-pg@ri-1".into(),
-            status: status.into(),
-            age,
-            handle: Handle::DmsConnection { endpoint_arn: "ep".into(), replication_instance_arn: "ri".into() },
-            ..integration("x", Age::Unknown(String::new()))
-        }
     }
 
     fn ago(d: Duration) -> SystemTime {
         now() - d
     }
 
-    #[test]
-    fn verdicts_follow_status_patterns_protection_and_age() {
-        let protected = Resource {
-            protected_by: Some("tag janitor:protect on the integration".into()),
+    fn policy() -> Policy {
+        Policy {
+            min_age: 24 * HOUR,
+            graces: vec![
+                (KEPT, Grace { duration: Duration::ZERO, variable: "JANITOR_KEPT_GRACE" }),
+                (MARKED, Grace { duration: HOUR, variable: "JANITOR_MARKED_GRACE" }),
+            ],
+            include: Patterns::default(),
+            exclude: Patterns::default(),
+        }
+    }
+
+    fn with_grace(grace: Duration) -> Policy {
+        let mut policy = policy();
+        for (_, g) in &mut policy.graces {
+            g.duration = grace;
+        }
+        policy
+    }
+
+    /// A resource that keeps a creation time, stale unless `condition` says otherwise.
+    fn created(status: &str, condition: Condition, age: Age) -> Resource {
+        Resource {
+            provider: KEPT,
+            region: "us-east-1".into(),
+            id: "arn:aws:rds:us-east-1:1:integration:abc".into(),
+            name: "orders-to-redshift".into(),
+            arns: vec!["arn:aws:rds:us-east-1:1:integration:abc".into()],
+            status: status.into(),
+            condition,
+            age,
+            mark: Mark::Unmarked,
+            protected_by: None,
             may_release: None,
             failure: None,
-            ..integration("failed", Age::CreatedAt(ago(48 * HOUR)))
+            handle: Handle::new(()),
+        }
+    }
+
+    fn stale(age: Age) -> Resource {
+        created("failed", Condition::Stale, age)
+    }
+
+    /// A resource that keeps no creation time: only its first-seen mark ages it.
+    fn marked(status: &str, condition: Condition, mark: Mark) -> Resource {
+        Resource {
+            provider: MARKED,
+            age: Age::NotKept,
+            mark,
+            name: "src-pg@ri-1".into(),
+            ..created(status, condition, Age::NotKept)
+        }
+    }
+
+    fn healthy() -> Condition {
+        Condition::Healthy { stale: Arc::from("failed") }
+    }
+
+    #[test]
+    fn verdicts_follow_condition_patterns_protection_age_and_marks() {
+        let protected = Resource {
+            protected_by: Some("tag janitor:protect on the integration".into()),
+            ..stale(Age::CreatedAt(ago(48 * HOUR)))
         };
-        let with_needs_attention = Policy { rds_statuses: vec!["failed".into(), "needs_attention".into()], ..policy() };
         let included = Policy { include: Patterns::parse("orders-*"), ..policy() };
         let included_elsewhere = Policy { include: Patterns::parse("billing-*"), ..policy() };
         let excluded_by_arn = Policy { exclude: Patterns::parse("*:integration:abc"), ..policy() };
-        let no_grace = Policy { dms_grace: Duration::ZERO, ..policy() };
+        let no_grace = with_grace(Duration::ZERO);
+        let graced = with_grace(HOUR);
         let default = policy();
         let old = Age::CreatedAt(ago(25 * HOUR));
         let cases: Vec<(&str, &Policy, Resource, Verdict, &str)> = vec![
+            ("old stale", &default, stale(old.clone()), Verdict::Delete, "failed, created 1d1h ago"),
             (
-                "old failed integration",
+                "young stale",
                 &default,
-                integration("failed", old.clone()),
-                Verdict::Delete,
-                "failed, created 1d1h ago",
-            ),
-            (
-                "young failed integration",
-                &default,
-                integration("failed", Age::CreatedAt(ago(2 * HOUR))),
+                stale(Age::CreatedAt(ago(2 * HOUR))),
                 Verdict::TooYoung,
                 "created 2h ago, JANITOR_MIN_AGE is 1d",
             ),
             (
                 "exactly at min age",
                 &default,
-                integration("failed", Age::CreatedAt(ago(24 * HOUR))),
+                stale(Age::CreatedAt(ago(24 * HOUR))),
                 Verdict::Delete,
                 "failed, created 1d ago",
             ),
             (
-                "active integration",
+                "healthy",
                 &default,
-                integration("active", old.clone()),
+                created("active", healthy(), old.clone()),
                 Verdict::Healthy,
                 "status active is not one of failed",
             ),
             (
-                "needs_attention by default",
+                "healthy under a list of stale statuses",
                 &default,
-                integration("needs_attention", old.clone()),
+                created("Normal", Condition::Healthy { stale: Arc::from("PrecheckFailed, Abnormal") }, old.clone()),
                 Verdict::Healthy,
-                "status needs_attention is not one of failed",
+                "status Normal is not one of PrecheckFailed, Abnormal",
             ),
             (
-                "needs_attention when asked",
-                &with_needs_attention,
-                integration("needs_attention", old.clone()),
-                Verdict::Delete,
-                "needs_attention, created 1d1h ago",
-            ),
-            (
-                "deleting integration",
+                "in progress",
                 &default,
-                integration("deleting", old.clone()),
+                created("deleting", Condition::InProgress, old.clone()),
                 Verdict::InProgress,
                 "already deleting",
             ),
             (
-                "protected integration",
+                "protected",
                 &default,
                 protected,
                 Verdict::Protected,
                 "protected by tag janitor:protect on the integration",
             ),
-            (
-                "include matches name",
-                &included,
-                integration("failed", old.clone()),
-                Verdict::Delete,
-                "failed, created 1d1h ago",
-            ),
+            ("include matches name", &included, stale(old.clone()), Verdict::Delete, "failed, created 1d1h ago"),
             (
                 "include matches nothing",
                 &included_elsewhere,
-                integration("failed", old.clone()),
+                stale(old.clone()),
                 Verdict::Excluded,
                 "matches no include pattern",
             ),
             (
                 "exclude matches ARN",
                 &excluded_by_arn,
-                integration("failed", old.clone()),
+                stale(old.clone()),
                 Verdict::Excluded,
                 "matches exclude pattern *:integration:abc",
             ),
             (
-                "integration without CreateTime",
+                "no creation time where one is kept",
                 &default,
-                integration("failed", Age::Unknown("no CreateTime".into())),
+                stale(Age::Unknown("no CreateTime".into())),
                 Verdict::Waiting,
                 "no CreateTime; JANITOR_MIN_AGE is 1d",
             ),
             (
-                "connection failed past grace",
+                "old, and stale past the grace",
+                &graced,
+                Resource { mark: Mark::Since(ago(2 * HOUR)), ..stale(old.clone()) },
+                Verdict::Delete,
+                "failed for at least 2h, created 1d1h ago",
+            ),
+            (
+                "old, but stale within the grace",
+                &graced,
+                Resource { mark: Mark::Since(ago(HOUR / 2)), ..stale(old.clone()) },
+                Verdict::Waiting,
+                "failed for 30m so far, JANITOR_KEPT_GRACE is 1h",
+            ),
+            (
+                "old, not yet marked",
+                &graced,
+                stale(old.clone()),
+                Verdict::Waiting,
+                "not yet seen failed by an earlier run; JANITOR_KEPT_GRACE is 1h",
+            ),
+            (
+                "marked past the grace",
                 &default,
-                connection("failed", Age::FailedSince(ago(2 * HOUR))),
+                marked("failed", Condition::Stale, Mark::Since(ago(2 * HOUR))),
                 Verdict::Delete,
                 "failed for at least 2h",
             ),
             (
-                "connection failed within grace",
+                "marked within the grace",
                 &default,
-                connection("failed", Age::FailedSince(ago(HOUR / 2))),
+                marked("failed", Condition::Stale, Mark::Since(ago(HOUR / 2))),
                 Verdict::Waiting,
-                "failed for 30m so far, JANITOR_DMS_GRACE is 1h",
+                "failed for 30m so far, JANITOR_MARKED_GRACE is 1h",
             ),
             (
-                "connection without a store",
+                "mark unknown",
                 &default,
-                connection("failed", Age::Unknown("no first-seen store".into())),
+                marked("failed", Condition::Stale, Mark::Unknown("no first-seen store".into())),
                 Verdict::Waiting,
-                "no first-seen store; JANITOR_DMS_GRACE is 1h",
+                "no first-seen store; JANITOR_MARKED_GRACE is 1h",
             ),
             (
-                "connection without grace",
+                "no grace and no creation time",
                 &no_grace,
-                connection("failed", Age::Unknown("not tracked".into())),
+                marked("failed", Condition::Stale, Mark::Unmarked),
                 Verdict::Delete,
-                "failed, JANITOR_DMS_GRACE is 0",
+                "failed, JANITOR_MARKED_GRACE is 0",
             ),
             (
-                "connection testing",
+                "marked but healthy",
                 &default,
-                connection("testing", Age::Unknown(String::new())),
+                marked("testing", healthy(), Mark::Unmarked),
                 Verdict::Healthy,
                 "status testing is not one of failed",
-            ),
-            (
-                "connection deleting",
-                &default,
-                connection("deleting", Age::Unknown(String::new())),
-                Verdict::InProgress,
-                "already deleting",
-            ),
-            (
-                "connection successful",
-                &with_needs_attention,
-                connection("successful", Age::Unknown(String::new())),
-                Verdict::Healthy,
-                "status successful is not one of failed",
             ),
         ];
         for (name, policy, resource, verdict, reason) in cases {
@@ -360,54 +406,25 @@ mod tests {
         }
     }
 
-    fn dts_job(job_type: DtsJobType, status: &str, age: Age) -> Resource {
-        Resource {
-            provider: Provider::Dts,
-            name: "orders-sync".into(),
-            status: status.into(),
-            age,
-            handle: Handle::DtsJob { job_id: "j1".into(), instance_id: "i1".into(), job_type, reverse: false },
-            ..integration("x", Age::Unknown(String::new()))
-        }
-    }
-
     #[test]
-    fn dts_jobs_are_stale_in_the_failed_states_of_their_type() {
-        use DtsJobType::*;
-        let old = Age::CreatedAt(ago(48 * HOUR));
-        let cases = [
-            (Migration, "PrecheckFailed", Verdict::Delete),
-            (Migration, "MigrationFailed", Verdict::Delete),
-            (Migration, "Failed", Verdict::Healthy),
-            (Migration, "Finished", Verdict::Healthy),
-            (Sync, "InitializeFailed", Verdict::Delete),
-            (Sync, "Failed", Verdict::Delete),
-            (Sync, "Synchronizing", Verdict::Healthy),
-            (Subscribe, "Abnormal", Verdict::Delete),
-            (Subscribe, "MigrationFailed", Verdict::Healthy),
-            (Subscribe, "Normal", Verdict::Healthy),
-        ];
-        for (job_type, status, verdict) in cases {
-            assert_eq!(
-                policy().judge(&dts_job(job_type, status, old.clone()), now()).verdict,
-                verdict,
-                "{job_type:?} {status}"
-            );
-        }
-        let young = dts_job(Sync, "Failed", Age::CreatedAt(ago(HOUR)));
-        assert_eq!(policy().judge(&young, now()), judged(Verdict::TooYoung, "created 1h ago, JANITOR_MIN_AGE is 1d"));
-        let healthy = dts_job(Subscribe, "Normal", old);
-        assert_eq!(policy().judge(&healthy, now()).reason, "status Normal is not one of PrecheckFailed, Abnormal");
+    fn a_provider_the_settings_do_not_name_waits_the_longest_grace() {
+        let stranger = Resource { provider: Provider::named("stranger"), ..stale(Age::CreatedAt(ago(48 * HOUR))) };
+        assert_eq!(
+            policy().judge(&stranger, now()),
+            judged(Verdict::Waiting, "not yet seen failed by an earlier run; the longest grace is 1h")
+        );
     }
 
     #[test]
     fn exclusion_wins_over_protection_and_protection_over_age() {
-        let resource =
-            Resource { protected_by: Some("tag".into()), ..integration("failed", Age::CreatedAt(ago(HOUR))) };
+        let resource = Resource { protected_by: Some("tag".into()), ..stale(Age::CreatedAt(ago(HOUR))) };
         assert_eq!(policy().judge(&resource, now()).verdict, Verdict::Protected);
         let excluding = Policy { exclude: Patterns::parse("orders-*"), ..policy() };
         assert_eq!(excluding.judge(&resource, now()).verdict, Verdict::Excluded);
     }
+
+    const DMS: Provider = Provider::named("dms");
+    const RDS: Provider = Provider::named("rds");
 
     fn plan_of(verdicts: &[(Provider, Verdict)]) -> Vec<(Provider, Judgement)> {
         verdicts.iter().map(|(p, v)| (*p, judged(*v, "x"))).collect()
@@ -421,35 +438,33 @@ mod tests {
 
     #[test]
     fn the_cap_keeps_the_first_deletes_in_order_and_caps_the_rest() {
-        use Provider::*;
         use Verdict::*;
-        let mut plan = plan_of(&[(Dms, Delete), (Dms, Healthy), (Dms, Delete), (Rds, Delete)]);
+        let mut plan = plan_of(&[(DMS, Delete), (DMS, Healthy), (DMS, Delete), (RDS, Delete)]);
         let (verdicts, tripped) = limit(&mut plan, Limits { max_deletes: 2, abort_above_percent: None });
         assert_eq!(verdicts, [Delete, Healthy, Delete, Capped]);
         assert!(tripped.is_empty());
         assert_eq!(plan[3].1.reason, "over JANITOR_MAX_DELETES=2 for this run; waits for the next run");
-        let mut plan = plan_of(&[(Rds, Delete)]);
+        let mut plan = plan_of(&[(RDS, Delete)]);
         assert_eq!(limit(&mut plan, Limits { max_deletes: 0, abort_above_percent: None }).0, [Capped]);
     }
 
     #[test]
     fn the_tripwire_stops_only_the_provider_over_the_share() {
-        use Provider::*;
         use Verdict::*;
         let mut plan = plan_of(&[
-            (Dms, Delete),
-            (Dms, Delete),
-            (Dms, Healthy),
-            (Rds, Delete),
-            (Rds, Healthy),
-            (Rds, Healthy),
-            (Rds, Healthy),
+            (DMS, Delete),
+            (DMS, Delete),
+            (DMS, Healthy),
+            (RDS, Delete),
+            (RDS, Healthy),
+            (RDS, Healthy),
+            (RDS, Healthy),
         ]);
         let (verdicts, tripped) = limit(&mut plan, Limits { max_deletes: 100, abort_above_percent: Some(50.0) });
         assert_eq!(verdicts, [Aborted, Aborted, Healthy, Delete, Healthy, Healthy, Healthy]);
-        assert_eq!(tripped, [Dms]);
+        assert_eq!(tripped, [DMS]);
         assert!(plan[0].1.reason.contains("2 of 3 scanned dms resources are stale (66.7%)"), "{}", plan[0].1.reason);
-        let mut at_threshold = plan_of(&[(Rds, Delete), (Rds, Healthy)]);
+        let mut at_threshold = plan_of(&[(RDS, Delete), (RDS, Healthy)]);
         let (verdicts, tripped) =
             limit(&mut at_threshold, Limits { max_deletes: 100, abort_above_percent: Some(50.0) });
         assert_eq!((verdicts, tripped), (vec![Delete, Healthy], vec![]));
@@ -457,9 +472,8 @@ mod tests {
 
     #[test]
     fn a_scoped_sweep_is_not_judged_by_the_tripwire_but_still_capped() {
-        use Provider::*;
         use Verdict::*;
-        let mut plan = plan_of(&[(Rds, Delete), (Rds, Delete)]);
+        let mut plan = plan_of(&[(RDS, Delete), (RDS, Delete)]);
         let mut refs: Vec<(Provider, &mut Judgement)> = plan.iter_mut().map(|(p, j)| (*p, j)).collect();
         let limits = Limits { max_deletes: 1, abort_above_percent: Some(10.0) };
         assert!(apply_limits(&mut refs, limits, false).is_empty());
@@ -468,9 +482,8 @@ mod tests {
 
     #[test]
     fn aborted_deletes_do_not_use_up_the_cap() {
-        use Provider::*;
         use Verdict::*;
-        let mut plan = plan_of(&[(Dms, Delete), (Rds, Delete), (Rds, Healthy), (Rds, Healthy)]);
+        let mut plan = plan_of(&[(DMS, Delete), (RDS, Delete), (RDS, Healthy), (RDS, Healthy)]);
         let (verdicts, _) = limit(&mut plan, Limits { max_deletes: 1, abort_above_percent: Some(60.0) });
         assert_eq!(verdicts, [Aborted, Delete, Healthy, Healthy]);
     }

@@ -2,8 +2,9 @@
 //! Lambda response and the CLI's stdout, so its field names are a public contract.
 
 use crate::policy::Verdict;
-use crate::resource::Provider;
+use crate::resource::{ErrorClass, Provider};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What happened to one resource in this run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -36,6 +37,9 @@ pub struct Item {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of failure the delete met, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
     /// The control plane's own failure text for the resource, kept as evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -67,6 +71,9 @@ pub struct Counts {
     pub unconfirmed: usize,
     /// Scans that had not finished when the run had to stop.
     pub timed_out: usize,
+    /// `failed` split by what kind of failure each met.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_by_class: BTreeMap<ErrorClass, usize>,
 }
 
 impl Counts {
@@ -92,9 +99,22 @@ impl Counts {
             Outcome::Deleted => self.deleted += 1,
             Outcome::AlreadyGone => self.already_gone += 1,
             Outcome::Skipped => self.skipped += 1,
-            Outcome::Failed => self.failed += 1,
+            Outcome::Failed => {
+                self.failed += 1;
+                *self.failed_by_class.entry(item.error_class.unwrap_or(ErrorClass::Service)).or_default() += 1;
+            }
             Outcome::Unconfirmed => self.unconfirmed += 1,
         }
+    }
+
+    /// The counts of a sweep whose scan failed with `class` (or none, when it did not fail).
+    pub fn of_scan_failure(class: Option<ErrorClass>, timed_out: bool) -> Counts {
+        let mut counts = Counts { timed_out: usize::from(timed_out), ..Counts::default() };
+        if let Some(class) = class {
+            counts.failed = 1;
+            counts.failed_by_class.insert(class, 1);
+        }
+        counts
     }
 
     pub fn add(&mut self, other: &Counts) {
@@ -118,6 +138,7 @@ impl Counts {
             failed,
             unconfirmed,
             timed_out,
+            failed_by_class,
         } = other;
         self.scanned += scanned;
         self.stale += stale;
@@ -138,6 +159,9 @@ impl Counts {
         self.failed += failed;
         self.unconfirmed += unconfirmed;
         self.timed_out += timed_out;
+        for (class, n) in failed_by_class {
+            *self.failed_by_class.entry(*class).or_default() += n;
+        }
     }
 }
 
@@ -145,16 +169,21 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// One provider in one region.
+/// One provider in one region (of one member account, in an organization run).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sweep {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub provider: Provider,
     pub region: String,
     /// Why the scan failed; nothing in this provider and region was judged or deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Why the first-seen store could not be used: its connections waited instead of being judged on a guess.
+    /// What kind of failure the scan met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
+    /// Why the first-seen store could not be used: its resources waited instead of being judged on a guess.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_error: Option<String>,
     pub tripwire_tripped: bool,
@@ -177,9 +206,11 @@ impl Sweep {
     /// A sweep of `provider` in `region` with nothing in it yet.
     pub fn new(provider: Provider, region: impl Into<String>) -> Sweep {
         Sweep {
+            account: None,
             provider,
             region: region.into(),
             error: None,
+            error_class: None,
             state_error: None,
             tripwire_tripped: false,
             timed_out: false,
@@ -208,12 +239,129 @@ pub struct Report {
     /// Where the full report was archived (`JANITOR_REPORT_BUCKET`), or why it could not be.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<crate::archive::ArchiveRecord>,
+    /// The member account this report is about, when it is one account's part of an organization run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// An organization run's accounts, each with its totals (or why it could not be swept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountSummary>,
+}
+
+/// One member account of an organization run.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSummary {
+    pub account: String,
+    /// Why the account was not swept (its role could not be assumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub totals: Totals,
+    /// Where the account's own report was archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+}
+
+/// The counts an account summary carries: the ones a summary of many accounts adds up.
+#[derive(Clone, Copy, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Totals {
+    pub scanned: usize,
+    pub stale: usize,
+    pub deleted: usize,
+    pub would_delete: usize,
+    pub failed: usize,
+    pub capped: usize,
+    pub protected: usize,
+}
+
+impl Totals {
+    pub fn of(counts: &Counts) -> Totals {
+        Totals {
+            scanned: counts.scanned,
+            stale: counts.stale,
+            deleted: counts.deleted,
+            would_delete: counts.would_delete,
+            failed: counts.failed,
+            capped: counts.capped,
+            protected: counts.protected,
+        }
+    }
+
+    pub fn add(&mut self, other: &Totals) {
+        self.scanned += other.scanned;
+        self.stale += other.stale;
+        self.deleted += other.deleted;
+        self.would_delete += other.would_delete;
+        self.failed += other.failed;
+        self.capped += other.capped;
+        self.protected += other.protected;
+    }
+}
+
+impl Report {
+    /// One report of an organization run from its accounts' `parts`, in account order: each account's sweeps (or
+    /// why it could not be swept, counted as a failure), the totals over all, and a summary per account.
+    pub fn of_accounts(mut base: Report, parts: Vec<(String, Result<Report, String>)>) -> Report {
+        for (account, part) in parts {
+            match part {
+                Ok(report) => {
+                    base.accounts.push(AccountSummary {
+                        account,
+                        error: None,
+                        totals: Totals::of(&report.totals),
+                        archive: None,
+                    });
+                    base.totals.add(&report.totals);
+                    base.sweeps.extend(report.sweeps);
+                    base.notes.extend(report.notes.into_iter().filter(|n| !base.notes.contains(n)).collect::<Vec<_>>());
+                }
+                Err(error) => {
+                    base.totals.failed += 1;
+                    *base.totals.failed_by_class.entry(ErrorClass::Denied).or_default() += 1;
+                    base.accounts.push(AccountSummary {
+                        account,
+                        error: Some(error),
+                        totals: Totals { failed: 1, ..Totals::default() },
+                        archive: None,
+                    });
+                }
+            }
+        }
+        base
+    }
+
+    /// The part of an organization run's report about `account`: its sweeps and their totals.
+    pub fn of_account(&self, account: &str) -> Report {
+        let sweeps: Vec<Sweep> =
+            self.sweeps.iter().filter(|s| s.account.as_deref() == Some(account)).cloned().collect();
+        let mut totals = Counts::default();
+        for sweep in &sweeps {
+            totals.add(&sweep.counts);
+        }
+        Report {
+            dry_run: self.dry_run,
+            trigger: self.trigger.clone(),
+            started_at: self.started_at.clone(),
+            duration_ms: self.duration_ms,
+            notes: self.notes.clone(),
+            totals,
+            sweeps,
+            archive: None,
+            account: Some(account.to_owned()),
+            accounts: Vec::new(),
+        }
+    }
 }
 
 /// How many bytes of items a Lambda response carries at most. Lambda rejects a response over 6 MB (6,291,456
 /// bytes), and a rejected asynchronous invocation is retried, sweeping again; the rest of the report (totals, counts,
 /// errors, notes) stays far below the remaining room.
 pub const LAMBDA_ITEMS_BUDGET: usize = 4 * 1024 * 1024;
+
+/// How many bytes of items an organization run's response carries at most: each account's full report is archived,
+/// and a fan-out batch's answer must fit Step Functions' 256 KiB state (with its sweeps, notes and accounts).
+pub const ORGANIZATION_ITEMS_BUDGET: usize = 64 * 1024;
 
 /// How much an item matters to a reader: what was done or went wrong first, healthy resources last.
 fn rank(item: &Item) -> u8 {
@@ -348,6 +496,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::dms;
 
     fn item(n: usize, verdict: Verdict, outcome: Outcome) -> Item {
         let endpoint = format!("arn:aws:dms:us-east-1:123456789012:endpoint:ENDPOINT{n:020}");
@@ -360,12 +509,13 @@ mod tests {
             verdict,
             outcome,
             error: None,
+            error_class: None,
             failure: None,
         }
     }
 
     fn report_of(items: Vec<Item>) -> Report {
-        let mut sweep = Sweep::new(Provider::Dms, "us-east-1");
+        let mut sweep = Sweep::new(dms::PROVIDER, "us-east-1");
         for item in items {
             sweep.counts.count(&item);
             sweep.items.push(item);
@@ -379,6 +529,8 @@ mod tests {
             totals: sweep.counts.clone(),
             sweeps: vec![sweep],
             archive: None,
+            account: None,
+            accounts: Vec::new(),
         }
     }
 

@@ -14,6 +14,8 @@ pub struct SweepRequest {
     /// Narrows DTS's (Alibaba Cloud) regions to these; `None` sweeps all of `JANITOR_DTS_REGIONS`. Kept apart from
     /// `regions` because the two clouds share region ids.
     pub dts_regions: Option<Vec<String>>,
+    /// Narrows the member accounts of an organization run to these (a manual request's `accounts`); `None`: all.
+    pub accounts: Option<Vec<String>>,
     /// A service event's resource: only it is scanned and judged.
     pub target: Option<Target>,
     pub dry_run: bool,
@@ -30,6 +32,7 @@ impl SweepRequest {
             providers: settings.providers.clone(),
             regions: None,
             dts_regions: None,
+            accounts: None,
             target: None,
             dry_run: settings.dry_run,
             deadline,

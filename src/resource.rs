@@ -1,113 +1,113 @@
 //! The domain: what a control plane reports about one resource, in provider-neutral terms the policy can judge.
 
 use serde::Serialize;
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
-/// A control plane the janitor sweeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Dms,
-    Rds,
-    /// Alibaba Cloud Data Transmission Service.
-    Dts,
-}
+/// A control plane the janitor sweeps, by the name settings, payloads and reports use (`dms`, `rds`, ...). Each
+/// provider module declares its own; the registry (`providers::registry`) lists them and says everything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Provider(&'static str);
 
 impl Provider {
-    /// Whether this control plane is an AWS service (its regions are `JANITOR_REGIONS`); DTS is Alibaba Cloud's
-    /// (its regions are `JANITOR_DTS_REGIONS`). The two clouds share region ids, so they are never mixed.
-    pub fn is_aws(self) -> bool {
-        !matches!(self, Provider::Dts)
+    pub const fn named(name: &'static str) -> Provider {
+        Provider(name)
     }
-
-    pub const ALL: [Provider; 3] = [Provider::Dms, Provider::Rds, Provider::Dts];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Dms => "dms",
-            Provider::Rds => "rds",
-            Provider::Dts => "dts",
-        }
+        self.0
     }
+}
 
-    pub fn parse(name: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.as_str() == name.trim().to_ascii_lowercase())
-    }
-
-    /// What this provider's resources are called in reports.
-    pub fn kind(self) -> &'static str {
-        match self {
-            Provider::Dms => "dms-connection",
-            Provider::Rds => "rds-integration",
-            Provider::Dts => "dts-job",
-        }
+impl Serialize for Provider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
     }
 }
 
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.0)
     }
 }
 
-/// What a delete call needs, per kind of resource.
+/// What a delete call needs, owned by the provider that scanned the resource: the policy and the sweep never look
+/// inside, and only that provider's adapter reads it back (by its own type).
+#[derive(Clone)]
+pub struct Handle(Arc<dyn HandleData>);
+
+/// A provider's delete data: any comparable, printable value.
+trait HandleData: Any + fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn equals(&self, other: &dyn Any) -> bool;
+}
+
+impl<T: Any + fmt::Debug + PartialEq + Send + Sync> HandleData for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn equals(&self, other: &dyn Any) -> bool {
+        other.downcast_ref::<T>() == Some(self)
+    }
+}
+
+impl Handle {
+    pub fn new<T: Any + fmt::Debug + PartialEq + Send + Sync>(data: T) -> Handle {
+        Handle(Arc::new(data))
+    }
+
+    /// The data, if it is of the provider's type `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref::<T>()
+    }
+}
+
+impl PartialEq for Handle {
+    fn eq(&self, other: &Handle) -> bool {
+        self.0.equals(other.0.as_any())
+    }
+}
+
+impl Eq for Handle {}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a status means, as the provider that knows it classifies it: the policy judges this, never the status text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Handle {
-    DmsConnection {
-        endpoint_arn: String,
-        replication_instance_arn: String,
-    },
-    RdsIntegration {
-        arn: String,
-    },
-    /// A DTS job; `reverse` is the reverse half of a two-way synchronization (`SynchronizationDirection: Reverse`).
-    DtsJob {
-        job_id: String,
-        instance_id: String,
-        job_type: DtsJobType,
-        reverse: bool,
-    },
+pub enum Condition {
+    /// Failed for good: a candidate for deletion.
+    Stale,
+    /// Already on its way out (`deleting`): nothing to do.
+    InProgress,
+    /// Anything else; `stale` lists the statuses that would have made it stale, for the reason.
+    Healthy { stale: Arc<str> },
 }
 
-/// The kinds of DTS job, each with its own failed states.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DtsJobType {
-    Migration,
-    Sync,
-    Subscribe,
+/// When the janitor first saw a stale resource stale (its first-seen mark), as the sweep found it in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Not looked up: the resource is not stale, or its provider's grace is zero.
+    Unmarked,
+    Since(SystemTime),
+    /// Not known, and why (no store, or the store failed): the grace cannot be proven, so it waits.
+    Unknown(String),
 }
 
-impl DtsJobType {
-    pub const ALL: [DtsJobType; 3] = [DtsJobType::Migration, DtsJobType::Sync, DtsJobType::Subscribe];
-
-    /// The `JobType` value of the DTS API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DtsJobType::Migration => "MIGRATION",
-            DtsJobType::Sync => "SYNC",
-            DtsJobType::Subscribe => "SUBSCRIBE",
-        }
-    }
-
-    /// The statuses in which a job of this type has failed for good.
-    pub fn failed_statuses(self) -> &'static [&'static str] {
-        match self {
-            DtsJobType::Migration => &["PrecheckFailed", "MigrationFailed"],
-            DtsJobType::Sync => &["PrecheckFailed", "InitializeFailed", "Failed"],
-            DtsJobType::Subscribe => &["PrecheckFailed", "Abnormal"],
-        }
-    }
-}
-
-/// How old a resource is, as far as anyone can tell.
+/// How old a resource is, as its control plane tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Age {
-    /// The control plane's own creation time (RDS `CreateTime`).
+    /// The control plane's own creation time (`CreateTime`).
     CreatedAt(SystemTime),
-    /// When the janitor first saw it failed (DMS connections carry no timestamp).
-    FailedSince(SystemTime),
-    /// Not known, and why; only a zero threshold lets such a resource go.
+    /// The control plane keeps no creation time for this kind (DMS connections): only the first-seen grace applies.
+    NotKept,
+    /// It should have one but did not say, and why; only a zero `JANITOR_MIN_AGE` lets such a resource go.
     Unknown(String),
 }
 
@@ -123,7 +123,10 @@ pub struct Resource {
     /// ARNs that include/exclude patterns are matched against, besides the name.
     pub arns: Vec<String>,
     pub status: String,
+    pub condition: Condition,
     pub age: Age,
+    /// Set by the sweep from the first-seen store; providers leave it [`Mark::Unmarked`].
+    pub mark: Mark,
     /// Why it is protected (which tag on which resource), if it is.
     pub protected_by: Option<String>,
     /// The id of another scanned resource that deleting this one may take with it (the reverse half of a DTS
@@ -149,4 +152,52 @@ pub fn failure_text(text: &str) -> Option<String> {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     })
+}
+
+/// What kind of failure a call met, as far as a caller can do something about it: metrics split failures by it,
+/// and the sweep and the operator react to it (a denial needs IAM, throttling needs patience, a wrong state needs
+/// nothing but time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorClass {
+    /// The janitor's credentials may not make the call (IAM, RAM).
+    Denied,
+    /// Still throttled after every attempt.
+    Throttled,
+    /// No answer in time.
+    TimedOut,
+    /// The connection failed, or the answer could not be read.
+    Transport,
+    /// The control plane says it is not there, and it still is (a not-found that a second look contradicted).
+    NotFound,
+    /// The resource is not in a state for the call.
+    WrongState,
+    /// Any other refusal by the service (a 5xx after every attempt, a code the janitor does not know, a refusal
+    /// the service has about its own access).
+    Service,
+}
+
+impl ErrorClass {
+    pub const ALL: [ErrorClass; 7] = [
+        ErrorClass::Denied,
+        ErrorClass::Throttled,
+        ErrorClass::TimedOut,
+        ErrorClass::Transport,
+        ErrorClass::NotFound,
+        ErrorClass::WrongState,
+        ErrorClass::Service,
+    ];
+
+    /// The suffix of its metric (`FailedDenied`, ...).
+    pub fn metric_suffix(self) -> &'static str {
+        match self {
+            ErrorClass::Denied => "Denied",
+            ErrorClass::Throttled => "Throttled",
+            ErrorClass::TimedOut => "TimedOut",
+            ErrorClass::Transport => "Transport",
+            ErrorClass::NotFound => "NotFound",
+            ErrorClass::WrongState => "WrongState",
+            ErrorClass::Service => "Service",
+        }
+    }
 }

@@ -1,26 +1,24 @@
 //! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces, the demo and the tests.
 
+use crate::accounts::{AccountSource, AssumedRoles, Directory, Listed, Members, Organization};
 use crate::archive::ReportArchive;
 use crate::aws;
 use crate::calls::{Caller, RetryPolicy};
 use crate::config::{ConfigError, Settings};
 use crate::handler::Janitor;
 use crate::notify::Notifier;
-use crate::providers::dms::FirstSeen;
-use crate::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient, SecretsManagerSecret};
-use crate::providers::{ControlPlane, DtsJobs};
-use crate::resource::Provider;
-use crate::state::{DynamoStore, FileStore};
+use crate::providers::registry::{Build, BuildError, Cloud};
+use crate::state::{DynamoStore, FileStore, FirstSeen};
 use aws_config::SdkConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a first-seen mark outlives its first sighting: long enough that a connection still failed (protected,
-/// excluded, capped) keeps its mark well past the grace; an expired mark only restarts the grace, never shortens it.
-/// Saturating: the settings bound the grace, but no product of a setting may overflow.
+/// How long a first-seen mark outlives its first sighting: long enough that a resource still stale (protected,
+/// excluded, capped) keeps its mark well past the longest grace; an expired mark only restarts the grace, never
+/// shortens it. Saturating: the settings bound the grace, but no product of a setting may overflow.
 pub fn mark_ttl(settings: &Settings) -> Duration {
-    MARK_TTL_FLOOR.max(settings.policy.dms_grace.saturating_mul(4))
+    MARK_TTL_FLOOR.max(settings.longest_grace().saturating_mul(4))
 }
 
 const MARK_TTL_FLOOR: Duration = Duration::from_secs(30 * 86_400);
@@ -28,7 +26,7 @@ const MARK_TTL_FLOOR: Duration = Duration::from_secs(30 * 86_400);
 /// Where first-seen marks live: the DynamoDB table `JANITOR_STATE_TABLE`, else the file `JANITOR_STATE_FILE`, else
 /// `default_state_file` (the CLI's per-user path; Lambda has none, because its disk does not outlive the instance).
 pub fn first_seen(settings: &Settings, sdk: &SdkConfig, default_state_file: Option<PathBuf>) -> FirstSeen {
-    if settings.policy.dms_grace.is_zero() {
+    if settings.longest_grace().is_zero() {
         return FirstSeen::NotNeeded;
     }
     if let Some(table) = &settings.state_table {
@@ -50,8 +48,8 @@ pub fn first_seen(settings: &Settings, sdk: &SdkConfig, default_state_file: Opti
 pub enum StartupError {
     #[error(transparent)]
     Setting(#[from] ConfigError),
-    #[error("DTS credentials: {0}")]
-    DtsCredentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Provider(#[from] BuildError),
 }
 
 impl StartupError {
@@ -59,35 +57,9 @@ impl StartupError {
     pub fn kind(&self) -> &'static str {
         match self {
             StartupError::Setting(_) => "InvalidSetting",
-            StartupError::DtsCredentials(_) => "DtsCredentials",
+            StartupError::Provider(_) => "ProviderUnavailable",
         }
     }
-}
-
-/// The DTS adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read here, and again when the STS token in it
-/// expires) or the `ALIBABA_CLOUD_*` variables (read here only).
-async fn dts_jobs(
-    sdk: &SdkConfig,
-    settings: &Settings,
-    caller: &Caller,
-) -> Result<Arc<dyn ControlPlane>, StartupError> {
-    let endpoint = settings.dts_endpoint.clone();
-    let client = match &settings.dts_secret_arn {
-        Some(arn) => {
-            let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
-                .retry_config(aws::store_retry_config(settings.max_attempts))
-                .timeout_config(aws::timeout_config())
-                .build();
-            let secret = SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::from_conf(config), arn.clone());
-            let credentials = secret.read().await?;
-            DtsClient::new(credentials, endpoint, caller.clone()).reread_on_expiry(Arc::new(secret))
-        }
-        None => {
-            let credentials = Credentials::require_env(|name| std::env::var(name).ok())?;
-            DtsClient::new(credentials, endpoint, caller.clone())
-        }
-    };
-    Ok(Arc::new(DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone())))
 }
 
 /// Builds the janitor on a loaded AWS configuration, with one client per service and region; `retry` is the
@@ -98,16 +70,57 @@ pub async fn janitor_with(
     default_state_file: Option<PathBuf>,
     retry: RetryPolicy,
 ) -> Result<Janitor, StartupError> {
-    let regions = if settings.sweeps_aws() { aws::regions(&settings, sdk)? } else { Vec::new() };
+    let aws_regions = if settings.sweeps_aws() { aws::regions(&settings, sdk)? } else { Vec::new() };
     let first_seen = first_seen(&settings, sdk, default_state_file);
     let caller = Caller::new(retry, settings.concurrency);
-    let mut planes = aws::control_planes(sdk, &settings, &regions, &caller, first_seen);
-    if settings.providers.contains(&Provider::Dts) {
-        planes.push(dts_jobs(sdk, &settings, &caller).await?);
+    let mut planes = Vec::new();
+    // An organization run reaches the AWS planes of each member account through its role (accounts::AssumedRoles);
+    // the planes built here are then Alibaba Cloud's only, swept once.
+    let home = settings.planes.iter().filter(|p| settings.organization.is_none() || p.provider.cloud() != Cloud::Aws);
+    for plane in home {
+        let regions = match plane.provider.cloud() {
+            Cloud::Aws => &aws_regions,
+            Cloud::Alibaba => &settings.dts_regions,
+        };
+        let build = Build {
+            sdk,
+            settings: plane,
+            regions,
+            caller: &caller,
+            protect_tag: &settings.protect_tag,
+            max_attempts: settings.max_attempts,
+        };
+        planes.push((plane.provider.spec().build)(build).await?);
     }
     let archive = settings.report_bucket.as_ref().map(|b| ReportArchive::from_sdk(sdk, b, settings.max_attempts));
     let notifier = settings.notify_topic_arn.as_ref().map(|t| Notifier::from_sdk(sdk, t, settings.max_attempts));
-    let mut janitor = Janitor::new(settings, planes);
+    let organization = settings.organization.clone().map(|org| {
+        let directory: Arc<dyn Directory> = match &org.source {
+            AccountSource::Listed(accounts) => Arc::new(Listed(accounts.clone())),
+            AccountSource::Organization { units } => {
+                let config = aws_sdk_organizations::config::Builder::from(sdk)
+                    .retry_config(aws_config::retry::RetryConfig::disabled())
+                    .timeout_config(aws::timeout_config())
+                    .build();
+                let client = aws_sdk_organizations::Client::from_conf(config);
+                Arc::new(Organization::new(client, units.clone(), caller.clone()))
+            }
+        };
+        let members: Arc<dyn Members> = Arc::new(AssumedRoles::new(
+            sdk,
+            &org,
+            &settings.planes,
+            aws_regions.clone(),
+            retry,
+            settings.concurrency,
+            &settings.protect_tag,
+        ));
+        (directory, members)
+    });
+    let mut janitor = Janitor::with_first_seen(settings, planes, first_seen);
+    if let Some((directory, members)) = organization {
+        janitor = janitor.with_organization(directory, members, aws_regions);
+    }
     if let Some(archive) = archive {
         janitor = janitor.with_archive(archive);
     }
@@ -133,7 +146,9 @@ mod tests {
 
     fn with_grace(grace: Duration) -> Settings {
         let mut settings = Settings::parse(|_| None).expect("defaults");
-        settings.policy.dms_grace = grace;
+        for plane in &mut settings.planes {
+            plane.grace.duration = grace;
+        }
         settings
     }
 

@@ -5,12 +5,14 @@
 
 use crate::calls::noting_sent;
 use crate::policy::{apply_limits, judged, Judgement, Limits, Policy, Verdict};
+use crate::providers::registry::Cloud;
 use crate::providers::{ControlPlane, DeleteOutcome};
 use crate::report::{Counts, Item, Outcome, Report, Sweep};
 use crate::request::SweepRequest;
-use crate::resource::{Provider, Resource};
+use crate::resource::{Condition, ErrorClass, Mark, Provider, Resource};
+use crate::state::{scope, FirstSeen, Sighting};
 use futures::stream::{self, StreamExt};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -27,6 +29,30 @@ pub struct Sweeper {
     limits: Limits,
     concurrency: usize,
     deadline_margin: Duration,
+    first_seen: FirstSeen,
+    /// The member account this sweeper's planes reach, in an organization run.
+    account: Option<String>,
+    /// The deletions left to the whole run across its accounts.
+    budget: Option<Arc<RunBudget>>,
+}
+
+/// The deletions a run may still make across its accounts (`JANITOR_MAX_DELETES_PER_RUN`), shared by the accounts'
+/// sweeps: each takes one per delete it plans, in its own plan's order, as its plan is made.
+#[derive(Debug)]
+pub struct RunBudget {
+    left: AtomicUsize,
+    limit: usize,
+}
+
+impl RunBudget {
+    pub fn new(limit: usize) -> RunBudget {
+        RunBudget { left: AtomicUsize::new(limit), limit }
+    }
+
+    /// Takes one deletion, if any is left.
+    fn take(&self) -> bool {
+        self.left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok()
+    }
 }
 
 struct Entry {
@@ -35,32 +61,69 @@ struct Entry {
     judgement: Judgement,
     outcome: Outcome,
     error: Option<String>,
+    error_class: Option<ErrorClass>,
 }
 
 struct Group {
     provider: Provider,
     region: String,
     error: Option<String>,
+    error_class: Option<ErrorClass>,
     state_error: Option<String>,
     timed_out: bool,
     finished: Duration,
 }
 
+/// One provider's scan of one region, with the first-seen marks of its stale resources looked up.
+struct Scanned {
+    resources: Vec<Resource>,
+    /// Why the first-seen store could not be used, if it could not: the affected resources wait.
+    state_error: Option<String>,
+}
+
 impl Sweeper {
+    /// The sweep over `planes`; marks of first sightings come from `first_seen` (pass [`FirstSeen::NotNeeded`] when
+    /// every grace in `policy` is zero).
     pub fn new(
         planes: Vec<Arc<dyn ControlPlane>>,
         policy: Policy,
         limits: Limits,
         concurrency: usize,
         deadline_margin: Duration,
+        first_seen: FirstSeen,
     ) -> Sweeper {
-        Sweeper { planes, policy, limits, concurrency: concurrency.max(1), deadline_margin }
+        Sweeper {
+            planes,
+            policy,
+            limits,
+            concurrency: concurrency.max(1),
+            deadline_margin,
+            first_seen,
+            account: None,
+            budget: None,
+        }
     }
 
-    /// Every region some plane of one cloud (AWS when `aws`, else Alibaba Cloud) can sweep, in order.
-    pub fn regions(&self, aws: bool) -> Vec<String> {
+    /// This sweeper as one member account's in an organization run: its marks and report are the account's, and
+    /// its deletes also count against the run's `budget`.
+    pub fn for_account(mut self, account: &str, budget: Arc<RunBudget>) -> Sweeper {
+        self.account = Some(account.to_owned());
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The scope of the first-seen marks of `provider` in `region`: the account's own in an organization run.
+    fn mark_scope(&self, provider: Provider, region: &str) -> String {
+        match &self.account {
+            Some(account) => format!("{account}/{}", scope(provider, region)),
+            None => scope(provider, region),
+        }
+    }
+
+    /// Every region some plane of `cloud` can sweep, in order.
+    pub fn regions(&self, cloud: Cloud) -> Vec<String> {
         let mut regions: Vec<String> = Vec::new();
-        for region in self.planes.iter().filter(|p| p.provider().is_aws() == aws).flat_map(|p| p.regions()) {
+        for region in self.planes.iter().filter(|p| p.provider().cloud() == cloud).flat_map(|p| p.regions()) {
             if !regions.contains(&region) {
                 regions.push(region);
             }
@@ -88,16 +151,25 @@ impl Sweeper {
             .filter_map(|p| self.plane(*p))
             .flat_map(|plane| plane.regions().into_iter().map(move |region| (plane, region)))
             .filter(|(plane, region)| {
-                let wanted = if plane.provider().is_aws() { &request.regions } else { &request.dts_regions };
+                let wanted = match plane.provider().cloud() {
+                    Cloud::Aws => &request.regions,
+                    Cloud::Alibaba => &request.dts_regions,
+                };
                 wanted.as_ref().is_none_or(|wanted| wanted.contains(region))
             })
             .collect();
         let scans = futures::future::join_all(targets.iter().map(|(plane, region)| async move {
             let span = tracing::info_span!("scan", provider = %plane.provider(), region = %region);
             let scan = async {
-                match &request.target {
+                let scan = match &request.target {
                     Some(target) => plane.scan_target(region, &target.arn).await,
                     None => plane.scan(region).await,
+                };
+                match scan {
+                    Ok(resources) => {
+                        Ok(self.marked(plane.provider(), region, resources, request.target.is_none()).await)
+                    }
+                    Err(error) => Err(error),
                 }
             }
             .instrument(span);
@@ -116,6 +188,7 @@ impl Sweeper {
                 provider: plane.provider(),
                 region: region.clone(),
                 error: None,
+                error_class: None,
                 state_error: None,
                 timed_out: false,
                 finished,
@@ -129,15 +202,18 @@ impl Sweeper {
                         resource,
                         outcome: Outcome::Kept,
                         error: None,
+                        error_class: None,
                     }));
                 }
                 Some(Err(error)) => {
                     tracing::warn!(provider = %group.provider, region = %group.region, %error, "scan failed");
+                    group.error_class = Some(error.class);
                     group.error = Some(error.to_string());
                 }
                 None => {
                     tracing::warn!(provider = %group.provider, region = %group.region, "scan timed out");
                     group.timed_out = true;
+                    group.error_class = Some(ErrorClass::TimedOut);
                     group.error = Some(format!(
                         "timed out: the scan had not finished when the run had to stop, JANITOR_DEADLINE_MARGIN={} \
                          before its deadline; nothing here was judged or deleted",
@@ -155,6 +231,19 @@ impl Sweeper {
                 entries.iter_mut().map(|e| (e.resource.provider, &mut e.judgement)).collect();
             apply_limits(&mut plan, self.limits, full_scan)
         };
+        if let Some(budget) = &self.budget {
+            for entry in entries.iter_mut().filter(|e| e.judgement.verdict == Verdict::Delete) {
+                if !budget.take() {
+                    entry.judgement = judged(
+                        Verdict::Capped,
+                        format!(
+                            "over JANITOR_MAX_DELETES_PER_RUN={} across the run's accounts; waits for the next run",
+                            budget.limit
+                        ),
+                    );
+                }
+            }
+        }
         if request.dry_run {
             for index in first_wave(&entries) {
                 entries[index].outcome = Outcome::WouldDelete;
@@ -201,7 +290,7 @@ impl Sweeper {
                 );
                 let outcome = match self.plane(resource.provider) {
                     Some(plane) => noting_sent(Arc::clone(&started[n]), plane.delete(resource).instrument(span)).await,
-                    None => DeleteOutcome::Failed { error: "no control plane for this provider".to_owned() },
+                    None => DeleteOutcome::failed(ErrorClass::Service, "no control plane for this provider"),
                 };
                 Some((n, outcome, start.elapsed()))
             };
@@ -253,8 +342,9 @@ impl Sweeper {
                         }
                         DeleteOutcome::AlreadyGone => (Outcome::AlreadyGone, None),
                         DeleteOutcome::Skipped { reason } => (Outcome::Skipped, Some(reason)),
-                        DeleteOutcome::Failed { error } => {
-                            tracing::warn!(id = %entry.resource.id, %error, "delete failed");
+                        DeleteOutcome::Failed { error, class } => {
+                            tracing::warn!(id = %entry.resource.id, %error, ?class, "delete failed");
+                            entry.error_class = Some(class);
                             (Outcome::Failed, Some(error))
                         }
                     }
@@ -284,26 +374,77 @@ impl Sweeper {
         }
     }
 
-    /// Lets each plane drop what it remembered of the resources that are gone, within what is left of the run.
+    /// The scan's stale resources with their first-seen marks: the store records a first sighting for each newly
+    /// stale one and drops the marks of those that recovered (and, after a `complete` scan, of those that are
+    /// gone). A provider whose grace is zero needs no marks.
+    async fn marked(&self, provider: Provider, region: &str, mut resources: Vec<Resource>, complete: bool) -> Scanned {
+        if self.policy.grace(provider).duration.is_zero() {
+            return Scanned { resources, state_error: None };
+        }
+        let store = match &self.first_seen {
+            FirstSeen::Store(store) => store,
+            FirstSeen::NotNeeded => return Scanned { resources, state_error: None },
+            FirstSeen::NoStore => {
+                let why = "no first-seen store is configured (JANITOR_STATE_TABLE or JANITOR_STATE_FILE), so the \
+                           grace cannot be proven";
+                for resource in resources.iter_mut().filter(|r| r.condition == Condition::Stale) {
+                    resource.mark = Mark::Unknown(why.to_owned());
+                }
+                return Scanned { resources, state_error: None };
+            }
+        };
+        let scope = self.mark_scope(provider, region);
+        let scanned: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+        let stale: Vec<String> =
+            resources.iter().filter(|r| r.condition == Condition::Stale).map(|r| r.id.clone()).collect();
+        let sighting = Sighting { region: &scope, scanned: &scanned, failed: &stale, complete, now: SystemTime::now() };
+        let (seen, state_error) = match store.reconcile(sighting).await {
+            Ok(seen) => (Ok(seen), None),
+            Err(error) => {
+                tracing::warn!(%provider, region, %error, "first-seen store unavailable");
+                (
+                    Err(format!("first-seen store unavailable, so the grace cannot be proven: {error}")),
+                    Some(error.to_string()),
+                )
+            }
+        };
+        for resource in resources.iter_mut().filter(|r| r.condition == Condition::Stale) {
+            resource.mark = match &seen {
+                Ok(seen) => seen.get(&resource.id).map_or_else(
+                    || Mark::Unknown("the first-seen store returned no mark for it".to_owned()),
+                    |at| Mark::Since(*at),
+                ),
+                Err(why) => Mark::Unknown(why.clone()),
+            };
+        }
+        Scanned { resources, state_error }
+    }
+
+    /// Drops the first-seen marks of the resources that are gone (deleted or already gone) in one store update, so
+    /// a resource recreated later under the same id starts its grace afresh; within what is left of the run.
     async fn settle(&self, entries: &[Entry], cutoff: Option<Instant>) {
-        let gone: Vec<&Resource> = entries
+        let FirstSeen::Store(store) = &self.first_seen else { return };
+        let gone: Vec<(String, String)> = entries
             .iter()
             .filter(|e| matches!(e.outcome, Outcome::Deleted | Outcome::AlreadyGone))
-            .map(|e| &e.resource)
+            .filter(|e| !self.policy.grace(e.resource.provider).duration.is_zero())
+            .map(|e| (self.mark_scope(e.resource.provider, &e.resource.region), e.resource.id.clone()))
             .collect();
         if gone.is_empty() {
             return;
         }
-        let settling = futures::future::join_all(self.planes.iter().map(|plane| plane.settle(&gone)));
+        let forgetting = async {
+            if let Err(error) = store.forget(&gone).await {
+                tracing::warn!(%error, "could not drop the first-seen marks of deleted resources; they expire on their own");
+            }
+        };
         match cutoff {
             Some(cutoff) => {
-                if tokio::time::timeout_at(cutoff, settling).await.is_err() {
+                if tokio::time::timeout_at(cutoff, forgetting).await.is_err() {
                     tracing::warn!("the run reached its deadline before the first-seen marks of deleted resources were dropped; they expire on their own");
                 }
             }
-            None => {
-                settling.await;
-            }
+            None => forgetting.await,
         }
     }
 
@@ -321,16 +462,14 @@ impl Sweeper {
             .into_iter()
             .map(|group| Sweep {
                 tripwire_tripped: tripped.contains(&group.provider),
-                counts: Counts {
-                    failed: usize::from(group.error.is_some()),
-                    timed_out: usize::from(group.timed_out),
-                    ..Counts::default()
-                },
+                counts: Counts::of_scan_failure(group.error_class, group.timed_out),
                 error: group.error,
+                error_class: group.error_class,
                 state_error: group.state_error,
                 timed_out: group.timed_out,
                 scoped,
                 duration_ms: millis(group.finished),
+                account: self.account.clone(),
                 ..Sweep::new(group.provider, group.region)
             })
             .collect();
@@ -344,6 +483,7 @@ impl Sweeper {
                 reason: entry.judgement.reason,
                 outcome: entry.outcome,
                 error: entry.error,
+                error_class: entry.error_class,
                 failure: entry.resource.failure,
             };
             let sweep = &mut sweeps[entry.group];
@@ -373,6 +513,8 @@ impl Sweeper {
             totals,
             sweeps,
             archive: None,
+            account: None,
+            accounts: Vec::new(),
         }
     }
 }
@@ -467,102 +609,19 @@ fn outcome_name(outcome: Outcome) -> String {
 mod tests {
     use super::*;
     use crate::pattern::Patterns;
-    use crate::providers::{Scan, ScanError};
+    use crate::providers::memory::{job, Fake, Marks, FAKE};
+    use crate::providers::registry::Grace;
     use crate::request::SweepRequest;
-    use crate::resource::{Age, DtsJobType, Handle};
-    use async_trait::async_trait;
-    use std::sync::Mutex;
-
-    /// A control plane in memory: it lists `resources` per region, fails the scans of `unreachable` regions,
-    /// answers a delete with `answers[id]` (else deleted) after `delete_takes`, and records deletes in order.
-    struct Fake {
-        resources: Vec<Resource>,
-        regions: Vec<String>,
-        unreachable: Vec<String>,
-        answers: std::collections::HashMap<String, DeleteOutcome>,
-        delete_takes: Duration,
-        deleted: Mutex<Vec<String>>,
-    }
-
-    impl Fake {
-        fn new(resources: Vec<Resource>) -> Fake {
-            Fake {
-                resources,
-                regions: vec!["cn-hangzhou".to_owned()],
-                unreachable: Vec::new(),
-                answers: std::collections::HashMap::new(),
-                delete_takes: Duration::ZERO,
-                deleted: Mutex::new(Vec::new()),
-            }
-        }
-    }
-
-    #[async_trait]
-    impl ControlPlane for Fake {
-        fn provider(&self) -> Provider {
-            Provider::Dts
-        }
-
-        fn regions(&self) -> Vec<String> {
-            self.regions.clone()
-        }
-
-        async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
-            if self.unreachable.iter().any(|r| r == region) {
-                return Err(ScanError {
-                    operation: "Describe",
-                    region: region.to_owned(),
-                    message: "connection refused".to_owned(),
-                });
-            }
-            let resources = self.resources.iter().filter(|r| r.region == region).cloned().collect();
-            Ok(Scan { resources, state_error: None })
-        }
-
-        async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-            crate::calls::mark_sent();
-            if let Ok(mut deleted) = self.deleted.lock() {
-                deleted.push(resource.id.clone());
-            }
-            tokio::time::sleep(self.delete_takes).await;
-            self.answers
-                .get(&resource.id)
-                .cloned()
-                .unwrap_or_else(|| DeleteOutcome::Deleted { status: "deleting".to_owned() })
-        }
-    }
-
-    fn job(id: &str, status: &str, may_release: Option<&str>) -> Resource {
-        Resource {
-            provider: Provider::Dts,
-            region: "cn-hangzhou".to_owned(),
-            id: id.to_owned(),
-            name: id.to_owned(),
-            arns: vec![id.to_owned()],
-            status: status.to_owned(),
-            age: Age::CreatedAt(SystemTime::UNIX_EPOCH),
-            protected_by: None,
-            may_release: may_release.map(str::to_owned),
-            failure: None,
-            handle: Handle::DtsJob {
-                job_id: id.to_owned(),
-                instance_id: String::new(),
-                job_type: DtsJobType::Sync,
-                reverse: id.ends_with("/reverse"),
-            },
-        }
-    }
 
     /// A two-way sync: the forward half may release the reverse half.
     fn pair(forward: &str, reverse: &str) -> Vec<Resource> {
         vec![job("j1", forward, Some("j1/reverse")), job("j1/reverse", reverse, None)]
     }
 
-    fn policy() -> Policy {
+    fn policy(grace: Duration) -> Policy {
         Policy {
-            rds_statuses: vec!["failed".to_owned()],
             min_age: Duration::ZERO,
-            dms_grace: Duration::ZERO,
+            graces: vec![(FAKE, Grace { duration: grace, variable: "JANITOR_FAKE_GRACE" })],
             include: Patterns::default(),
             exclude: Patterns::default(),
         }
@@ -570,9 +629,10 @@ mod tests {
 
     fn request(dry_run: bool, deadline: Option<SystemTime>) -> SweepRequest {
         SweepRequest {
-            providers: vec![Provider::Dts],
+            providers: vec![FAKE],
             regions: None,
             dts_regions: None,
+            accounts: None,
             target: None,
             dry_run,
             deadline,
@@ -590,7 +650,14 @@ mod tests {
     ) -> (Report, Vec<String>) {
         let fake = Arc::new(fake);
         let planes: Vec<Arc<dyn ControlPlane>> = vec![fake.clone()];
-        let sweeper = Sweeper::new(planes, policy(), limits, concurrency, Duration::from_secs(1));
+        let sweeper = Sweeper::new(
+            planes,
+            policy(Duration::ZERO),
+            limits,
+            concurrency,
+            Duration::from_secs(1),
+            FirstSeen::NotNeeded,
+        );
         let report = sweeper.run(request).await;
         let deleted = fake.deleted.lock().map(|d| d.clone()).unwrap_or_default();
         (report, deleted)
@@ -612,7 +679,7 @@ mod tests {
     #[tokio::test]
     async fn one_failing_item_never_stops_the_sweep_and_each_gets_its_outcome() {
         let mut fake = Fake::new(failed_jobs("cn-hangzhou", 5));
-        fake.answers.insert("cn-hangzhou-1".into(), DeleteOutcome::Failed { error: "denied".into() });
+        fake.answers.insert("cn-hangzhou-1".into(), DeleteOutcome::failed(ErrorClass::Denied, "denied"));
         fake.answers.insert("cn-hangzhou-2".into(), DeleteOutcome::Skipped { reason: "busy".into() });
         fake.answers.insert("cn-hangzhou-3".into(), DeleteOutcome::AlreadyGone);
         let (report, deleted) = sweep_fake(fake, NO_LIMITS, 2, &request(false, None)).await;
@@ -623,6 +690,8 @@ mod tests {
         assert_eq!(report.sweeps[0].items[1].error.as_deref(), Some("denied"));
         let t = &report.totals;
         assert_eq!((t.deleted, t.failed, t.skipped, t.already_gone), (2, 1, 1, 1));
+        assert_eq!(report.sweeps[0].items[1].error_class, Some(ErrorClass::Denied));
+        assert_eq!(t.failed_by_class, std::collections::BTreeMap::from([(ErrorClass::Denied, 1)]));
     }
 
     #[tokio::test]
@@ -636,6 +705,8 @@ mod tests {
         assert_eq!(beijing.region, "cn-beijing");
         assert_eq!(beijing.error.as_deref(), Some("Describe in cn-beijing failed: connection refused"));
         assert_eq!((beijing.counts.failed, beijing.items.len()), (1, 0));
+        assert_eq!(beijing.error_class, Some(ErrorClass::Transport));
+        assert_eq!(report.totals.failed_by_class.get(&ErrorClass::Transport), Some(&1));
         assert_eq!(report.sweeps[0].counts.deleted, 2);
     }
 
@@ -742,5 +813,84 @@ mod tests {
         let (report, deleted) = run(pair("Synchronizing", "Failed"), false, 100).await;
         assert_eq!(deleted, ["j1/reverse"], "a stale reverse half alone is deleted");
         assert_eq!(report.totals.deleted, 1);
+    }
+
+    async fn sweep_with_marks(fake: Fake, store: Arc<Marks>, grace: Duration) -> (Report, Vec<String>) {
+        let fake = Arc::new(fake);
+        let planes: Vec<Arc<dyn ControlPlane>> = vec![fake.clone()];
+        let first_seen = FirstSeen::Store(store);
+        let sweeper = Sweeper::new(planes, policy(grace), NO_LIMITS, 8, Duration::from_secs(1), first_seen);
+        let report = sweeper.run(&request(false, None)).await;
+        let deleted = fake.deleted.lock().map(|d| d.clone()).unwrap_or_default();
+        (report, deleted)
+    }
+
+    fn key(id: &str) -> (String, String) {
+        ("fake/cn-hangzhou".to_owned(), id.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_stale_resource_is_marked_first_and_deleted_once_its_grace_has_passed() {
+        let store = Arc::new(Marks::default());
+        let hour = Duration::from_secs(3_600);
+        let (first, deleted) = sweep_with_marks(Fake::new(failed_jobs("cn-hangzhou", 1)), store.clone(), hour).await;
+        assert!(deleted.is_empty(), "the first sighting only marks");
+        let item = &first.sweeps[0].items[0];
+        assert_eq!(item.verdict, Verdict::Waiting);
+        assert!(item.reason.ends_with("so far, JANITOR_FAKE_GRACE is 1h"), "{}", item.reason);
+        assert!(store.marks.lock().map(|m| m.contains_key(&key("cn-hangzhou-0"))).unwrap_or(false));
+
+        let two_hours_ago = SystemTime::now() - 2 * hour;
+        if let Ok(mut marks) = store.marks.lock() {
+            marks.insert(key("cn-hangzhou-0"), two_hours_ago);
+        }
+        let (second, deleted) = sweep_with_marks(Fake::new(failed_jobs("cn-hangzhou", 1)), store.clone(), hour).await;
+        assert_eq!(deleted, ["cn-hangzhou-0"]);
+        assert!(second.sweeps[0].items[0].reason.starts_with("Failed for at least 2h, created "));
+        assert!(store.marks.lock().map(|m| m.is_empty()).unwrap_or(false), "a deleted resource's mark is dropped");
+    }
+
+    #[tokio::test]
+    async fn a_resource_that_recovers_loses_its_mark() {
+        let store = Arc::new(Marks::default());
+        if let Ok(mut marks) = store.marks.lock() {
+            marks.insert(key("j"), SystemTime::now() - Duration::from_secs(7_200));
+        }
+        let recovered = Fake::new(vec![job("j", "Synchronizing", None)]);
+        let (report, deleted) = sweep_with_marks(recovered, store.clone(), Duration::from_secs(3_600)).await;
+        assert!(deleted.is_empty());
+        assert_eq!(report.sweeps[0].items[0].verdict, Verdict::Healthy);
+        assert!(store.marks.lock().map(|m| m.is_empty()).unwrap_or(false));
+        let (again, _) =
+            sweep_with_marks(Fake::new(vec![job("j", "Failed", None)]), store, Duration::from_secs(3_600)).await;
+        assert_eq!(again.sweeps[0].items[0].verdict, Verdict::Waiting, "failing again starts a new grace");
+    }
+
+    #[tokio::test]
+    async fn without_a_working_store_nothing_under_a_grace_is_deleted() {
+        let broken = Arc::new(Marks { broken: true, ..Marks::default() });
+        let (report, deleted) =
+            sweep_with_marks(Fake::new(failed_jobs("cn-hangzhou", 2)), broken, Duration::from_secs(60)).await;
+        assert!(deleted.is_empty());
+        assert_eq!(report.totals.waiting, 2);
+        assert_eq!(report.sweeps[0].state_error.as_deref(), Some("DynamoDB table marks: unreachable"));
+
+        let fake = Arc::new(Fake::new(failed_jobs("cn-hangzhou", 1)));
+        let planes: Vec<Arc<dyn ControlPlane>> = vec![fake.clone()];
+        let sweeper = Sweeper::new(
+            planes,
+            policy(Duration::from_secs(60)),
+            NO_LIMITS,
+            8,
+            Duration::from_secs(1),
+            FirstSeen::NoStore,
+        );
+        let report = sweeper.run(&request(false, None)).await;
+        assert!(fake.deleted.lock().map(|d| d.is_empty()).unwrap_or(false));
+        assert!(
+            report.sweeps[0].items[0].reason.starts_with("no first-seen store is configured"),
+            "{}",
+            report.sweeps[0].items[0].reason
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! janitor's own account.
 
 use crate::config::{self, Settings};
+use crate::providers::registry::{self, ArnShape, ProviderSpec};
 use crate::request::{SweepRequest, Target};
 use crate::resource::Provider;
 use serde::Deserialize;
@@ -55,6 +56,8 @@ pub struct ManualRequest {
     /// Narrows DTS to these of `JANITOR_DTS_REGIONS`: Alibaba Cloud and AWS share region ids, so each cloud's are
     /// named apart.
     pub dts_regions: Option<Vec<String>>,
+    /// Narrows an organization run to these of its accounts.
+    pub accounts: Option<Vec<String>>,
 }
 
 /// The one field of an EventBridge schedule's envelope the janitor reads: the rule that fired, first of its
@@ -88,6 +91,10 @@ pub enum Trigger {
         source: String,
         detail_type: String,
     },
+    /// `{"listAccounts": true}`: the accounts an organization run would sweep (the fan-out's first step).
+    ListAccounts,
+    /// `{"summarize": [...]}`: the fan-out's children's results, for one summary notification.
+    Summarize(Vec<Value>),
 }
 
 /// Reads raw payload bytes (the form a Runtime API driver or a file delivers): exactly one JSON document, so
@@ -120,25 +127,41 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
         }
         return Ok(service_event(object, source, detail_type));
     }
+    if let Some(trigger) = fan_out_step(object)? {
+        return Ok(trigger);
+    }
     serde_json::from_value(payload).map(Trigger::Manual).map_err(|e| TriggerError::BadRequest(clip(&e.to_string())))
 }
 
-/// The detail-types the janitor acts on, by source, and what their resource is.
-const SERVICE_EVENTS: &[(&str, &str, Provider)] = &[
-    ("aws.rds", "RDS Zero ETL Event", Provider::Rds),
-    ("aws.redshift", "Redshift Integration Monitoring", Provider::Rds),
-    ("aws.redshift", "Redshift Integration Configuration", Provider::Rds),
-    ("aws.redshift", "Redshift Integration Operation", Provider::Rds),
-    ("aws.dms", "DMS Replication Endpoint State Change", Provider::Dms),
-];
-
-/// Classifies an EventBridge envelope other than a schedule. The resource comes from the envelope's `resources`
-/// (the EventBridge convention), else from any ARN among the detail's values; the detail schemas are not documented,
-/// so the parser takes what it recognises and ignores the rest.
-fn service_event(object: &serde_json::Map<String, Value>, source: &str, detail_type: &str) -> Trigger {
-    let Some((_, _, provider)) = SERVICE_EVENTS.iter().find(|(s, d, _)| *s == source && *d == detail_type) else {
-        return Trigger::Ignored { source: clip(source), detail_type: clip(detail_type) };
+/// The fan-out state machine's own payloads, each alone in its object: `{"listAccounts": true}` and
+/// `{"summarize": [...]}`.
+fn fan_out_step(object: &serde_json::Map<String, Value>) -> Result<Option<Trigger>, TriggerError> {
+    let step = match (object.get("listAccounts"), object.get("summarize")) {
+        (None, None) => return Ok(None),
+        (Some(Value::Bool(true)), None) => Trigger::ListAccounts,
+        (None, Some(Value::Array(results))) => Trigger::Summarize(results.clone()),
+        _ => {
+            return Err(TriggerError::BadRequest(
+                "the fan-out's steps are {\"listAccounts\": true} or {\"summarize\": [child results]}".to_owned(),
+            ))
+        }
     };
+    if object.len() > 1 {
+        return Err(TriggerError::BadRequest("listAccounts and summarize take no other field".to_owned()));
+    }
+    Ok(Some(step))
+}
+
+/// Classifies an EventBridge envelope other than a schedule. The providers whose spec lists the event's source and
+/// detail-type own it; the resource comes from the envelope's `resources` (the EventBridge convention), else from
+/// any ARN among the detail's values, and goes to the provider whose ARN shape it has (Redshift's integration events
+/// name RDS-sourced integrations by their RDS ARN, Redshift-managed ones by their Redshift ARN). The detail schemas
+/// are not documented, so the parser takes what it recognises and ignores the rest.
+fn service_event(object: &serde_json::Map<String, Value>, source: &str, detail_type: &str) -> Trigger {
+    let owners = registry::event_owners(source, detail_type);
+    if owners.is_empty() {
+        return Trigger::Ignored { source: clip(source), detail_type: clip(detail_type) };
+    }
     let detail = object.get("detail");
     let event_id = detail
         .and_then(|d| ["EventID", "eventId", "EventId", "eventID", "event-id"].iter().find_map(|k| d.get(*k)))
@@ -154,68 +177,49 @@ fn service_event(object: &serde_json::Map<String, Value>, source: &str, detail_t
     if let Some(Value::Object(detail)) = detail {
         arns.extend(detail.values().filter_map(Value::as_str).filter(|v| v.starts_with("arn:")));
     }
-    let kind = ResourceKind::of(*provider);
-    let wanted = format!(":{}:", kind.resource_type);
-    let Some(arn) = arns.into_iter().find(|arn| arn.starts_with("arn:") && arn.contains(&wanted)) else {
-        return Trigger::Unusable { event, why: format!("it names no resource with an ARN containing {wanted:?}") };
+    let shapes: Vec<(&ProviderSpec, &ArnShape)> =
+        owners.iter().flat_map(|spec| spec.arns.iter().map(move |shape| (*spec, shape))).collect();
+    let wanted: Vec<String> = shapes.iter().map(|(_, shape)| format!(":{}:", shape.resource_type)).collect();
+    let Some(arn) = arns.into_iter().find(|arn| arn.starts_with("arn:") && wanted.iter().any(|w| arn.contains(w)))
+    else {
+        let mut wanted = wanted;
+        wanted.dedup();
+        return Trigger::Unusable {
+            event,
+            why: format!("it names no resource with an ARN containing {}", quoted(&wanted)),
+        };
     };
-    match kind.target(arn) {
+    match shapes.iter().find_map(|(spec, shape)| target(spec.provider, shape, arn)) {
         Some(target) => Trigger::Service { target, event },
-        None => Trigger::Unusable { event, why: format!("{} is not {}", clip(arn), kind.description) },
-    }
-}
-
-/// The ARNs a service event may name for one provider. AWS documents the forms
-/// `arn:<partition>:rds:<region>:<account>:integration:<id>` (the RDS API's IntegrationArn pattern) and
-/// `arn:<partition>:dms:<region>:<account>:endpoint:<id>` (the DMS guide's ARN syntax), partitions such as `aws`,
-/// `aws-cn`, `aws-us-gov`, and 12-digit account ids. Assumed, and strict on purpose (an event the janitor cannot
-/// read is a no-op; the schedule still finds the resource): the id is 1 to 255 of `A-Z a-z 0-9 - _`; a Redshift-side
-/// `arn:<partition>:redshift:...:integration:<id>` names the same integration as its RDS ARN (see README).
-struct ResourceKind {
-    provider: Provider,
-    services: &'static [&'static str],
-    resource_type: &'static str,
-    description: &'static str,
-}
-
-impl ResourceKind {
-    fn of(provider: Provider) -> ResourceKind {
-        match provider {
-            Provider::Dms => ResourceKind {
-                provider,
-                services: &["dms"],
-                resource_type: "endpoint",
-                description: "a DMS endpoint ARN (arn:<partition>:dms:<region>:<12-digit account>:endpoint:<id>)",
-            },
-            _ => ResourceKind {
-                provider,
-                services: &["rds", "redshift"],
-                resource_type: "integration",
-                description: "an RDS or Redshift integration ARN \
-                              (arn:<partition>:rds|redshift:<region>:<12-digit account>:integration:<id>)",
-            },
+        None => {
+            let described: Vec<&str> = owners.iter().map(|spec| spec.arn_description).collect();
+            Trigger::Unusable { event, why: format!("{} is not {}", clip(arn), described.join(" or ")) }
         }
     }
+}
 
-    /// The target `arn` names, if it is one of this kind's well-formed ARNs; Redshift ARNs become RDS ARNs.
-    fn target(&self, arn: &str) -> Option<Target> {
-        let parts: Vec<&str> = arn.split(':').collect();
-        let [prefix, partition, service, region, account, resource_type, id] = parts[..] else { return None };
-        let well_formed = prefix == "arn"
-            && is_partition(partition)
-            && self.services.contains(&service)
-            && config::is_region_name(region)
-            && is_account(account)
-            && resource_type == self.resource_type
-            && (1..=255).contains(&id.len())
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        let service = if service == "redshift" { "rds" } else { service };
-        well_formed.then(|| Target {
-            provider: self.provider,
-            region: region.to_owned(),
-            arn: format!("arn:{partition}:{service}:{region}:{account}:{resource_type}:{id}"),
-        })
-    }
+fn quoted(texts: &[String]) -> String {
+    texts.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(" or ")
+}
+
+/// The target `arn` names for `provider`, if it is a well-formed ARN of `shape`. AWS documents the forms
+/// `arn:<partition>:rds:<region>:<account>:integration:<id>` (the RDS API's IntegrationArn pattern),
+/// `arn:<partition>:redshift:<region>:<account>:integration:<uuid>` (the Redshift model's pattern) and
+/// `arn:<partition>:dms:<region>:<account>:endpoint:<id>` (the DMS guide's ARN syntax), partitions such as `aws`,
+/// `aws-cn`, `aws-us-gov`, and 12-digit account ids. Assumed, and strict on purpose (an event the janitor cannot
+/// read is a no-op; the schedule still finds the resource): the id is 1 to 255 of `A-Z a-z 0-9 - _`.
+fn target(provider: Provider, shape: &ArnShape, arn: &str) -> Option<Target> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [prefix, partition, service, region, account, resource_type, id] = parts[..] else { return None };
+    let well_formed = prefix == "arn"
+        && is_partition(partition)
+        && service == shape.service
+        && config::is_region_name(region)
+        && is_account(account)
+        && resource_type == shape.resource_type
+        && (1..=255).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    well_formed.then(|| Target { provider, region: region.to_owned(), arn: arn.to_owned() })
 }
 
 /// `aws`, or `aws-` and lowercase words joined by hyphens (`aws-cn`, `aws-us-gov`, `aws-iso-b`).
@@ -241,6 +245,8 @@ pub enum Owner {
     Account { partition: String, account: String },
     /// The function's ARN did not say its account, so no event's resource can be shown to be ours.
     Unreadable(String),
+    /// An organization run: the member accounts it sweeps, in the function's partition.
+    Members { partition: String, accounts: Vec<String> },
 }
 
 impl Owner {
@@ -277,7 +283,26 @@ impl Owner {
             Owner::Unreadable(arn) => {
                 Some(format!("this function's ARN {arn} does not say its account, so no resource can be shown ours"))
             }
+            Owner::Members { partition, accounts }
+                if target_partition == partition && accounts.iter().any(|a| a == target_account) =>
+            {
+                None
+            }
+            Owner::Members { partition, .. } => Some(format!(
+                "account {target_account} in partition {target_partition} is not one of the member accounts this \
+                 janitor sweeps in partition {partition}"
+            )),
         }
+    }
+
+    /// This owner as an organization run's: the member `accounts`, in the partition of the function's own ARN
+    /// (unchecked: the partition of `fallback_partition`).
+    pub fn members(self, accounts: Vec<String>, fallback_partition: &str) -> Owner {
+        let partition = match self {
+            Owner::Account { partition, .. } | Owner::Members { partition, .. } => partition,
+            Owner::Unchecked | Owner::Unreadable(_) => fallback_partition.to_owned(),
+        };
+        Owner::Members { partition, accounts }
     }
 }
 
@@ -323,6 +348,9 @@ pub fn resolve(
             } else {
                 request.providers = vec![target.provider];
                 request.regions = Some(vec![target.region.clone()]);
+                if matches!(scope.owner, Owner::Members { .. }) {
+                    request.accounts = Some(vec![target.owner().1.to_owned()]);
+                }
                 request.notes.push(format!("scoped to {} by the event", clip(&target.arn)));
                 request.target = Some(target);
             }
@@ -340,6 +368,9 @@ pub fn resolve(
             ));
         }
         Trigger::Manual(manual) => narrow(&mut request, manual, settings, scope)?,
+        Trigger::ListAccounts | Trigger::Summarize(_) => {
+            return Err(TriggerError::BadRequest("a fan-out step is not a sweep".to_owned()))
+        }
     }
     Ok(request)
 }
@@ -383,6 +414,29 @@ fn narrow(
         request.notes.push(format!("AWS regions narrowed by the payload to {}", regions.join(",")));
         request.regions = Some(regions);
     }
+    if let Some(accounts) = manual.accounts {
+        if settings.organization.is_none() {
+            return Err(TriggerError::NotConfigured {
+                what: "accounts",
+                names: clip(&format!("{accounts:?}")),
+                variable: "JANITOR_MEMBER_ROLE",
+                allowed: Vec::new(),
+            });
+        }
+        if accounts.is_empty() || !accounts.iter().all(|a| crate::accounts::is_account_id(a)) {
+            return Err(TriggerError::BadRequest(clip(&format!(
+                "accounts must be a non-empty list of 12-digit account ids, not {accounts:?}"
+            ))));
+        }
+        let mut unique: Vec<String> = Vec::new();
+        for account in accounts {
+            if !unique.contains(&account) {
+                unique.push(account);
+            }
+        }
+        request.notes.push(format!("accounts narrowed by the payload to {}", clip(&unique.join(","))));
+        request.accounts = Some(unique);
+    }
     if let Some(names) = manual.dts_regions {
         let regions = within("DTS regions", names, &scope.dts_regions, "JANITOR_DTS_REGIONS")?;
         request.notes.push(format!("DTS regions narrowed by the payload to {}", regions.join(",")));
@@ -418,6 +472,7 @@ fn within(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::{dms, dts, rds, redshift};
     use serde_json::json;
 
     fn settings(vars: &[(&str, &str)]) -> Settings {
@@ -440,6 +495,10 @@ mod tests {
 
     fn rds_event(arn: &str) -> Value {
         json!({"source": "aws.rds", "detail-type": "RDS Zero ETL Event", "resources": [arn], "detail": {}})
+    }
+
+    fn redshift_event(arn: &str) -> Value {
+        json!({"source": "aws.redshift", "detail-type": "Redshift Integration Monitoring", "resources": [arn], "detail": {}})
     }
 
     #[test]
@@ -529,7 +588,7 @@ mod tests {
         let request =
             resolve(manual(payload), &settings(&[("JANITOR_DRY_RUN", "false")]), &scope(), None).expect("request");
         assert!(request.dry_run);
-        assert_eq!(request.providers, [Provider::Rds]);
+        assert_eq!(request.providers, [rds::PROVIDER]);
         assert_eq!(request.regions, Some(vec!["eu-west-1".to_owned()]));
         assert_eq!(request.dts_regions, None);
         assert_eq!(
@@ -552,7 +611,7 @@ mod tests {
             aws_only.dts_regions, None,
             "an AWS region does not narrow DTS, though Alibaba has one of that name"
         );
-        assert_eq!(aws_only.providers, [Provider::Dms, Provider::Rds, Provider::Dts]);
+        assert_eq!(aws_only.providers, [dms::PROVIDER, rds::PROVIDER, dts::PROVIDER]);
 
         let dts_only = resolve(manual(json!({"dtsRegions": ["us-east-1"]})), &with_dts, &scope(), None).expect("dts");
         assert_eq!(dts_only.dts_regions, Some(vec!["us-east-1".to_owned()]));
@@ -600,16 +659,23 @@ mod tests {
         let id = "5b9f3d79-7392-4a3e-896c-58eaa1b53231";
         let dms = |arn: &str| json!({"source": "aws.dms", "detail-type": "DMS Replication Endpoint State Change", "resources": [arn]});
         let usable = [
-            (rds_event(&format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}")), "rds"),
-            (rds_event(&format!("arn:aws:redshift:us-east-1:{ACCOUNT}:integration:{id}")), "rds"),
-            (rds_event(&format!("arn:aws-us-gov:rds:us-gov-west-1:{ACCOUNT}:integration:{id}")), "rds"),
-            (dms(&format!("arn:aws:dms:eu-west-1:{ACCOUNT}:endpoint:ORDERSPG7QXWZ3")), "dms"),
+            (rds_event(&format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}")), rds::PROVIDER),
+            (redshift_event(&format!("arn:aws:redshift:us-east-1:{ACCOUNT}:integration:{id}")), redshift::PROVIDER),
+            (redshift_event(&format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}")), rds::PROVIDER),
+            (rds_event(&format!("arn:aws-us-gov:rds:us-gov-west-1:{ACCOUNT}:integration:{id}")), rds::PROVIDER),
+            (dms(&format!("arn:aws:dms:eu-west-1:{ACCOUNT}:endpoint:ORDERSPG7QXWZ3")), dms::PROVIDER),
         ];
-        for (event, service) in usable {
+        for (event, provider) in usable {
             let Ok(Trigger::Service { target, .. }) = parse(event.clone()) else { panic!("usable: {event}") };
-            assert_eq!(target.arn.split(':').nth(2), Some(service), "{event}");
+            assert_eq!(target.provider, provider, "{event}");
+            assert_eq!(target.arn, event["resources"][0].as_str().unwrap_or_default(), "the ARN is kept as it came");
             assert_eq!(target.owner().1, ACCOUNT);
         }
+        let redshift_arn_in_an_rds_event = format!("arn:aws:redshift:us-east-1:{ACCOUNT}:integration:{id}");
+        assert!(
+            matches!(parse(rds_event(&redshift_arn_in_an_rds_event)), Ok(Trigger::Unusable { .. })),
+            "an RDS event speaks of RDS integrations only"
+        );
         let unusable = [
             format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:"),
             format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}:extra"),
@@ -626,12 +692,28 @@ mod tests {
         for arn in unusable {
             let trigger = parse(rds_event(&arn)).expect("an event");
             assert!(
-                matches!(&trigger, Trigger::Unusable { why, .. } if why.starts_with(&format!("{arn} is not an RDS or Redshift integration ARN"))),
+                matches!(&trigger, Trigger::Unusable { why, .. } if why.starts_with(&format!("{arn} is not an RDS integration ARN"))),
                 "{arn}: {trigger:?}"
             );
         }
         let integration_in_a_dms_event = format!("arn:aws:rds:us-east-1:{ACCOUNT}:endpoint:{id}");
         assert!(matches!(parse(dms(&integration_in_a_dms_event)), Ok(Trigger::Unusable { .. })));
+    }
+
+    #[test]
+    fn in_an_organization_run_an_event_sweeps_its_member_account_and_only_a_member() {
+        let id = "5b9f3d79-7392-4a3e-896c-58eaa1b53231";
+        let members = Owner::of_function(Some(&format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:janitor")))
+            .members(vec!["111111111111".to_owned()], "aws");
+        let scope = Scope { owner: members, ..scope() };
+        let member = parse(rds_event(&format!("arn:aws:rds:us-east-1:111111111111:integration:{id}"))).expect("event");
+        let request = resolve(member, &settings(&[]), &scope, None).expect("request");
+        assert_eq!(request.accounts, Some(vec!["111111111111".to_owned()]));
+        assert_eq!(request.providers, [rds::PROVIDER]);
+        let stranger = parse(rds_event(&format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}"))).expect("event");
+        let request = resolve(stranger, &settings(&[]), &scope, None).expect("no-op");
+        assert!(request.providers.is_empty());
+        assert!(request.notes[0].contains("is not one of the member accounts"), "{:?}", request.notes);
     }
 
     #[test]
@@ -651,14 +733,14 @@ mod tests {
 
         let ours = format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}");
         let request = resolve(parse(rds_event(&ours)).expect("event"), &settings(&[]), &scope(), None).expect("ours");
-        assert_eq!(request.providers, [Provider::Rds]);
+        assert_eq!(request.providers, [rds::PROVIDER]);
         assert_eq!(request.target.map(|t| t.arn), Some(ours.clone()));
 
         let unchecked = Scope { owner: Owner::of_function(None), ..scope() };
         let foreign = format!("arn:aws:rds:us-east-1:210987654321:integration:{id}");
         let request =
             resolve(parse(rds_event(&foreign)).expect("event"), &settings(&[]), &unchecked, None).expect("cli");
-        assert_eq!(request.providers, [Provider::Rds], "without a function ARN only the form is checked");
+        assert_eq!(request.providers, [rds::PROVIDER], "without a function ARN only the form is checked");
 
         let unreadable = Scope { owner: Owner::of_function(Some("not-an-arn")), ..scope() };
         let request =
@@ -784,9 +866,10 @@ mod tests {
                     Value::Object(fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))).collect())
                 },
             );
-            let kinds: Vec<(String, String)> = SERVICE_EVENTS
+            let kinds: Vec<(String, String)> = registry::REGISTRY
                 .iter()
-                .map(|(source, detail_type, _)| (source.to_string(), detail_type.to_string()))
+                .flat_map(|spec| spec.events)
+                .map(|e| (e.source.to_string(), e.detail_type.to_string()))
                 .chain([("aws.events".to_owned(), "Scheduled Event".to_owned())])
                 .collect();
             let kind = prop_oneof![4 => proptest::sample::select(kinds), 1 => (text(), text())];
@@ -798,8 +881,8 @@ mod tests {
         }
 
         fn settings_and_scope() -> impl Strategy<Value = (Settings, Scope)> {
-            (any::<bool>(), proptest::sample::subsequence(&["dms", "rds", "dts"][..], 1..=3), any::<bool>()).prop_map(
-                |(dry_run, providers, checked)| {
+            (any::<bool>(), proptest::sample::subsequence(&["dms", "rds", "dts", "redshift"][..], 1..=4), any::<bool>())
+                .prop_map(|(dry_run, providers, checked)| {
                     let providers = providers.join(",");
                     let settings = settings(&[
                         ("JANITOR_DRY_RUN", if dry_run { "true" } else { "false" }),
@@ -808,8 +891,7 @@ mod tests {
                     ]);
                     let owner = if checked { scope().owner } else { Owner::Unchecked };
                     (settings, Scope { owner, ..scope() })
-                },
-            )
+                })
         }
 
         /// What every resolved request must satisfy: never wider, never more destructive, never someone else's.

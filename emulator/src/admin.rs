@@ -7,13 +7,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header::CONTENT_TYPE, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 
 use crate::faults::{Faults, Injector};
 use crate::fleet::Fleet;
-use crate::server::plain;
+use crate::protocol::plain;
 use crate::state::Shared;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -21,6 +21,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/fleet", get(get_fleet).put(put_fleet))
         .route("/calls", get(get_calls).delete(clear_calls))
         .route("/faults", get(get_faults).put(put_faults))
+        .route("/sessions/expire", post(expire_sessions))
         .route("/health", get(|| async { plain(StatusCode::OK, "ok") }))
 }
 
@@ -41,14 +42,18 @@ fn no_content() -> Response {
 }
 
 async fn get_fleet(State(shared): State<Arc<Shared>>) -> Response {
-    let fleet = shared.lock().store.fleet();
+    let fleet = shared.lock().estate.fleet();
     json(&fleet)
 }
 
 async fn put_fleet(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<Fleet>(&body) {
+    let fleet = std::str::from_utf8(&body).map_err(|e| e.to_string()).and_then(|json| {
+        // The same checks as a fleet file gets.
+        Fleet::from_json(json).map_err(|e| e.to_string())
+    });
+    match fleet {
         Ok(fleet) => {
-            shared.lock().store.replace(fleet);
+            shared.lock().estate.replace(fleet);
             no_content()
         }
         Err(e) => plain(StatusCode::BAD_REQUEST, &format!("invalid fleet: {e}")),
@@ -78,4 +83,10 @@ async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         }
         Err(e) => plain(StatusCode::BAD_REQUEST, &format!("invalid faults: {e}")),
     }
+}
+
+/// Expires every credential the emulator's STS has issued: calls signed with them answer ExpiredToken(Exception).
+async fn expire_sessions(State(shared): State<Arc<Shared>>) -> Response {
+    shared.lock().estate.sessions.expire_all();
+    no_content()
 }

@@ -1,10 +1,25 @@
-//! SigV4 shape check. Signatures are not verified (there is no secret to check
-//! against); the credential scope's region decides which resources a call sees.
+//! SigV4 shape check. Signatures are not verified (the emulator keeps no secrets for AWS keys); the credential's
+//! access key id decides which account a call acts in (see `identity`), its scope's region which resources it sees,
+//! and its service which awsQuery service a form post is for.
 
 use axum::http::{header::AUTHORIZATION, HeaderMap};
 
+/// The credential scope of a SigV4-signed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub(crate) access_key_id: String,
+    pub(crate) region: String,
+    /// The signing name, e.g. `rds` or `redshift`.
+    pub(crate) service: String,
+}
+
 /// The region of a well-formed `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...`.
 pub(crate) fn region(headers: &HeaderMap) -> Option<String> {
+    scope(headers).map(|s| s.region)
+}
+
+/// The credential scope of a well-formed `AWS4-HMAC-SHA256` Authorization header.
+pub(crate) fn scope(headers: &HeaderMap) -> Option<Scope> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let params = value.strip_prefix("AWS4-HMAC-SHA256 ")?;
     let mut credential = None;
@@ -28,7 +43,11 @@ pub(crate) fn region(headers: &HeaderMap) -> Option<String> {
                 && !region.is_empty()
                 && !service.is_empty() =>
         {
-            Some((*region).to_owned())
+            Some(Scope {
+                access_key_id: (*akid).to_owned(),
+                region: (*region).to_owned(),
+                service: (*service).to_owned(),
+            })
         }
         _ => None,
     }
@@ -50,6 +69,9 @@ mod tests {
     fn takes_region_from_scope() {
         let h = with("AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/dms/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcdef");
         assert_eq!(region(&h).as_deref(), Some("eu-west-1"));
+        let h = with("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-west-2/redshift/aws4_request, SignedHeaders=host, Signature=ab");
+        let expected = Scope { access_key_id: "AKID".into(), region: "us-west-2".into(), service: "redshift".into() };
+        assert_eq!(scope(&h), Some(expected));
     }
 
     #[test]

@@ -1,21 +1,25 @@
 //! AWS DMS over awsJson1_1: DescribeConnections, DeleteConnection, TestConnection,
 //! ListTagsForResource.
 
-use axum::body::Body;
-use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
+use std::time::SystemTime;
+
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::auth;
+use crate::awsjson::{self, parse};
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{Connection, OnDelete};
+use crate::identity::{self, Caller};
 use crate::paging;
-use crate::server::Protocol;
-use crate::store::Store;
+use crate::protocol::{HttpRequest, Protocol};
+use crate::store::{Estate, Store};
 
-const TARGET_PREFIX: &str = "AmazonDMSv20160101.";
-const CONTENT_TYPE_JSON: &str = "application/x-amz-json-1.1";
+/// The `X-Amz-Target` prefix of DMS's operations.
+const TARGET_PREFIX: &str = "AmazonDMSv20160101";
 
 pub(crate) struct Dms;
 
@@ -110,12 +114,6 @@ fn invalid_state(status: &str) -> ApiError {
     )
 }
 
-fn parse<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, ApiError> {
-    // The SDKs send `{}` for empty input; tolerate a truly empty body too.
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("SerializationException", e.to_string()))
-}
-
 fn pair(body: &[u8]) -> Result<Pair, ApiError> {
     let input: PairInput = parse(body)?;
     match (input.endpoint_arn, input.replication_instance_arn) {
@@ -168,7 +166,9 @@ fn delete(store: &mut Store, region: &str, pair: &Pair) -> Result<Value, ApiErro
             store.remove_connection(region, ep, ri);
             return Err(not_found(pair));
         }
-        Some(OnDelete::InvalidState | OnDelete::Conflict) => return Err(invalid_state(&connection.status)),
+        Some(OnDelete::InvalidState | OnDelete::Conflict | OnDelete::Unsupported) => {
+            return Err(invalid_state(&connection.status))
+        }
         Some(OnDelete::AccessDenied) => {
             return Err(ApiError::bad_request(
                 "AccessDeniedException",
@@ -217,63 +217,67 @@ fn tag_list(store: &Store, arns: &[String]) -> Value {
     json!({ "TagList": tags })
 }
 
+fn execute(store: &mut Store, region: &str, request: Request) -> Result<Value, ApiError> {
+    match request {
+        Request::Describe { filters, size, after } => {
+            let matching = store
+                .connections(region)
+                .filter(|(_, c)| matches(&filters, c))
+                .map(|(seq, c)| (seq, WireConnection::from(c)));
+            let (connections, marker) = paging::page(matching, after, size);
+            let mut out = json!({ "Connections": connections });
+            if let Some(marker) = marker {
+                out["Marker"] = Value::String(marker);
+            }
+            Ok(out)
+        }
+        Request::Delete(pair) => delete(store, region, &pair),
+        Request::Test(pair) => test(store, region, pair),
+        Request::ListTags(arns) => Ok(tag_list(store, &arns)),
+    }
+}
+
 impl Protocol for Dms {
     const SERVICE: &'static str = "dms";
     type Request = Request;
     type Output = Value;
+    type Error = ApiError;
 
-    fn decode(headers: &HeaderMap, body: &[u8]) -> (String, Result<Request, ApiError>) {
-        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
-            let err = ApiError::bad_request(
-                "UnknownOperationException",
-                format!("Unknown target {target:?}: expected {TARGET_PREFIX}<Operation>"),
-            );
-            return (target.to_owned(), Err(err));
+    fn region(http: &HttpRequest<'_>) -> Option<String> {
+        auth::region(http.headers)
+    }
+
+    fn authenticate(estate: &mut Estate, http: &HttpRequest<'_>) -> Result<Caller, ApiError> {
+        estate.sessions.identify(http.headers, SystemTime::now()).map_err(identity::json_error)
+    }
+
+    fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
+        let body = http.body;
+        let target = awsjson::target(http.headers);
+        let operation = match awsjson::operation(target, TARGET_PREFIX) {
+            Ok(operation) => operation,
+            Err(e) => return (target.to_owned(), Err(e)),
         };
         let request = match operation {
             "DescribeConnections" => describe(body),
             "DeleteConnection" => pair(body).map(Request::Delete),
             "TestConnection" => pair(body).map(Request::Test),
             "ListTagsForResource" => list_tags(body),
-            other => Err(ApiError::bad_request(
-                "UnknownOperationException",
-                format!("Operation {other} is not supported by this emulator"),
-            )),
+            other => Err(awsjson::unknown_operation(other)),
         };
         (operation.to_owned(), request)
     }
 
-    fn target(request: &Request) -> Option<String> {
-        match request {
+    fn target(_http: &HttpRequest<'_>, request: Option<&Request>) -> Option<String> {
+        match request? {
             Request::Describe { .. } => None,
             Request::Delete(p) | Request::Test(p) => Some(p.endpoint_arn.clone()),
             Request::ListTags(arns) => Some(arns.join(",")),
         }
     }
 
-    fn execute(store: &mut Store, region: &str, request: Request) -> Result<Value, ApiError> {
-        match request {
-            Request::Describe { filters, size, after } => {
-                let matching = store
-                    .connections(region)
-                    .filter(|(_, c)| matches(&filters, c))
-                    .map(|(seq, c)| (seq, WireConnection::from(c)));
-                let (connections, marker) = paging::page(matching, after, size);
-                let mut out = json!({ "Connections": connections });
-                if let Some(marker) = marker {
-                    out["Marker"] = Value::String(marker);
-                }
-                Ok(out)
-            }
-            Request::Delete(pair) => delete(store, region, &pair),
-            Request::Test(pair) => test(store, region, pair),
-            Request::ListTags(arns) => Ok(tag_list(store, &arns)),
-        }
-    }
-
-    fn missing_auth() -> ApiError {
-        ApiError::bad_request("MissingAuthenticationTokenException", "Missing Authentication Token")
+    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<Value, ApiError> {
+        execute(estate.resources(caller).map_err(identity::json_error)?, region, request)
     }
 
     fn fault(fault: Fault) -> ApiError {
@@ -287,24 +291,26 @@ impl Protocol for Dms {
         }
     }
 
-    fn respond(_operation: &str, result: Result<Value, ApiError>, request_id: &str) -> Response {
-        let (status, error, body) = match result {
-            Ok(body) => (StatusCode::OK, None, body),
-            Err(e) => (e.status, Some(e.code), json!({ "__type": e.code, "message": e.message })),
-        };
-        let mut response = Response::builder()
-            .status(status)
-            .header(CONTENT_TYPE, CONTENT_TYPE_JSON)
-            .header("x-amzn-requestid", request_id);
-        if let Some(code) = error {
-            response = response.header("x-amzn-errortype", code);
+    fn respond(
+        _http: &HttpRequest<'_>,
+        _operation: &str,
+        result: Result<Value, ApiError>,
+        request_id: &str,
+    ) -> Response {
+        match result {
+            Ok(body) => awsjson::respond(StatusCode::OK, None, &body, request_id),
+            Err(e) => {
+                let body = json!({ "__type": e.code, "message": e.message });
+                awsjson::respond(e.status, Some(e.code), &body, request_id)
+            }
         }
-        response.body(Body::from(body.to_string())).unwrap_or_else(|_| Response::new(Body::empty()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, Uri};
+
     use super::*;
     use crate::fleet::Fleet;
 
@@ -316,9 +322,10 @@ mod tests {
 
     fn run(store: &mut Store, op: &str, body: &str) -> Result<Value, ApiError> {
         let mut headers = HeaderMap::new();
-        headers.insert("x-amz-target", format!("{TARGET_PREFIX}{op}").parse().unwrap());
-        let (_, request) = Dms::decode(&headers, body.as_bytes());
-        Dms::execute(store, "us-east-1", request?)
+        headers.insert("x-amz-target", format!("{TARGET_PREFIX}.{op}").parse().unwrap());
+        let uri = Uri::from_static("/");
+        let (_, request) = Dms::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
+        execute(store, "us-east-1", request?)
     }
 
     #[test]

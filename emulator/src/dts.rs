@@ -7,24 +7,23 @@
 //! on HTTP 200 with the status in `HttpStatusCode`.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use axum::body::Body;
-use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode, Uri};
+use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
 use axum::response::Response;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::calls::Call;
 use crate::clock::format_iso8601;
 use crate::faults::Fault;
 use crate::fleet::{DtsJob, DtsJobType, DtsOnDelete, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET};
-use crate::state::Shared;
-use crate::store::Store;
+use crate::identity::Caller;
+use crate::protocol::{HttpRequest, Protocol, WireError};
+use crate::store::{Estate, Store};
 
 /// The only API version served.
-pub(crate) const VERSION: &str = "2020-01-01";
+const VERSION: &str = "2020-01-01";
 const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 /// DescribeDtsJobs page sizes: 20 when none is given, at most 30 (the SDK documents 10, 20 and 30).
 const DEFAULT_PAGE_SIZE: usize = 20;
@@ -43,18 +42,18 @@ pub(crate) enum Failure {
     Business { status: StatusCode, code: &'static str, message: &'static str, dynamic: String },
 }
 
-impl Failure {
-    pub(crate) fn code(&self) -> &'static str {
-        match self {
-            Failure::Gateway { code, .. } | Failure::Business { code, .. } => code,
-        }
-    }
-
-    /// The HTTP status the answer is sent with.
+impl WireError for Failure {
+    /// A gateway error's status; HTTP 200 for a business error, whose status is in its body.
     fn http_status(&self) -> StatusCode {
         match self {
             Failure::Gateway { status, .. } => *status,
             Failure::Business { .. } => StatusCode::OK,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Failure::Gateway { code, .. } | Failure::Business { code, .. } => code,
         }
     }
 }
@@ -104,7 +103,7 @@ fn expired_token() -> Failure {
     gateway(StatusCode::FORBIDDEN, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
 }
 
-pub(crate) fn fault(fault: Fault) -> Failure {
+fn fault(fault: Fault) -> Failure {
     match fault {
         Fault::Throttle => {
             gateway(StatusCode::BAD_REQUEST, "Throttling.User", "Request was denied due to user flow control.")
@@ -202,12 +201,7 @@ fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Verifies the V3 signature of a request (and spends its nonce), as the gateway does before anything else.
-pub(crate) fn authenticate(
-    store: &mut Store,
-    headers: &HeaderMap,
-    raw_query: &str,
-    body: &[u8],
-) -> Result<(), Failure> {
+fn authenticate(store: &mut Store, headers: &HeaderMap, raw_query: &str, body: &[u8]) -> Result<(), Failure> {
     let authorization =
         header_value(headers, "authorization").ok_or_else(|| incomplete("The Authorization header is missing."))?;
     let auth = parse_authorization(&authorization).ok_or_else(|| {
@@ -294,7 +288,7 @@ fn number(
 }
 
 /// The operation and version from the headers, the parameters from the query string.
-pub(crate) fn decode(action: &str, version: &str, params: &BTreeMap<String, String>) -> Result<Request, Failure> {
+fn decode(action: &str, version: &str, params: &BTreeMap<String, String>) -> Result<Request, Failure> {
     if version != VERSION {
         return Err(gateway(StatusCode::BAD_REQUEST, "InvalidVersion", "Specified parameter Version is not valid."));
     }
@@ -473,7 +467,7 @@ fn delete(
     Ok(json!({ "HttpStatusCode": 200, "Success": true }))
 }
 
-pub(crate) fn execute(store: &mut Store, request: Request) -> Result<Value, Failure> {
+fn execute(store: &mut Store, request: Request) -> Result<Value, Failure> {
     match request {
         Request::Describe { region, job_type, status, job_ids, page_number, page_size } => {
             Ok(describe(store, &region, job_type, status.as_deref(), job_ids.as_deref(), page_number, page_size))
@@ -485,7 +479,7 @@ pub(crate) fn execute(store: &mut Store, request: Request) -> Result<Value, Fail
 }
 
 /// The answer's JSON body.
-pub(crate) fn body(result: &Result<Value, Failure>, request_id: &str, host: &str) -> Value {
+fn body(result: &Result<Value, Failure>, request_id: &str, host: &str) -> Value {
     match result {
         Ok(value) => {
             let mut value = value.clone();
@@ -511,45 +505,63 @@ pub(crate) fn body(result: &Result<Value, Failure>, request_id: &str, host: &str
     }
 }
 
-/// One DTS call through the shared pipeline: latency, then signature, decoding and faults, then the operation,
-/// all logged. Refused or faulted calls never touch the jobs.
-pub(crate) async fn call(shared: &Shared, uri: &Uri, headers: &HeaderMap, body_bytes: &[u8]) -> Response {
-    let latency = shared.lock().injector.faults().latency_ms;
-    crate::faults::delay(latency).await;
-    let raw_query = uri.query().unwrap_or_default();
-    let params: BTreeMap<String, String> = form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
-    let action = header_value(headers, "x-acs-action").unwrap_or_default();
-    let version = header_value(headers, "x-acs-version").unwrap_or_default();
-    let host = header_value(headers, "host").unwrap_or_default();
-    let result = {
-        let mut guard = shared.lock();
-        let state = &mut *guard;
-        let region = params.get("RegionId").or_else(|| params.get("Region")).cloned().unwrap_or_default();
-        let lane = format!("dts {region}");
-        let result = authenticate(&mut state.store, headers, raw_query, body_bytes)
-            .and_then(|()| decode(&action, &version, &params))
-            .and_then(|request| match state.injector.draw(&lane, Instant::now()) {
-                Some(f) => Err(fault(f)),
-                None => execute(&mut state.store, request),
-            });
-        state.calls.push(Call {
-            service: "dts".to_owned(),
-            operation: action.clone(),
-            region,
-            target: params.get("DtsJobId").cloned(),
-            status: result.as_ref().map_or_else(|e| e.http_status().as_u16(), |_| StatusCode::OK.as_u16()),
-            error: result.as_ref().err().map(|e| e.code().to_owned()),
-        });
-        result
-    };
-    let request_id = shared.request_id();
-    let status = result.as_ref().map_or_else(Failure::http_status, |_| StatusCode::OK);
-    Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, "application/json;charset=utf-8")
-        .header("x-acs-request-id", request_id.as_str())
-        .body(Body::from(body(&result, &request_id, &host).to_string()))
-        .unwrap_or_else(|_| Response::new(Body::empty()))
+/// The call's parameters: every one is in the query string.
+fn query_params(http: &HttpRequest<'_>) -> BTreeMap<String, String> {
+    form_urlencoded::parse(http.uri.query().unwrap_or_default().as_bytes()).into_owned().collect()
+}
+
+pub(crate) struct Dts;
+
+impl Protocol for Dts {
+    const SERVICE: &'static str = "dts";
+    type Request = Request;
+    type Output = Value;
+    type Error = Failure;
+
+    /// `RegionId`, else `Region` (DescribeDtsJobs documents `Region`, DeleteDtsJob `RegionId`).
+    fn region(http: &HttpRequest<'_>) -> Option<String> {
+        let params = query_params(http);
+        params.get("RegionId").or_else(|| params.get("Region")).cloned()
+    }
+
+    /// Alibaba Cloud's own V3 signature, against the management account's fleet's keys: DTS calls act in no AWS
+    /// account.
+    fn authenticate(estate: &mut Estate, http: &HttpRequest<'_>) -> Result<Caller, Failure> {
+        authenticate(estate.management(), http.headers, http.uri.query().unwrap_or_default(), http.body)?;
+        Ok(Caller::alibaba())
+    }
+
+    fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, Failure>) {
+        let action = header_value(http.headers, "x-acs-action").unwrap_or_default();
+        let version = header_value(http.headers, "x-acs-version").unwrap_or_default();
+        let request = decode(&action, &version, &query_params(http));
+        (action, request)
+    }
+
+    /// The `DtsJobId` parameter as sent, even when the call is refused.
+    fn target(http: &HttpRequest<'_>, _request: Option<&Request>) -> Option<String> {
+        query_params(http).remove("DtsJobId")
+    }
+
+    /// Each request names its own region (`Region`, or the optional `RegionId` of a delete).
+    fn execute(estate: &mut Estate, _caller: &Caller, _region: &str, request: Request) -> Result<Value, Failure> {
+        execute(estate.management(), request)
+    }
+
+    fn fault(f: Fault) -> Failure {
+        fault(f)
+    }
+
+    fn respond(http: &HttpRequest<'_>, _operation: &str, result: Result<Value, Failure>, request_id: &str) -> Response {
+        let host = header_value(http.headers, "host").unwrap_or_default();
+        let status = result.as_ref().map_or_else(Failure::http_status, |_| StatusCode::OK);
+        Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, "application/json;charset=utf-8")
+            .header("x-acs-request-id", request_id)
+            .body(Body::from(body(&result, request_id, &host).to_string()))
+            .unwrap_or_else(|_| Response::new(Body::empty()))
+    }
 }
 
 #[cfg(test)]

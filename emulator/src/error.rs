@@ -1,6 +1,8 @@
-//! The one error type both protocols render, each in its own wire format.
+//! The one error type the AWS protocols render, each in its own wire format.
 
 use axum::http::StatusCode;
+
+use crate::protocol::WireError;
 
 /// A service error as the client sees it: HTTP status, error code, message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,5 +21,15 @@ impl ApiError {
     /// HTTP 400, the status of nearly every AWS client error.
     pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl WireError for ApiError {
+    fn http_status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn code(&self) -> &'static str {
+        self.code
     }
 }

@@ -15,7 +15,7 @@ pub struct Faults {
     pub throttle_rate: f64,
     /// Probability (0..=1) that a call fails with 503.
     pub error_rate: f64,
-    /// A token bucket per service and region (as AWS documents for RDS: "for each AWS account in each AWS
+    /// A token bucket per service, account and region (as AWS documents for RDS: "for each AWS account in each AWS
     /// Region"); calls over it are throttled.
     pub rate_limit: Option<RateLimit>,
     /// Seed of the random draws.
@@ -43,7 +43,7 @@ pub(crate) enum Fault {
 pub(crate) struct Injector {
     faults: Faults,
     rng: fastrand::Rng,
-    /// One bucket per service and region, filled when first used.
+    /// One bucket per service, account and region, filled when first used.
     buckets: std::collections::HashMap<String, Bucket>,
 }
 
@@ -63,8 +63,8 @@ impl Injector {
         &self.faults
     }
 
-    /// Decides the fate of one call to `lane` (a service and region, e.g. `rds us-east-1`) arriving at `now`; a
-    /// call that gets through spends a token of that lane's bucket.
+    /// Decides the fate of one call to `lane` (a service, account and region, e.g. `rds 123456789012 us-east-1`)
+    /// arriving at `now`; a call that gets through spends a token of that lane's bucket.
     pub(crate) fn draw(&mut self, lane: &str, now: Instant) -> Option<Fault> {
         let over_limit = match self.faults.rate_limit {
             Some(limit) => !self
@@ -125,7 +125,7 @@ mod tests {
     fn no_faults_by_default() {
         let mut inj = Injector::new(Faults::default());
         let now = Instant::now();
-        assert!((0..1000).all(|_| inj.draw("dms us-east-1", now).is_none()));
+        assert!((0..1000).all(|_| inj.draw("dms 123456789012 us-east-1", now).is_none()));
     }
 
     #[test]
@@ -134,7 +134,7 @@ mod tests {
         let now = Instant::now();
         let run = |f: &Faults| {
             let mut inj = Injector::new(f.clone());
-            (0..10_000).map(|_| inj.draw("dms us-east-1", now)).collect::<Vec<_>>()
+            (0..10_000).map(|_| inj.draw("dms 123456789012 us-east-1", now)).collect::<Vec<_>>()
         };
         let a = run(&faults);
         assert_eq!(a, run(&faults));
@@ -150,14 +150,16 @@ mod tests {
         let mut inj =
             Injector::new(Faults { rate_limit: Some(RateLimit { per_second: 10.0, burst: 5 }), ..Faults::default() });
         let t0 = Instant::now();
-        let ok = (0..8).filter(|_| inj.draw("dms us-east-1", t0).is_none()).count();
+        let ok = (0..8).filter(|_| inj.draw("dms 123456789012 us-east-1", t0).is_none()).count();
         assert_eq!(ok, 5);
         // 10/s refills one token per 100 ms.
-        assert_eq!(inj.draw("dms us-east-1", t0 + Duration::from_millis(100)), None);
-        assert_eq!(inj.draw("dms us-east-1", t0 + Duration::from_millis(100)), Some(Fault::Throttle));
-        assert_eq!(inj.draw("rds us-east-1", t0 + Duration::from_millis(100)), None, "each service has its own bucket");
+        assert_eq!(inj.draw("dms 123456789012 us-east-1", t0 + Duration::from_millis(100)), None);
+        assert_eq!(inj.draw("dms 123456789012 us-east-1", t0 + Duration::from_millis(100)), Some(Fault::Throttle));
+        let later_ms = t0 + Duration::from_millis(100);
+        assert_eq!(inj.draw("rds 123456789012 us-east-1", later_ms), None, "each service has its own bucket");
+        assert_eq!(inj.draw("dms 100000000001 us-east-1", later_ms), None, "each account has its own bucket");
         let later = t0 + Duration::from_secs(60);
-        assert_eq!((0..8).filter(|_| inj.draw("dms us-east-1", later).is_none()).count(), 5);
+        assert_eq!((0..8).filter(|_| inj.draw("dms 123456789012 us-east-1", later).is_none()).count(), 5);
     }
 
     #[test]

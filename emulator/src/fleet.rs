@@ -1,24 +1,26 @@
 //! The resources the emulator serves. The same types are the JSON file format
 //! (`--fleet`, `PUT /_admin/fleet`) and what Rust tests build directly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use crate::clock::serde_timestamp;
 
 /// The tag key the sample fleet uses to mark resources the janitor must never delete.
 pub const PROTECT_TAG: &str = "janitor:protect";
 
 /// The account id used by generated and sample ARNs.
-const ACCOUNT: &str = "123456789012";
+const ACCOUNT: &str = MANAGEMENT_ACCOUNT;
 
 /// How old "old" generated resources are: well past any sensible minimum age.
 const OLD: Duration = Duration::from_secs(90 * 86_400);
 
-/// The whole emulated estate, across regions.
+/// The whole emulated estate, across regions: the caller's own account's resources ([`MANAGEMENT_ACCOUNT`]) and,
+/// in `member_accounts`, those of the other accounts of its organization.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fleet {
@@ -27,8 +29,14 @@ pub struct Fleet {
     /// DMS resource tags (endpoints, replication instances) keyed by resource ARN.
     #[serde(default)]
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// RDS zero-ETL integrations (RDS's API, 2014-10-31).
     #[serde(default)]
     pub integrations: Vec<Integration>,
+    /// Redshift-managed zero-ETL integrations (Redshift's API, 2012-12-01), e.g. from DynamoDB sources. Each ARN
+    /// must be `arn:aws:redshift:<region>:<account>:integration:<lowercase uuid>` in the integration's region
+    /// (see [`Fleet::validate`]).
+    #[serde(rename = "redshiftIntegrations", default, skip_serializing_if = "Vec::is_empty")]
+    pub redshift_integrations: Vec<Integration>,
     /// Alibaba Cloud DTS jobs (any region name, e.g. `cn-hangzhou`).
     #[serde(rename = "dtsJobs", default, skip_serializing_if = "Vec::is_empty")]
     pub dts_jobs: Vec<DtsJob>,
@@ -41,6 +49,17 @@ pub struct Fleet {
     /// holds by adding it here, and renews it by handing out another one.
     #[serde(rename = "dtsExpiredTokens", default, skip_serializing_if = "BTreeSet::is_empty")]
     pub dts_expired_tokens: BTreeSet<String>,
+    /// Other AWS accounts, keyed by 12-digit account id, each with its own DMS, RDS and Redshift resources (whose ARNs
+    /// name it). A call acts in one of them when it is signed with credentials the emulator's STS issued for it. A
+    /// member's own `memberAccounts`, `sts`, `organization` and DTS fields must be empty.
+    #[serde(rename = "memberAccounts", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub member_accounts: BTreeMap<String, Fleet>,
+    /// Which member account roles STS AssumeRole lets a caller assume.
+    #[serde(default, skip_serializing_if = "StsPolicy::is_open")]
+    pub sts: StsPolicy,
+    /// The organization Organizations lists; `None` answers AWSOrganizationsNotInUseException.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
 }
 
 /// A DMS connection: the pair (endpoint, replication instance) in one region.
@@ -65,7 +84,8 @@ pub struct Connection {
     pub on_delete: Option<OnDelete>,
 }
 
-/// An RDS zero-ETL integration in one region.
+/// A zero-ETL integration in one region: RDS's (`integrations`) or Redshift's own (`redshiftIntegrations`, whose
+/// API has no DataFilter, so one given is not served).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Integration {
@@ -75,7 +95,8 @@ pub struct Integration {
     /// Defaults to the ARN's last segment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration_name: Option<String>,
-    /// Defaults to an Aurora cluster ARN named after the integration.
+    /// Defaults to an Aurora cluster ARN named after the integration (for a Redshift integration ARN, a DynamoDB
+    /// table ARN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
     /// Defaults to a Redshift Serverless namespace ARN named after the integration.
@@ -116,11 +137,13 @@ pub struct IntegrationError {
 pub enum OnDelete {
     /// The resource vanished just before the call: not-found error, and it is gone.
     NotFound,
-    /// DMS InvalidResourceStateFault / RDS InvalidIntegrationStateFault.
+    /// DMS InvalidResourceStateFault / RDS InvalidIntegrationStateFault / Redshift IntegrationConflictStateFault.
     InvalidState,
-    /// RDS IntegrationConflictOperationFault (DMS: like `InvalidState`).
+    /// RDS and Redshift IntegrationConflictOperationFault (DMS: like `InvalidState`).
     Conflict,
-    /// The caller's IAM policy denies the call: DMS AccessDeniedException / RDS 403 AccessDenied.
+    /// Redshift UnsupportedOperation (DMS and RDS, which have no such error: like `InvalidState`).
+    Unsupported,
+    /// The caller's IAM policy denies the call: DMS AccessDeniedException / RDS and Redshift 403 AccessDenied.
     AccessDenied,
     /// DMS AccessDeniedFault: DMS itself was denied access to the endpoint (RDS: like `AccessDenied`).
     EndpointAccessDenied,
@@ -310,6 +333,59 @@ pub enum FleetError {
     Read { path: String, source: std::io::Error },
     #[error("invalid fleet JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(
+        "redshiftIntegrations: {arn:?} is not a Redshift integration ARN \
+         (arn:aws:redshift:<region>:<account>:integration:<lowercase uuid>)"
+    )]
+    RedshiftIntegrationArn { arn: String },
+    #[error("redshiftIntegrations: {arn:?} is an ARN of another region than the integration's {region:?}")]
+    RedshiftIntegrationRegion { arn: String, region: String },
+    #[error("redshiftIntegrations: {arn:?} is listed twice")]
+    DuplicateRedshiftIntegration { arn: String },
+    #[error("{field}: {id:?} is not a 12-digit account id (or, in memberAccounts, is the management account's)")]
+    AccountId { field: &'static str, id: String },
+    #[error("memberAccounts.{account}: {field} belongs in the management account's fleet only")]
+    MemberField { account: String, field: &'static str },
+    #[error("memberAccounts.{account}: {arn:?} names another account than the member's")]
+    MemberArnAccount { account: String, arn: String },
+    #[error("organization: {id:?} is not an organization id (o- and 10 to 32 lowercase letters or digits)")]
+    OrganizationId { id: String },
+    #[error("organization: {id:?} is not a root id (r- and 4 to 32 lowercase letters or digits)")]
+    RootId { id: String },
+    #[error("organization: account {id:?} is listed twice")]
+    DuplicateOrgAccount { id: String },
+    #[error("organization: account {account:?} has parent {parent:?}, neither the root {root:?} nor an OU of it")]
+    ParentId { account: String, parent: String, root: String },
+}
+
+/// The region of `arn` if it matches the model's IntegrationArn pattern for Redshift,
+/// `^arn:aws[a-z\-]*:redshift:[a-z0-9\-]*:[0-9]*:integration:<uuid in lowercase hex>$` (at most 255 characters).
+pub(crate) fn redshift_integration_region(arn: &str) -> Option<&str> {
+    if arn.len() > 255 {
+        return None;
+    }
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "redshift", region, account, "integration", id]
+            if partition
+                .strip_prefix("aws")
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && is_lowercase_uuid(id) =>
+        {
+            Some(region)
+        }
+        _ => None,
+    }
+}
+
+fn is_lowercase_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, len)| {
+            group.len() == len && group.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
 }
 
 fn default_region() -> String {
@@ -320,7 +396,7 @@ fn default_status() -> String {
     "failed".to_owned()
 }
 
-fn month_ago() -> SystemTime {
+pub(crate) fn month_ago() -> SystemTime {
     ago(Duration::from_secs(30 * 86_400))
 }
 
@@ -391,10 +467,30 @@ impl Integration {
         self.integration_name.as_deref().unwrap_or_else(|| last_segment(&self.integration_arn))
     }
 
-    /// The SourceArn RDS reports (given, or an Aurora cluster named after the integration).
+    /// A failed, month-old Redshift integration in `region` whose ARN is [`Integration::redshift_arn`]`(region, n)`.
+    pub fn redshift(region: &str, n: u64) -> Self {
+        Integration::new(region, &Integration::redshift_arn(region, n))
+    }
+
+    /// A Redshift integration ARN of the emulator's account, unique for each `n`, of the form the model requires.
+    pub fn redshift_arn(region: &str, n: u64) -> String {
+        format!(
+            "arn:aws:redshift:{region}:{ACCOUNT}:integration:{:08x}-0000-4000-a000-{:012x}",
+            n >> 48,
+            n & 0xffff_ffff_ffff
+        )
+    }
+
+    /// The SourceArn reported (given, or named after the integration: an Aurora cluster for an RDS integration, a
+    /// DynamoDB table for a Redshift one, as the Redshift model allows only DynamoDB and S3 sources).
     pub fn source_arn(&self) -> String {
         self.source_arn.clone().unwrap_or_else(|| {
-            format!("arn:aws:rds:{}:{}:cluster:{}", self.region, account_of(&self.integration_arn), self.name())
+            let account = account_of(&self.integration_arn);
+            if redshift_integration_region(&self.integration_arn).is_some() {
+                format!("arn:aws:dynamodb:{}:{account}:table/{}", self.region, self.name())
+            } else {
+                format!("arn:aws:rds:{}:{account}:cluster:{}", self.region, self.name())
+            }
         })
     }
 
@@ -421,9 +517,46 @@ impl Integration {
 }
 
 impl Fleet {
-    /// Parses the fleet file format.
+    /// Parses and validates the fleet file format.
     pub fn from_json(json: &str) -> Result<Fleet, FleetError> {
-        Ok(serde_json::from_str(json)?)
+        let fleet: Fleet = serde_json::from_str(json)?;
+        fleet.validate()?;
+        Ok(fleet)
+    }
+
+    /// Checks what the JSON types cannot: every Redshift integration ARN has the form the Redshift model requires
+    /// and the integration's region, and none is listed twice; member accounts have 12-digit ids and only resources
+    /// whose ARNs name them; the STS policy and the organization name valid ids. Fleet files and the admin API are
+    /// checked on load; a fleet built in Rust is served as it is.
+    pub fn validate(&self) -> Result<(), FleetError> {
+        self.validate_resources()?;
+        crate::accounts::validate(self)
+    }
+
+    /// The resource checks of [`Fleet::validate`], which every account's fleet gets.
+    pub(crate) fn validate_resources(&self) -> Result<(), FleetError> {
+        let mut seen = HashSet::new();
+        for i in &self.redshift_integrations {
+            let arn = &i.integration_arn;
+            match redshift_integration_region(arn) {
+                None => return Err(FleetError::RedshiftIntegrationArn { arn: arn.clone() }),
+                Some(region) if region != i.region => {
+                    return Err(FleetError::RedshiftIntegrationRegion { arn: arn.clone(), region: i.region.clone() })
+                }
+                Some(_) => {}
+            }
+            if !seen.insert(arn.as_str()) {
+                return Err(FleetError::DuplicateRedshiftIntegration { arn: arn.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// The ARNs of the resources the fleet holds (not those they refer to, such as an integration's source).
+    pub(crate) fn resource_arns(&self) -> impl Iterator<Item = &str> {
+        let connections = self.connections.iter().flat_map(|c| [&c.endpoint_arn, &c.replication_instance_arn]);
+        let integrations = self.integrations.iter().chain(&self.redshift_integrations).map(|i| &i.integration_arn);
+        connections.chain(integrations).chain(self.tags.keys()).map(String::as_str)
     }
 
     /// Reads and parses a fleet file.
@@ -444,11 +577,8 @@ impl Fleet {
     /// `regions` (default `us-east-1`); `stale_share` of each kind failed and old,
     /// spread evenly, the rest healthy.
     pub fn generated(dms_connections: usize, integrations: usize, stale_share: f64, regions: &[&str]) -> Fleet {
-        let regions: &[&str] = if regions.is_empty() { &["us-east-1"] } else { regions };
-        let share = stale_share.clamp(0.0, 1.0);
-        // Item i is stale when the running stale count steps up at i: exactly
-        // floor(n * share) stale items, evenly interleaved with healthy ones.
-        let stale = |i: usize| ((i + 1) as f64 * share).floor() > (i as f64 * share).floor();
+        let regions = generated_regions(regions);
+        let stale = stale_at(stale_share);
         let old = ago(OLD);
         let connections = (0..dms_connections)
             .map(|i| {
@@ -471,25 +601,63 @@ impl Fleet {
         let integrations = (0..integrations)
             .map(|i| {
                 let region = regions[i % regions.len()];
-                let mut n = Integration::new(
-                    region,
-                    &format!("arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-8000-{i:012x}"),
-                );
-                n.integration_name = Some(format!("gen-integration-{i}"));
-                n.create_time = old;
-                if stale(i) {
-                    n.errors = vec![IntegrationError {
-                        error_code: "SOURCE_CLUSTER_NOT_FOUND".to_owned(),
-                        error_message: Some("The source cluster no longer exists.".to_owned()),
-                    }];
-                } else {
-                    n.status = "active".to_owned();
-                }
-                n
+                let arn = format!("arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-8000-{i:012x}");
+                generated_integration(Integration::new(region, &arn), &format!("gen-integration-{i}"), stale(i), old)
             })
             .collect();
         Fleet { connections, tags: BTreeMap::new(), integrations, ..Fleet::default() }
     }
+
+    /// Redshift-managed integrations for a benchmark fleet, shaped like [`Fleet::generated`]'s RDS ones (round-robin
+    /// over `regions`, `stale_share` failed and old, the rest active), with DynamoDB sources and
+    /// [`Integration::redshift_arn`] ARNs.
+    pub fn generated_redshift_integrations(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Integration> {
+        let regions = generated_regions(regions);
+        let stale = stale_at(stale_share);
+        let old = ago(OLD);
+        (0..count)
+            .map(|i| {
+                let region = regions[i % regions.len()];
+                generated_integration(
+                    Integration::redshift(region, i as u64),
+                    &format!("gen-redshift-integration-{i}"),
+                    stale(i),
+                    old,
+                )
+            })
+            .collect()
+    }
+}
+
+/// The regions of a generated fleet: those given, or `us-east-1`.
+fn generated_regions<'a>(regions: &'a [&'a str]) -> &'a [&'a str] {
+    if regions.is_empty() {
+        &["us-east-1"]
+    } else {
+        regions
+    }
+}
+
+/// Whether generated item i is stale: when the running stale count steps up at i, which makes exactly
+/// floor(n * share) of n items stale, evenly interleaved with healthy ones.
+fn stale_at(stale_share: f64) -> impl Fn(usize) -> bool {
+    let share = stale_share.clamp(0.0, 1.0);
+    move |i| ((i + 1) as f64 * share).floor() > (i as f64 * share).floor()
+}
+
+/// A generated integration created at `created`, named `name`, failed with an error if `stale`, else active.
+fn generated_integration(mut integration: Integration, name: &str, stale: bool, created: SystemTime) -> Integration {
+    integration.integration_name = Some(name.to_owned());
+    integration.create_time = created;
+    if stale {
+        integration.errors = vec![IntegrationError {
+            error_code: "SOURCE_CLUSTER_NOT_FOUND".to_owned(),
+            error_message: Some("The source cluster no longer exists.".to_owned()),
+        }];
+    } else {
+        integration.status = "active".to_owned();
+    }
+    integration
 }
 
 #[cfg(test)]
@@ -650,6 +818,67 @@ mod tests {
         ] {
             assert!(Fleet::from_json(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn redshift_integrations_load_and_are_validated() {
+        let arn = "arn:aws:redshift:eu-west-1:123456789012:integration:0a1b2c3d-0000-4000-a000-00000000beef";
+        let fleet = Fleet::from_json(&format!(
+            r#"{{"redshiftIntegrations":[{{"region":"eu-west-1","IntegrationArn":"{arn}","Status":"needs_attention"}}]}}"#
+        ))
+        .unwrap();
+        let i = &fleet.redshift_integrations[0];
+        assert_eq!((i.status.as_str(), i.name()), ("needs_attention", "0a1b2c3d-0000-4000-a000-00000000beef"));
+        assert_eq!(
+            i.source_arn(),
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/0a1b2c3d-0000-4000-a000-00000000beef"
+        );
+        assert!(Fleet::from_json("{}").unwrap().redshift_integrations.is_empty(), "older fleet files still load");
+        let json = serde_json::to_string(&fleet).unwrap();
+        assert!(json.contains(r#""redshiftIntegrations":[{"region":"eu-west-1","#), "{json}");
+        assert_eq!(Fleet::from_json(&json).unwrap().redshift_integrations[0].integration_arn, arn);
+
+        let load = |region: &str, arns: &[&str]| {
+            let list: Vec<String> =
+                arns.iter().map(|a| format!(r#"{{"region":"{region}","IntegrationArn":"{a}"}}"#)).collect();
+            Fleet::from_json(&format!(r#"{{"redshiftIntegrations":[{}]}}"#, list.join(",")))
+        };
+        for bad in [
+            "arn:aws:rds:eu-west-1:123456789012:integration:0a1b2c3d-0000-4000-a000-00000000beef",
+            "arn:aws:redshift:eu-west-1:123456789012:integration:0A1B2C3D-0000-4000-A000-00000000BEEF",
+            "arn:aws:redshift:eu-west-1:123456789012:integration:not-a-uuid",
+            "arn:aws:redshift:eu-west-1:12345678901x:integration:0a1b2c3d-0000-4000-a000-00000000beef",
+            "arn:aws:redshift:eu-west-1:123456789012:namespace:0a1b2c3d-0000-4000-a000-00000000beef",
+        ] {
+            assert!(matches!(load("eu-west-1", &[bad]), Err(FleetError::RedshiftIntegrationArn { .. })), "{bad}");
+        }
+        assert!(matches!(load("us-east-1", &[arn]), Err(FleetError::RedshiftIntegrationRegion { .. })));
+        assert!(matches!(load("eu-west-1", &[arn, arn]), Err(FleetError::DuplicateRedshiftIntegration { .. })));
+        let china = "arn:aws-cn:redshift:cn-north-1:123456789012:integration:0a1b2c3d-0000-4000-a000-00000000beef";
+        assert!(load("cn-north-1", &[china]).is_ok());
+    }
+
+    #[test]
+    fn redshift_arns_are_unique_and_of_the_model_form() {
+        let arns: std::collections::HashSet<String> = [0, 1, 0xffff_ffff_ffff, 1 << 48, u64::MAX]
+            .iter()
+            .map(|n| Integration::redshift_arn("us-east-1", *n))
+            .collect();
+        assert_eq!(arns.len(), 5);
+        assert!(arns.iter().all(|a| redshift_integration_region(a) == Some("us-east-1")), "{arns:?}");
+    }
+
+    #[test]
+    fn generated_redshift_integrations_are_shared_out_like_rds_ones() {
+        let generated = Fleet::generated_redshift_integrations(100, 0.3, &["us-east-1", "eu-west-1"]);
+        let fleet = Fleet { redshift_integrations: generated, ..Fleet::default() };
+        assert_eq!(fleet.validate().map_err(|e| e.to_string()), Ok(()));
+        let r = &fleet.redshift_integrations;
+        assert_eq!(r.iter().filter(|i| i.status == "failed" && !i.errors.is_empty()).count(), 30);
+        assert_eq!(r.iter().filter(|i| i.status == "active").count(), 70);
+        assert_eq!(r.iter().filter(|i| i.region == "eu-west-1").count(), 50);
+        assert!(r.iter().all(|i| i.create_time < ago(Duration::from_secs(89 * 86_400))));
+        assert!(Fleet::generated_redshift_integrations(0, 0.5, &[]).is_empty());
     }
 
     #[test]

@@ -1,15 +1,20 @@
-//! A local, protocol-exact stand-in for the AWS DMS and RDS control-plane calls the
-//! janitor makes, so its tests can drive the real AWS SDK over real HTTP, and for the
+//! A local, protocol-exact stand-in for the AWS DMS, RDS and Redshift control-plane calls
+//! the janitor makes, with the STS and Organizations calls that sweep an organization's accounts,
+//! so its tests can drive the real AWS SDK over real HTTP, and for the
 //! Alibaba Cloud DTS calls, whose V3 signatures it verifies.
 //!
-//! One port serves DMS (awsJson1_1, `X-Amz-Target`), RDS (awsQuery form posts), DTS
-//! (RPC, `x-acs-action`, parameters in the query string) and a plain-JSON admin API
-//! under `/_admin/`. Resources are per region (AWS: the SigV4 credential scope; DTS: the
-//! `Region`/`RegionId` parameter), every service call is logged, and faults (latency,
-//! throttling, 5xx, a rate limit, per-resource delete outcomes) can be injected.
+//! One port serves DMS and Organizations (awsJson1_1, told apart by `X-Amz-Target`), RDS, Redshift
+//! and STS (awsQuery form posts, told apart by the SigV4 scope's service), DTS (RPC, `x-acs-action`,
+//! parameters in the query string) and a plain-JSON admin API under `/_admin/`. Resources are per
+//! account (the management account's, or a member's for credentials its STS issued) and per region
+//! (AWS: the SigV4 credential scope; DTS: the `Region`/`RegionId` parameter), every service call is
+//! logged, and faults (latency, throttling, 5xx, a rate limit, per-resource delete outcomes) can be
+//! injected.
 
+mod accounts;
 mod admin;
 mod auth;
+mod awsjson;
 mod calls;
 mod clock;
 mod dms;
@@ -17,12 +22,18 @@ mod dts;
 mod error;
 mod faults;
 mod fleet;
+mod identity;
+mod organizations;
 mod paging;
+mod protocol;
+mod query;
 mod rds;
+mod redshift;
 pub mod runtime_api;
 mod server;
 mod state;
 mod store;
+mod sts;
 mod xml;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,6 +42,10 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use accounts::{
+    AccountStatus, JoinedMethod, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE,
+    MANAGEMENT_ACCOUNT,
+};
 pub use calls::{count, Call};
 pub use clock::{format_iso8601, parse_timestamp};
 pub use faults::{Faults, RateLimit};
@@ -97,14 +112,21 @@ impl Emulator {
         self.shared.lock().calls.clear();
     }
 
-    /// The fleet as it is now (deleted resources gone, tested ones `testing`).
+    /// The fleet as it is now (deleted resources gone, tested ones `testing`), member accounts included.
     pub fn fleet(&self) -> Fleet {
-        self.shared.lock().store.fleet()
+        self.shared.lock().estate.fleet()
     }
 
-    /// Replaces every resource (and tag) in every region.
+    /// Replaces every resource (and tag) in every region of every account, the STS policy and the organization.
+    /// Credentials issued for member accounts that remain stay valid; those of accounts gone are refused.
     pub fn set_fleet(&self, fleet: Fleet) {
-        self.shared.lock().store.replace(fleet);
+        self.shared.lock().estate.replace(fleet);
+    }
+
+    /// Expires every credential the emulator's STS has issued so far: calls signed with them answer
+    /// ExpiredToken (awsQuery) or ExpiredTokenException (awsJson) until the caller assumes the role again.
+    pub fn expire_sessions(&self) {
+        self.shared.lock().estate.sessions.expire_all();
     }
 
     /// Replaces the faults, restarting their random sequence and rate limit.

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use emulator::{Emulator, Faults, Fleet, RateLimit};
 
-/// A local AWS DMS + RDS control plane for testing the janitor.
+/// A local AWS DMS + RDS + Redshift (with STS and Organizations for member accounts, and Alibaba Cloud DTS) control
+/// plane for testing the janitor.
 #[derive(Debug, Parser)]
 #[command(name = "janitor-emulator", version)]
 struct Args {
@@ -19,6 +20,14 @@ struct Args {
     /// `generated:CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]` for a benchmark fleet.
     #[arg(long)]
     fleet: String,
+    /// Redshift-managed integrations to add to a `generated:` fleet, spread and failed like its RDS integrations.
+    #[arg(long, default_value_t = 0)]
+    redshift_integrations: usize,
+    /// Member accounts (100000000001 and on) to copy a `generated:` fleet's DMS, RDS and Redshift resources into, each
+    /// with its own ARNs; an organization lists them (ACTIVE, in OU ou-root-benchmark) and role
+    /// ReplicationJanitorMember can be assumed in each.
+    #[arg(long, default_value_t = 0)]
+    member_accounts: u32,
     /// Delay before answering each service call.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -28,8 +37,8 @@ struct Args {
     /// Probability (0..=1) of a 503 answer.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     error_rate: f64,
-    /// Server-side rate limit of each service in each region: PER_SECOND[/BURST] (burst defaults to PER_SECOND, at
-    /// least 1).
+    /// Server-side rate limit of each service in each account and region: PER_SECOND[/BURST] (burst defaults to
+    /// PER_SECOND, at least 1).
     #[arg(long, value_parser = rate_limit)]
     rate_limit: Option<RateLimit>,
     /// Seed of the fault randomness.
@@ -63,23 +72,32 @@ fn rate_limit(s: &str) -> Result<RateLimit, String> {
     Ok(RateLimit { per_second, burst })
 }
 
-/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`.
-fn generated(spec: &str) -> Option<Fleet> {
+/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`, adding `redshift_integrations` Redshift ones, and copies
+/// the whole into `member_accounts` member accounts.
+fn generated(spec: &str, redshift_integrations: usize, member_accounts: u32) -> Option<Fleet> {
     let mut parts = spec.split(',');
     let connections = parts.next()?.trim().parse().ok()?;
     let integrations = parts.next()?.trim().parse().ok()?;
     let share: f64 = parts.next()?.trim().parse().ok().filter(|s| (0.0..=1.0).contains(s))?;
     let regions: Vec<&str> = parts.map(str::trim).filter(|r| !r.is_empty()).collect();
-    Some(Fleet::generated(connections, integrations, share, &regions))
+    let fleet = Fleet {
+        redshift_integrations: Fleet::generated_redshift_integrations(redshift_integrations, share, &regions),
+        ..Fleet::generated(connections, integrations, share, &regions)
+    };
+    Some(fleet.with_generated_members(member_accounts))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if (args.redshift_integrations > 0 || args.member_accounts > 0) && !args.fleet.starts_with("generated:") {
+        eprintln!("janitor-emulator: --redshift-integrations and --member-accounts need --fleet generated:...");
+        return ExitCode::from(2);
+    }
     let fleet = if args.fleet == "sample" {
         Fleet::sample()
     } else if let Some(spec) = args.fleet.strip_prefix("generated:") {
-        match generated(spec) {
+        match generated(spec, args.redshift_integrations, args.member_accounts) {
             Some(fleet) => fleet,
             None => {
                 eprintln!("janitor-emulator: --fleet generated:{spec} is not CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]");
@@ -136,4 +154,37 @@ async fn stop_signal() -> std::io::Result<()> {
 #[cfg(not(unix))]
 async fn stop_signal() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_fleets_add_the_redshift_integrations_asked_for() {
+        let fleet = generated("10,6,0.5,us-east-1,eu-west-1", 8, 0).unwrap();
+        assert_eq!((fleet.connections.len(), fleet.integrations.len()), (10, 6));
+        let redshift = &fleet.redshift_integrations;
+        assert_eq!(redshift.len(), 8);
+        assert_eq!(redshift.iter().filter(|i| i.status == "failed").count(), 4, "the spec's stale share");
+        assert_eq!(redshift.iter().filter(|i| i.region == "eu-west-1").count(), 4, "the spec's regions");
+        assert!(generated("10,6,0.5", 0, 0).unwrap().redshift_integrations.is_empty(), "none unless asked");
+        assert!(generated("10,x,0.5", 8, 0).is_none());
+    }
+
+    #[test]
+    fn generated_fleets_are_copied_into_the_member_accounts_asked_for() {
+        let alone = generated("10,6,0.5", 2, 0).unwrap();
+        assert!(alone.member_accounts.is_empty() && alone.organization.is_none(), "none unless asked");
+        let fleet = generated("10,6,0.5", 2, 3).unwrap();
+        assert_eq!(fleet.member_accounts.len(), 3);
+        let member = &fleet.member_accounts["100000000003"];
+        assert_eq!(
+            (member.connections.len(), member.integrations.len(), member.redshift_integrations.len()),
+            (10, 6, 2)
+        );
+        assert!(member.redshift_integrations.iter().all(|i| i.integration_arn.contains(":100000000003:")));
+        assert_eq!(fleet.organization.map(|o| o.accounts.len()), Some(4));
+        assert_eq!(fleet.sts.member_role.as_deref(), Some(emulator::GENERATED_MEMBER_ROLE));
+    }
 }

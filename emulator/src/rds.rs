@@ -1,20 +1,25 @@
 //! AWS RDS over awsQuery: DescribeIntegrations and DeleteIntegration.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
-use axum::body::Body;
-use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
+use crate::auth;
 use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{Integration, OnDelete};
+use crate::identity::{self, Caller};
 use crate::paging;
-use crate::server::Protocol;
-use crate::store::Store;
-use crate::xml::{escape, Xml};
+use crate::protocol::{HttpRequest, Protocol};
+use crate::query::{self, invalid};
+use crate::store::{Estate, Store};
+use crate::xml::Xml;
 
+/// The API version RDS's SDKs send as `Version`.
+pub(crate) const VERSION: &str = "2014-10-31";
 const NAMESPACE: &str = "http://rds.amazonaws.com/doc/2014-10-31/";
 /// The only DescribeIntegrations filter the emulator knows (real names are undocumented).
 const IDENTIFIER_FILTER: &str = "integration-identifier";
@@ -32,10 +37,6 @@ pub(crate) enum Request {
     Delete(String),
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("InvalidParameterValue", message)
-}
-
 fn not_found(identifier: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "IntegrationNotFoundFault", format!("Integration {identifier} not found."))
 }
@@ -47,64 +48,22 @@ fn invalid_state(i: &Integration) -> ApiError {
     )
 }
 
-/// Filters from `Filters.Filter.N.Name` and `Filters.Filter.N.Values.Value.M`, in N order.
-fn filters(params: &BTreeMap<String, String>) -> Result<Vec<Vec<String>>, ApiError> {
-    let mut by_index: BTreeMap<u32, (Option<&str>, BTreeMap<u32, &str>)> = BTreeMap::new();
-    for (key, value) in params {
-        let Some(rest) = key.strip_prefix("Filters.Filter.") else {
-            continue;
-        };
-        let parsed = rest.split_once('.').and_then(|(n, field)| {
-            let n: u32 = n.parse().ok()?;
-            match field {
-                "Name" => Some((n, None)),
-                _ => Some((n, Some(field.strip_prefix("Values.Value.")?.parse().ok()?))),
-            }
-        });
-        let (n, value_index) = parsed.ok_or_else(|| invalid(format!("Invalid parameter {key}")))?;
-        let entry = by_index.entry(n).or_default();
-        match value_index {
-            None => entry.0 = Some(value),
-            Some(m) => {
-                entry.1.insert(m, value);
-            }
-        }
-    }
-    by_index
-        .into_values()
-        .map(|(name, values)| match name {
-            Some(IDENTIFIER_FILTER) => Ok(values.into_values().map(str::to_owned).collect()),
-            Some(other) => Err(invalid(format!("Unrecognized filter name: {other}. Supported: {IDENTIFIER_FILTER}"))),
-            None => Err(invalid("Every filter needs a Name")),
-        })
-        .collect()
-}
-
 fn describe(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
-    let max_records = params
-        .get("MaxRecords")
-        .map(|v| v.parse::<i64>().map_err(|_| invalid(format!("Invalid value for MaxRecords: {v}"))))
-        .transpose()?;
-    let size = paging::page_size(max_records).map_err(invalid)?;
-    let after = match params.get("Marker") {
-        None => None,
-        Some(m) => Some(paging::decode_marker(m).ok_or_else(|| invalid("Invalid marker"))?),
-    };
-    Ok(Request::Describe {
-        identifier: params.get("IntegrationIdentifier").cloned(),
-        filters: filters(params)?,
-        size,
-        after,
-    })
+    let (size, after) = query::paging(params)?;
+    let filters = query::filters(params, "Filters.Filter")?
+        .into_iter()
+        .map(|f| match f.name.as_str() {
+            IDENTIFIER_FILTER => Ok(f.values),
+            other => Err(invalid(format!("Unrecognized filter name: {other}. Supported: {IDENTIFIER_FILTER}"))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Request::Describe { identifier: params.get("IntegrationIdentifier").cloned(), filters, size, after })
 }
 
 fn delete(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
     match params.get("IntegrationIdentifier") {
         Some(id) if !id.is_empty() => Ok(Request::Delete(id.clone())),
-        _ => Err(ApiError::bad_request(
-            "MissingParameter",
-            "The request must contain the parameter IntegrationIdentifier",
-        )),
+        _ => Err(query::missing("IntegrationIdentifier")),
     }
 }
 
@@ -154,9 +113,9 @@ fn execute_describe(
     after: Option<u64>,
 ) -> Result<String, ApiError> {
     if let Some(id) = identifier {
-        store.integration(region, id).ok_or_else(|| not_found(id))?;
+        store.integrations.find(region, |i| i.is_named(id)).ok_or_else(|| not_found(id))?;
     }
-    let matching = store.integrations(region).filter(|(_, i)| {
+    let matching = store.integrations.in_region(region).filter(|(_, i)| {
         identifier.is_none_or(|id| i.is_named(id)) && filters.iter().all(|values| values.iter().any(|v| i.is_named(v)))
     });
     let (page, marker) = paging::page(matching, after, size);
@@ -171,14 +130,14 @@ fn execute_describe(
 }
 
 fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<String, ApiError> {
-    let found = store.integration(region, identifier).ok_or_else(|| not_found(identifier))?;
+    let found = store.integrations.find(region, |i| i.is_named(identifier)).ok_or_else(|| not_found(identifier))?;
     let arn = found.integration_arn.clone();
     match found.on_delete {
         Some(OnDelete::NotFound) => {
-            store.remove_integration(region, &arn);
+            store.integrations.remove(region, &arn);
             return Err(not_found(identifier));
         }
-        Some(OnDelete::InvalidState) => return Err(invalid_state(found)),
+        Some(OnDelete::InvalidState | OnDelete::Unsupported) => return Err(invalid_state(found)),
         Some(OnDelete::Conflict) => {
             return Err(ApiError::bad_request(
                 "IntegrationConflictOperationFault",
@@ -193,7 +152,7 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
                 format!("User is not authorized to perform: rds:DeleteIntegration on resource: {arn}"),
             ))
         }
-        Some(OnDelete::Throttle) => return Err(Rds::fault(Fault::Throttle)),
+        Some(OnDelete::Throttle) => return Err(query::fault(Fault::Throttle)),
         None => {}
     }
     if matches!(found.status.as_str(), "creating" | "modifying" | "deleting") {
@@ -201,94 +160,74 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
     }
     let mut deleting = found.clone();
     deleting.status = "deleting".to_owned();
-    store.remove_integration(region, &arn);
+    store.integrations.remove(region, &arn);
     let mut x = Xml::default();
     write_integration(&mut x, &deleting);
     Ok(x.into_string())
+}
+
+fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
+    match request {
+        Request::Describe { identifier, filters, size, after } => {
+            execute_describe(store, region, identifier.as_deref(), &filters, size, after)
+        }
+        Request::Delete(identifier) => execute_delete(store, region, &identifier),
+    }
 }
 
 impl Protocol for Rds {
     const SERVICE: &'static str = "rds";
     type Request = Request;
     type Output = String;
+    type Error = ApiError;
 
-    fn decode(_headers: &HeaderMap, body: &[u8]) -> (String, Result<Request, ApiError>) {
-        let params: BTreeMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
-        let action = params.get("Action").cloned().unwrap_or_default();
-        let request = match action.as_str() {
+    fn region(http: &HttpRequest<'_>) -> Option<String> {
+        auth::region(http.headers)
+    }
+
+    fn authenticate(estate: &mut Estate, http: &HttpRequest<'_>) -> Result<Caller, ApiError> {
+        estate.sessions.identify(http.headers, SystemTime::now()).map_err(identity::query_error)
+    }
+
+    fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
+        let params = query::params(http.body);
+        let (action, served) = query::action(&params, &["DescribeIntegrations", "DeleteIntegration"]);
+        let request = served.and_then(|()| match action.as_str() {
             "DescribeIntegrations" => describe(&params),
-            "DeleteIntegration" => delete(&params),
-            "" => Err(ApiError::bad_request("MissingAction", "The request must contain the parameter Action")),
-            other => Err(ApiError::bad_request(
-                "InvalidAction",
-                format!("The action {other} is not valid for this web service."),
-            )),
-        };
+            _ => delete(&params),
+        });
         (action, request)
     }
 
-    fn target(request: &Request) -> Option<String> {
-        match request {
+    fn target(_http: &HttpRequest<'_>, request: Option<&Request>) -> Option<String> {
+        match request? {
             Request::Describe { identifier, .. } => identifier.clone(),
             Request::Delete(id) => Some(id.clone()),
         }
     }
 
-    fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
-        match request {
-            Request::Describe { identifier, filters, size, after } => {
-                execute_describe(store, region, identifier.as_deref(), &filters, size, after)
-            }
-            Request::Delete(identifier) => execute_delete(store, region, &identifier),
-        }
-    }
-
-    fn missing_auth() -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "Request is missing Authentication Token")
+    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<String, ApiError> {
+        execute(estate.resources(caller).map_err(identity::query_error)?, region, request)
     }
 
     fn fault(fault: Fault) -> ApiError {
-        match fault {
-            Fault::Throttle => ApiError::bad_request("Throttling", "Rate exceeded"),
-            Fault::Unavailable => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                "Service is temporarily unavailable",
-            ),
-        }
+        query::fault(fault)
     }
 
-    fn respond(operation: &str, result: Result<String, ApiError>, request_id: &str) -> Response {
-        let (status, body) = match result {
-            Ok(inner) => (
-                StatusCode::OK,
-                format!(
-                    "<{operation}Response xmlns=\"{NAMESPACE}\">\n  <{operation}Result>{inner}</{operation}Result>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</{operation}Response>\n"
-                ),
-            ),
-            Err(e) => {
-                let kind = if e.status.is_server_error() { "Receiver" } else { "Sender" };
-                (
-                    e.status,
-                    format!(
-                        "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
-                        escape(e.code),
-                        escape(&e.message)
-                    ),
-                )
-            }
-        };
-        Response::builder()
-            .status(status)
-            .header(CONTENT_TYPE, "text/xml")
-            .header("x-amzn-requestid", request_id)
-            .body(Body::from(body))
-            .unwrap_or_else(|_| Response::new(Body::empty()))
+    fn respond(
+        _http: &HttpRequest<'_>,
+        operation: &str,
+        result: Result<String, ApiError>,
+        request_id: &str,
+    ) -> Response {
+        query::respond(NAMESPACE, operation, result, request_id)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, Uri};
+
     use super::*;
     use crate::fleet::{Fleet, IntegrationError};
 
@@ -299,8 +238,9 @@ mod tests {
     }
 
     fn run(store: &mut Store, body: &str) -> Result<String, ApiError> {
-        let (_, request) = Rds::decode(&HeaderMap::new(), body.as_bytes());
-        Rds::execute(store, "us-east-1", request?)
+        let (uri, headers) = (Uri::from_static("/"), HeaderMap::new());
+        let (_, request) = Rds::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
+        execute(store, "us-east-1", request?)
     }
 
     #[test]

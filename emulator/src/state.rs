@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use crate::calls::Call;
 use crate::faults::{Faults, Injector};
 use crate::fleet::Fleet;
-use crate::store::Store;
+use crate::store::Estate;
 
 /// State behind one `std` mutex: every critical section is short and never awaits.
 #[derive(Debug)]
@@ -17,17 +17,17 @@ pub(crate) struct Shared {
 
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) store: Store,
+    pub(crate) estate: Estate,
     pub(crate) injector: Injector,
     pub(crate) calls: Vec<Call>,
 }
 
 impl Shared {
     pub(crate) fn new(fleet: Fleet, faults: Faults) -> Self {
-        let mut store = Store::default();
-        store.replace(fleet);
+        let mut estate = Estate::default();
+        estate.replace(fleet);
         Shared {
-            state: Mutex::new(State { store, injector: Injector::new(faults), calls: Vec::new() }),
+            state: Mutex::new(State { estate, injector: Injector::new(faults), calls: Vec::new() }),
             requests: AtomicU64::new(0),
         }
     }

@@ -4,12 +4,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::{http, Reply};
-use emulator::{count, Connection, Emulator, Faults, Fleet, Integration};
+use emulator::{count, Connection, Emulator, Faults, Fleet, Integration, OnDelete, RateLimit};
 
 mod common;
 
 const DMS_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dms/aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff";
 const RDS_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/rds/aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff";
+const REDSHIFT_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/redshift/aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff";
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
 
 async fn dms(addr: SocketAddr, op: &str, body: &str) -> Reply {
     let target = format!("AmazonDMSv20160101.{op}");
@@ -117,6 +119,113 @@ async fn rds_speaks_query_xml() {
     assert!(unsigned.body.contains("<Code>MissingAuthenticationToken</Code>"));
 }
 
+/// An awsQuery form post, signed with `auth` if given, sent exactly as `body` says.
+async fn form(addr: SocketAddr, auth: Option<&str>, body: &str) -> Reply {
+    let mut headers = vec![FORM];
+    headers.extend(auth.map(|a| ("Authorization", a)));
+    http(addr, "POST", "/", &headers, body).await
+}
+
+fn rds_and_redshift_fleet() -> Fleet {
+    let mut redshift_failed = Integration::redshift("us-east-1", 1);
+    redshift_failed.integration_name = Some("orders-from-dynamodb".to_owned());
+    let mut redshift_busy = Integration::redshift("us-east-1", 2);
+    redshift_busy.on_delete = Some(OnDelete::Conflict);
+    Fleet {
+        integrations: vec![Integration::new("us-east-1", "arn:aws:rds:us-east-1:123456789012:integration:rds-one")],
+        redshift_integrations: vec![redshift_failed, redshift_busy, Integration::redshift("eu-west-1", 3)],
+        ..Fleet::default()
+    }
+}
+
+#[tokio::test]
+async fn redshift_shares_the_query_port_told_apart_by_the_signing_service() {
+    let emu = Emulator::start(rds_and_redshift_fleet()).await.unwrap();
+    let addr = emu.addr();
+    let describe = "Action=DescribeIntegrations&Version=2012-12-01";
+    let reply = form(addr, Some(REDSHIFT_AUTH), describe).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply
+        .body
+        .starts_with("<DescribeIntegrationsResponse xmlns=\"http://redshift.amazonaws.com/doc/2012-12-01/\">"));
+    assert!(reply.body.contains("<DescribeIntegrationsResult><Integrations><Integration><IntegrationArn>"));
+    assert_eq!(reply.body.matches("<Integration>").count(), 2, "only Redshift's, only the signing region's");
+    assert!(reply.body.contains("<IntegrationName>orders-from-dynamodb</IntegrationName>"));
+    assert!(!reply.body.contains("rds-one"));
+    let rds_reply = rds(addr, "Action=DescribeIntegrations").await;
+    assert!(rds_reply.body.contains("xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\""));
+    assert_eq!(rds_reply.body.matches("<Integration>").count(), 1);
+    assert!(rds_reply.body.contains("rds-one"));
+    let rds_without_version = form(addr, Some(RDS_AUTH), "Action=DescribeIntegrations").await;
+    assert!(rds_without_version.body.contains("rds-one"), "the scope alone decides");
+
+    let arn = Integration::redshift_arn("us-east-1", 1);
+    let delete = format!("Action=DeleteIntegration&Version=2012-12-01&IntegrationArn={arn}");
+    let deleted = form(addr, Some(REDSHIFT_AUTH), &delete).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert!(deleted.body.contains(&format!("<DeleteIntegrationResult><IntegrationArn>{arn}</IntegrationArn>")));
+    assert!(deleted.body.contains("<Status>deleting</Status>"));
+    let again = form(addr, Some(REDSHIFT_AUTH), &delete).await;
+    assert_eq!(again.status, 404);
+    assert!(again.body.contains("<Code>IntegrationNotFoundFault</Code>"));
+    let busy = Integration::redshift_arn("us-east-1", 2);
+    let conflict =
+        form(addr, Some(REDSHIFT_AUTH), &format!("Action=DeleteIntegration&Version=2012-12-01&IntegrationArn={busy}"))
+            .await;
+    assert_eq!(conflict.status, 400);
+    assert!(conflict.body.contains("<Code>IntegrationConflictOperationFault</Code>"));
+    assert_eq!(emu.fleet().redshift_integrations.len(), 2);
+    assert_eq!(emu.fleet().integrations.len(), 1, "RDS's integration is untouched");
+
+    let unsigned = form(addr, None, describe).await;
+    assert_eq!(unsigned.status, 403);
+    assert!(unsigned.body.contains("<ErrorResponse xmlns=\"http://redshift.amazonaws.com/doc/2012-12-01/\">"));
+    assert!(unsigned.body.contains("<Code>MissingAuthenticationToken</Code>"));
+
+    let calls = emu.calls();
+    let redshift: Vec<_> = calls.iter().filter(|c| c.service == "redshift").collect();
+    assert_eq!(redshift.len(), 5, "{calls:?}");
+    assert_eq!(
+        (redshift[1].operation.as_str(), redshift[1].region.as_str(), redshift[1].target.as_deref()),
+        ("DeleteIntegration", "us-east-1", Some(arn.as_str()))
+    );
+    assert_eq!((redshift[2].status, redshift[2].error.as_deref()), (404, Some("IntegrationNotFoundFault")));
+    assert_eq!(calls.iter().filter(|c| c.service == "rds").count(), 2);
+}
+
+#[tokio::test]
+async fn query_forms_that_name_no_served_service_are_refused() {
+    let emu = Emulator::start(rds_and_redshift_fleet()).await.unwrap();
+    let addr = emu.addr();
+    let before = emu.fleet();
+    for (auth, body, says) in [
+        (Some(REDSHIFT_AUTH), "Action=DescribeIntegrations&Version=2014-10-31", "Version \"2014-10-31\""),
+        (Some(RDS_AUTH), "Action=DescribeIntegrations&Version=2012-12-01", "Version \"2012-12-01\""),
+        (Some(DMS_AUTH), "Action=DescribeIntegrations&Version=2012-12-01", "signed for \"dms\""),
+        (None, "Action=DescribeIntegrations&Version=2010-01-01", "2010-01-01"),
+        (None, "Action=DescribeIntegrations", "without Version"),
+    ] {
+        let reply = form(addr, auth, body).await;
+        assert_eq!(reply.status, 400, "{body}");
+        assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"), "{body}");
+        assert!(reply.body.contains(says), "{body}: {}", reply.body);
+    }
+    assert!(emu.calls().is_empty(), "nothing reached a service");
+    assert_eq!(emu.fleet(), before);
+}
+
+#[tokio::test]
+async fn redshift_has_its_own_rate_limit_bucket() {
+    let emu = Emulator::start(rds_and_redshift_fleet()).await.unwrap();
+    emu.set_faults(Faults { rate_limit: Some(RateLimit { per_second: 0.001, burst: 1 }), ..Faults::default() });
+    let describe = "Action=DescribeIntegrations&Version=2012-12-01";
+    assert_eq!(form(emu.addr(), Some(REDSHIFT_AUTH), describe).await.status, 200);
+    assert_eq!(rds(emu.addr(), "Action=DescribeIntegrations").await.status, 200, "RDS's bucket is its own");
+    let throttled = form(emu.addr(), Some(REDSHIFT_AUTH), describe).await;
+    assert_eq!(throttled.status, 400);
+    assert!(throttled.body.contains("<Code>Throttling</Code>"));
+}
+
 #[tokio::test]
 async fn admin_api_sets_the_scene_and_faults_leave_state_alone() {
     let emu = Emulator::start(Fleet::default()).await.unwrap();
@@ -136,6 +245,20 @@ async fn admin_api_sets_the_scene_and_faults_leave_state_alone() {
     assert_eq!(Fleet::from_json(&got.body).unwrap().connections, fleet.connections);
     let bad = http(emu.addr(), "PUT", "/_admin/fleet", &[], r#"{"connections":7}"#).await;
     assert_eq!(bad.status, 400);
+    let redshift = Fleet { redshift_integrations: vec![Integration::redshift("us-east-1", 5)], ..Fleet::default() };
+    let put = http(emu.addr(), "PUT", "/_admin/fleet", &[], &serde_json::to_string(&redshift).unwrap()).await;
+    assert_eq!(put.status, 204);
+    let got = http(emu.addr(), "GET", "/_admin/fleet", &[], "").await;
+    let arns: Vec<String> =
+        Fleet::from_json(&got.body).unwrap().redshift_integrations.into_iter().map(|i| i.integration_arn).collect();
+    assert_eq!(arns, [Integration::redshift_arn("us-east-1", 5)]);
+    let malformed = r#"{"redshiftIntegrations":[{"IntegrationArn":"arn:aws:redshift:us-east-1:1:integration:nope"}]}"#;
+    let bad = http(emu.addr(), "PUT", "/_admin/fleet", &[], malformed).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("not a Redshift integration ARN"), "{}", bad.body);
+    assert_eq!(emu.fleet().redshift_integrations.len(), 1, "a refused fleet changes nothing");
+    let put = http(emu.addr(), "PUT", "/_admin/fleet", &[], &serde_json::to_string(&fleet).unwrap()).await;
+    assert_eq!(put.status, 204);
 
     let put = http(emu.addr(), "PUT", "/_admin/faults", &[], r#"{"throttleRate":1.0}"#).await;
     assert_eq!(put.status, 204);

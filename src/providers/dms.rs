@@ -1,22 +1,81 @@
 //! AWS DMS connections over the official SDK (awsJson1_1): DescribeConnections, ListTagsForResource and
 //! DeleteConnection. Connections have no tags and no timestamp: protection comes from the tags of their endpoint
-//! and replication instance, and age from the first-seen store.
+//! and replication instance, and age only from the first-seen grace.
 
+use super::spec::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
 use super::{
-    classify, delete_claim, no_client, paginate, regional, scan_error, verified, Claim, ControlPlane, DeleteOutcome,
-    PageError, Recheck, Regional, Scan, ScanError,
+    classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
+    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller, Lane};
-use crate::resource::{failure_text, Age, Handle, Provider, Resource};
-use crate::state::{FirstSeenStore, Sighting};
+use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::setting::Setting;
 use async_trait::async_trait;
 use aws_sdk_databasemigration::types::{Connection, Filter};
 use aws_sdk_databasemigration::Client;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+pub const PROVIDER: Provider = Provider::named("dms");
+
+pub const SPEC: ProviderSpec = ProviderSpec {
+    provider: PROVIDER,
+    kind: "dms-connection",
+    title: "AWS DMS connections",
+    cloud: Cloud::Aws,
+    default_enabled: true,
+    grace_variable: "JANITOR_DMS_GRACE",
+    default_grace: Duration::from_secs(3_600),
+    settings: &[Setting {
+        variable: "JANITOR_DMS_GRACE",
+        default: "1h",
+        meaning: "DMS connections: minimum time since first seen failed (0 to 3650d); they keep no creation time",
+        flag: Some("dms-grace"),
+    }],
+    parse: no_options,
+    events: &[EventKind { source: "aws.dms", detail_type: "DMS Replication Endpoint State Change" }],
+    arns: &[ArnShape { service: "dms", resource_type: "endpoint" }],
+    arn_description: "a DMS endpoint ARN (arn:<partition>:dms:<region>:<12-digit account>:endpoint:<id>)",
+    build,
+};
+
+fn build(build: Build<'_>) -> Building<'_> {
+    Box::pin(async move {
+        let clients = sdk_clients("dms", build.regions, |region| {
+            let config = aws_sdk_databasemigration::config::Builder::from(build.sdk)
+                .region(region)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .timeout_config(crate::aws::timeout_config())
+                .build();
+            Client::from_conf(config)
+        });
+        Ok(Arc::new(DmsConnections::new(clients, build.caller.clone(), build.protect_tag)) as Arc<dyn ControlPlane>)
+    })
+}
+
+/// DeleteConnection's error codes (the DMS model). `AccessDeniedFault` says DMS was denied access to the endpoint,
+/// per the API reference, not that the janitor's role lacks a permission.
+const DELETE_CODES: DeleteCodes = DeleteCodes {
+    gone: &["ResourceNotFoundFault"],
+    wrong_state: &["InvalidResourceStateFault"],
+    explained: &[(
+        "AccessDeniedFault",
+        "AWS DMS was denied access to the endpoint (its role toward the endpoint, not the janitor's permissions)",
+    )],
+};
+
+/// The only failure state DMS documents for a connection.
+const FAILED: &str = "failed";
+
+/// What a delete of one connection needs.
+#[derive(Debug, PartialEq, Eq)]
+struct ConnectionHandle {
+    endpoint_arn: String,
+    replication_instance_arn: String,
+}
 
 /// How many ARNs one ListTagsForResource call asks about.
 const TAG_BATCH: usize = 100;
@@ -25,54 +84,16 @@ const TAG_LOOKUPS_IN_FLIGHT: usize = 4;
 /// DescribeConnections' largest page (the model allows 20..=100).
 const PAGE_SIZE: i32 = 100;
 
-/// Where a failed connection's first sighting comes from.
-#[derive(Clone)]
-pub enum FirstSeen {
-    /// The grace is zero: age does not matter, so nothing is recorded.
-    NotNeeded,
-    /// No store is configured: with a grace above zero, no connection is ever deleted.
-    NoStore,
-    Store(Arc<dyn FirstSeenStore>),
-}
-
 /// Connections in each region the run may sweep, one client per region built at start.
 pub struct DmsConnections {
     clients: Vec<Regional<Client>>,
     caller: Caller,
     protect_tag: String,
-    first_seen: FirstSeen,
 }
 
 impl DmsConnections {
-    pub fn new(
-        clients: Vec<Regional<Client>>,
-        caller: Caller,
-        protect_tag: impl Into<String>,
-        first_seen: FirstSeen,
-    ) -> DmsConnections {
-        DmsConnections { clients, caller, protect_tag: protect_tag.into(), first_seen }
-    }
-
-    /// First sightings of the failed keys, or why they are unknown; the second value is the store's error, if the
-    /// store failed (as opposed to not being needed or not configured).
-    async fn ages(&self, sighting: Sighting<'_>) -> (Result<HashMap<String, SystemTime>, String>, Option<String>) {
-        match &self.first_seen {
-            FirstSeen::NotNeeded => (Err("first sightings are not tracked".to_owned()), None),
-            FirstSeen::NoStore => (
-                Err("no first-seen store is configured (JANITOR_STATE_TABLE or JANITOR_STATE_FILE), so the grace cannot be proven".to_owned()),
-                None,
-            ),
-            FirstSeen::Store(store) => match store.reconcile(sighting).await {
-                Ok(seen) => (Ok(seen), None),
-                Err(error) => {
-                    tracing::warn!(region = sighting.region, %error, "first-seen store unavailable");
-                    (
-                        Err(format!("first-seen store unavailable, so the grace cannot be proven: {error}")),
-                        Some(error.to_string()),
-                    )
-                }
-            },
-        }
+    pub fn new(clients: Vec<Regional<Client>>, caller: Caller, protect_tag: impl Into<String>) -> DmsConnections {
+        DmsConnections { clients, caller, protect_tag: protect_tag.into() }
     }
 
     /// Every connection in `region` matching `filters` (all of them when empty), paginated to the end.
@@ -110,7 +131,7 @@ impl DmsConnections {
         }
     }
 
-    /// Every connection in `region`, or only those of `endpoint`, with protection and first sightings resolved.
+    /// Every connection in `region`, or only those of `endpoint`, with protection resolved.
     async fn connections(&self, region: &str, endpoint: Option<&str>) -> Result<Scan, ScanError> {
         let regional = regional(&self.clients, region).ok_or_else(|| no_client("DescribeConnections", region))?;
         let filters = match endpoint {
@@ -120,30 +141,17 @@ impl DmsConnections {
         let mut tags = TagLookups::new(regional, self.caller.clone(), &self.protect_tag);
         let connections = self
             .describe(regional, &filters, |page| {
-                let failed = page.iter().filter(|c| c.status() == Some(crate::policy::DMS_FAILED));
+                let failed = page.iter().filter(|c| c.status() == Some(FAILED));
                 tags.add(failed.flat_map(|c| [c.endpoint_arn(), c.replication_instance_arn()]).flatten());
             })
             .await?;
-        let failed = || connections.iter().filter(|c| c.status() == Some(crate::policy::DMS_FAILED));
-        let failed_keys: Vec<String> = failed().map(key).collect();
-        let scanned_keys: Vec<String> = connections.iter().map(key).collect();
         let protected = tags.protected(region).await?;
-        // An endpoint's connections are part of the region: the store keeps the marks of the others.
-        let sighting = Sighting {
-            region,
-            scanned: &scanned_keys,
-            failed: &failed_keys,
-            complete: endpoint.is_none(),
-            now: SystemTime::now(),
-        };
-        let (ages, state_error) = self.ages(sighting).await;
-
-        let resources = connections
+        let healthy: Arc<str> = FAILED.into();
+        Ok(connections
             .iter()
             .map(|connection| {
                 let endpoint_arn = connection.endpoint_arn().unwrap_or_default().to_owned();
                 let instance_arn = connection.replication_instance_arn().unwrap_or_default().to_owned();
-                let id = key(connection);
                 let protected_by = if protected.contains(&endpoint_arn) {
                     Some(format!("tag {} on endpoint {endpoint_arn}", self.protect_tag))
                 } else if protected.contains(&instance_arn) {
@@ -151,32 +159,33 @@ impl DmsConnections {
                 } else {
                     None
                 };
-                let age = match &ages {
-                    Ok(seen) => {
-                        seen.get(&id).map_or_else(|| Age::Unknown("not failed".to_owned()), |t| Age::FailedSince(*t))
-                    }
-                    Err(why) => Age::Unknown(why.clone()),
+                let status = connection.status().unwrap_or_default().to_owned();
+                let condition = match status.as_str() {
+                    FAILED => Condition::Stale,
+                    "deleting" => Condition::InProgress,
+                    _ => Condition::Healthy { stale: Arc::clone(&healthy) },
                 };
                 Resource {
-                    provider: Provider::Dms,
+                    provider: PROVIDER,
                     region: region.to_owned(),
                     name: format!(
                         "{}@{}",
                         connection.endpoint_identifier().unwrap_or("?"),
                         connection.replication_instance_identifier().unwrap_or("?")
                     ),
-                    id,
+                    id: key(connection),
                     arns: vec![endpoint_arn.clone(), instance_arn.clone()],
-                    status: connection.status().unwrap_or_default().to_owned(),
-                    age,
+                    status,
+                    condition,
+                    age: Age::NotKept,
+                    mark: Mark::Unmarked,
                     protected_by,
                     may_release: None,
                     failure: connection.last_failure_message().and_then(failure_text),
-                    handle: Handle::DmsConnection { endpoint_arn, replication_instance_arn: instance_arn },
+                    handle: Handle::new(ConnectionHandle { endpoint_arn, replication_instance_arn: instance_arn }),
                 }
             })
-            .collect();
-        Ok(Scan { resources, state_error })
+            .collect())
     }
 
     /// After a not-found answer: is the connection still listed, and how?
@@ -185,12 +194,12 @@ impl DmsConnections {
         regional: &Regional<Client>,
         endpoint_arn: &str,
         instance_arn: &str,
-    ) -> Result<Recheck, String> {
+    ) -> Result<Recheck, ScanError> {
         let filters = [
-            filter("endpoint-arn", endpoint_arn, &regional.region).map_err(|e| e.message)?,
-            filter("replication-instance-arn", instance_arn, &regional.region).map_err(|e| e.message)?,
+            filter("endpoint-arn", endpoint_arn, &regional.region)?,
+            filter("replication-instance-arn", instance_arn, &regional.region)?,
         ];
-        let listed = self.describe(regional, &filters, |_| {}).await.map_err(|e| e.message)?;
+        let listed = self.describe(regional, &filters, |_| {}).await?;
         Ok(listed
             .iter()
             .find(|c| c.endpoint_arn() == Some(endpoint_arn) && c.replication_instance_arn() == Some(instance_arn))
@@ -203,6 +212,7 @@ fn filter(name: &str, value: &str, region: &str) -> Result<Filter, ScanError> {
         operation: "DescribeConnections",
         region: region.to_owned(),
         message: e.to_string(),
+        class: ErrorClass::Service,
     })
 }
 
@@ -218,7 +228,7 @@ struct TagLookups {
     seen: BTreeSet<String>,
     pending: Vec<String>,
     in_flight: Arc<Semaphore>,
-    running: JoinSet<Result<Vec<String>, String>>,
+    running: JoinSet<Result<Vec<String>, ScanError>>,
 }
 
 impl TagLookups {
@@ -255,13 +265,18 @@ impl TagLookups {
         let in_flight = Arc::clone(&self.in_flight);
         let protect_tag = Arc::clone(&self.protect_tag);
         self.running.spawn(async move {
-            let _permit = in_flight.acquire_owned().await.map_err(|e| e.to_string())?;
+            let _permit = in_flight.acquire_owned().await.map_err(|e| ScanError {
+                operation: "ListTagsForResource",
+                region: String::new(),
+                message: e.to_string(),
+                class: ErrorClass::Service,
+            })?;
             let output = caller
                 .call(&lane, Access::Read, classify, || {
                     client.list_tags_for_resource().set_resource_arn_list(Some(batch.clone())).send()
                 })
                 .await
-                .map_err(|e| scan_error("ListTagsForResource", "", &e).message)?;
+                .map_err(|e| scan_error("ListTagsForResource", "", &e))?;
             Ok(output
                 .tag_list()
                 .iter()
@@ -276,11 +291,18 @@ impl TagLookups {
         if !self.pending.is_empty() {
             self.start();
         }
-        let error =
-            |message: String| ScanError { operation: "ListTagsForResource", region: region.to_owned(), message };
         let mut protected = BTreeSet::new();
         while let Some(joined) = self.running.join_next().await {
-            protected.extend(joined.map_err(|e| error(e.to_string()))?.map_err(error)?);
+            let found = joined.map_err(|e| ScanError {
+                operation: "ListTagsForResource",
+                region: region.to_owned(),
+                message: e.to_string(),
+                class: ErrorClass::Service,
+            })?;
+            protected.extend(found.map_err(|mut e| {
+                e.region = region.to_owned();
+                e
+            })?);
         }
         Ok(protected)
     }
@@ -297,7 +319,7 @@ fn key(connection: &Connection) -> String {
 #[async_trait]
 impl ControlPlane for DmsConnections {
     fn provider(&self) -> Provider {
-        Provider::Dms
+        PROVIDER
     }
 
     fn regions(&self) -> Vec<String> {
@@ -313,11 +335,11 @@ impl ControlPlane for DmsConnections {
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-        let Handle::DmsConnection { endpoint_arn, replication_instance_arn } = &resource.handle else {
-            return DeleteOutcome::Failed { error: "not a DMS connection".to_owned() };
+        let Some(ConnectionHandle { endpoint_arn, replication_instance_arn }) = resource.handle.get() else {
+            return DeleteOutcome::failed(ErrorClass::Service, "not a DMS connection");
         };
         let Some(regional) = regional(&self.clients, &resource.region) else {
-            return DeleteOutcome::Failed { error: format!("no client was built for {}", resource.region) };
+            return DeleteOutcome::failed(ErrorClass::Service, format!("no client was built for {}", resource.region));
         };
         let sent = self
             .caller
@@ -334,7 +356,7 @@ impl ControlPlane for DmsConnections {
             Ok(output) => DeleteOutcome::Deleted {
                 status: output.connection().and_then(|c| c.status()).unwrap_or("deleting").to_owned(),
             },
-            Err(failed) => match delete_claim("dms:DeleteConnection", &resource.id, &failed) {
+            Err(failed) => match delete_claim("dms:DeleteConnection", &resource.id, &DELETE_CODES, &failed) {
                 Claim::Outcome(outcome) => outcome,
                 Claim::Gone(claim) => verified(
                     "DeleteConnection",
@@ -342,20 +364,6 @@ impl ControlPlane for DmsConnections {
                     self.recheck(regional, endpoint_arn, replication_instance_arn).await,
                 ),
             },
-        }
-    }
-
-    /// Drops the first-seen marks of the connections that are gone, in one store update, so a connection
-    /// recreated later with the same endpoint and instance starts its grace afresh.
-    async fn settle(&self, gone: &[&Resource]) {
-        let FirstSeen::Store(store) = &self.first_seen else { return };
-        let gone: Vec<(String, String)> =
-            gone.iter().filter(|r| r.provider == Provider::Dms).map(|r| (r.region.clone(), r.id.clone())).collect();
-        if gone.is_empty() {
-            return;
-        }
-        if let Err(error) = store.forget(&gone).await {
-            tracing::warn!(%error, "could not drop the first-seen marks of deleted connections; they expire on their own");
         }
     }
 }

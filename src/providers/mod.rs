@@ -2,20 +2,21 @@
 
 pub mod dms;
 pub mod dts;
+#[cfg(test)]
+pub mod memory;
 pub mod rds;
+pub mod redshift;
+pub mod registry;
+pub mod spec;
 
 use crate::calls::{Access, Attempt, Caller, Failed, Lane};
-use crate::resource::{Provider, Resource};
+use crate::resource::{ErrorClass, Provider, Resource};
 use async_trait::async_trait;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::sync::Arc;
-
-pub use dms::DmsConnections;
-pub use dts::DtsJobs;
-pub use rds::RdsIntegrations;
 
 /// A scan that could not complete; nothing of that provider and region is judged.
 #[derive(Debug, thiserror::Error)]
@@ -24,16 +25,11 @@ pub struct ScanError {
     pub operation: &'static str,
     pub region: String,
     pub message: String,
+    pub class: ErrorClass,
 }
 
-/// One region's complete scan.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scan {
-    pub resources: Vec<Resource>,
-    /// Why the first-seen store could not be used, if it could not: the affected resources wait, and the report
-    /// and metrics say so.
-    pub state_error: Option<String>,
-}
+/// One region's scan: every resource, with its condition, protection and age resolved (the sweep adds the marks).
+pub type Scan = Vec<Resource>;
 
 /// What became of one delete call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +46,14 @@ pub enum DeleteOutcome {
     },
     Failed {
         error: String,
+        class: ErrorClass,
     },
+}
+
+impl DeleteOutcome {
+    pub fn failed(class: ErrorClass, error: impl Into<String>) -> DeleteOutcome {
+        DeleteOutcome::Failed { error: error.into(), class }
+    }
 }
 
 /// One control plane, in every region the run may sweep.
@@ -68,12 +71,10 @@ pub trait ControlPlane: Send + Sync {
             operation: "scan_target",
             region: region.to_owned(),
             message: format!("events cannot target {} resources ({target})", self.provider()),
+            class: ErrorClass::Service,
         })
     }
     async fn delete(&self, resource: &Resource) -> DeleteOutcome;
-    /// Called once after the run's deletes with the resources that are gone (deleted or already gone), so the plane
-    /// can drop what it remembered of them in one go.
-    async fn settle(&self, _gone: &[&Resource]) {}
 }
 
 /// One region's client and the lane its calls are paced on.
@@ -91,6 +92,14 @@ impl<C> Regional<C> {
     }
 }
 
+/// One SDK client per region, each on its own lane; `build` makes a client for a region.
+pub fn sdk_clients<C>(service: &str, regions: &[String], build: impl Fn(aws_config::Region) -> C) -> Vec<Regional<C>> {
+    regions
+        .iter()
+        .map(|region| Regional::new(service, region.clone(), build(aws_config::Region::new(region.clone()))))
+        .collect()
+}
+
 /// Looks up the client built for `region` at start.
 fn regional<'a, C>(clients: &'a [Regional<C>], region: &str) -> Option<&'a Regional<C>> {
     clients.iter().find(|r| r.region == region)
@@ -101,14 +110,21 @@ fn no_client(operation: &'static str, region: &str) -> ScanError {
         operation,
         region: region.to_owned(),
         message: "no client was built for this region at start".to_owned(),
+        class: ErrorClass::Service,
     }
 }
 
-/// Error codes that mean "not there any more" (each service's model documents them for its delete call).
-const GONE: &[&str] = &["ResourceNotFoundFault", "IntegrationNotFoundFault"];
-/// Error codes that mean "not in a state to delete now".
-const WRONG_STATE: &[&str] =
-    &["InvalidResourceStateFault", "InvalidIntegrationStateFault", "IntegrationConflictOperationFault"];
+/// What a provider's delete call's error codes mean, as its service's model documents them for that call: each
+/// AWS provider declares its own.
+pub struct DeleteCodes {
+    /// "Not there any more": only a claim, checked by a describe before it counts as gone.
+    pub gone: &'static [&'static str],
+    /// "Not in a state to delete now": skipped, for a later run.
+    pub wrong_state: &'static [&'static str],
+    /// Codes whose meaning the message alone would mislead about, with what they do mean.
+    pub explained: &'static [(&'static str, &'static str)],
+}
+
 /// Codes the AWS SDKs treat as throttling (aws-smithy-runtime's classifier list).
 const THROTTLING: &[&str] = &[
     "Throttling",
@@ -150,9 +166,28 @@ pub fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> A
     }
 }
 
+/// The class of a call that failed for good.
+pub fn error_class<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> ErrorClass {
+    match error {
+        SdkError::TimeoutError(_) => ErrorClass::TimedOut,
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => ErrorClass::TimedOut,
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => ErrorClass::Transport,
+        SdkError::ServiceError(context) => {
+            let code = error.code().unwrap_or_default();
+            if THROTTLING.contains(&code) || context.raw().status().as_u16() == 429 {
+                ErrorClass::Throttled
+            } else if is_iam_denial(code) {
+                ErrorClass::Denied
+            } else {
+                ErrorClass::Service
+            }
+        }
+        _ => ErrorClass::Service,
+    }
+}
+
 /// An IAM denial of the janitor's own role (`AccessDeniedException`, or `AccessDenied` in the query protocols).
-/// DMS's `AccessDeniedFault` is not one: it says DMS was denied access to the endpoint (its own role toward the
-/// endpoint's database or service), per the DeleteConnection API reference.
+/// A service's own access faults (DMS's `AccessDeniedFault`) are not: their provider explains them.
 fn is_iam_denial(code: &str) -> bool {
     code == "AccessDeniedException" || code == "AccessDenied"
 }
@@ -172,7 +207,7 @@ enum Claim {
     Outcome(DeleteOutcome),
 }
 
-fn delete_claim<E>(action: &str, target: &str, failed: &Failed<SdkError<E, HttpResponse>>) -> Claim
+fn delete_claim<E>(action: &str, target: &str, codes: &DeleteCodes, failed: &Failed<SdkError<E, HttpResponse>>) -> Claim
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -180,25 +215,23 @@ where
     let code = error.code().unwrap_or_default();
     let message = error.message().unwrap_or_default();
     let attempts = attempts_note(failed.attempts);
-    Claim::Outcome(if GONE.contains(&code) {
+    let class = error_class(error);
+    let explained = codes.explained.iter().find(|(c, _)| *c == code).map(|(_, meaning)| meaning);
+    Claim::Outcome(if codes.gone.contains(&code) {
         return Claim::Gone(format!("{code}: {message}"));
-    } else if WRONG_STATE.contains(&code) {
+    } else if codes.wrong_state.contains(&code) {
         DeleteOutcome::Skipped { reason: format!("{code}: {message}") }
-    } else if code == "AccessDeniedFault" {
-        DeleteOutcome::Failed {
-            error: format!(
-                "{action}: AWS DMS was denied access to the endpoint (its role toward the endpoint, not the janitor's \
-                 permissions) ({code}: {message})"
-            ),
-        }
+    } else if let Some(meaning) = explained {
+        DeleteOutcome::failed(class, format!("{action}: {meaning} ({code}: {message})"))
     } else if is_iam_denial(code) {
-        DeleteOutcome::Failed {
-            error: format!("access denied: the janitor's role may not call {action} on {target} ({code}: {message})"),
-        }
+        DeleteOutcome::failed(
+            class,
+            format!("access denied: the janitor's role may not call {action} on {target} ({code}: {message})"),
+        )
     } else if !code.is_empty() {
-        DeleteOutcome::Failed { error: format!("{action} failed: {code}: {message}{attempts}") }
+        DeleteOutcome::failed(class, format!("{action} failed: {code}: {message}{attempts}"))
     } else {
-        DeleteOutcome::Failed { error: format!("{action} failed: {}{attempts}", DisplayErrorContext(error)) }
+        DeleteOutcome::failed(class, format!("{action} failed: {}{attempts}", DisplayErrorContext(error)))
     })
 }
 
@@ -211,18 +244,20 @@ enum Recheck {
 }
 
 /// Turns a verified not-found into an outcome: gone only when the describe no longer lists the resource.
-fn verified(action: &str, claim: &str, recheck: Result<Recheck, String>) -> DeleteOutcome {
+fn verified(action: &str, claim: &str, recheck: Result<Recheck, ScanError>) -> DeleteOutcome {
     match recheck {
         Ok(Recheck::Absent) => DeleteOutcome::AlreadyGone,
         Ok(Recheck::Listed(status)) if status == "deleting" => DeleteOutcome::Skipped {
             reason: format!("{action} answered {claim}, and it is listed as deleting: another delete is under way"),
         },
-        Ok(Recheck::Listed(status)) => DeleteOutcome::Failed {
-            error: format!("{action} answered {claim}, but it is still listed with status {status}"),
-        },
-        Err(error) => DeleteOutcome::Failed {
-            error: format!("{action} answered {claim}, and its absence could not be verified: {error}"),
-        },
+        Ok(Recheck::Listed(status)) => DeleteOutcome::failed(
+            ErrorClass::NotFound,
+            format!("{action} answered {claim}, but it is still listed with status {status}"),
+        ),
+        Err(error) => DeleteOutcome::failed(
+            error.class,
+            format!("{action} answered {claim}, and its absence could not be verified: {}", error.message),
+        ),
     }
 }
 
@@ -243,7 +278,7 @@ where
         (Some(code), message) => format!("{code}: {}{attempts}", message.unwrap_or_default()),
         (None, _) => format!("{}{attempts}", DisplayErrorContext(error)),
     };
-    ScanError { operation, region: region.to_owned(), message }
+    ScanError { operation, region: region.to_owned(), message, class: error_class(error) }
 }
 
 /// Why a marker-paginated listing stopped short.
@@ -280,6 +315,7 @@ where
                     operation,
                     region: regional.region.clone(),
                     message: format!("the service returned the same Marker twice ({next}); stopped paginating"),
+                    class: ErrorClass::Service,
                 }))
             }
             next => next.map(str::to_owned),

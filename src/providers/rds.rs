@@ -4,20 +4,143 @@
 //! of the integration" and which AWS's CLI examples fill with the integration's id (the uuid that ends its ARN,
 //! `arn:aws:rds:<region>:<account>:integration:<id>`); none pass the ARN. The janitor sends the id.
 
+use super::spec::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
 use super::{
-    classify, delete_claim, no_client, paginate, regional, scan_error, verified, Claim, ControlPlane, DeleteOutcome,
-    PageError, Recheck, Regional, Scan, ScanError,
+    classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
+    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller};
-use crate::resource::{failure_text, Age, Handle, Provider, Resource};
+use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::setting::{ConfigError, Env, Setting};
 use async_trait::async_trait;
 use aws_sdk_rds::error::ProvideErrorMetadata;
 use aws_sdk_rds::types::Integration;
 use aws_sdk_rds::Client;
+use std::any::Any;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+pub const PROVIDER: Provider = Provider::named("rds");
+
+pub const SPEC: ProviderSpec = ProviderSpec {
+    provider: PROVIDER,
+    kind: "rds-integration",
+    title: "RDS zero-ETL integrations",
+    cloud: Cloud::Aws,
+    default_enabled: true,
+    grace_variable: "JANITOR_RDS_GRACE",
+    default_grace: Duration::from_secs(3_600),
+    settings: &[
+        Setting {
+            variable: "JANITOR_RDS_GRACE",
+            default: "1h",
+            meaning: "RDS integrations: minimum time since first seen stale, besides JANITOR_MIN_AGE (0 to 3650d)",
+            flag: Some("rds-grace"),
+        },
+        Setting {
+            variable: "JANITOR_RDS_STATUSES",
+            default: "failed",
+            meaning: "RDS integration statuses to delete: failed, needs_attention",
+            flag: Some("rds-statuses"),
+        },
+    ],
+    parse: |env| Ok(Arc::new(IntegrationOptions::parse(env, "JANITOR_RDS_STATUSES")?)),
+    // Redshift's integration events name an RDS-sourced integration by its RDS ARN; they are RDS's when they do.
+    events: &[
+        EventKind { source: "aws.rds", detail_type: "RDS Zero ETL Event" },
+        EventKind { source: "aws.redshift", detail_type: "Redshift Integration Monitoring" },
+        EventKind { source: "aws.redshift", detail_type: "Redshift Integration Configuration" },
+        EventKind { source: "aws.redshift", detail_type: "Redshift Integration Operation" },
+    ],
+    arns: &[ArnShape { service: "rds", resource_type: "integration" }],
+    arn_description: "an RDS integration ARN (arn:<partition>:rds:<region>:<12-digit account>:integration:<id>)",
+    build,
+};
+
+fn build(build: Build<'_>) -> Building<'_> {
+    Box::pin(async move {
+        let options = IntegrationOptions::of(&build)?;
+        let clients = sdk_clients("rds", build.regions, |region| {
+            let config = aws_sdk_rds::config::Builder::from(build.sdk)
+                .region(region)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .timeout_config(crate::aws::timeout_config())
+                .build();
+            Client::from_conf(config)
+        });
+        Ok(Arc::new(RdsIntegrations::new(clients, build.caller.clone(), build.protect_tag, options.stale.clone()))
+            as Arc<dyn ControlPlane>)
+    })
+}
+
+/// The statuses a zero-ETL integration may have (`ZeroETLIntegrationStatus` in the RDS and Redshift models) that
+/// the janitor may treat as stale: `failed` and, only when asked, `needs_attention`.
+const STALE_CHOICES: &[&str] = &["failed", "needs_attention"];
+
+/// The settings of a zero-ETL integration provider (RDS's and Redshift's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntegrationOptions {
+    /// The statuses to delete.
+    pub stale: Vec<String>,
+}
+
+impl IntegrationOptions {
+    /// Reads the statuses to delete from `variable` (default `failed`).
+    pub fn parse(env: &Env<'_>, variable: &'static str) -> Result<IntegrationOptions, ConfigError> {
+        let stale = env.one_of_each(variable, STALE_CHOICES)?.unwrap_or_else(|| vec!["failed".to_owned()]);
+        Ok(IntegrationOptions { stale })
+    }
+
+    /// The options a build was given, or why they are missing.
+    pub fn of<'a>(build: &'a Build<'_>) -> Result<&'a IntegrationOptions, BuildError> {
+        build.settings.options::<IntegrationOptions>().ok_or_else(|| BuildError {
+            provider: build.settings.provider,
+            message: "its settings were not read".to_owned(),
+        })
+    }
+}
+
+impl ProviderOptions for IntegrationOptions {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// How an integration's status classifies under the statuses to delete.
+pub fn integration_condition(status: &str, stale: &[String], healthy: &Arc<str>) -> Condition {
+    if stale.iter().any(|s| s == status) {
+        Condition::Stale
+    } else if status == "deleting" {
+        Condition::InProgress
+    } else {
+        Condition::Healthy { stale: Arc::clone(healthy) }
+    }
+}
+
+/// An integration's errors (`Errors` in both models) as one failure text.
+pub fn errors_text<'a>(errors: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Option<String> {
+    failure_text(
+        &errors
+            .map(|(code, message)| format!("{}: {}", code.unwrap_or("?"), message.unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
+/// What a delete of one integration needs: its ARN.
+#[derive(Debug, PartialEq, Eq)]
+pub struct IntegrationHandle {
+    pub arn: String,
+}
 
 /// DescribeIntegrations' largest page (the model allows 20..=100).
 const PAGE_SIZE: i32 = 100;
+/// DeleteIntegration's error codes (the RDS model).
+const DELETE_CODES: DeleteCodes = DeleteCodes {
+    gone: &["IntegrationNotFoundFault"],
+    wrong_state: &["InvalidIntegrationStateFault", "IntegrationConflictOperationFault"],
+    explained: &[],
+};
 /// The code of an identifier that names no integration.
 const NOT_FOUND: &str = "IntegrationNotFoundFault";
 
@@ -26,6 +149,7 @@ pub struct RdsIntegrations {
     clients: Vec<Regional<Client>>,
     caller: Caller,
     protect_tag: String,
+    stale: Vec<String>,
 }
 
 /// The `IntegrationIdentifier` for an integration ARN: the id after `:integration:`, or the text itself when it is
@@ -35,11 +159,16 @@ pub fn integration_id(arn: &str) -> &str {
 }
 
 impl RdsIntegrations {
-    pub fn new(clients: Vec<Regional<Client>>, caller: Caller, protect_tag: impl Into<String>) -> RdsIntegrations {
-        RdsIntegrations { clients, caller, protect_tag: protect_tag.into() }
+    pub fn new(
+        clients: Vec<Regional<Client>>,
+        caller: Caller,
+        protect_tag: impl Into<String>,
+        stale: Vec<String>,
+    ) -> RdsIntegrations {
+        RdsIntegrations { clients, caller, protect_tag: protect_tag.into(), stale }
     }
 
-    fn resource(&self, region: &str, integration: &Integration) -> Resource {
+    fn resource(&self, region: &str, integration: &Integration, healthy: &Arc<str>) -> Resource {
         let arn = integration.integration_arn().unwrap_or_default().to_owned();
         let name = integration.integration_name().map(str::to_owned).unwrap_or_else(|| arn.clone());
         let age = match integration.create_time() {
@@ -51,25 +180,21 @@ impl RdsIntegrations {
             .iter()
             .any(|tag| tag.key() == Some(self.protect_tag.as_str()))
             .then(|| format!("tag {} on the integration", self.protect_tag));
+        let status = integration.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
         Resource {
-            provider: Provider::Rds,
+            provider: PROVIDER,
             region: region.to_owned(),
             id: arn.clone(),
             name,
             arns: vec![arn.clone()],
-            status: integration.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            condition: integration_condition(&status, &self.stale, healthy),
+            status,
             age,
+            mark: Mark::Unmarked,
             protected_by,
             may_release: None,
-            failure: failure_text(
-                &integration
-                    .errors()
-                    .iter()
-                    .map(|e| format!("{}: {}", e.error_code().unwrap_or("?"), e.error_message().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            handle: Handle::RdsIntegration { arn },
+            failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
+            handle: Handle::new(IntegrationHandle { arn }),
         }
     }
 
@@ -110,11 +235,13 @@ impl RdsIntegrations {
     async fn scan_region(&self, region: &str, identifier: Option<&str>) -> Result<Scan, ScanError> {
         let regional = regional(&self.clients, region).ok_or_else(|| no_client("DescribeIntegrations", region))?;
         let integrations = self.describe(regional, identifier).await?;
-        Ok(Scan { resources: integrations.iter().map(|i| self.resource(region, i)).collect(), state_error: None })
+        let healthy: Arc<str> = self.stale.join(", ").into();
+        Ok(integrations.iter().map(|i| self.resource(region, i, &healthy)).collect())
     }
 }
 
-fn to_system_time(time: &aws_smithy_types::DateTime) -> SystemTime {
+/// A model timestamp as the clock's time.
+pub fn to_system_time(time: &aws_smithy_types::DateTime) -> SystemTime {
     let secs = time.secs();
     let offset = Duration::new(secs.unsigned_abs(), time.subsec_nanos());
     let moved =
@@ -126,7 +253,7 @@ fn to_system_time(time: &aws_smithy_types::DateTime) -> SystemTime {
 #[async_trait]
 impl ControlPlane for RdsIntegrations {
     fn provider(&self) -> Provider {
-        Provider::Rds
+        PROVIDER
     }
 
     fn regions(&self) -> Vec<String> {
@@ -142,11 +269,11 @@ impl ControlPlane for RdsIntegrations {
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-        let Handle::RdsIntegration { arn } = &resource.handle else {
-            return DeleteOutcome::Failed { error: "not an RDS integration".to_owned() };
+        let Some(IntegrationHandle { arn }) = resource.handle.get() else {
+            return DeleteOutcome::failed(ErrorClass::Service, "not an RDS integration");
         };
         let Some(regional) = regional(&self.clients, &resource.region) else {
-            return DeleteOutcome::Failed { error: format!("no client was built for {}", resource.region) };
+            return DeleteOutcome::failed(ErrorClass::Service, format!("no client was built for {}", resource.region));
         };
         let id = integration_id(arn);
         let sent = self
@@ -159,10 +286,10 @@ impl ControlPlane for RdsIntegrations {
             Ok(output) => DeleteOutcome::Deleted {
                 status: output.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "deleting".to_owned()),
             },
-            Err(failed) => match delete_claim("rds:DeleteIntegration", arn, &failed) {
+            Err(failed) => match delete_claim("rds:DeleteIntegration", arn, &DELETE_CODES, &failed) {
                 Claim::Outcome(outcome) => outcome,
                 Claim::Gone(claim) => {
-                    let recheck = self.describe(regional, Some(id)).await.map_err(|e| e.message).map(|listed| {
+                    let recheck = self.describe(regional, Some(id)).await.map(|listed| {
                         listed.iter().find(|i| i.integration_arn() == Some(arn.as_str())).map_or(Recheck::Absent, |i| {
                             Recheck::Listed(i.status().map(|s| s.as_str().to_owned()).unwrap_or_default())
                         })

@@ -1,5 +1,7 @@
-//! First-seen marks for DMS connections: they carry no timestamp, so the only honest way to know a connection
-//! has been failed for the grace period is to remember when the janitor first saw it failed.
+//! First-seen marks ("mark, wait, then delete"): the janitor remembers when it first saw each resource stale, and
+//! deletes it only once it has been stale for its provider's grace. DMS connections carry no timestamp at all, so
+//! for them this is the only honest age; for the others it gives people the grace to notice (the notification of
+//! the run that marked it) and protect what they need.
 
 mod dynamo;
 mod file;
@@ -10,7 +12,14 @@ pub use file::FileStore;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+/// The scope a provider's marks in a region are kept under. Resource ids are unique only within a provider (a DTS
+/// job id is not an ARN), so the scope names both.
+pub fn scope(provider: crate::resource::Provider, region: &str) -> String {
+    format!("{provider}/{region}")
+}
 
 /// Why the store could not answer; those connections wait rather than be deleted on a guess.
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +47,24 @@ pub(crate) fn first_seen_at(store: impl FnOnce() -> String, key: &str, seconds: 
         .ok_or_else(|| StateError::ImplausibleMark { store: store(), key: key.to_owned(), seconds })
 }
 
-/// What one scan of one region saw, for the store to reconcile its marks with.
+/// Where stale resources' first sightings come from.
+#[derive(Clone)]
+pub enum FirstSeen {
+    /// Every enabled provider's grace is zero: age since first sighting does not matter, so nothing is recorded.
+    NotNeeded,
+    /// No store is configured: with a grace above zero, no resource of that provider is ever deleted.
+    NoStore,
+    Store(Arc<dyn FirstSeenStore>),
+}
+
+/// What one scan of one provider in one region saw, for the store to reconcile its marks with.
 #[derive(Clone, Copy, Debug)]
 pub struct Sighting<'a> {
+    /// The scope of the marks: `<provider>/<region>` ([`scope`]).
     pub region: &'a str,
-    /// Every connection key the scan returned, failed or not.
+    /// Every resource id the scan returned, stale or not.
     pub scanned: &'a [String],
-    /// The keys among `scanned` whose status is failed.
+    /// The ids among `scanned` that are stale.
     pub failed: &'a [String],
     /// Whether the scan covered the whole region (not one endpoint's connections): only then may a store that can
     /// list its marks drop those of connections that are gone.

@@ -26,6 +26,13 @@ from botocore.exceptions import ClientError
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PROTECT = "janitor:protect"
+# Member accounts of the organization: each has its own fleet, reached with credentials STS issues for its role.
+MEMBERS = [f"{100000000000 + n}" for n in range(1, 25)]
+DENIED_MEMBER = MEMBERS[-1]
+MEMBER_ROLE = "JanitorMember"
+EXTERNAL_ID = "wire-check-external-id"
+ORG_ID = "o-wirecheck0"
+MEMBER_OU = "ou-root-wirecheck"
 
 
 def endpoint_arn(region, name):
@@ -38,6 +45,77 @@ def ri_arn(region, name):
 
 def integration_arn(region, n):
     return f"arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-9000-{n:012x}"
+
+
+def redshift_arn(region, n):
+    """A Redshift-managed integration's ARN: the model's pattern wants a lowercase uuid."""
+    return f"arn:aws:redshift:{region}:{ACCOUNT}:integration:00000000-0000-4000-a000-{n:012x}"
+
+
+def build_redshift_integrations():
+    integrations = [
+        {
+            "region": REGION,
+            "IntegrationArn": redshift_arn(REGION, i),
+            "IntegrationName": f"bulk-ddb-{i}",
+            "Status": "failed" if i % 4 == 0 else "active",
+            "CreateTime": "2026-02-03T04:05:06.789Z",
+        }
+        for i in range(47)
+    ]
+    integrations += [
+        {
+            "region": REGION,
+            "IntegrationArn": redshift_arn(REGION, 1000),
+            "IntegrationName": "rich-ddb",
+            "SourceArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders",
+            "TargetArn": f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/0f0e0d0c-abcd",
+            "Status": "needs_attention",
+            "CreateTime": "2026-01-02T03:04:05.678Z",
+            "Tags": {"team": "data & analytics", PROTECT: "true"},
+            "Errors": [{"ErrorCode": "SOURCE_LOST", "ErrorMessage": "table <orders> was deleted"}, {"ErrorCode": "BARE"}],
+            "KMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/k2",
+            "AdditionalEncryptionContext": {"dept": "orders"},
+            "Description": "quotes \" and 'apostrophes' & <tags>",
+        },
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1001), "SourceArn": "arn:aws:s3:::events-bucket",
+         "Status": "failed"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1002), "Status": "modifying"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1003), "onDelete": "Conflict"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1004), "onDelete": "Unsupported"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1005), "onDelete": "Throttle"},
+        {"region": REGION, "IntegrationArn": redshift_arn(REGION, 1006), "IntegrationName": "ddb-victim"},
+        {"region": "eu-west-1", "IntegrationArn": redshift_arn("eu-west-1", 1), "IntegrationName": "eu-ddb"},
+    ]
+    return integrations
+
+
+def build_member(account):
+    """A member account's own fleet: a few connections and integrations whose ARNs name it."""
+    connections = [
+        {
+            "region": REGION,
+            "EndpointArn": f"arn:aws:dms:{REGION}:{account}:endpoint:MEMBEREP{i}",
+            "ReplicationInstanceArn": f"arn:aws:dms:{REGION}:{account}:rep:MEMBERRI",
+            "Status": "failed",
+        }
+        for i in range(3)
+    ]
+    arn = f"arn:aws:rds:{REGION}:{account}:integration:member-{account}"
+    integrations = [{"region": REGION, "IntegrationArn": arn, "IntegrationName": f"member-integration-{account}"}]
+    return {"connections": connections, "integrations": integrations}
+
+
+def build_accounts():
+    """The fleet's member accounts, STS policy and organization (the management account under the root)."""
+    accounts = [{"Id": ACCOUNT, "Name": "management", "parentId": "r-root"}]
+    accounts += [{"Id": m, "Name": f"member {m}", "parentId": MEMBER_OU} for m in MEMBERS]
+    accounts[-1]["Status"] = "SUSPENDED"
+    return {
+        "memberAccounts": {m: build_member(m) for m in MEMBERS},
+        "sts": {"memberRole": MEMBER_ROLE, "externalId": EXTERNAL_ID, "deniedAccounts": [DENIED_MEMBER]},
+        "organization": {"id": ORG_ID, "accounts": accounts},
+    }
 
 
 def build_fleet():
@@ -122,7 +200,8 @@ def build_fleet():
         endpoint_arn(REGION, "VICTIM"): {PROTECT: "true", "owner": "a&b"},
         ri_arn(REGION, "SPECIALRI"): {"team": "platform"},
     }
-    return {"connections": connections, "tags": tags, "integrations": integrations}
+    return {"connections": connections, "tags": tags, "integrations": integrations,
+            "redshiftIntegrations": build_redshift_integrations(), **build_accounts()}
 
 
 class Checks:
@@ -150,6 +229,15 @@ def expect_error(call, code, status):
         assert got == (code, status), f"expected {(code, status)}, got {got}: {e}"
         return
     raise AssertionError(f"expected {code} ({status}), the call succeeded")
+
+
+def expect_modeled(call, exception):
+    """The call fails with the model's exception class (botocore maps the wire code to it)."""
+    try:
+        call()
+    except exception:
+        return
+    raise AssertionError(f"expected {exception.__name__}")
 
 
 def start(binary, fleet_path):
@@ -193,20 +281,29 @@ def run_checks(url, fleet):
     # botocore's `max_attempts` counts retries; `total_max_attempts` 1 means one wire call per API call.
     config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
-    def client(service, region=REGION, cfg=config):
-        return boto3.client(
-            service,
-            endpoint_url=url,
-            region_name=region,
-            aws_access_key_id="AKIDEXAMPLE",
-            aws_secret_access_key="secret",
-            config=cfg,
-        )
+    def client(service, region=REGION, cfg=config, credentials=None):
+        """A client of the management account's long-term key, or of `credentials` STS issued."""
+        keys = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret"}
+        if credentials is not None:
+            keys = {"aws_access_key_id": credentials["AccessKeyId"],
+                    "aws_secret_access_key": credentials["SecretAccessKey"],
+                    "aws_session_token": credentials["SessionToken"]}
+        return boto3.client(service, endpoint_url=url, region_name=region, config=cfg, **keys)
 
-    dms, rds = client("dms"), client("rds")
+    def role_arn(account, role=MEMBER_ROLE):
+        return f"arn:aws:iam::{account}:role/{role}"
+
+    def assume(account, **extra):
+        """Credentials for the member role of `account`, as the janitor would get them."""
+        args = {"RoleArn": role_arn(account), "RoleSessionName": "wire-check", "ExternalId": EXTERNAL_ID, **extra}
+        return client("sts").assume_role(**args)
+
+    dms, rds, redshift = client("dms"), client("rds"), client("redshift")
+    sts, orgs = client("sts"), client("organizations")
     checks = Checks()
     us_connections = [c for c in fleet["connections"] if c["region"] == REGION]
     us_integrations = [i for i in fleet["integrations"] if i["region"] == REGION]
+    us_redshift = [i for i in fleet["redshiftIntegrations"] if i["region"] == REGION]
 
     def describe_connections_paginated():
         pages = list(dms.get_paginator("describe_connections").paginate(PaginationConfig={"PageSize": 20}))
@@ -335,23 +432,232 @@ def run_checks(url, fleet):
         expect_error(lambda: rds.delete_integration(IntegrationIdentifier=integration_arn(REGION, 999)),
                      "IntegrationNotFoundFault", 404)
 
+    def redshift_describe_paginated():
+        pages = list(redshift.get_paginator("describe_integrations").paginate(PaginationConfig={"PageSize": 20}))
+        assert len(pages) == 3, len(pages)
+        got = [i["IntegrationArn"] for p in pages for i in p["Integrations"]]
+        assert got == [i["IntegrationArn"] for i in us_redshift], "every integration once, in order"
+        assert [len(p["Integrations"]) for p in pages] == [20, 20, len(us_redshift) - 40]
+        assert "Marker" not in pages[-1] and all(p["Marker"] for p in pages[:-1])
+        first = redshift.describe_integrations(MaxRecords=20)
+        second = redshift.describe_integrations(MaxRecords=20, Marker=first["Marker"])
+        assert second["Integrations"][0]["IntegrationArn"] == us_redshift[20]["IntegrationArn"], second
+        everything = redshift.describe_integrations()
+        assert len(everything["Integrations"]) == len(us_redshift) and "Marker" not in everything, "default 100"
+        bulk = pages[0]["Integrations"][0]
+        assert bulk["CreateTime"] == datetime.datetime(2026, 2, 3, 4, 5, 6, 789000, tzinfo=datetime.timezone.utc)
+        assert bulk["SourceArn"].startswith(f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"), bulk
+        assert bulk["TargetArn"].startswith("arn:aws:redshift-serverless:") and bulk["Tags"] == [], bulk
+
+    def redshift_describe_fields():
+        arn = redshift_arn(REGION, 1000)
+        out = redshift.describe_integrations(IntegrationArn=arn)["Integrations"]
+        assert len(out) == 1, out
+        i = out[0]
+        assert set(i) == {"IntegrationArn", "IntegrationName", "SourceArn", "TargetArn", "Status", "Errors",
+                          "CreateTime", "Description", "KMSKeyId", "AdditionalEncryptionContext", "Tags"}, i
+        assert (i["IntegrationArn"], i["IntegrationName"], i["Status"]) == (arn, "rich-ddb", "needs_attention"), i
+        assert i["SourceArn"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders", i
+        assert sorted((t["Key"], t["Value"]) for t in i["Tags"]) == [(PROTECT, "true"), ("team", "data & analytics")]
+        assert i["Errors"] == [{"ErrorCode": "SOURCE_LOST", "ErrorMessage": "table <orders> was deleted"},
+                               {"ErrorCode": "BARE"}], i["Errors"]
+        assert i["AdditionalEncryptionContext"] == {"dept": "orders"}, i
+        assert i["Description"] == "quotes \" and 'apostrophes' & <tags>", i
+        assert i["KMSKeyId"].endswith("key/k2"), i
+        assert i["CreateTime"] == datetime.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)
+
+    def redshift_describe_filters():
+        def names(filters):
+            out = redshift.describe_integrations(Filters=filters)["Integrations"]
+            return sorted(i["IntegrationArn"] for i in out)
+        wanted = [redshift_arn(REGION, 1000), redshift_arn(REGION, 1002)]
+        assert names([{"Name": "integration-arn", "Values": wanted + [redshift_arn(REGION, 9999)]}]) == wanted
+        failed = sorted(i["IntegrationArn"] for i in us_redshift if i.get("Status", "failed") == "failed")
+        assert names([{"Name": "status", "Values": ["failed"]}]) == failed
+        assert names([{"Name": "source-types", "Values": ["s3"]}]) == [redshift_arn(REGION, 1001)]
+        assert names([{"Name": "status", "Values": ["failed"]}, {"Name": "source-types", "Values": ["s3"]}]) == \
+            [redshift_arn(REGION, 1001)]
+        source = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders"
+        assert names([{"Name": "source-arn", "Values": [source]}]) == [redshift_arn(REGION, 1000)]
+
+    def redshift_is_per_region_and_apart_from_rds():
+        eu = client("redshift", "eu-west-1").describe_integrations()["Integrations"]
+        assert [i["IntegrationName"] for i in eu] == ["eu-ddb"], eu
+        listed = {i["IntegrationArn"] for i in redshift.describe_integrations()["Integrations"]}
+        assert not listed & {i["IntegrationArn"] for i in us_integrations}, "RDS's integrations are not Redshift's"
+
+    def redshift_describe_errors():
+        expect_error(lambda: redshift.describe_integrations(MaxRecords=19), "InvalidParameterValue", 400)
+        expect_error(lambda: redshift.describe_integrations(MaxRecords=101), "InvalidParameterValue", 400)
+        expect_error(lambda: redshift.describe_integrations(Marker="garbage"), "InvalidParameterValue", 400)
+        expect_error(lambda: redshift.describe_integrations(IntegrationArn=redshift_arn(REGION, 9999)),
+                     "IntegrationNotFoundFault", 404)
+        expect_modeled(lambda: redshift.describe_integrations(IntegrationArn=redshift_arn(REGION, 9999)),
+                       redshift.exceptions.IntegrationNotFoundFault)
+
+    def redshift_delete_returns_it():
+        arn = redshift_arn(REGION, 1006)
+        out = redshift.delete_integration(IntegrationArn=arn)
+        assert (out["IntegrationArn"], out["IntegrationName"], out["Status"]) == (arn, "ddb-victim", "deleting"), out
+        assert isinstance(out["CreateTime"], datetime.datetime), out
+        expect_error(lambda: redshift.delete_integration(IntegrationArn=arn), "IntegrationNotFoundFault", 404)
+        listed = redshift.describe_integrations(Filters=[{"Name": "integration-arn", "Values": [arn]}])
+        assert listed["Integrations"] == [], listed
+
+    def redshift_delete_error_paths():
+        def delete(n):
+            return lambda: redshift.delete_integration(IntegrationArn=redshift_arn(REGION, n))
+        expect_error(delete(1002), "IntegrationConflictStateFault", 400)
+        expect_error(delete(1003), "IntegrationConflictOperationFault", 400)
+        expect_error(delete(1004), "UnsupportedOperation", 400)
+        expect_error(delete(1005), "Throttling", 400)
+        expect_error(delete(9999), "IntegrationNotFoundFault", 404)
+        expect_modeled(delete(1002), redshift.exceptions.IntegrationConflictStateFault)
+        expect_modeled(delete(1003), redshift.exceptions.IntegrationConflictOperationFault)
+        expect_modeled(delete(1004), redshift.exceptions.UnsupportedOperationFault)
+        still = {i["IntegrationArn"] for i in redshift.describe_integrations()["Integrations"]}
+        assert {redshift_arn(REGION, n) for n in (1002, 1003, 1004, 1005)} <= still, "a refused delete keeps it"
+
     def unsigned_calls_are_rejected():
         unsigned = config.merge(Config(signature_version=botocore.UNSIGNED))
         expect_error(lambda: client("dms", cfg=unsigned).describe_connections(),
                      "MissingAuthenticationTokenException", 400)
         expect_error(lambda: client("rds", cfg=unsigned).describe_integrations(), "MissingAuthenticationToken", 403)
+        expect_error(lambda: client("redshift", cfg=unsigned).describe_integrations(), "MissingAuthenticationToken", 403)
+        expect_error(lambda: client("sts", cfg=unsigned).get_caller_identity(), "MissingAuthenticationToken", 403)
+        expect_error(lambda: client("organizations", cfg=unsigned).list_accounts(),
+                     "MissingAuthenticationTokenException", 400)
+
+    def sts_assume_role_issues_member_credentials():
+        before = datetime.datetime.now(datetime.timezone.utc)
+        out = assume(MEMBERS[0], DurationSeconds=900)
+        creds, user = out["Credentials"], out["AssumedRoleUser"]
+        assert creds["AccessKeyId"].startswith("ASIA") and creds["SecretAccessKey"] and creds["SessionToken"], creds
+        expiration = creds["Expiration"]
+        assert isinstance(expiration, datetime.datetime) and expiration.tzinfo is not None, expiration
+        delta = (expiration - before).total_seconds()
+        assert 895 <= delta <= 905, delta
+        assert user["Arn"] == f"arn:aws:sts::{MEMBERS[0]}:assumed-role/{MEMBER_ROLE}/wire-check", user
+        assert user["AssumedRoleId"].startswith("AROA") and user["AssumedRoleId"].endswith(":wire-check"), user
+        default = assume(MEMBERS[1])["Credentials"]["Expiration"]
+        assert 3595 <= (default - before).total_seconds() <= 3605, "DurationSeconds defaults to 3600"
+        me = sts.get_caller_identity()
+        assert me["Account"] == ACCOUNT and me["Arn"].startswith(f"arn:aws:iam::{ACCOUNT}:"), me
+        member = client("sts", credentials=creds).get_caller_identity()
+        assert (member["Account"], member["Arn"], member["UserId"]) == (
+            MEMBERS[0], user["Arn"], user["AssumedRoleId"]), member
+
+    def member_credentials_see_the_members_fleet_only():
+        creds = assume(MEMBERS[2])["Credentials"]
+        member_dms = client("dms", credentials=creds)
+        got = sorted(c["EndpointArn"] for c in member_dms.describe_connections()["Connections"])
+        assert got == sorted(c["EndpointArn"] for c in build_member(MEMBERS[2])["connections"]), got
+        integrations = client("rds", credentials=creds).describe_integrations()["Integrations"]
+        assert [i["IntegrationName"] for i in integrations] == [f"member-integration-{MEMBERS[2]}"], integrations
+        victim = build_member(MEMBERS[2])["connections"][0]
+        out = member_dms.delete_connection(EndpointArn=victim["EndpointArn"],
+                                           ReplicationInstanceArn=victim["ReplicationInstanceArn"])
+        assert out["Connection"]["Status"] == "deleting", out
+        with urllib.request.urlopen(f"{url}/_admin/fleet") as r:
+            now = json.load(r)
+        assert len(now["memberAccounts"][MEMBERS[2]]["connections"]) == 2, "the member lost the deleted one"
+        assert len(now["memberAccounts"][MEMBERS[3]]["connections"]) == 3, "another member kept its own"
+        mine = [c["EndpointArn"] for c in dms.describe_connections(MaxRecords=100)["Connections"]]
+        assert all(f":{ACCOUNT}:" in arn for arn in mine), "the management key sees the management fleet"
+
+    def sts_refusals_parse_as_botocore_expects():
+        expect_error(lambda: assume(DENIED_MEMBER), "AccessDenied", 403)
+        expect_error(lambda: assume(MEMBERS[0], ExternalId="another-external-id"), "AccessDenied", 403)
+        expect_error(lambda: sts.assume_role(RoleArn=role_arn(MEMBERS[0]), RoleSessionName="wire-check"),
+                     "AccessDenied", 403)
+        expect_error(lambda: sts.assume_role(RoleArn=role_arn(MEMBERS[0], "Admin"), RoleSessionName="wire-check",
+                                             ExternalId=EXTERNAL_ID), "AccessDenied", 403)
+        expect_error(lambda: assume(ACCOUNT), "AccessDenied", 403)
+        expect_error(lambda: assume(MEMBERS[0], DurationSeconds=43201), "ValidationError", 400)
+        forged = dict(assume(MEMBERS[0])["Credentials"], SessionToken="forged")
+        expect_error(lambda: client("dms", credentials=forged).describe_connections(),
+                     "UnrecognizedClientException", 403)
+        expect_error(lambda: client("rds", credentials=forged).describe_integrations(), "InvalidClientTokenId", 403)
+
+    def expired_credentials_answer_expired_token():
+        creds = assume(MEMBERS[4])["Credentials"]
+        member_dms, member_rds = client("dms", credentials=creds), client("rds", credentials=creds)
+        member_dms.describe_connections()
+        request = urllib.request.Request(f"{url}/_admin/sessions/expire", method="POST")
+        with urllib.request.urlopen(request) as r:
+            assert r.status == 204, r.status
+        expect_error(member_dms.describe_connections, "ExpiredTokenException", 403)
+        expect_error(member_rds.describe_integrations, "ExpiredToken", 403)
+        expect_error(lambda: client("sts", credentials=creds).get_caller_identity(), "ExpiredToken", 403)
+        fresh = assume(MEMBERS[4])["Credentials"]
+        assert len(client("dms", credentials=fresh).describe_connections()["Connections"]) == 3
+
+    def organizations_list_accounts_pages():
+        pages = list(orgs.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": 10}))
+        assert len(pages) == 3 and [len(p["Accounts"]) for p in pages] == [10, 10, 5], pages
+        assert all(p["NextToken"] for p in pages[:-1]) and "NextToken" not in pages[-1]
+        accounts = [a for p in pages for a in p["Accounts"]]
+        assert [a["Id"] for a in accounts] == [ACCOUNT] + MEMBERS, "every account once, in order"
+        member = accounts[1]
+        assert member["Arn"] == f"arn:aws:organizations::{ACCOUNT}:account/{ORG_ID}/{MEMBERS[0]}", member
+        assert (member["Status"], member["State"], member["JoinedMethod"]) == ("ACTIVE", "ACTIVE", "CREATED"), member
+        assert member["Name"] == f"member {MEMBERS[0]}" and "@" in member["Email"], member
+        joined = member["JoinedTimestamp"]
+        assert isinstance(joined, datetime.datetime) and joined.tzinfo is not None, joined
+        assert accounts[-1]["Status"] == "SUSPENDED", accounts[-1]
+        first = orgs.list_accounts(MaxResults=20)
+        second = orgs.list_accounts(MaxResults=20, NextToken=first["NextToken"])
+        assert [a["Id"] for a in first["Accounts"] + second["Accounts"]] == [ACCOUNT] + MEMBERS
+        assert len(orgs.list_accounts()["Accounts"]) == 20, "MaxResults defaults to 20"
+
+    def organizations_list_accounts_for_parent():
+        pages = orgs.get_paginator("list_accounts_for_parent").paginate(ParentId=MEMBER_OU)
+        assert [a["Id"] for p in pages for a in p["Accounts"]] == MEMBERS
+        root = orgs.list_accounts_for_parent(ParentId="r-root")["Accounts"]
+        assert [a["Id"] for a in root] == [ACCOUNT], root
+
+    def organizations_errors_parse_as_botocore_expects():
+        expect_modeled(lambda: orgs.list_accounts_for_parent(ParentId="ou-root-nosuchunit"),
+                       orgs.exceptions.ParentNotFoundException)
+        expect_error(lambda: orgs.list_accounts_for_parent(ParentId="ou-root-nosuchunit"),
+                     "ParentNotFoundException", 400)
+        try:
+            orgs.list_accounts(MaxResults=21)
+        except orgs.exceptions.InvalidInputException as e:
+            assert e.response["Reason"] == "MAX_VALUE_EXCEEDED", e.response
+            assert e.response["Error"]["Message"], e.response
+        else:
+            raise AssertionError("MaxResults 21 was accepted")
+        expect_error(lambda: orgs.list_accounts(NextToken="garbage"), "InvalidInputException", 400)
+        member_orgs = client("organizations", credentials=assume(MEMBERS[0])["Credentials"])
+        expect_modeled(member_orgs.list_accounts, orgs.exceptions.AccessDeniedException)
+        expect_error(member_orgs.list_accounts, "AccessDeniedException", 400)
 
     def call_log_records_everything():
         with urllib.request.urlopen(f"{url}/_admin/calls") as r:
             calls = json.load(r)
         deletes = [c for c in calls if c["operation"] == "DeleteConnection"]
-        # One wire call per API call: the throttled delete was not retried.
-        assert len(deletes) == 7, deletes
+        # One wire call per API call: the throttled delete was not retried; one more in a member account.
+        assert len(deletes) == 8, deletes
         first = deletes[0]
-        assert first == {"service": "dms", "operation": "DeleteConnection", "region": REGION,
+        assert first == {"service": "dms", "operation": "DeleteConnection", "account": ACCOUNT, "region": REGION,
                          "target": endpoint_arn(REGION, "VICTIM"), "status": 200, "error": None}, first
         throttled = [c for c in calls if c["error"] == "Throttling"]
         assert throttled and throttled[0]["target"] == "throttled", throttled
+        deleted = [c for c in calls if c["service"] == "redshift" and c["operation"] == "DeleteIntegration"]
+        assert deleted[0] == {"service": "redshift", "operation": "DeleteIntegration", "account": ACCOUNT,
+                              "region": REGION, "target": redshift_arn(REGION, 1006), "status": 200,
+                              "error": None}, deleted[0]
+        member_delete = next(c for c in deletes if c["account"] == MEMBERS[2])
+        assert member_delete["target"].startswith(f"arn:aws:dms:{REGION}:{MEMBERS[2]}:endpoint:"), member_delete
+        assumed = [c for c in calls if c["operation"] == "AssumeRole"]
+        assert assumed and all(c["service"] == "sts" and c["account"] == ACCOUNT for c in assumed), assumed
+        assert {c["target"] for c in assumed} >= {role_arn(MEMBERS[0]), role_arn(DENIED_MEMBER)}, assumed
+        expired = [c for c in calls if c["error"] in ("ExpiredToken", "ExpiredTokenException")]
+        assert len(expired) == 3 and all(c["account"] == "" for c in expired), expired
+        listed = [c for c in calls if c["operation"] == "ListAccounts"]
+        others = {(c["account"], c["error"]) for c in listed if c["account"] != ACCOUNT}
+        assert others == {(MEMBERS[0], "AccessDeniedException"), ("", "MissingAuthenticationTokenException")}, listed
 
     for name, fn in [
         ("DescribeConnections paginates (MaxRecords=20) over every connection once, all fields",
@@ -377,6 +683,35 @@ def run_checks(url, fleet):
          delete_integration_returns_it),
         ("DeleteIntegration errors: InvalidIntegrationStateFault, IntegrationConflictOperationFault, Throttling, "
          "IntegrationNotFoundFault", delete_integration_error_paths),
+        ("Redshift DescribeIntegrations paginates (MaxRecords=20, Marker) over every integration once, default 100",
+         redshift_describe_paginated),
+        ("Redshift DescribeIntegrations parses every Integration member, escaped text, CreateTime datetime",
+         redshift_describe_fields),
+        ("Redshift DescribeIntegrations filters: integration-arn, status, source-types, source-arn",
+         redshift_describe_filters),
+        ("Redshift DescribeIntegrations sees only the signing region, never RDS's integrations",
+         redshift_is_per_region_and_apart_from_rds),
+        ("Redshift DescribeIntegrations errors: MaxRecords range, bad Marker, IntegrationNotFoundFault 404",
+         redshift_describe_errors),
+        ("Redshift DeleteIntegration returns the integration (deleting), then IntegrationNotFoundFault 404",
+         redshift_delete_returns_it),
+        ("Redshift DeleteIntegration errors: IntegrationConflictStateFault, IntegrationConflictOperationFault, "
+         "UnsupportedOperation, Throttling, IntegrationNotFoundFault; modeled exceptions", redshift_delete_error_paths),
+        ("STS AssumeRole: ASIA key, token, Expiration (DurationSeconds, default 3600), AssumedRoleUser; "
+         "GetCallerIdentity of both accounts", sts_assume_role_issues_member_credentials),
+        ("Assumed credentials list and delete the member's resources, not the management account's",
+         member_credentials_see_the_members_fleet_only),
+        ("STS refusals: AccessDenied 403 (denied account, ExternalId, role, non-member), ValidationError 400; "
+         "a forged session token -> UnrecognizedClientException / InvalidClientTokenId 403",
+         sts_refusals_parse_as_botocore_expects),
+        ("Expired credentials -> ExpiredTokenException / ExpiredToken 403, until the role is assumed again",
+         expired_credentials_answer_expired_token),
+        ("Organizations ListAccounts pages (MaxResults, NextToken) over every account once, Account members",
+         organizations_list_accounts_pages),
+        ("Organizations ListAccountsForParent lists the OU's and the root's accounts",
+         organizations_list_accounts_for_parent),
+        ("Organizations errors: ParentNotFoundException, InvalidInputException with Reason, AccessDeniedException "
+         "for a member account; modeled exceptions", organizations_errors_parse_as_botocore_expects),
         ("Unsigned calls -> MissingAuthenticationToken(Exception)", unsigned_calls_are_rejected),
         ("Admin call log records every call", call_log_records_everything),
     ]:

@@ -31,7 +31,10 @@ try:
             "AWS_SECRET_ACCESS_KEY": "emulator-secret",
             "AWS_EC2_METADATA_DISABLED": "true",
             "JANITOR_REGIONS": "us-east-1,eu-west-1",
+            "JANITOR_PROVIDERS": "dms,rds,redshift",
             "JANITOR_DMS_GRACE": "0",
+            "JANITOR_RDS_GRACE": "0",
+            "JANITOR_REDSHIFT_GRACE": "0",
         }
         args = [runtime_api_bin, "--wait-secs", "60"]
         for event in events:

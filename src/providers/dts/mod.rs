@@ -27,13 +27,193 @@ mod time;
 pub use client::{DtsClient, DtsError, TokenRenewal};
 pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsManagerSecret};
 
+use super::spec::{Build, BuildError, Building, Cloud, ProviderOptions, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::calls::Access;
-use crate::resource::{failure_text, Age, DtsJobType, Handle, Provider, Resource};
+use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::setting::{invalid, ConfigError, Env, Setting};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
+use std::any::Any;
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const PROVIDER: Provider = Provider::named("dts");
+
+pub const SPEC: ProviderSpec = ProviderSpec {
+    provider: PROVIDER,
+    kind: "dts-job",
+    title: "Alibaba Cloud DTS jobs",
+    cloud: Cloud::Alibaba,
+    default_enabled: false,
+    grace_variable: "JANITOR_DTS_GRACE",
+    default_grace: Duration::from_secs(3_600),
+    settings: &[
+        Setting {
+            variable: "JANITOR_DTS_GRACE",
+            default: "1h",
+            meaning: "DTS jobs: minimum time since first seen failed, besides JANITOR_MIN_AGE (0 to 3650d)",
+            flag: Some("dts-grace"),
+        },
+        Setting {
+            variable: "JANITOR_DTS_ENDPOINT",
+            default: "per region",
+            meaning: "DTS endpoint URL override",
+            flag: None,
+        },
+        Setting {
+            variable: "JANITOR_DTS_SECRET_ARN",
+            default: "none",
+            meaning: "Secrets Manager secret with the Alibaba Cloud credentials (else ALIBABA_CLOUD_* variables)",
+            flag: None,
+        },
+    ],
+    parse: |env| Ok(Arc::new(DtsOptions::parse(env)?)),
+    // DTS sends no EventBridge events the janitor acts on: its jobs are found by the schedule.
+    events: &[],
+    arns: &[],
+    arn_description: "",
+    build,
+};
+
+/// DTS's own settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DtsOptions {
+    /// Overrides the DTS endpoint (the emulator, a VPC endpoint).
+    pub endpoint: Option<String>,
+    /// A Secrets Manager secret holding the Alibaba Cloud credentials.
+    pub secret_arn: Option<String>,
+}
+
+impl DtsOptions {
+    fn parse(env: &Env<'_>) -> Result<DtsOptions, ConfigError> {
+        let endpoint = env.get("JANITOR_DTS_ENDPOINT");
+        if let Some(endpoint) = &endpoint {
+            if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+                || endpoint.contains(char::is_whitespace)
+            {
+                return Err(invalid("JANITOR_DTS_ENDPOINT", endpoint, "an http:// or https:// URL"));
+            }
+        }
+        let secret_arn = env.get("JANITOR_DTS_SECRET_ARN");
+        if let Some(arn) = &secret_arn {
+            if !(arn.starts_with("arn:") && arn.contains(":secretsmanager:")) {
+                return Err(invalid(
+                    "JANITOR_DTS_SECRET_ARN",
+                    arn,
+                    "a Secrets Manager secret ARN (arn:aws:secretsmanager:...)",
+                ));
+            }
+        }
+        Ok(DtsOptions { endpoint, secret_arn })
+    }
+}
+
+impl ProviderOptions for DtsOptions {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn needs_aws(&self) -> bool {
+        self.secret_arn.is_some()
+    }
+}
+
+/// The adapter, with credentials from `JANITOR_DTS_SECRET_ARN` (read here, and again when the STS token in it
+/// expires) or the `ALIBABA_CLOUD_*` variables (read here only).
+fn build(build: Build<'_>) -> Building<'_> {
+    Box::pin(async move {
+        let failed = |message: String| BuildError { provider: PROVIDER, message };
+        let options =
+            build.settings.options::<DtsOptions>().ok_or_else(|| failed("its settings were not read".to_owned()))?;
+        let endpoint = options.endpoint.clone();
+        let caller = build.caller.clone();
+        let client = match &options.secret_arn {
+            Some(arn) => {
+                let config = aws_sdk_secretsmanager::config::Builder::from(build.sdk)
+                    .retry_config(crate::aws::store_retry_config(build.max_attempts))
+                    .timeout_config(crate::aws::timeout_config())
+                    .build();
+                let secret = SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::from_conf(config), arn.clone());
+                let credentials = secret.read().await.map_err(|e| failed(e.to_string()))?;
+                DtsClient::new(credentials, endpoint, caller).reread_on_expiry(Arc::new(secret))
+            }
+            None => {
+                let credentials =
+                    Credentials::require_env(|name| std::env::var(name).ok()).map_err(|e| failed(e.to_string()))?;
+                DtsClient::new(credentials, endpoint, caller)
+            }
+        };
+        Ok(Arc::new(DtsJobs::new(client, build.regions.to_vec(), build.protect_tag)) as Arc<dyn ControlPlane>)
+    })
+}
+
+/// The kinds of DTS job, each with its own failed states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DtsJobType {
+    Migration,
+    Sync,
+    Subscribe,
+}
+
+impl DtsJobType {
+    pub const ALL: [DtsJobType; 3] = [DtsJobType::Migration, DtsJobType::Sync, DtsJobType::Subscribe];
+
+    /// The `JobType` value of the DTS API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtsJobType::Migration => "MIGRATION",
+            DtsJobType::Sync => "SYNC",
+            DtsJobType::Subscribe => "SUBSCRIBE",
+        }
+    }
+
+    /// The statuses in which a job of this type has failed for good.
+    pub fn failed_statuses(self) -> &'static [&'static str] {
+        match self {
+            DtsJobType::Migration => &["PrecheckFailed", "MigrationFailed"],
+            DtsJobType::Sync => &["PrecheckFailed", "InitializeFailed", "Failed"],
+            DtsJobType::Subscribe => &["PrecheckFailed", "Abnormal"],
+        }
+    }
+}
+
+/// What a delete of one job (or reverse half) needs; `reverse` is the reverse half of a two-way synchronization
+/// (`SynchronizationDirection: Reverse`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobHandle {
+    pub job_id: String,
+    pub instance_id: String,
+    pub job_type: DtsJobType,
+    pub reverse: bool,
+}
+
+/// How a job's status classifies for its type.
+fn condition(job_type: DtsJobType, status: &str) -> Condition {
+    if job_type.failed_statuses().contains(&status) {
+        Condition::Stale
+    } else if status == "deleting" {
+        Condition::InProgress
+    } else {
+        Condition::Healthy { stale: job_type.failed_statuses().join(", ").into() }
+    }
+}
+
+/// The class of a failed DTS call.
+fn error_class(error: &DtsError) -> ErrorClass {
+    let code = error.code().unwrap_or_default();
+    match error {
+        _ if error.is_throttling() => ErrorClass::Throttled,
+        DtsError::TokenExpired { .. } => ErrorClass::Denied,
+        _ if is_denied(code) => ErrorClass::Denied,
+        _ if is_gone(code) => ErrorClass::NotFound,
+        DtsError::Transport { message, .. } if message.contains("timed out") => ErrorClass::TimedOut,
+        DtsError::Transport { .. } | DtsError::Decode { .. } => ErrorClass::Transport,
+        _ => ErrorClass::Service,
+    }
+}
 
 /// The page size every source agrees DescribeDtsJobs accepts (the maximum).
 pub const PAGE_SIZE: u32 = 30;
@@ -123,8 +303,12 @@ impl DtsJobs {
     /// Every job of `job_type` in `region` (only those `DtsJobId` = `job_id` selects, if given), PageNumber from 1
     /// until TotalRecordCount jobs were read (or a page comes back empty, or short when no total is given).
     async fn list(&self, region: &str, job_type: DtsJobType, job_id: Option<&str>) -> Result<Vec<WireJob>, ScanError> {
-        let scan_error =
-            |message: String| ScanError { operation: "DescribeDtsJobs", region: region.to_owned(), message };
+        let scan_error = |message: String, class: ErrorClass| ScanError {
+            operation: "DescribeDtsJobs",
+            region: region.to_owned(),
+            message,
+            class,
+        };
         let mut jobs = Vec::new();
         for page in 1..=MAX_PAGES {
             let mut params = vec![
@@ -137,16 +321,18 @@ impl DtsJobs {
                 params.push(("DtsJobId", job_id.to_owned()));
             }
             let answer = self.client.call(region, Access::Read, "DescribeDtsJobs", &params).await.map_err(|e| {
-                scan_error(if is_denied(e.code().unwrap_or_default()) {
+                let message = if is_denied(e.code().unwrap_or_default()) {
                     format!("access denied: the Alibaba Cloud credentials may not call dts:DescribeDtsJobs ({e})")
                 } else {
                     format!("{} jobs: {e}", job_type.as_str())
-                })
+                };
+                scan_error(message, error_class(&e))
             })?;
             let list = match answer.get("DtsJobList") {
                 None | Some(Value::Null) => Vec::new(),
                 Some(list) => Vec::<WireJob>::deserialize(list).map_err(|e| {
-                    scan_error(format!("{} jobs: DtsJobList is not a list of jobs: {e}", job_type.as_str()))
+                    let message = format!("{} jobs: DtsJobList is not a list of jobs: {e}", job_type.as_str());
+                    scan_error(message, ErrorClass::Transport)
                 })?,
             };
             let read = list.len();
@@ -160,7 +346,10 @@ impl DtsJobs {
                 return Ok(jobs);
             }
         }
-        Err(scan_error(format!("{} jobs: more than {MAX_PAGES} pages; stopped", job_type.as_str())))
+        Err(scan_error(
+            format!("{} jobs: more than {MAX_PAGES} pages; stopped", job_type.as_str()),
+            ErrorClass::Service,
+        ))
     }
 
     /// The job and, for a two-way synchronization, its reverse half; the forward half names the reverse half as
@@ -178,23 +367,26 @@ impl DtsJobs {
             arns.push(instance_id.clone());
         }
         let reverse = reverse_half(job);
+        let status = non_empty(&job.status).unwrap_or_default().to_owned();
         let forward = Resource {
-            provider: Provider::Dts,
+            provider: PROVIDER,
             region: region.to_owned(),
             id: job_id.to_owned(),
             name: name.clone(),
             arns: arns.clone(),
-            status: non_empty(&job.status).unwrap_or_default().to_owned(),
+            condition: condition(job_type, &status),
+            status,
             age: age(job.create_time.as_deref()),
+            mark: Mark::Unmarked,
             protected_by: protected_by.clone(),
             may_release: reverse.map(|_| format!("{job_id}{REVERSE_SUFFIX}")),
             failure: job.error_message.as_deref().and_then(failure_text),
-            handle: Handle::DtsJob {
+            handle: Handle::new(JobHandle {
                 job_id: job_id.to_owned(),
                 instance_id: instance_id.clone(),
                 job_type,
                 reverse: false,
-            },
+            }),
         };
         let mut out = vec![forward];
         if let Some(reverse) = reverse {
@@ -206,19 +398,27 @@ impl DtsJobs {
                     arns.insert(0, id.clone());
                 }
             }
+            let status = non_empty(&reverse.status).unwrap_or_default().to_owned();
             out.push(Resource {
-                provider: Provider::Dts,
+                provider: PROVIDER,
                 region: region.to_owned(),
                 id: format!("{job_id}{REVERSE_SUFFIX}"),
                 name: format!("{name}{REVERSE_SUFFIX}"),
                 arns,
-                status: non_empty(&reverse.status).unwrap_or_default().to_owned(),
+                condition: condition(job_type, &status),
+                status,
                 age: age(reverse.create_time.as_deref().or(job.create_time.as_deref())),
+                mark: Mark::Unmarked,
                 // The reverse half has no tags of its own: the two-way synchronization's tags protect both halves.
                 protected_by: self.protected_by(reverse.tag_list.as_ref()).or(protected_by),
                 may_release: None,
                 failure: reverse.error_message.as_deref().and_then(failure_text),
-                handle: Handle::DtsJob { job_id: reverse_id, instance_id: reverse_instance, job_type, reverse: true },
+                handle: Handle::new(JobHandle {
+                    job_id: reverse_id,
+                    instance_id: reverse_instance,
+                    job_type,
+                    reverse: true,
+                }),
             });
         }
         out
@@ -238,16 +438,22 @@ impl DtsJobs {
             Some(forward_id) if reverse => format!("the reverse half {job_id} of job {forward_id}"),
             _ => format!("job {job_id}"),
         };
-        let unverified = |why: String| DeleteOutcome::Failed {
-            error: format!("DeleteDtsJob answered that {what} does not exist ({answer}), but {why}"),
+        let unverified = |class: ErrorClass, why: String| {
+            DeleteOutcome::failed(
+                class,
+                format!("DeleteDtsJob answered that {what} does not exist ({answer}), but {why}"),
+            )
         };
         let Some(forward_id) = forward_id else {
-            return unverified(format!("its absence could not be verified: {} names no forward job", resource.id));
+            let why = format!("its absence could not be verified: {} names no forward job", resource.id);
+            return unverified(ErrorClass::Service, why);
         };
         match self.list(&resource.region, job_type, Some(forward_id)).await {
-            Err(error) => unverified(format!("its absence could not be verified: {error}")),
+            Err(error) => unverified(error.class, format!("its absence could not be verified: {error}")),
             Ok(jobs) => match still_listed(&jobs, forward_id, reverse.then_some(job_id)) {
-                Some(status) => unverified(format!("DescribeDtsJobs still lists it (status {status})")),
+                Some(status) => {
+                    unverified(ErrorClass::NotFound, format!("DescribeDtsJobs still lists it (status {status})"))
+                }
                 None => DeleteOutcome::AlreadyGone,
             },
         }
@@ -296,7 +502,7 @@ fn age(create_time: Option<&str>) -> Age {
 #[async_trait]
 impl ControlPlane for DtsJobs {
     fn provider(&self) -> Provider {
-        Provider::Dts
+        PROVIDER
     }
 
     fn regions(&self) -> Vec<String> {
@@ -309,6 +515,7 @@ impl ControlPlane for DtsJobs {
                 operation: "DescribeDtsJobs",
                 region: region.to_owned(),
                 message: "not one of JANITOR_DTS_REGIONS".to_owned(),
+                class: ErrorClass::Service,
             });
         }
         let mut resources = Vec::new();
@@ -323,12 +530,12 @@ impl ControlPlane for DtsJobs {
                 }
             }
         }
-        Ok(Scan { resources, state_error: None })
+        Ok(resources)
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-        let Handle::DtsJob { job_id, instance_id, job_type, reverse } = &resource.handle else {
-            return DeleteOutcome::Failed { error: "not a DTS job".to_owned() };
+        let Some(JobHandle { job_id, instance_id, job_type, reverse }) = resource.handle.get() else {
+            return DeleteOutcome::failed(ErrorClass::Service, "not a DTS job");
         };
         let mut params = vec![
             ("DtsJobId", job_id.clone()),
@@ -354,18 +561,16 @@ impl ControlPlane for DtsJobs {
 /// Maps a failed DeleteDtsJob to an outcome, by the service's error code (a not-found code is verified first).
 fn delete_outcome(target: &str, error: &DtsError) -> DeleteOutcome {
     let code = error.code().unwrap_or_default();
-    if error.is_token_expired() {
-        DeleteOutcome::Failed { error: error.to_string() }
+    let class = error_class(error);
+    if error.is_token_expired() || error.is_business() {
+        DeleteOutcome::failed(class, error.to_string())
     } else if is_denied(code) {
-        DeleteOutcome::Failed {
-            error: format!(
-                "access denied: the Alibaba Cloud credentials may not call dts:DeleteDtsJob on {target} ({error})"
-            ),
-        }
-    } else if error.is_business() {
-        DeleteOutcome::Failed { error: error.to_string() }
+        DeleteOutcome::failed(
+            class,
+            format!("access denied: the Alibaba Cloud credentials may not call dts:DeleteDtsJob on {target} ({error})"),
+        )
     } else {
-        DeleteOutcome::Failed { error: format!("DeleteDtsJob failed: {error}") }
+        DeleteOutcome::failed(class, format!("DeleteDtsJob failed: {error}"))
     }
 }
 
@@ -407,12 +612,12 @@ mod tests {
         assert_eq!(r.failure.as_deref(), Some("DTS-070211: Connect Source DB failed."));
         assert_eq!(
             r.handle,
-            Handle::DtsJob {
+            Handle::new(JobHandle {
                 job_id: "j1".into(),
                 instance_id: "dtsj1".into(),
                 job_type: DtsJobType::Migration,
                 reverse: false
-            }
+            })
         );
     }
 
@@ -449,12 +654,12 @@ mod tests {
         assert_eq!(reverse.arns, ["rev", "fwd", "dtsfwd"]);
         assert_eq!(
             reverse.handle,
-            Handle::DtsJob {
+            Handle::new(JobHandle {
                 job_id: "rev".into(),
                 instance_id: "dtsfwd".into(),
                 job_type: DtsJobType::Sync,
                 reverse: true
-            }
+            })
         );
         let empty = parse(r#"{"DtsJobId":"one-way","Status":"Failed","ReverseJob":{}}"#);
         assert_eq!(jobs().resources("cn-hangzhou", DtsJobType::Sync, &empty).len(), 1);
@@ -524,16 +729,18 @@ mod tests {
         let denied = delete_outcome("j", &api("Forbidden.RAM", "not allowed", 1));
         assert_eq!(
             denied,
-            DeleteOutcome::Failed {
-                error: "access denied: the Alibaba Cloud credentials may not call dts:DeleteDtsJob on j (Forbidden.RAM: not allowed)".into()
-            }
+            DeleteOutcome::failed(
+                ErrorClass::Denied,
+                "access denied: the Alibaba Cloud credentials may not call dts:DeleteDtsJob on j (Forbidden.RAM: not allowed)"
+            )
         );
         let throttled = delete_outcome("j", &api("Throttling.User", "slow down", 3));
         assert_eq!(
             throttled,
-            DeleteOutcome::Failed {
-                error: "DeleteDtsJob failed: Throttling.User: slow down (gave up after 3 attempts)".into()
-            }
+            DeleteOutcome::failed(
+                ErrorClass::Throttled,
+                "DeleteDtsJob failed: Throttling.User: slow down (gave up after 3 attempts)"
+            )
         );
         let business = DtsError::Business {
             status: 400,
@@ -544,17 +751,40 @@ mod tests {
         };
         assert_eq!(
             delete_outcome("j", &business),
-            DeleteOutcome::Failed {
-                error: "InvalidParameter: The Value of Input Parameter DtsJobId is not valid.".into()
-            }
+            DeleteOutcome::failed(
+                ErrorClass::Service,
+                "InvalidParameter: The Value of Input Parameter DtsJobId is not valid."
+            )
         );
         let expired = DtsError::TokenExpired {
             service: "InvalidSecurityToken.Expired: expired".into(),
             renewal: TokenRenewal::NotRereadable,
         };
-        let DeleteOutcome::Failed { error } = delete_outcome("j", &expired) else {
+        let DeleteOutcome::Failed { error, class: ErrorClass::Denied } = delete_outcome("j", &expired) else {
             panic!("an expired token fails the item");
         };
         assert!(error.starts_with("the Alibaba Cloud STS token has expired"), "{error}");
+    }
+
+    #[test]
+    fn jobs_are_stale_in_the_failed_states_of_their_type() {
+        use DtsJobType::*;
+        let cases = [
+            (Migration, "PrecheckFailed", true),
+            (Migration, "MigrationFailed", true),
+            (Migration, "Failed", false),
+            (Migration, "Finished", false),
+            (Sync, "InitializeFailed", true),
+            (Sync, "Failed", true),
+            (Sync, "Synchronizing", false),
+            (Subscribe, "Abnormal", true),
+            (Subscribe, "MigrationFailed", false),
+            (Subscribe, "Normal", false),
+        ];
+        for (job_type, status, stale) in cases {
+            assert_eq!(condition(job_type, status) == Condition::Stale, stale, "{job_type:?} {status}");
+        }
+        assert_eq!(condition(Sync, "deleting"), Condition::InProgress);
+        assert_eq!(condition(Subscribe, "Normal"), Condition::Healthy { stale: "PrecheckFailed, Abnormal".into() });
     }
 }

@@ -7,9 +7,8 @@
 //!
 //! Each test starts its own moto server, so tests share nothing.
 
-mod common;
-mod moto;
-
+use crate::common::*;
+use crate::moto::Moto;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::interceptors::{
@@ -17,16 +16,16 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use common::*;
 use emulator::{Emulator, Fleet};
-use moto::Moto;
 use replication_janitor::archive::{ArchiveError, ReportArchive};
 use replication_janitor::calls::{Caller, RetryPolicy};
 use replication_janitor::handler::Janitor;
 use replication_janitor::notify::{self, Notifier, NotifyError};
-use replication_janitor::providers::dms::FirstSeen;
-use replication_janitor::providers::{ControlPlane, DmsConnections, RdsIntegrations, Regional};
+use replication_janitor::providers::dms::DmsConnections;
+use replication_janitor::providers::rds::RdsIntegrations;
+use replication_janitor::providers::{ControlPlane, Regional};
 use replication_janitor::report::Report;
+use replication_janitor::state::FirstSeen;
 use replication_janitor::state::{DynamoStore, FirstSeenStore, Sighting};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -410,15 +409,15 @@ async fn janitor_with_store(emulator: &Emulator, vars: &[(&str, &str)], store: D
             vec![Regional::new("dms", REGION, aws_sdk_databasemigration::Client::new(&sdk))],
             caller.clone(),
             settings.protect_tag.clone(),
-            FirstSeen::Store(Arc::new(store)),
         )),
         Arc::new(RdsIntegrations::new(
             vec![Regional::new("rds", REGION, aws_sdk_rds::Client::new(&sdk))],
             caller,
             settings.protect_tag.clone(),
+            vec!["failed".to_owned()],
         )),
     ];
-    Janitor::new(settings, planes)
+    Janitor::with_first_seen(settings, planes, FirstSeen::Store(Arc::new(store)))
 }
 
 #[tokio::test]
@@ -466,7 +465,7 @@ async fn a_connection_is_deleted_once_failed_for_the_grace_across_sweeps() {
     assert_eq!(fate(&first, "broken@ri"), ("waiting".into(), "kept".into()));
     assert_eq!(fate(&first, "flaky@ri"), ("waiting".into(), "kept".into()));
     assert!(deletes(&emulator).is_empty());
-    let marked = stored(&client, REGION, &key("broken")).await.expect("broken's mark");
+    let marked = stored(&client, "dms/us-east-1", &key("broken")).await.expect("broken's mark");
 
     let mut recovered = emulator.fleet();
     recovered.connections[0].status = "successful".into();
@@ -478,7 +477,7 @@ async fn a_connection_is_deleted_once_failed_for_the_grace_across_sweeps() {
     assert_eq!(fate(&second, "flaky@ri"), ("healthy".into(), "kept".into()));
     assert!(emulator.calls().iter().any(|c| c.operation == "DeleteConnection"));
     assert_eq!(deletes(&emulator), [endpoint_arn(REGION, "broken")]);
-    assert!(stored(&client, REGION, &key("flaky")).await.is_none(), "scanned healthy: its mark is cleared");
+    assert!(stored(&client, "dms/us-east-1", &key("flaky")).await.is_none(), "scanned healthy: its mark is cleared");
 
     // The store may not Query or Scan, so it could never find the mark of a connection it no longer sees; the
     // janitor forgets the mark of what it deleted, so a connection recreated on the same endpoint and instance

@@ -2,21 +2,19 @@
 //! V3 signature. Same policy and error paths as the DMS and RDS sweeps. Where credentials come from a Secrets
 //! Manager secret, the secret lives in moto's server.
 
-mod common;
-mod moto;
-
+use crate::common::{fate, item, items, sweep, DAYS};
+use crate::moto::Moto;
 use async_trait::async_trait;
-use common::{fate, item, items, sweep, DAYS};
 use emulator::{
     count, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Emulator, Faults, Fleet, RateLimit,
     DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET,
 };
-use moto::Moto;
 use replication_janitor::calls::{Access, Caller, RetryPolicy};
 use replication_janitor::config::Settings;
 use replication_janitor::handler::Janitor;
-use replication_janitor::providers::dts::{Credentials, CredentialsError, CredentialsSource, DtsClient};
-use replication_janitor::providers::DtsJobs;
+use replication_janitor::providers::dts::{
+    self, Credentials, CredentialsError, CredentialsSource, DtsClient, DtsJobs, DtsOptions,
+};
 use replication_janitor::report::Report;
 use replication_janitor::startup;
 use std::collections::BTreeMap;
@@ -65,6 +63,7 @@ fn settings(emulator: &Emulator, vars: &[(&str, &str)]) -> Settings {
     let url = emulator.url();
     let mut all: Vec<(&str, &str)> =
         vec![("JANITOR_PROVIDERS", "dts"), ("JANITOR_DTS_REGIONS", REGION), ("JANITOR_DTS_ENDPOINT", &url)];
+    all.extend_from_slice(crate::common::NO_GRACE);
     all.retain(|(k, _)| !vars.iter().any(|(v, _)| v == k));
     all.extend_from_slice(vars);
     Settings::parse(|name| all.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).expect("valid settings")
@@ -78,7 +77,9 @@ fn janitor_with(emulator: &Emulator, vars: &[(&str, &str)], credentials: Credent
         base: Duration::from_millis(1),
         cap: Duration::from_millis(20),
     };
-    let client = DtsClient::new(credentials, settings.dts_endpoint.clone(), Caller::new(retry, settings.concurrency));
+    let endpoint =
+        settings.plane(dts::PROVIDER).and_then(|p| p.options::<DtsOptions>()).and_then(|o| o.endpoint.clone());
+    let client = DtsClient::new(credentials, endpoint, Caller::new(retry, settings.concurrency));
     let plane = DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone());
     Janitor::new(settings, vec![Arc::new(plane)])
 }

@@ -1,9 +1,7 @@
 //! DMS connections have no timestamp: the janitor deletes one only after it has seen it failed for the grace,
 //! remembering first sightings in the state store across runs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use emulator::Fleet;
 use std::time::Duration;
 

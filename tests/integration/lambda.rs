@@ -1,9 +1,7 @@
 //! The Lambda face as Lambda runs it: the real binary polls a local Runtime API, gets every sample in `events/`,
 //! and answers with reports (or function errors) while printing EMF metrics and JSON logs on stdout.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use emulator::{Fleet, Invocation, RuntimeApi};
 use serde_json::Value;
 use std::io::Read;
@@ -37,7 +35,7 @@ async fn every_sample_event_is_answered_through_the_runtime_api() {
     let home = tempfile::tempdir().expect("home");
     let emulator = emulator(Fleet::sample()).await;
     let api = RuntimeApi::start(Duration::from_secs(60)).await.expect("runtime api");
-    let child = spawn_lambda(&api, &emulator.url(), home.path(), &[]);
+    let child = spawn_lambda(&api, &emulator.url(), home.path(), &[("JANITOR_PROVIDERS", "dms,rds,redshift")]);
 
     let mut files: Vec<_> = std::fs::read_dir("events").expect("events/").map(|e| e.expect("entry").path()).collect();
     files.sort();
@@ -69,8 +67,11 @@ async fn every_sample_event_is_answered_through_the_runtime_api() {
     let by_name = |n: &str| outcomes.iter().find(|(name, _)| name == n).and_then(|(_, o)| o.clone());
     let Some(Invocation::Response(schedule)) = by_name("schedule.json") else { panic!("schedule answered") };
     assert_eq!(schedule["trigger"], "schedule");
-    assert_eq!(schedule["totals"]["wouldDelete"], 4, "two old failed integrations, two unprotected failed connections");
-    assert_eq!(schedule["totals"]["protected"], 3);
+    assert_eq!(
+        schedule["totals"]["wouldDelete"], 6,
+        "two old failed RDS integrations, two Redshift ones, two unprotected failed connections"
+    );
+    assert_eq!(schedule["totals"]["protected"], 4);
     let Some(Invocation::Response(unrelated)) = by_name("unrelated-event.json") else { panic!("unrelated answered") };
     assert!(unrelated["notes"][0].as_str().unwrap_or_default().starts_with("no-op"));
     let Some(Invocation::Response(foreign)) = by_name("rds-event-other-account.json") else { panic!("answered") };
@@ -83,10 +84,10 @@ async fn every_sample_event_is_answered_through_the_runtime_api() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
         .collect();
-    // A line per provider swept plus the aggregate: schedule, scheduler input and the delete request sweep both
-    // providers (3 lines each); the RDS-only manual request and the three scoped service events 2 each; the three
-    // no-op events 1 each; the malformed payloads none.
-    assert_eq!(emf.len(), 3 * 3 + 2 * 4 + 3, "{stdout}");
+    // A line per provider swept plus the aggregate: schedule, scheduler input and the delete request sweep the
+    // three providers (4 lines each); the RDS-only manual request and the four scoped service events 2 each; the
+    // three no-op events 1 each; the malformed payloads none.
+    assert_eq!(emf.len(), 3 * 4 + 2 * 5 + 3, "{stdout}");
     assert!(stdout.lines().any(|l| l.contains("\"sweep finished\"") && l.starts_with('{')), "JSON logs:\n{stdout}");
 }
 

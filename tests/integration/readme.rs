@@ -1,10 +1,8 @@
 //! The README and the template are the user's manual: the README must document every setting the janitor reads,
 //! the template must pass only settings that exist, and its dashboard must plot only metrics the janitor emits.
 
-mod common;
-
-use common::{dashboard_body, dashboard_widgets};
-use replication_janitor::config::SETTINGS;
+use crate::common::{dashboard_body, dashboard_widgets};
+use replication_janitor::config::all_settings;
 use replication_janitor::metrics::emf_lines;
 use replication_janitor::report::{Counts, Report, Sweep};
 use replication_janitor::resource::Provider;
@@ -14,9 +12,16 @@ use std::collections::BTreeSet;
 #[test]
 fn the_readme_documents_every_setting() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");
-    for setting in SETTINGS {
+    for setting in all_settings() {
         assert!(readme.contains(&format!("`{}`", setting.variable)), "{} is not in the README", setting.variable);
     }
+}
+
+#[test]
+fn the_readme_lists_every_provider_as_its_spec_says() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let table = replication_janitor::providers::registry::readme_table();
+    assert!(readme.contains(&table), "README.md's providers table must read exactly:\n{table}");
 }
 
 #[test]
@@ -24,7 +29,7 @@ fn the_template_passes_every_setting_it_exposes_by_its_documented_name() {
     let template = std::fs::read_to_string("template.yaml").expect("template.yaml");
     for line in template.lines().map(str::trim).filter(|l| l.starts_with("JANITOR_")) {
         let variable = line.split(':').next().unwrap_or_default();
-        assert!(SETTINGS.iter().any(|s| s.variable == variable), "template.yaml sets unknown {variable}");
+        assert!(all_settings().any(|s| s.variable == variable), "template.yaml sets unknown {variable}");
     }
     assert!(template.contains("JANITOR_DRY_RUN: !Ref DryRun"));
     assert!(template.contains("Default: \"true\""), "dry run is the template's default");
@@ -43,8 +48,10 @@ fn emitted(namespace: &str) -> BTreeSet<Metric> {
         duration_ms: 1,
         notes: Vec::new(),
         totals: Counts::default(),
-        sweeps: Provider::ALL.into_iter().map(sweep).collect(),
+        sweeps: Provider::all().map(sweep).collect(),
         archive: None,
+        account: None,
+        accounts: Vec::new(),
     };
     let mut metrics = BTreeSet::new();
     for line in emf_lines(&report, namespace, 0) {
@@ -105,7 +112,7 @@ fn the_dashboard_is_json_and_plots_only_metrics_the_janitor_emits_with_their_dim
     for wanted in ["Deleted", "WouldDelete", "Failed", "Capped", "Protected", "DurationMs"] {
         assert!(names.contains(wanted), "the dashboard plots {wanted}");
     }
-    for provider in Provider::ALL {
+    for provider in Provider::all() {
         let per_provider = rows.iter().filter(|(_, _, d)| d == &[("Provider".to_owned(), provider.to_string())]);
         assert_eq!(per_provider.count(), 5, "{provider}: deleted, would delete, failed, capped and protected");
     }

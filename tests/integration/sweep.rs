@@ -1,13 +1,11 @@
 //! The sweep end to end: the real SDK over HTTP against the emulator, asserting what was deleted, what was kept
 //! and why, and what the call log saw.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use emulator::{count, Faults, Fleet, OnDelete};
 use replication_janitor::policy::Verdict;
+use replication_janitor::providers::{dms, rds};
 use replication_janitor::report::Outcome;
-use replication_janitor::resource::Provider;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -440,7 +438,7 @@ async fn a_scan_unfinished_at_the_deadline_is_reported_timed_out_and_nothing_the
     let report = janitor.sweep(&due_in(&janitor, Duration::from_secs(4))).await;
 
     assert!(report.duration_ms < 4_000, "the report came after the deadline: {} ms", report.duration_ms);
-    let dms = report.sweeps.iter().find(|s| s.provider == Provider::Dms).expect("dms sweep");
+    let dms = report.sweeps.iter().find(|s| s.provider == dms::PROVIDER).expect("dms sweep");
     assert!(dms.timed_out);
     assert!(dms.items.is_empty());
     assert!(dms.error.as_deref().unwrap_or_default().starts_with("timed out: the scan had not finished"), "{dms:?}");
@@ -478,7 +476,7 @@ async fn a_sweep_under_relentless_throttling_still_reports_before_its_deadline()
 
 fn integration_event(name: &str) -> replication_janitor::request::Target {
     replication_janitor::request::Target {
-        provider: Provider::Rds,
+        provider: rds::PROVIDER,
         region: REGION.to_owned(),
         arn: integration_arn(REGION, name),
     }
@@ -537,7 +535,7 @@ async fn a_dms_endpoint_event_keeps_the_first_seen_marks_of_the_other_connection
 
     let mut request = janitor.configured_request("aws.dms/DMS Replication Endpoint State Change");
     request.target = Some(replication_janitor::request::Target {
-        provider: Provider::Dms,
+        provider: dms::PROVIDER,
         region: REGION.to_owned(),
         arn: endpoint_arn(REGION, "src-a"),
     });

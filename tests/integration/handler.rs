@@ -2,9 +2,7 @@
 //! payload rules (dry run only ever safer, malformed payloads are errors, events about resources the janitor must
 //! not touch are no-ops that call nothing); deadlines; the EMF metric lines.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use emulator::{count, Emulator, Fleet};
 use replication_janitor::report::Report;
 use replication_janitor::trigger::{self, TriggerError};
@@ -47,10 +45,16 @@ fn deleted(report: &Report) -> Vec<String> {
 
 #[tokio::test]
 async fn every_sample_event_goes_through_the_handler() {
-    let deleting = [("JANITOR_DRY_RUN", "false"), ("JANITOR_REGIONS", "us-east-1,eu-west-1")];
+    let deleting = [
+        ("JANITOR_DRY_RUN", "false"),
+        ("JANITOR_REGIONS", "us-east-1,eu-west-1"),
+        ("JANITOR_PROVIDERS", "dms,rds,redshift"),
+    ];
     let everything_stale = [
         "crm-sqlserver-source@eu-ri-1",
         "crm-to-redshift-failed-old",
+        "ddb-crm-to-redshift-failed-old",
+        "ddb-orders-to-redshift-failed-old",
         "orders-pg-source@prod-ri-1",
         "orders-to-redshift-failed-old",
     ];
@@ -109,8 +113,22 @@ async fn every_sample_event_goes_through_the_handler() {
                     "aws.redshift/Redshift Integration Monitoring REDSHIFT-INTEGRATION-EVENT-0007"
                 );
                 assert_eq!(report.totals.scanned, 1);
-                assert_eq!(deleted(&report), ["crm-to-redshift-failed-old"]);
-                assert_eq!(report.sweeps[0].region, "eu-west-1");
+                assert_eq!(deleted(&report), ["ddb-crm-to-redshift-failed-old"], "a Redshift ARN: Redshift's own");
+                assert_eq!(
+                    (report.sweeps[0].provider.as_str(), report.sweeps[0].region.as_str()),
+                    ("redshift", "eu-west-1")
+                );
+                assert_eq!(count(&emulator.calls(), "DescribeConnections"), 0);
+            }
+            "redshift-event-rds-integration.json" => {
+                let report = outcome.expect("redshift event naming an RDS integration");
+                assert_eq!(
+                    report.trigger,
+                    "aws.redshift/Redshift Integration Operation REDSHIFT-INTEGRATION-EVENT-0012"
+                );
+                assert_eq!(report.totals.scanned, 1);
+                assert_eq!(deleted(&report), ["crm-to-redshift-failed-old"], "an RDS ARN goes to the RDS provider");
+                assert_eq!(report.sweeps[0].provider.as_str(), "rds");
             }
             "dms-endpoint-state-change.json" => {
                 let report = outcome.expect("dms event");
@@ -160,7 +178,7 @@ async fn every_sample_event_goes_through_the_handler() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 12, "{seen:?}");
+    assert_eq!(seen.len(), 13, "{seen:?}");
 }
 
 #[tokio::test]
@@ -238,10 +256,10 @@ async fn events_naming_a_resource_the_janitor_must_not_touch_call_nothing() {
         (rds(format!("arn:aws-cn:rds:us-east-1:{ACCOUNT}:integration:{id}")), "in partition aws-cn, not to"),
         (redshift(format!("arn:aws:redshift:eu-west-1:210987654321:integration:{id}")), other_account),
         (dms("arn:aws:dms:us-east-1:210987654321:endpoint:ORDERSPGSOURCE7QXWZ3KD5L2A".into()), other_account),
-        (rds(format!("arn:aws:s3:us-east-1:{ACCOUNT}:integration:{id}")), "is not an RDS or Redshift integration ARN"),
-        (rds(format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}:x")), "is not an RDS or Redshift integration"),
-        (rds(format!("arn:aws:rds:us-east-1:12345:integration:{id}")), "is not an RDS or Redshift integration ARN"),
-        (rds(format!("arn:aws:rds:Us-East-1:{ACCOUNT}:integration:{id}")), "is not an RDS or Redshift integration"),
+        (rds(format!("arn:aws:s3:us-east-1:{ACCOUNT}:integration:{id}")), "is not an RDS integration ARN"),
+        (rds(format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:{id}:x")), "is not an RDS integration ARN"),
+        (rds(format!("arn:aws:rds:us-east-1:12345:integration:{id}")), "is not an RDS integration ARN"),
+        (rds(format!("arn:aws:rds:Us-East-1:{ACCOUNT}:integration:{id}")), "is not an RDS integration ARN"),
         (dms(format!("arn:aws:rds:us-east-1:{ACCOUNT}:endpoint:ORDERS")), "is not a DMS endpoint ARN"),
         (dms(format!("arn:aws:dms:us-east-1:{ACCOUNT}:endpoint:{}", "E".repeat(300))), "is not a DMS endpoint ARN"),
     ];
@@ -296,6 +314,13 @@ async fn metrics_are_emf_lines_per_provider_and_in_aggregate() {
         "Failed",
         "Unconfirmed",
         "TimedOut",
+        "FailedDenied",
+        "FailedThrottled",
+        "FailedTimedOut",
+        "FailedTransport",
+        "FailedNotFound",
+        "FailedWrongState",
+        "FailedService",
         "TripwireTripped",
         "StateUnavailable",
         "DurationMs",

@@ -1,11 +1,9 @@
 //! The CLI binary as a user runs it: settings from the environment and flags, AWS endpoints from
 //! `AWS_ENDPOINT_URL`, the JSON report on stdout, and exit codes that tell a script what happened.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use emulator::Fleet;
-use replication_janitor::config::SETTINGS;
+use replication_janitor::config::all_settings;
 use std::process::Output;
 
 /// Runs the binary with a clean environment pointing at `endpoint`.
@@ -156,12 +154,15 @@ fn help_documents_every_setting() {
     let output = janitor_cli(home.path(), "http://127.0.0.1:9", &[], &["sweep", "--help"]);
     let main_help = janitor_cli(home.path(), "http://127.0.0.1:9", &[], &["--help"]);
     let help = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&main_help.stdout));
-    for setting in SETTINGS {
+    for setting in all_settings() {
         assert!(help.contains(setting.variable), "{} missing from --help", setting.variable);
+        if let Some(flag) = setting.flag {
+            assert!(help.contains(&format!("--{flag} <")), "--{flag}: {help}");
+        }
     }
     assert!(help.contains("--delete"));
     assert!(help.contains("--time-limit <DURATION>"), "{help}");
-    assert!(help.contains("Control planes to sweep: dms, rds, dts"), "{help}");
+    assert!(help.contains("--redshift-statuses"), "a provider's own flags come from its spec: {help}");
 }
 
 /// The write end of a pipe whose read end is already closed, as `| head -1` leaves it once head has its line.
@@ -287,6 +288,6 @@ fn dts_without_credentials_exits_2_saying_what_is_missing() {
     let output = janitor_cli(home.path(), "http://127.0.0.1:9", &vars, &["sweep"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("replication-janitor: DTS credentials: "), "{stderr}");
+    assert!(stderr.starts_with("replication-janitor: dts cannot start: Alibaba Cloud credentials"), "{stderr}");
     assert!(stderr.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{stderr}");
 }

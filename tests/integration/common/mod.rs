@@ -57,7 +57,7 @@ pub fn janitor_binary(home: &std::path::Path, endpoint: &str, vars: &[(&str, &st
         .env("AWS_SECRET_ACCESS_KEY", "emulator-secret")
         .env("AWS_REGION", REGION)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("JANITOR_DMS_GRACE", "0")
+        .envs(NO_GRACE.iter().copied())
         .envs(vars.iter().copied());
     command
 }
@@ -66,9 +66,18 @@ pub async fn emulator(fleet: Fleet) -> Emulator {
     Emulator::start(fleet).await.expect("emulator starts")
 }
 
-/// Settings from `vars` only (never the process environment), with the DMS grace off unless a test sets it.
+/// Every provider's first-seen grace off: most tests are about one run; the grace tests set it.
+pub const NO_GRACE: &[(&str, &str)] = &[
+    ("JANITOR_DMS_GRACE", "0"),
+    ("JANITOR_RDS_GRACE", "0"),
+    ("JANITOR_DTS_GRACE", "0"),
+    ("JANITOR_REDSHIFT_GRACE", "0"),
+];
+
+/// Settings from `vars` only (never the process environment), with every grace off unless a test sets it.
 pub fn settings(vars: &[(&str, &str)]) -> Settings {
-    let mut all: Vec<(&str, &str)> = vec![("JANITOR_DMS_GRACE", "0"), ("JANITOR_REGIONS", REGION)];
+    let mut all: Vec<(&str, &str)> = NO_GRACE.to_vec();
+    all.push(("JANITOR_REGIONS", REGION));
     all.retain(|(k, _)| !vars.iter().any(|(v, _)| v == k));
     all.extend_from_slice(vars);
     Settings::parse(|name| all.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).expect("valid settings")

@@ -1,0 +1,477 @@
+//! The accounts of an AWS Organization beyond the caller's own: member fleets, who may assume a role in them (the
+//! STS policy), and the organization Organizations lists.
+//!
+//! Documented (the botocore models `organizations/2016-11-28` and `sts/2011-06-15`): an account id is exactly 12
+//! digits; an organization id is `o-` and 10 to 32 lowercase letters or digits; a root id `r-` and 4 to 32; an OU id
+//! `ou-`, 4 to 32 (the root's), `-`, and 8 to 32; an account's Status is ACTIVE, SUSPENDED or PENDING_CLOSURE; an
+//! account ARN is `arn:aws:organizations::<management account>:account/<organization id>/<account id>`. Assumed: a
+//! member fleet's resources are its own, so their ARNs name its account (cross-account resources are not modelled).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::serde_timestamp;
+use crate::fleet::{month_ago, Fleet, FleetError};
+
+/// The account of the top-level fleet: the caller's own (the organization's management account). Every access key
+/// the emulator's STS did not issue acts in it.
+pub const MANAGEMENT_ACCOUNT: &str = "123456789012";
+
+/// The role [`Fleet::with_generated_members`] lets the janitor assume in every member account.
+pub const GENERATED_MEMBER_ROLE: &str = "ReplicationJanitorMember";
+
+/// The OU [`Fleet::with_generated_members`] puts every member account in (under the root `r-root`).
+pub const GENERATED_MEMBER_OU: &str = "ou-root-benchmark";
+
+/// Generated member account n (from 1) is this plus n: 100000000001, 100000000002, ...
+const GENERATED_MEMBER_BASE: u64 = 100_000_000_000;
+
+/// Who may assume a role in the member accounts with STS AssumeRole. A role that this policy does not allow answers
+/// 403 AccessDenied, as STS answers for a role that does not exist or whose trust policy does not name the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct StsPolicy {
+    /// The name of the role that exists in every member account; `None`: any name can be assumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_role: Option<String>,
+    /// The ExternalId the roles' trust policies require (then a call without it, or with another, is denied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Member accounts whose role cannot be assumed at all, e.g. one whose trust policy omits the janitor.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub denied_accounts: BTreeSet<String>,
+}
+
+impl StsPolicy {
+    /// Whether the policy allows every role of every member account (the default).
+    pub fn is_open(&self) -> bool {
+        *self == StsPolicy::default()
+    }
+}
+
+/// An AWS Organization, as Organizations' ListAccounts and ListAccountsForParent show it. Its roots and OUs are
+/// those its accounts name: an OU without accounts does not exist here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Organization {
+    /// `o-` and 10 to 32 lowercase letters or digits.
+    pub id: String,
+    /// The organization's root, `r-` and 4 to 32 lowercase letters or digits; defaults to `r-root`.
+    #[serde(default = "default_root")]
+    pub root_id: String,
+    /// Every account of the organization, the management account included (ListAccounts lists it too).
+    pub accounts: Vec<OrgAccount>,
+}
+
+/// One account of an organization, with the members of Organizations' `Account` the janitor reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OrgAccount {
+    /// 12 digits.
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub status: AccountStatus,
+    /// The account's parent: the organization's root or an OU of it (`ou-<root's id>-<8 to 32>`).
+    #[serde(rename = "parentId")]
+    pub parent_id: String,
+    /// Defaults to `account-<id>@example.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub joined_method: JoinedMethod,
+    /// ISO-8601 in JSON; a file may also say `now-<N><s|m|h|d>`.
+    #[serde(with = "serde_timestamp", default = "month_ago")]
+    pub joined_timestamp: SystemTime,
+}
+
+/// An account's Status in its organization, as the model spells it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    Suspended,
+    PendingClosure,
+}
+
+impl AccountStatus {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "ACTIVE",
+            AccountStatus::Suspended => "SUSPENDED",
+            AccountStatus::PendingClosure => "PENDING_CLOSURE",
+        }
+    }
+}
+
+/// How an account joined its organization, as the model spells it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JoinedMethod {
+    Invited,
+    #[default]
+    Created,
+}
+
+impl JoinedMethod {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinedMethod::Invited => "INVITED",
+            JoinedMethod::Created => "CREATED",
+        }
+    }
+}
+
+fn default_root() -> String {
+    "r-root".to_owned()
+}
+
+impl OrgAccount {
+    /// An ACTIVE account created in the organization a month ago, with the default email.
+    pub fn new(id: &str, name: &str, parent_id: &str) -> Self {
+        OrgAccount {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            status: AccountStatus::Active,
+            parent_id: parent_id.to_owned(),
+            email: None,
+            joined_method: JoinedMethod::Created,
+            joined_timestamp: month_ago(),
+        }
+    }
+
+    /// The Email Organizations reports (given, or derived from the id).
+    pub fn email(&self) -> String {
+        self.email.clone().unwrap_or_else(|| format!("account-{}@example.com", self.id))
+    }
+}
+
+impl Organization {
+    /// The account's ARN in this organization, whose management account is [`MANAGEMENT_ACCOUNT`].
+    pub fn account_arn(&self, account_id: &str) -> String {
+        format!("arn:aws:organizations::{MANAGEMENT_ACCOUNT}:account/{}/{account_id}", self.id)
+    }
+
+    /// Whether `parent_id` is this organization's root or an OU that holds one of its accounts.
+    pub fn has_parent(&self, parent_id: &str) -> bool {
+        parent_id == self.root_id || self.accounts.iter().any(|a| a.parent_id == parent_id)
+    }
+}
+
+/// Exactly 12 ASCII digits.
+pub(crate) fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `min..=max` lowercase letters or digits.
+fn is_lower_alnum(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// `prefix` followed by `min..=max` lowercase letters or digits.
+fn is_id(id: &str, prefix: &str, min: usize, max: usize) -> bool {
+    id.strip_prefix(prefix).is_some_and(|rest| is_lower_alnum(rest, min, max))
+}
+
+/// The root part of an OU id of the model's pattern (`ou-<4 to 32>-<8 to 32>`, the first part the root's).
+fn ou_root(id: &str) -> Option<&str> {
+    let (root, ou) = id.strip_prefix("ou-")?.split_once('-')?;
+    (is_lower_alnum(root, 4, 32) && is_lower_alnum(ou, 8, 32)).then_some(root)
+}
+
+/// Whether `parent_id` may hold accounts of an organization whose root is `root_id`: the root itself, or one of its
+/// OUs.
+fn is_parent_in(parent_id: &str, root_id: &str) -> bool {
+    parent_id == root_id || ou_root(parent_id).is_some_and(|root| root_id.strip_prefix("r-") == Some(root))
+}
+
+/// Whether `parent_id` has the model's ParentId pattern (a root or an OU, of any organization).
+pub(crate) fn is_parent_id(parent_id: &str) -> bool {
+    is_id(parent_id, "r-", 4, 32) || ou_root(parent_id).is_some()
+}
+
+/// Checks the fleet's accounts: member account ids and contents, the STS policy's accounts and the organization.
+pub(crate) fn validate(fleet: &Fleet) -> Result<(), FleetError> {
+    for (id, member) in &fleet.member_accounts {
+        validate_member(id, member)?;
+    }
+    if let Some(id) = fleet.sts.denied_accounts.iter().find(|id| !is_account_id(id)) {
+        return Err(FleetError::AccountId { field: "sts.deniedAccounts", id: id.clone() });
+    }
+    match &fleet.organization {
+        Some(organization) => validate_organization(organization),
+        None => Ok(()),
+    }
+}
+
+fn validate_member(id: &str, member: &Fleet) -> Result<(), FleetError> {
+    if !is_account_id(id) || id == MANAGEMENT_ACCOUNT {
+        return Err(FleetError::AccountId { field: "memberAccounts", id: id.to_owned() });
+    }
+    let management_only = [
+        ("memberAccounts", !member.member_accounts.is_empty()),
+        ("sts", !member.sts.is_open()),
+        ("organization", member.organization.is_some()),
+        ("dtsJobs", !member.dts_jobs.is_empty()),
+        ("dtsAccessKeys", !member.dts_access_keys.is_empty()),
+        ("dtsExpiredTokens", !member.dts_expired_tokens.is_empty()),
+    ];
+    if let Some((field, _)) = management_only.iter().find(|(_, given)| *given) {
+        return Err(FleetError::MemberField { account: id.to_owned(), field });
+    }
+    member.validate_resources()?;
+    match member.resource_arns().find(|arn| arn.split(':').nth(4) != Some(id)) {
+        Some(arn) => Err(FleetError::MemberArnAccount { account: id.to_owned(), arn: arn.to_owned() }),
+        None => Ok(()),
+    }
+}
+
+fn validate_organization(organization: &Organization) -> Result<(), FleetError> {
+    if !is_id(&organization.id, "o-", 10, 32) {
+        return Err(FleetError::OrganizationId { id: organization.id.clone() });
+    }
+    if !is_id(&organization.root_id, "r-", 4, 32) {
+        return Err(FleetError::RootId { id: organization.root_id.clone() });
+    }
+    let mut seen = BTreeSet::new();
+    for account in &organization.accounts {
+        if !is_account_id(&account.id) {
+            return Err(FleetError::AccountId { field: "organization.accounts", id: account.id.clone() });
+        }
+        if !seen.insert(account.id.as_str()) {
+            return Err(FleetError::DuplicateOrgAccount { id: account.id.clone() });
+        }
+        if !is_parent_in(&account.parent_id, &organization.root_id) {
+            return Err(FleetError::ParentId {
+                account: account.id.clone(),
+                parent: account.parent_id.clone(),
+                root: organization.root_id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `arn` with its account field (the fifth) replaced by `account`; an ARN without one (e.g. S3's) is kept as it is.
+fn in_account(arn: &str, account: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        [prefix, partition, service, region, old, rest] if !old.is_empty() => {
+            format!("{prefix}:{partition}:{service}:{region}:{account}:{rest}")
+        }
+        _ => arn.to_owned(),
+    }
+}
+
+impl Fleet {
+    /// A copy of this fleet's DMS, RDS and Redshift resources (and tags) as account `account` holds them: every ARN
+    /// names `account`. DTS jobs, member accounts, the STS policy and the organization are not copied.
+    pub fn in_account(&self, account: &str) -> Fleet {
+        let mut connections = self.connections.clone();
+        for c in &mut connections {
+            c.endpoint_arn = in_account(&c.endpoint_arn, account);
+            c.replication_instance_arn = in_account(&c.replication_instance_arn, account);
+        }
+        let rehome = |integrations: &[crate::fleet::Integration]| {
+            let mut integrations = integrations.to_vec();
+            for i in &mut integrations {
+                i.integration_arn = in_account(&i.integration_arn, account);
+                i.source_arn = i.source_arn.as_deref().map(|a| in_account(a, account));
+                i.target_arn = i.target_arn.as_deref().map(|a| in_account(a, account));
+            }
+            integrations
+        };
+        Fleet {
+            connections,
+            tags: self.tags.iter().map(|(arn, tags)| (in_account(arn, account), tags.clone())).collect(),
+            integrations: rehome(&self.integrations),
+            redshift_integrations: rehome(&self.redshift_integrations),
+            ..Fleet::default()
+        }
+    }
+
+    /// This fleet as the management account of an organization of `count` more accounts (100000000001 and on), each
+    /// holding a copy of its DMS, RDS and Redshift resources ([`Fleet::in_account`]); the organization lists them all
+    /// ACTIVE, the members under [`GENERATED_MEMBER_OU`], and each member's role [`GENERATED_MEMBER_ROLE`] can be
+    /// assumed. With `count` 0 the fleet is returned as it is.
+    pub fn with_generated_members(mut self, count: u32) -> Fleet {
+        if count == 0 {
+            return self;
+        }
+        let ids: Vec<String> = (1..=count).map(|n| (GENERATED_MEMBER_BASE + u64::from(n)).to_string()).collect();
+        let members: BTreeMap<String, Fleet> = ids.iter().map(|id| (id.clone(), self.in_account(id))).collect();
+        let root = default_root();
+        let mut accounts = vec![OrgAccount::new(MANAGEMENT_ACCOUNT, "management", &root)];
+        accounts.extend(
+            ids.iter()
+                .enumerate()
+                .map(|(n, id)| OrgAccount::new(id, &format!("member-{}", n + 1), GENERATED_MEMBER_OU)),
+        );
+        self.member_accounts = members;
+        self.sts = StsPolicy { member_role: Some(GENERATED_MEMBER_ROLE.to_owned()), ..StsPolicy::default() };
+        self.organization = Some(Organization { id: "o-benchmark0".to_owned(), root_id: root, accounts });
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{Connection, Integration};
+
+    const MEMBER: &str = "210987654321";
+
+    fn member_fleet(arn_account: &str) -> Fleet {
+        Fleet {
+            connections: vec![Connection::new(
+                "us-east-1",
+                &format!("arn:aws:dms:us-east-1:{arn_account}:endpoint:E"),
+                &format!("arn:aws:dms:us-east-1:{arn_account}:rep:R"),
+            )],
+            ..Fleet::default()
+        }
+    }
+
+    fn with_member(id: &str, member: Fleet) -> Fleet {
+        Fleet { member_accounts: [(id.to_owned(), member)].into(), ..Fleet::default() }
+    }
+
+    #[test]
+    fn ids_follow_the_model_patterns() {
+        assert!(is_account_id("012345678901"));
+        for bad in ["12345678901", "1234567890123", "12345678901x", ""] {
+            assert!(!is_account_id(bad), "{bad}");
+        }
+        for good in ["r-root", "ou-root-benchmark", "r-a1b2c3d4", "ou-a1b2-abcdefgh"] {
+            assert!(is_parent_id(good), "{good}");
+        }
+        for bad in ["ou-root-bench", "r-abc", "ou-root", "root", "ou-ROOT-benchmark", "o-abcdefghij"] {
+            assert!(!is_parent_id(bad), "{bad}");
+        }
+        assert!(is_parent_in("ou-root-benchmark", "r-root"));
+        assert!(!is_parent_in("ou-abcd-benchmark", "r-root"), "an OU of another root");
+    }
+
+    #[test]
+    fn members_and_their_arns_are_checked() {
+        assert_eq!(with_member(MEMBER, member_fleet(MEMBER)).validate().map_err(|e| e.to_string()), Ok(()));
+        let err = with_member(MEMBER, member_fleet(MANAGEMENT_ACCOUNT)).validate().unwrap_err();
+        assert!(matches!(&err, FleetError::MemberArnAccount { account, .. } if account == MEMBER), "{err}");
+        for id in ["21098765432", MANAGEMENT_ACCOUNT] {
+            let err = with_member(id, Fleet::default()).validate().unwrap_err();
+            assert!(matches!(err, FleetError::AccountId { field: "memberAccounts", .. }), "{id}");
+        }
+        let nested = with_member(MEMBER, with_member("310987654321", Fleet::default()));
+        assert!(matches!(nested.validate(), Err(FleetError::MemberField { field: "memberAccounts", .. })));
+        let mut with_policy = Fleet::default();
+        with_policy.sts.member_role = Some("r".to_owned());
+        assert!(matches!(
+            with_member(MEMBER, with_policy).validate(),
+            Err(FleetError::MemberField { field: "sts", .. })
+        ));
+        let mut tagged = member_fleet(MEMBER);
+        tagged.tags.insert("arn:aws:dms:us-east-1:999999999999:endpoint:X".to_owned(), BTreeMap::new());
+        assert!(matches!(with_member(MEMBER, tagged).validate(), Err(FleetError::MemberArnAccount { .. })));
+    }
+
+    #[test]
+    fn the_organization_is_checked() {
+        let org = |id: &str, accounts: Vec<OrgAccount>| Fleet {
+            organization: Some(Organization { id: id.to_owned(), root_id: default_root(), accounts }),
+            ..Fleet::default()
+        };
+        let good =
+            vec![OrgAccount::new(MANAGEMENT_ACCOUNT, "m", "r-root"), OrgAccount::new(MEMBER, "a", GENERATED_MEMBER_OU)];
+        assert_eq!(org("o-abcdefghij", good.clone()).validate().map_err(|e| e.to_string()), Ok(()));
+        assert!(matches!(org("o-short", good.clone()).validate(), Err(FleetError::OrganizationId { .. })));
+        let twice = vec![good[1].clone(), good[1].clone()];
+        assert!(matches!(org("o-abcdefghij", twice).validate(), Err(FleetError::DuplicateOrgAccount { .. })));
+        let lost = vec![OrgAccount::new(MEMBER, "a", "ou-other-benchmark")];
+        assert!(matches!(org("o-abcdefghij", lost).validate(), Err(FleetError::ParentId { .. })));
+        let mut denied = Fleet::default();
+        denied.sts.denied_accounts.insert("nope".to_owned());
+        assert!(matches!(denied.validate(), Err(FleetError::AccountId { field: "sts.deniedAccounts", .. })));
+    }
+
+    #[test]
+    fn json_names_are_camel_case_and_defaults_fill_in() {
+        let fleet = Fleet::from_json(&format!(
+            r#"{{"memberAccounts":{{"{MEMBER}":{{"connections":[{{"EndpointArn":"arn:aws:dms:us-east-1:{MEMBER}:endpoint:E",
+                  "ReplicationInstanceArn":"arn:aws:dms:us-east-1:{MEMBER}:rep:R"}}]}}}},
+                "sts":{{"memberRole":"Janitor","externalId":"x-123","deniedAccounts":["{MEMBER}"]}},
+                "organization":{{"id":"o-abcdefghij","accounts":[{{"Id":"{MEMBER}","Name":"a","parentId":"ou-root-members1"}},
+                  {{"Id":"{MANAGEMENT_ACCOUNT}","Name":"m","Status":"SUSPENDED","parentId":"r-root","Email":"m@example.org",
+                    "JoinedTimestamp":"2024-01-02T03:04:05Z"}}]}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(fleet.member_accounts[MEMBER].connections.len(), 1);
+        assert_eq!(fleet.sts.member_role.as_deref(), Some("Janitor"));
+        let org = fleet.organization.as_ref().unwrap();
+        assert_eq!(org.root_id, "r-root");
+        assert_eq!(
+            (org.accounts[0].status, org.accounts[0].email()),
+            (AccountStatus::Active, format!("account-{MEMBER}@example.com"))
+        );
+        assert_eq!(org.accounts[1].status, AccountStatus::Suspended);
+        assert_eq!(
+            org.account_arn(MEMBER),
+            format!("arn:aws:organizations::{MANAGEMENT_ACCOUNT}:account/o-abcdefghij/{MEMBER}")
+        );
+        let json = serde_json::to_string(&fleet).unwrap();
+        assert!(json.contains(r#""memberAccounts":{"210987654321":{"connections""#), "{json}");
+        assert!(
+            json.contains(r#""sts":{"memberRole":"Janitor","externalId":"x-123","deniedAccounts":["210987654321"]}"#)
+        );
+        assert_eq!(Fleet::from_json(&json).unwrap().member_accounts, fleet.member_accounts);
+        let plain = serde_json::to_string(&Fleet::default()).unwrap();
+        assert!(
+            !plain.contains("memberAccounts") && !plain.contains("sts") && !plain.contains("organization"),
+            "{plain}"
+        );
+        for bad in [r#"{"sts":{"memberRoles":"x"}}"#, r#"{"organization":{"id":"o-abcdefghij"}}"#] {
+            assert!(Fleet::from_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn in_account_rehomes_every_arn() {
+        let mut fleet = member_fleet(MANAGEMENT_ACCOUNT);
+        fleet.tags.insert(fleet.connections[0].endpoint_arn.clone(), [("k".to_owned(), "v".to_owned())].into());
+        let mut integration = Integration::new("us-east-1", "arn:aws:rds:us-east-1:123456789012:integration:abc");
+        integration.source_arn = Some("arn:aws:s3:::bucket".to_owned());
+        fleet.integrations.push(integration);
+        fleet.redshift_integrations.push(Integration::redshift("us-east-1", 7));
+        let moved = fleet.in_account(MEMBER);
+        assert_eq!(moved.connections[0].endpoint_arn, format!("arn:aws:dms:us-east-1:{MEMBER}:endpoint:E"));
+        assert_eq!(moved.connections[0].replication_instance_arn, format!("arn:aws:dms:us-east-1:{MEMBER}:rep:R"));
+        assert!(moved.tags.contains_key(&moved.connections[0].endpoint_arn));
+        assert_eq!(moved.integrations[0].integration_arn, format!("arn:aws:rds:us-east-1:{MEMBER}:integration:abc"));
+        assert_eq!(moved.integrations[0].source_arn.as_deref(), Some("arn:aws:s3:::bucket"), "no account field");
+        assert!(moved.redshift_integrations[0].integration_arn.contains(MEMBER));
+        assert_eq!(with_member(MEMBER, moved).validate().map_err(|e| e.to_string()), Ok(()));
+    }
+
+    #[test]
+    fn generated_members_copy_the_fleet_into_an_organization() {
+        let base = Fleet::generated(10, 4, 0.5, &["us-east-1"]);
+        assert_eq!(base.clone().with_generated_members(0), base, "no members: unchanged");
+        let fleet = base.clone().with_generated_members(3);
+        assert_eq!(fleet.validate().map_err(|e| e.to_string()), Ok(()));
+        assert_eq!(fleet.member_accounts.keys().collect::<Vec<_>>(), ["100000000001", "100000000002", "100000000003"]);
+        let member = &fleet.member_accounts["100000000002"];
+        assert_eq!((member.connections.len(), member.integrations.len()), (10, 4));
+        assert!(member.connections.iter().all(|c| c.endpoint_arn.contains(":100000000002:")));
+        assert_eq!(fleet.connections, base.connections, "the management account keeps its own");
+        assert_eq!(fleet.sts.member_role.as_deref(), Some(GENERATED_MEMBER_ROLE));
+        let org = fleet.organization.as_ref().unwrap();
+        assert_eq!(org.accounts.len(), 4);
+        assert!(org.accounts.iter().all(|a| a.status == AccountStatus::Active));
+        assert_eq!(org.accounts.iter().filter(|a| a.parent_id == GENERATED_MEMBER_OU).count(), 3);
+        assert!(org.accounts.iter().any(|a| a.id == MANAGEMENT_ACCOUNT && a.parent_id == org.root_id));
+    }
+}

@@ -1,0 +1,15 @@
+//! The integration tests, in one binary so the AWS SDK crates link once: the real SDK clients over real HTTP
+//! against the project's emulator (and moto's server for DynamoDB, S3 and SNS), the CLI and Lambda faces as
+//! processes, and the README's and the template's claims checked against the code.
+
+mod common;
+mod moto;
+
+mod cli;
+mod dts;
+mod grace;
+mod handler;
+mod lambda;
+mod moto_backed;
+mod readme;
+mod sweep;
