@@ -13,8 +13,22 @@
 //!   rate that got through in that window. Paced, it judges every second: more than a tenth throttled, back to
 //!   1.05x what got through; none, twice the pace; fewer than one in fifty, a tenth more. Throttling below half
 //!   does not pace an unpaced lane, so random throttling costs retries, not rate.
+//! - **Windows that measure the limit, not the lane's history.** An unpaced lane's window opens at its first
+//!   throttled attempt: the successes before it spent the burst a token bucket saved up (at the start, or during a
+//!   pause), which says nothing of its rate. A window ends at a pause (no attempt sent for `IDLE`, 250 ms, or four
+//!   intervals of the pace): time in which nothing was asked says nothing either. Counting both, a lane that waited
+//!   3 s between its scan and its deletes paced at a fraction of its limit (1.3x the time the limit allows, in the
+//!   tests' simulation). The first pace counts one success more than its window saw, erring fast: a pace too fast
+//!   costs throttled attempts for a window, one too slow costs time.
 //! - **Deletes in flight, not items in progress.** At most `JANITOR_CONCURRENCY` delete calls are in flight; an item
-//!   waiting out its backoff holds no slot, so a few throttled items never idle the rest.
+//!   waiting out its backoff holds no slot, so a few throttled items never idle the rest. Nor does an item waiting
+//!   for its lane's pace: a paced lane lets one attempt at a time wait for its next slot, and that attempt asks for
+//!   a delete slot only when its time has come. (Holding the delete slots while waiting, a lane paced at 5 calls/s
+//!   made one next to it, behind a limit of 100/s, take twice the time its limit allows.)
+//!
+//! Not answered: throttling that does not follow the rate on a lane that is also over a limit. Paced, the lane
+//! slows to what got through whenever more than a tenth is throttled, so 30% random throttling on top of a limit
+//! slows it a quarter per second, down to one call a second.
 //!
 //! Retries stay bounded by the attempts and, through the sweep, by the run's deadline: the sweep stops waiting at the
 //! deadline and drops every call still pending.
@@ -22,7 +36,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 /// How long a window of a lane's attempts is before it judges its throttled share.
@@ -31,6 +45,9 @@ pub const WINDOW_ATTEMPTS: u32 = 100;
 /// must not take minutes to adjust.
 const PACED_WINDOW: Duration = Duration::from_secs(1);
 const PACED_WINDOW_MIN_ATTEMPTS: u32 = 5;
+/// A lane that sent nothing for this long (or, paced, for four of its intervals if longer) was idle: its window ends
+/// there, since time in which nothing was asked says nothing of the rate that gets through.
+const IDLE: Duration = Duration::from_millis(250);
 /// Above this throttled share an unpaced lane is over a rate limit; below it, throttling is taken as chance.
 const OVER_LIMIT: f64 = 0.5;
 /// A paced lane, known to be behind a limit, is above it when more than this share is throttled, and below it
@@ -81,19 +98,25 @@ impl RetryPolicy {
 pub struct Lane {
     name: String,
     state: Mutex<LaneState>,
+    /// Held by the one attempt of a paced lane that waits for the lane's next slot (and then for a delete slot).
+    turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
 struct LaneState {
     /// Calls per second while paced; `None` sends as fast as the callers do.
     rate: Option<f64>,
+    /// While paced, the earliest the next attempt may leave.
     next_slot: Instant,
-    window: Window,
+    /// The attempts being judged; `None` until a paced lane's next attempt, or an unpaced lane's next throttled one.
+    window: Option<Window>,
 }
 
 #[derive(Debug)]
 struct Window {
+    /// When its first attempt was answered, and its latest.
     started: Instant,
+    last: Instant,
     attempts: u32,
     throttled: u32,
     succeeded: u32,
@@ -101,16 +124,16 @@ struct Window {
 
 impl Window {
     fn new(now: Instant) -> Window {
-        Window { started: now, attempts: 0, throttled: 0, succeeded: 0 }
+        Window { started: now, last: now, attempts: 0, throttled: 0, succeeded: 0 }
     }
 }
 
 impl Lane {
     pub fn new(name: impl Into<String>) -> Arc<Lane> {
-        let now = Instant::now();
         Arc::new(Lane {
             name: name.into(),
-            state: Mutex::new(LaneState { rate: None, next_slot: now, window: Window::new(now) }),
+            state: Mutex::new(LaneState { rate: None, next_slot: Instant::now(), window: None }),
+            turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -119,22 +142,52 @@ impl Lane {
         self.state.lock().map(|s| s.rate).unwrap_or(None)
     }
 
-    /// When the next attempt may start: now, unless the lane is paced.
-    fn reserve(&self) -> Option<Instant> {
-        let mut state = self.state.lock().ok()?;
-        let rate = state.rate?;
-        let interval = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(1));
-        let slot = state.next_slot.max(Instant::now());
-        state.next_slot = slot + interval;
-        Some(slot)
+    /// Waits until an attempt may leave on this lane, then for a permit of `gate` (if any), which it returns. A paced
+    /// lane lets one attempt at a time wait for its next slot, and that attempt asks for the permit only when its
+    /// slot has come: a slow lane never sits on the permits the other lanes' calls need.
+    async fn admit<'g>(&self, gate: Option<&'g Semaphore>) -> Option<SemaphorePermit<'g>> {
+        if self.rate().is_none() {
+            let permit = permit(gate).await;
+            // Waiting for the permit, the lane may have become paced: then the attempt waits for its turn too.
+            if self.rate().is_none() {
+                return permit;
+            }
+        }
+        let _turn = self.turn.lock().await;
+        let slot = self.state.lock().map(|s| s.next_slot).ok();
+        if let Some(slot) = slot {
+            tokio::time::sleep_until(slot).await;
+        }
+        let permit = permit(gate).await;
+        if let Ok(mut state) = self.state.lock() {
+            if let Some(rate) = state.rate {
+                // On schedule, though an attempt that left late (the timer's granularity, a wait for the permit)
+                // makes up at most one interval: the next may leave at once, never a burst.
+                let interval = interval(rate);
+                let now = Instant::now();
+                state.next_slot = state.next_slot.max(now.checked_sub(interval).unwrap_or(now)) + interval;
+            }
+        }
+        permit
     }
 
-    fn record(&self, attempt: Attempt) {
+    /// Counts an attempt that left at `sent` and has just been answered, and judges the window once it is full.
+    fn record(&self, attempt: Attempt, sent: Instant) {
         let Ok(mut state) = self.state.lock() else { return };
         let now = Instant::now();
         let paced = state.rate.is_some();
-        let window = &mut state.window;
+        let idle = state.rate.map_or(IDLE, |rate| IDLE.max(interval(rate) * 4));
+        if state.window.as_ref().is_some_and(|w| sent.saturating_duration_since(w.last) > idle) {
+            state.window = None;
+        }
+        // Unpaced, the window opens at the first throttled attempt: the successes before it spent a burst the limit
+        // had saved up (after the start, or a pause), and say nothing about the rate it allows.
+        if state.window.is_none() && (paced || attempt == Attempt::Throttled) {
+            state.window = Some(Window::new(now));
+        }
+        let Some(window) = state.window.as_mut() else { return };
         window.attempts += 1;
+        window.last = now;
         match attempt {
             Attempt::Succeeded => window.succeeded += 1,
             Attempt::Throttled => window.throttled += 1,
@@ -148,19 +201,35 @@ impl Lane {
         }
         let seconds = elapsed.as_secs_f64().max(0.001);
         let share = f64::from(window.throttled) / f64::from(window.attempts);
-        let got_through = f64::from(window.succeeded) / seconds;
+        // Unpaced, the window is short and its successes few: counting one more errs on the fast side, where a
+        // wrong pace costs throttled attempts for a window, not time.
+        let succeeded = if paced { window.succeeded } else { window.succeeded + 1 };
+        let got_through = f64::from(succeeded) / seconds;
         let before = state.rate;
         state.rate = next_rate(before, share, got_through);
-        state.window = Window::new(now);
+        state.window = None;
         if state.rate.map(f64::round) != before.map(f64::round) {
             tracing::debug!(lane = %self.name, throttled_share = share, rate = ?state.rate, "pace changed");
         }
     }
 }
 
+/// The time between two attempts at `rate` calls per second.
+fn interval(rate: f64) -> Duration {
+    Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(1))
+}
+
+/// A permit of `gate`, if there is a gate.
+async fn permit(gate: Option<&Semaphore>) -> Option<SemaphorePermit<'_>> {
+    match gate {
+        Some(gate) => gate.acquire().await.ok(),
+        None => None,
+    }
+}
+
 /// The pace after a window with `share` of its attempts throttled and `got_through` successful calls per second.
 fn next_rate(rate: Option<f64>, share: f64, got_through: f64) -> Option<f64> {
-    let what_got_through = (got_through * 1.05).max(MIN_RATE);
+    let what_got_through = (got_through * 1.05).clamp(MIN_RATE, MAX_RATE);
     match rate {
         None if share > OVER_LIMIT => Some(what_got_through),
         None => None,
@@ -253,15 +322,8 @@ impl Caller {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            // The slot is reserved once the gate lets the attempt through, so a pace never queues more attempts
-            // than are allowed in flight.
-            let permit = match gate {
-                Some(gate) => gate.acquire().await.ok(),
-                None => None,
-            };
-            if let Some(slot) = lane.reserve() {
-                tokio::time::sleep_until(slot).await;
-            }
+            let permit = lane.admit(gate).await;
+            let sent = Instant::now();
             if gate.is_some() {
                 mark_sent();
             }
@@ -271,7 +333,7 @@ impl Caller {
                 Ok(_) => Attempt::Succeeded,
                 Err(error) => classify(error),
             };
-            lane.record(attempt);
+            lane.record(attempt, sent);
             match result {
                 Ok(value) => return Ok(value),
                 Err(_)
@@ -316,19 +378,25 @@ mod tests {
         assert_eq!(next_rate(Some(1.0), 0.99, 0.0), Some(MIN_RATE), "never below the floor");
     }
 
-    /// A fake service: a token bucket of `per_second` calls that throttles the rest, as AWS's limits do.
+    /// A fake service: a token bucket of `per_second` calls with a burst of `burst`, throttling the rest, as AWS's
+    /// limits do.
     struct Bucket {
         per_second: f64,
+        burst: f64,
         tokens: f64,
         refilled: Instant,
     }
 
     impl Bucket {
+        fn new(per_second: f64, burst: f64) -> Mutex<Bucket> {
+            Mutex::new(Bucket { per_second, burst, tokens: burst, refilled: Instant::now() })
+        }
+
         fn take(&mut self) -> bool {
             let now = Instant::now();
             let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
             self.refilled = now;
-            self.tokens = (self.tokens + elapsed * self.per_second).min(10.0);
+            self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
             if self.tokens >= 1.0 {
                 self.tokens -= 1.0;
                 true
@@ -338,29 +406,34 @@ mod tests {
         }
     }
 
+    /// One call on `lane` to the service behind `bucket`, 5 ms an attempt, each attempt counted in `attempts`.
+    async fn call_behind(
+        caller: &Caller,
+        lane: &Lane,
+        access: Access,
+        bucket: &Mutex<Bucket>,
+        attempts: &AtomicU32,
+    ) -> Result<(), Failed<()>> {
+        let attempt = || async {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if bucket.lock().map(|mut b| b.take()).unwrap_or(false) {
+                Ok(())
+            } else {
+                Err(())
+            }
+        };
+        caller.call(lane, access, |_: &()| Attempt::Throttled, attempt).await
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_lane_over_a_rate_limit_paces_and_every_call_gets_through() {
         let caller = Caller::new(RetryPolicy::new(8), 8);
         let lane = Lane::new("fake us-east-1");
-        let bucket = Mutex::new(Bucket { per_second: 50.0, tokens: 10.0, refilled: Instant::now() });
+        let bucket = Bucket::new(50.0, 10.0);
         let attempts = AtomicU32::new(0);
         let started = Instant::now();
-        let calls = (0..500).map(|_| {
-            caller.call(
-                &lane,
-                Access::Write,
-                |_: &()| Attempt::Throttled,
-                || async {
-                    attempts.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    if bucket.lock().map(|mut b| b.take()).unwrap_or(false) {
-                        Ok(())
-                    } else {
-                        Err(())
-                    }
-                },
-            )
-        });
+        let calls = (0..500).map(|_| call_behind(&caller, &lane, Access::Write, &bucket, &attempts));
         let results = futures::future::join_all(calls).await;
         let failed = results.iter().filter(|r| r.is_err()).count();
         assert_eq!(failed, 0, "every call ends in success within its attempts");
@@ -370,6 +443,51 @@ mod tests {
         assert!(took < allowed * 1.15, "{took:.1}s against the {allowed:.1}s the limit allows (virtual time)");
         let wasted = attempts.load(Ordering::Relaxed) - 500;
         assert!(wasted < 250, "throttled attempts stay a fraction of the calls: {wasted}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lane_idle_between_its_scan_and_its_deletes_paces_from_the_limit_not_the_pause() {
+        let caller = Caller::new(RetryPolicy::new(8), 8);
+        let lane = Lane::new("fake us-east-1");
+        let bucket = Bucket::new(100.0, 10.0);
+        let attempts = AtomicU32::new(0);
+        // A scan of 30 pages, fast enough to meet the limit; then 3 s while other regions finish scanning.
+        for _ in 0..30 {
+            assert!(call_behind(&caller, &lane, Access::Read, &bucket, &attempts).await.is_ok());
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let deleting = Instant::now();
+        let deletes = (0..1_000).map(|_| call_behind(&caller, &lane, Access::Write, &bucket, &attempts));
+        let results = futures::future::join_all(deletes).await;
+        assert!(results.iter().all(Result::is_ok), "every delete ends in success within its attempts");
+        // The burst saved up in the pause, then the limit's rate.
+        let allowed = (1_000.0 - 10.0) / 100.0;
+        let took = deleting.elapsed().as_secs_f64();
+        assert!(took < allowed * 1.15, "{took:.1}s against the {allowed:.1}s the limit allows (virtual time)");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slowly_paced_lane_never_holds_the_delete_slots_another_lane_needs() {
+        let caller = Caller::new(RetryPolicy::new(8), 8);
+        let (slow, fast) = (Lane::new("slow us-east-1"), Lane::new("fast us-east-1"));
+        let (slow_bucket, fast_bucket) = (Bucket::new(5.0, 5.0), Bucket::new(100.0, 50.0));
+        let attempts = AtomicU32::new(0);
+        let started = Instant::now();
+        let slow_deletes = (0..50).map(|_| call_behind(&caller, &slow, Access::Write, &slow_bucket, &attempts));
+        let fast_deletes = (0..1_000).map(|_| call_behind(&caller, &fast, Access::Write, &fast_bucket, &attempts));
+        let fast_deletes = async {
+            let results = futures::future::join_all(fast_deletes).await;
+            (results, started.elapsed().as_secs_f64())
+        };
+        let (slow_results, (fast_results, fast_took)) =
+            tokio::join!(futures::future::join_all(slow_deletes), fast_deletes);
+        assert!(slow_results.iter().chain(&fast_results).all(Result::is_ok), "every delete gets through");
+        assert!(slow.rate().is_some_and(|rate| rate < 10.0), "the slow lane paces: {:?}", slow.rate());
+        let allowed = (1_000.0 - 50.0) / 100.0;
+        assert!(
+            fast_took < allowed * 1.15,
+            "the fast lane: {fast_took:.1}s against the {allowed:.1}s its limit allows (virtual time)"
+        );
     }
 
     #[tokio::test(start_paused = true)]

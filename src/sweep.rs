@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-/// How many deletes are in progress (in flight or waiting out a backoff) per allowed delete call in flight: enough
-/// that a few throttled items never idle the calls.
+/// How many deletes of one group are in progress (in flight or waiting out a backoff) per allowed delete call in
+/// flight: enough that a few throttled items never idle the calls.
 const ITEMS_PER_CALL: usize = 4;
 
 /// The sweep engine, built once per process.
@@ -277,27 +277,31 @@ impl Sweeper {
         {
             let listed: &[Entry] = entries;
             let started = &started;
-            let mut deletes = stream::iter(wave.iter().copied().enumerate())
-                .map(|(n, index)| async move {
-                    if cutoff.is_some_and(|cutoff| Instant::now() >= cutoff) {
-                        return None;
-                    }
-                    let resource = &listed[index].resource;
-                    let span = tracing::info_span!(
-                        "delete",
-                        provider = %resource.provider,
-                        region = %resource.region,
-                        id = %resource.id
-                    );
-                    let outcome = match self.plane(resource.provider) {
-                        Some(plane) => {
-                            noting_sent(Arc::clone(&started[n]), plane.delete(resource).instrument(span)).await
-                        }
-                        None => DeleteOutcome::failed(ErrorClass::Service, "no control plane for this provider"),
-                    };
-                    Some((n, outcome, start.elapsed()))
-                })
-                .buffer_unordered(self.concurrency.saturating_mul(ITEMS_PER_CALL));
+            let delete = |(n, index): (usize, usize)| async move {
+                if cutoff.is_some_and(|cutoff| Instant::now() >= cutoff) {
+                    return None;
+                }
+                let resource = &listed[index].resource;
+                let span = tracing::info_span!(
+                    "delete",
+                    provider = %resource.provider,
+                    region = %resource.region,
+                    id = %resource.id
+                );
+                let outcome = match self.plane(resource.provider) {
+                    Some(plane) => noting_sent(Arc::clone(&started[n]), plane.delete(resource).instrument(span)).await,
+                    None => DeleteOutcome::failed(ErrorClass::Service, "no control plane for this provider"),
+                };
+                Some((n, outcome, start.elapsed()))
+            };
+            // A stream per group (a service in a region: one rate limit, one lane). In one queue in scan order, a
+            // group's deletes would start only as the previous group's ended, spending the limits one after another.
+            let in_progress = self.concurrency.saturating_mul(ITEMS_PER_CALL);
+            let mut deletes = stream::select_all(
+                by_group(listed, wave)
+                    .into_iter()
+                    .map(|items| stream::iter(items).map(delete).buffer_unordered(in_progress)),
+            );
             let gather = async {
                 while let Some(result) = deletes.next().await {
                     answered.extend(result);
@@ -526,6 +530,19 @@ fn first_wave(entries: &[Entry]) -> Vec<usize> {
         .collect()
 }
 
+/// The items of `wave`, numbered in wave order, split by group and in order within each.
+fn by_group(entries: &[Entry], wave: &[usize]) -> Vec<Vec<(usize, usize)>> {
+    let mut groups: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
+    for (n, &index) in wave.iter().enumerate() {
+        let group = entries[index].group;
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, items)) => items.push((n, index)),
+            None => groups.push((group, vec![(n, index)])),
+        }
+    }
+    groups.into_iter().map(|(_, items)| items).collect()
+}
+
 /// The index of the entry that `entries[index]` may release, in the same sweep.
 fn companion(entries: &[Entry], index: usize) -> Option<usize> {
     let entry = &entries[index];
@@ -702,6 +719,21 @@ mod tests {
         deleted.sort();
         assert_eq!(deleted, ["cn-beijing-0", "cn-hangzhou-0", "cn-hangzhou-1"]);
         assert_eq!(report.sweeps[1].items[1].verdict, Verdict::Capped);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_region_deletes_at_its_own_pace_without_waiting_for_the_others() {
+        let mut fake = Fake::new([failed_jobs("cn-hangzhou", 8), failed_jobs("cn-beijing", 2)].concat());
+        fake.regions = vec!["cn-hangzhou".into(), "cn-beijing".into()];
+        fake.delete_takes = Duration::from_secs(1);
+        // One delete call allowed in flight: four items of each region in progress at once (this fake does not
+        // gate its calls). Beijing's two deletes go out with Hangzhou's first four, not after all eight.
+        let (report, deleted) = sweep_fake(fake, NO_LIMITS, 1, &request(false, None)).await;
+        assert_eq!(deleted.len(), 10);
+        assert!(deleted[..6].contains(&"cn-beijing-1".to_owned()), "{deleted:?}");
+        let (hangzhou, beijing) = (&report.sweeps[0], &report.sweeps[1]);
+        assert_eq!((hangzhou.counts.deleted, beijing.counts.deleted), (8, 2));
+        assert!(beijing.duration_ms < hangzhou.duration_ms, "{} vs {}", beijing.duration_ms, hangzhou.duration_ms);
     }
 
     #[tokio::test]
