@@ -2,7 +2,7 @@
 //! call. One line per provider (dimension `Provider`) and one aggregate without dimensions (which alone carries
 //! `ArchiveFailed`); never a resource id.
 
-use crate::report::{Counts, Report};
+use crate::report::{Counts, Report, Sweep};
 use crate::resource::{ErrorClass, Provider};
 use serde_json::{json, Map, Value};
 
@@ -92,26 +92,17 @@ fn line(namespace: &str, timestamp_ms: u64, dimension: Option<(&str, &str)>, cou
 
 /// The EMF lines for a report: one per provider swept, then the aggregate.
 pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<String> {
-    let mut providers: Vec<Provider> = report.sweeps.iter().map(|s| s.provider).collect();
-    providers.dedup();
+    // In first-seen order, each once (an organization run lists each provider's sweeps once per account).
+    let mut providers: Vec<Provider> = Vec::new();
+    for sweep in &report.sweeps {
+        if !providers.contains(&sweep.provider) {
+            providers.push(sweep.provider);
+        }
+    }
     let mut lines: Vec<String> = providers
         .iter()
         .map(|provider| {
-            let sweeps = report.sweeps.iter().filter(|s| s.provider == *provider);
-            let mut counts = Counts::default();
-            let mut flags = Flags {
-                tripped: false,
-                state_unavailable: false,
-                duration_ms: 0,
-                dry_run: report.dry_run,
-                archive_failed: None,
-            };
-            for sweep in sweeps {
-                counts.add(&sweep.counts);
-                flags.tripped |= sweep.tripwire_tripped;
-                flags.state_unavailable |= sweep.state_error.is_some();
-                flags.duration_ms = flags.duration_ms.max(sweep.duration_ms);
-            }
+            let (counts, flags) = gathered(report.sweeps.iter().filter(|s| s.provider == *provider), report.dry_run);
             line(namespace, timestamp_ms, Some(("Provider", provider.as_str())), &counts, flags)
         })
         .collect();
@@ -126,6 +117,19 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
     lines
 }
 
+/// The counts and flags of some sweeps, added up.
+fn gathered<'a>(sweeps: impl Iterator<Item = &'a Sweep>, dry_run: bool) -> (Counts, Flags) {
+    let mut counts = Counts::default();
+    let mut flags = Flags { tripped: false, state_unavailable: false, duration_ms: 0, dry_run, archive_failed: None };
+    for sweep in sweeps {
+        counts.add(&sweep.counts);
+        flags.tripped |= sweep.tripwire_tripped;
+        flags.state_unavailable |= sweep.state_error.is_some();
+        flags.duration_ms = flags.duration_ms.max(sweep.duration_ms);
+    }
+    (counts, flags)
+}
+
 /// An organization run's line per account (dimension `Account`), only when `JANITOR_ACCOUNT_METRICS` asks: a
 /// dimension per account multiplies the metrics an organization pays for.
 pub fn account_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<String> {
@@ -133,24 +137,74 @@ pub fn account_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec
         .accounts
         .iter()
         .map(|summary| {
-            let mut counts = Counts::default();
-            let mut flags = Flags {
-                tripped: false,
-                state_unavailable: false,
-                duration_ms: 0,
-                dry_run: report.dry_run,
-                archive_failed: None,
-            };
-            for sweep in report.sweeps.iter().filter(|s| s.account.as_deref() == Some(summary.account.as_str())) {
-                counts.add(&sweep.counts);
-                flags.tripped |= sweep.tripwire_tripped;
-                flags.state_unavailable |= sweep.state_error.is_some();
-                flags.duration_ms = flags.duration_ms.max(sweep.duration_ms);
-            }
+            let of_account = report.sweeps.iter().filter(|s| s.account.as_deref() == Some(summary.account.as_str()));
+            let (mut counts, flags) = gathered(of_account, report.dry_run);
             if summary.error.is_some() {
                 counts.failed += 1;
             }
             line(namespace, timestamp_ms, Some(("Account", &summary.account)), &counts, flags)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{AccountSummary, Totals};
+    use serde_json::Value;
+
+    /// An organization run: two accounts swept by DMS and RDS each, a third not reached.
+    fn organization_report() -> Report {
+        let sweep = |account: &str, provider: &'static str, deleted: usize| Sweep {
+            account: Some(account.to_owned()),
+            counts: Counts { scanned: deleted, deleted, ..Counts::default() },
+            ..Sweep::new(Provider::named(provider), "us-east-1")
+        };
+        let summary = |account: &str, error: Option<&str>| AccountSummary {
+            account: account.to_owned(),
+            error: error.map(str::to_owned),
+            totals: Totals::default(),
+            archive: None,
+        };
+        Report {
+            dry_run: false,
+            trigger: "schedule".to_owned(),
+            started_at: String::new(),
+            duration_ms: 5,
+            notes: Vec::new(),
+            totals: Counts { scanned: 10, deleted: 10, failed: 1, ..Counts::default() },
+            sweeps: vec![sweep("a", "dms", 1), sweep("a", "rds", 2), sweep("b", "dms", 3), sweep("b", "rds", 4)],
+            archive: None,
+            account: None,
+            accounts: vec![summary("a", None), summary("b", None), summary("c", Some("could not assume ..."))],
+        }
+    }
+
+    fn parsed(lines: Vec<String>) -> Vec<Value> {
+        lines.iter().map(|l| serde_json::from_str(l).expect("JSON")).collect()
+    }
+
+    #[test]
+    fn a_provider_has_one_line_whatever_the_number_of_accounts() {
+        let lines = parsed(emf_lines(&organization_report(), "NS", 0));
+        let per_provider: Vec<(String, u64)> =
+            lines.iter().filter_map(|l| Some((l["Provider"].as_str()?.to_owned(), l["Deleted"].as_u64()?))).collect();
+        assert_eq!(per_provider, [("dms".to_owned(), 4), ("rds".to_owned(), 6)]);
+        assert_eq!(lines.len(), 3, "two providers and the aggregate");
+        assert!(lines.iter().all(|l| l.get("Account").is_none()), "no account dimension unless asked");
+    }
+
+    #[test]
+    fn account_lines_carry_each_accounts_counts_and_count_an_unreached_one_as_failed() {
+        let lines = parsed(account_lines(&organization_report(), "NS", 0));
+        let per_account: Vec<(&str, u64, u64)> = lines
+            .iter()
+            .map(|l| {
+                let n = |k: &str| l[k].as_u64().unwrap_or(u64::MAX);
+                (l["Account"].as_str().unwrap_or_default(), n("Deleted"), n("Failed"))
+            })
+            .collect();
+        assert_eq!(per_account, [("a", 3, 0), ("b", 7, 0), ("c", 0, 1)]);
+        assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Account"]]));
+    }
 }

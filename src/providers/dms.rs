@@ -4,8 +4,8 @@
 
 use super::spec::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
 use super::{
-    classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
-    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
+    verified, Claim, ControlPlane, DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller, Lane};
 use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
@@ -323,7 +323,7 @@ impl ControlPlane for DmsConnections {
     }
 
     fn regions(&self) -> Vec<String> {
-        self.clients.iter().map(|r| r.region.clone()).collect()
+        regions_of(&self.clients)
     }
 
     async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
@@ -339,7 +339,7 @@ impl ControlPlane for DmsConnections {
             return DeleteOutcome::failed(ErrorClass::Service, "not a DMS connection");
         };
         let Some(regional) = regional(&self.clients, &resource.region) else {
-            return DeleteOutcome::failed(ErrorClass::Service, format!("no client was built for {}", resource.region));
+            return no_client_to_delete(&resource.region);
         };
         let sent = self
             .caller

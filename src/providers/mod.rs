@@ -105,6 +105,16 @@ fn regional<'a, C>(clients: &'a [Regional<C>], region: &str) -> Option<&'a Regio
     clients.iter().find(|r| r.region == region)
 }
 
+/// The regions of the clients built at start.
+fn regions_of<C>(clients: &[Regional<C>]) -> Vec<String> {
+    clients.iter().map(|r| r.region.clone()).collect()
+}
+
+/// A delete in a region no client was built for (a resource from another run's configuration).
+fn no_client_to_delete(region: &str) -> DeleteOutcome {
+    DeleteOutcome::failed(ErrorClass::Service, format!("no client was built for {region}"))
+}
+
 fn no_client(operation: &'static str, region: &str) -> ScanError {
     ScanError {
         operation,

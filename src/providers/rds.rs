@@ -6,8 +6,8 @@
 
 use super::spec::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
 use super::{
-    classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
-    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
+    verified, Claim, ControlPlane, DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller};
 use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
@@ -127,6 +127,49 @@ pub fn errors_text<'a>(errors: impl Iterator<Item = (Option<&'a str>, Option<&'a
     )
 }
 
+/// What a zero-ETL integration says of itself, in either service's model (RDS's and Redshift's `Integration`).
+pub struct IntegrationFacts<'a> {
+    pub arn: &'a str,
+    pub name: Option<&'a str>,
+    pub status: &'a str,
+    pub created: Option<&'a aws_smithy_types::DateTime>,
+    /// Whether its `Tags` hold the protect tag.
+    pub protected: bool,
+    /// Its `Errors`, as one failure text.
+    pub failure: Option<String>,
+}
+
+/// The resource a zero-ETL integration is, for `provider` in `region`, judged stale in the statuses `stale`
+/// (`healthy` names them for the reason).
+pub fn integration_resource(
+    provider: Provider,
+    region: &str,
+    facts: IntegrationFacts<'_>,
+    (stale, healthy): (&[String], &Arc<str>),
+    protect_tag: &str,
+) -> Resource {
+    let arn = facts.arn.to_owned();
+    let age = match facts.created {
+        Some(created) => Age::CreatedAt(to_system_time(created)),
+        None => Age::Unknown("the integration reports no CreateTime".to_owned()),
+    };
+    Resource {
+        provider,
+        region: region.to_owned(),
+        id: arn.clone(),
+        name: facts.name.map(str::to_owned).unwrap_or_else(|| arn.clone()),
+        arns: vec![arn.clone()],
+        condition: integration_condition(facts.status, stale, healthy),
+        status: facts.status.to_owned(),
+        age,
+        mark: Mark::Unmarked,
+        protected_by: facts.protected.then(|| format!("tag {protect_tag} on the integration")),
+        may_release: None,
+        failure: facts.failure,
+        handle: Handle::new(IntegrationHandle { arn }),
+    }
+}
+
 /// What a delete of one integration needs: its ARN.
 #[derive(Debug, PartialEq, Eq)]
 pub struct IntegrationHandle {
@@ -169,33 +212,15 @@ impl RdsIntegrations {
     }
 
     fn resource(&self, region: &str, integration: &Integration, healthy: &Arc<str>) -> Resource {
-        let arn = integration.integration_arn().unwrap_or_default().to_owned();
-        let name = integration.integration_name().map(str::to_owned).unwrap_or_else(|| arn.clone());
-        let age = match integration.create_time() {
-            Some(created) => Age::CreatedAt(to_system_time(created)),
-            None => Age::Unknown("the integration reports no CreateTime".to_owned()),
-        };
-        let protected_by = integration
-            .tags()
-            .iter()
-            .any(|tag| tag.key() == Some(self.protect_tag.as_str()))
-            .then(|| format!("tag {} on the integration", self.protect_tag));
-        let status = integration.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-        Resource {
-            provider: PROVIDER,
-            region: region.to_owned(),
-            id: arn.clone(),
-            name,
-            arns: vec![arn.clone()],
-            condition: integration_condition(&status, &self.stale, healthy),
-            status,
-            age,
-            mark: Mark::Unmarked,
-            protected_by,
-            may_release: None,
+        let facts = IntegrationFacts {
+            arn: integration.integration_arn().unwrap_or_default(),
+            name: integration.integration_name(),
+            status: integration.status().map(|s| s.as_str()).unwrap_or_default(),
+            created: integration.create_time(),
+            protected: integration.tags().iter().any(|tag| tag.key() == Some(self.protect_tag.as_str())),
             failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
-            handle: Handle::new(IntegrationHandle { arn }),
-        }
+        };
+        integration_resource(PROVIDER, region, facts, (&self.stale, healthy), &self.protect_tag)
     }
 
     /// Every integration in `region`, or only the one `identifier` names (one that is gone yields nothing).
@@ -257,7 +282,7 @@ impl ControlPlane for RdsIntegrations {
     }
 
     fn regions(&self) -> Vec<String> {
-        self.clients.iter().map(|r| r.region.clone()).collect()
+        regions_of(&self.clients)
     }
 
     async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
@@ -273,7 +298,7 @@ impl ControlPlane for RdsIntegrations {
             return DeleteOutcome::failed(ErrorClass::Service, "not an RDS integration");
         };
         let Some(regional) = regional(&self.clients, &resource.region) else {
-            return DeleteOutcome::failed(ErrorClass::Service, format!("no client was built for {}", resource.region));
+            return no_client_to_delete(&resource.region);
         };
         let id = integration_id(arn);
         let sent = self

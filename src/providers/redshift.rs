@@ -12,14 +12,14 @@
 //!   RDS-sourced integration, which the RDS provider owns) is left out of this provider's scan, so no integration is
 //!   ever judged twice.
 
-use super::rds::{errors_text, integration_condition, to_system_time, IntegrationHandle, IntegrationOptions};
+use super::rds::{errors_text, integration_resource, IntegrationFacts, IntegrationHandle, IntegrationOptions};
 use super::spec::{ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
 use super::{
-    classify, delete_claim, no_client, paginate, regional, scan_error, sdk_clients, verified, Claim, ControlPlane,
-    DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
+    verified, Claim, ControlPlane, DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
 };
 use crate::calls::{Access, Caller};
-use crate::resource::{Age, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::resource::{ErrorClass, Provider, Resource};
 use crate::setting::Setting;
 use async_trait::async_trait;
 use aws_sdk_redshift::error::ProvideErrorMetadata;
@@ -118,33 +118,15 @@ impl RedshiftIntegrations {
     }
 
     fn resource(&self, region: &str, integration: &Integration, healthy: &Arc<str>) -> Resource {
-        let arn = integration.integration_arn().unwrap_or_default().to_owned();
-        let name = integration.integration_name().map(str::to_owned).unwrap_or_else(|| arn.clone());
-        let age = match integration.create_time() {
-            Some(created) => Age::CreatedAt(to_system_time(created)),
-            None => Age::Unknown("the integration reports no CreateTime".to_owned()),
-        };
-        let protected_by = integration
-            .tags()
-            .iter()
-            .any(|tag| tag.key() == Some(self.protect_tag.as_str()))
-            .then(|| format!("tag {} on the integration", self.protect_tag));
-        let status = integration.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-        Resource {
-            provider: PROVIDER,
-            region: region.to_owned(),
-            id: arn.clone(),
-            name,
-            arns: vec![arn.clone()],
-            condition: integration_condition(&status, &self.stale, healthy),
-            status,
-            age,
-            mark: Mark::Unmarked,
-            protected_by,
-            may_release: None,
+        let facts = IntegrationFacts {
+            arn: integration.integration_arn().unwrap_or_default(),
+            name: integration.integration_name(),
+            status: integration.status().map(|s| s.as_str()).unwrap_or_default(),
+            created: integration.create_time(),
+            protected: integration.tags().iter().any(|tag| tag.key() == Some(self.protect_tag.as_str())),
             failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
-            handle: Handle::new(IntegrationHandle { arn }),
-        }
+        };
+        integration_resource(PROVIDER, region, facts, (&self.stale, healthy), &self.protect_tag)
     }
 
     /// Every Redshift integration in `region`, or only the one `arn` names (one that is gone yields nothing).
@@ -193,7 +175,7 @@ impl ControlPlane for RedshiftIntegrations {
     }
 
     fn regions(&self) -> Vec<String> {
-        self.clients.iter().map(|r| r.region.clone()).collect()
+        regions_of(&self.clients)
     }
 
     async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
@@ -209,7 +191,7 @@ impl ControlPlane for RedshiftIntegrations {
             return DeleteOutcome::failed(ErrorClass::Service, "not a Redshift integration");
         };
         let Some(regional) = regional(&self.clients, &resource.region) else {
-            return DeleteOutcome::failed(ErrorClass::Service, format!("no client was built for {}", resource.region));
+            return no_client_to_delete(&resource.region);
         };
         let sent = self
             .caller
