@@ -20,7 +20,7 @@ use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentia
 use aws_credential_types::Credentials;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use aws_smithy_types::error::display::DisplayErrorContext;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -212,7 +212,9 @@ pub struct MemberError {
 /// The port for a member account's control planes.
 #[async_trait]
 pub trait Members: Send + Sync {
-    /// The AWS control planes of `account`, built once and kept for the process's later runs.
+    /// The AWS control planes of `account`, for one run: they are built when its turn comes and dropped when its
+    /// sweep ends, so a run holds the clients of the accounts in flight only (an SDK client costs some hundreds of
+    /// KiB; a few hundred accounts' clients kept would outgrow the function's memory).
     async fn planes(&self, account: &str) -> Result<Vec<Arc<dyn ControlPlane>>, MemberError>;
 }
 
@@ -231,7 +233,6 @@ pub struct AssumedRoles {
     retry: RetryPolicy,
     concurrency: usize,
     protect_tag: String,
-    built: Mutex<HashMap<String, Vec<Arc<dyn ControlPlane>>>>,
 }
 
 /// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws` (assumed for the
@@ -271,7 +272,6 @@ impl AssumedRoles {
             retry,
             concurrency,
             protect_tag: protect_tag.to_owned(),
-            built: Mutex::new(HashMap::new()),
         }
     }
 
@@ -283,9 +283,6 @@ impl AssumedRoles {
 #[async_trait]
 impl Members for AssumedRoles {
     async fn planes(&self, account: &str) -> Result<Vec<Arc<dyn ControlPlane>>, MemberError> {
-        if let Some(planes) = self.built.lock().ok().and_then(|built| built.get(account).cloned()) {
-            return Ok(planes);
-        }
         let role_arn = self.role_arn(account);
         let failed = |message: String| MemberError { role_arn: role_arn.clone(), message };
         let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
@@ -312,9 +309,6 @@ impl Members for AssumedRoles {
                 max_attempts: self.retry.max_attempts,
             };
             planes.push((settings.provider.spec().build)(build).await.map_err(|e| failed(e.to_string()))?);
-        }
-        if let Ok(mut built) = self.built.lock() {
-            built.insert(account.to_owned(), planes.clone());
         }
         Ok(planes)
     }
