@@ -23,6 +23,7 @@ use crate::archive::ArchiveRecord;
 use crate::aws;
 use crate::policy::Verdict;
 use crate::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
+use crate::resource::ErrorClass;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -215,10 +216,28 @@ fn next_steps(report: &Report, archive: Option<&ArchiveRecord>) -> Vec<String> {
     if report.totals.failed > 0 || report.totals.unconfirmed > 0 {
         steps.push("Look at each failed item's error and each failed scan in the report".to_owned());
     }
+    for (class, count) in &report.totals.failed_by_class {
+        if let Some(advice) = advice(*class) {
+            steps.push(format!("{count} failed as {}: {advice}", class.metric_suffix().to_ascii_lowercase()));
+        }
+    }
     if report.dry_run && report.totals.would_delete > 0 {
         steps.push("Review what would be deleted before turning dry run off (JANITOR_DRY_RUN=false)".to_owned());
     }
     steps
+}
+
+/// What a kind of failure asks of the operator, where it asks something particular.
+fn advice(class: ErrorClass) -> Option<&'static str> {
+    match class {
+        ErrorClass::Denied => Some("the janitor's role (or the member role) lacks a permission; see the IAM section"),
+        ErrorClass::Throttled => {
+            Some("the control plane kept throttling; the next run retries, or lower JANITOR_CONCURRENCY")
+        }
+        ErrorClass::TimedOut | ErrorClass::Transport => Some("the control plane did not answer; the next run retries"),
+        ErrorClass::NotFound => Some("a delete said not found while the resource is still listed; look at it by hand"),
+        ErrorClass::WrongState | ErrorClass::Service => None,
+    }
 }
 
 /// The providers swept, then whether the run was dry.
@@ -397,7 +416,8 @@ fn sweep_line(sweep: &Sweep) -> Option<String> {
     }
     let notable =
         [c.deleted, c.would_delete, c.failed, c.unconfirmed, c.capped].iter().any(|n| *n > 0) || sweep.tripwire_tripped;
-    notable.then(|| format!("• {} {}: {}", sweep.provider, sweep.region, parts.join(", ")))
+    let account = sweep.account.as_ref().map(|a| format!("{a} ")).unwrap_or_default();
+    notable.then(|| format!("• {account}{} {}: {}", sweep.provider, sweep.region, parts.join(", ")))
 }
 
 /// `Deleted: `a` (rds us-east-1), `b` (rds eu-west-1) and 3 more`, each with its error if it has one; nothing when
@@ -550,6 +570,24 @@ mod tests {
             "Review what would be deleted before turning dry run off (JANITOR_DRY_RUN=false)"
         );
         assert_eq!(json["metadata"]["additionalContext"]["dryRun"], "true");
+    }
+
+    #[test]
+    fn a_failure_class_that_asks_something_of_the_operator_says_what() {
+        let denied = Item {
+            error_class: Some(ErrorClass::Denied),
+            ..item("x", Verdict::Delete, Outcome::Failed, Some("access denied: the janitor's role may not call ..."))
+        };
+        let mut wrong_state = item("y", Verdict::Delete, Outcome::Failed, Some("InvalidIntegrationStateFault"));
+        wrong_state.error_class = Some(ErrorClass::WrongState);
+        let report = report(false, vec![sweep(rds::PROVIDER, "us-east-1", vec![denied, wrong_state])]);
+        let notification = notification(&report, None).expect("a failure is told");
+        let steps = &notification.chat.content.next_steps;
+        assert!(
+            steps.iter().any(|s| s.starts_with("1 failed as denied: the janitor's role (or the member role) lacks")),
+            "{steps:?}"
+        );
+        assert!(!steps.iter().any(|s| s.contains("as wrongstate")), "no advice where there is nothing particular");
     }
 
     #[test]
