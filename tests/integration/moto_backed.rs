@@ -27,7 +27,7 @@ use replication_janitor::providers::{ControlPlane, Regional};
 use replication_janitor::report::Report;
 use replication_janitor::state::FirstSeen;
 use replication_janitor::state::{DynamoStore, FirstSeenStore, Sighting};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -665,4 +665,43 @@ async fn janitor_with_missing_bucket(emulator: &Emulator, sdk: &aws_config::SdkC
         "gone-bucket",
         2,
     ))
+}
+
+#[tokio::test]
+async fn an_organization_run_archives_and_tells_each_account_on_its_own() {
+    use crate::organizations::{organization, A, B, DENIED, OU, ROLE};
+    let (moto, s3) = moto_with_bucket().await;
+    let (topic_arn, subscriber) = moto.topic_with_subscriber(REGION, "janitor-runs").await;
+    let sdk = moto.sdk(REGION).await;
+    let emulator = emulator(organization()).await;
+    let vars = [("JANITOR_DRY_RUN", "false"), ("JANITOR_MEMBER_ROLE", ROLE), ("JANITOR_ORGANIZATIONAL_UNITS", OU)];
+    let janitor = janitor(&emulator, &vars)
+        .await
+        .with_archive(ReportArchive::from_sdk(&sdk, BUCKET, 2))
+        .with_notifier(Notifier::from_sdk(&sdk, &topic_arn, 2));
+    let report = sweep(&janitor).await;
+
+    let archived: Vec<(&str, bool)> =
+        report.accounts.iter().map(|a| (a.account.as_str(), a.archive.is_some())).collect();
+    assert_eq!(archived, [(A, true), (B, true), (DENIED, false)], "an account not swept has no report of its own");
+    for summary in &report.accounts[..2] {
+        let uri = summary.archive.as_deref().unwrap_or_default();
+        let key = uri.strip_prefix(&format!("s3://{BUCKET}/")).expect("an S3 URI in the bucket");
+        assert!(key.contains(&format!("-{}-test-", summary.account)), "the key names the account: {key}");
+        let (_, stored) = object(&s3, key).await;
+        assert_eq!(stored["account"], summary.account.as_str());
+        assert_eq!(stored["totals"]["deleted"], 2);
+        let accounts: BTreeSet<&str> =
+            stored["sweeps"].as_array().into_iter().flatten().filter_map(|s| s["account"].as_str()).collect();
+        assert_eq!(accounts, BTreeSet::from([summary.account.as_str()]), "only its own sweeps");
+    }
+    let mut told: Vec<String> = (0..2)
+        .map(|_| {
+            let delivery = subscriber.next().expect("one message per account with something to tell");
+            delivery["Subject"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    told.sort();
+    assert!(told[0].contains(&format!("in account {A}")) && told[1].contains(&format!("in account {B}")), "{told:?}");
+    assert!(subscriber.pending().is_empty(), "nothing for the account that was not swept");
 }

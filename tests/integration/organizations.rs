@@ -6,15 +6,15 @@ use crate::common::*;
 use emulator::{Fleet, OrgAccount, Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use std::collections::BTreeSet;
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
-const DENIED: &str = "333333333333";
-const OU: &str = "ou-abcd-aaaaaaaa";
-const ROLE: &str = "ReplicationJanitorMember";
+pub const A: &str = "111111111111";
+pub const B: &str = "222222222222";
+pub const DENIED: &str = "333333333333";
+pub const OU: &str = "ou-abcd-aaaaaaaa";
+pub const ROLE: &str = "ReplicationJanitorMember";
 
 /// A stale connection and a stale integration per member account, and the same in the management account (which
 /// an organization run does not sweep unless it is one of the accounts).
-fn organization() -> Fleet {
+pub fn organization() -> Fleet {
     let member = Fleet {
         connections: vec![connection("broken", "ri", "failed")],
         integrations: vec![integration("old-failure", "failed", 2 * DAYS)],
