@@ -14,8 +14,10 @@
 use crate::calls::{Access, Caller, Lane, RetryPolicy};
 use crate::providers::registry::{Build, Cloud, ProviderSettings};
 use crate::providers::{classify, ControlPlane};
+use crate::resource::ErrorClass;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
@@ -207,6 +209,7 @@ impl Directory for Organization {
 pub struct MemberError {
     pub role_arn: String,
     pub message: String,
+    pub class: ErrorClass,
 }
 
 /// The port for a member account's control planes.
@@ -284,7 +287,7 @@ impl AssumedRoles {
 impl Members for AssumedRoles {
     async fn planes(&self, account: &str) -> Result<Vec<Arc<dyn ControlPlane>>, MemberError> {
         let role_arn = self.role_arn(account);
-        let failed = |message: String| MemberError { role_arn: role_arn.clone(), message };
+        let failed = |message: String, class| MemberError { role_arn: role_arn.clone(), message, class };
         let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
             .session_name(SESSION_NAME)
             .configure(&self.sdk);
@@ -294,7 +297,14 @@ impl Members for AssumedRoles {
         let provider = builder.build().await;
         // Assume the role now, so an account whose role cannot be assumed is told apart before any scan; the
         // credentials of that first call are the clients' first too.
-        let first = provider.provide_credentials().await.map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
+        let first = provider.provide_credentials().await.map_err(|e| {
+            let class = match &e {
+                CredentialsError::ProviderTimedOut(_) => ErrorClass::TimedOut,
+                _ if format!("{e:?}").contains("AccessDenied") => ErrorClass::Denied,
+                _ => ErrorClass::Service,
+            };
+            failed(DisplayErrorContext(&e).to_string(), class)
+        })?;
         let credentials = FirstThen { first: Mutex::new(Some(first)), then: provider };
         let sdk = self.sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
         let caller = Caller::new(self.retry, self.concurrency);
@@ -308,7 +318,8 @@ impl Members for AssumedRoles {
                 protect_tag: &self.protect_tag,
                 max_attempts: self.retry.max_attempts,
             };
-            planes.push((settings.provider.spec().build)(build).await.map_err(|e| failed(e.to_string()))?);
+            let plane = (settings.provider.spec().build)(build).await;
+            planes.push(plane.map_err(|e| failed(e.to_string(), ErrorClass::Service))?);
         }
         Ok(planes)
     }

@@ -259,18 +259,20 @@ impl Janitor {
             Some(asked) => accounts.into_iter().filter(|a| asked.contains(a)).collect(),
             None => accounts,
         };
-        let mut report = self.sweeper.run(request).await;
+        // Alibaba Cloud's planes, not per AWS account, first; the accounts' sweeps join them.
+        let home = self.sweeper.run(request).await;
         let budget = Arc::new(RunBudget::new(organization.settings.max_deletes_per_run));
         let cutoff = request.deadline.map(|d| d.checked_sub(self.settings.deadline_margin).unwrap_or(d));
-        let parts: Vec<(String, Result<Report, String>)> = stream::iter(accounts)
+        let parts: Vec<(String, Result<Report, (String, ErrorClass)>)> = stream::iter(accounts)
             .map(|account| {
                 let budget = Arc::clone(&budget);
                 async move {
                     let planes = match before(cutoff, organization.members.planes(&account)).await {
                         Some(Ok(planes)) => planes,
-                        Some(Err(error)) => return (account, Err(error.to_string())),
+                        Some(Err(error)) => return (account, Err((error.to_string(), error.class))),
                         None => {
-                            return (account, Err("the run's deadline came before its role was assumed".to_owned()))
+                            let why = "the run's deadline came before its role was assumed".to_owned();
+                            return (account, Err((why, ErrorClass::TimedOut)));
                         }
                     };
                     let sweeper =
@@ -283,16 +285,11 @@ impl Janitor {
             .collect()
             .await;
         for (account, part) in &parts {
-            if let Err(error) = part {
+            if let Err((error, _)) = part {
                 tracing::warn!(account, %error, "member account not swept");
             }
         }
-        let sweeps = std::mem::take(&mut report.sweeps);
-        let home = Report { sweeps, ..report.clone() };
-        report.totals = crate::report::Counts::default();
-        let mut combined = Report::of_accounts(report, parts);
-        combined.totals.add(&home.totals);
-        combined.sweeps.splice(0..0, home.sweeps);
+        let mut combined = Report::of_accounts(home, parts);
         combined.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         combined
     }
@@ -486,6 +483,7 @@ mod tests {
                 _ => Err(MemberError {
                     role_arn: format!("arn:aws:iam::{account}:role/Member"),
                     message: "AccessDenied: not authorized to perform sts:AssumeRole".to_owned(),
+                    class: ErrorClass::Denied,
                 }),
             }
         }

@@ -300,9 +300,10 @@ impl Totals {
 }
 
 impl Report {
-    /// One report of an organization run from its accounts' `parts`, in account order: each account's sweeps (or
-    /// why it could not be swept, counted as a failure), the totals over all, and a summary per account.
-    pub fn of_accounts(mut base: Report, parts: Vec<(String, Result<Report, String>)>) -> Report {
+    /// One report of an organization run: `base` (the sweeps not of any account) joined by its accounts' `parts`,
+    /// in account order: each account's sweeps (or why it could not be swept, and what kind of failure that was,
+    /// counted as a failure), the totals over all, and a summary per account.
+    pub fn of_accounts(mut base: Report, parts: Vec<(String, Result<Report, (String, ErrorClass)>)>) -> Report {
         for (account, part) in parts {
             match part {
                 Ok(report) => {
@@ -316,9 +317,9 @@ impl Report {
                     base.sweeps.extend(report.sweeps);
                     base.notes.extend(report.notes.into_iter().filter(|n| !base.notes.contains(n)).collect::<Vec<_>>());
                 }
-                Err(error) => {
+                Err((error, class)) => {
                     base.totals.failed += 1;
-                    *base.totals.failed_by_class.entry(ErrorClass::Denied).or_default() += 1;
+                    *base.totals.failed_by_class.entry(class).or_default() += 1;
                     base.accounts.push(AccountSummary {
                         account,
                         error: Some(error),

@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use emulator::{Fleet, OrgAccount, Organization, StsPolicy, MANAGEMENT_ACCOUNT};
+use replication_janitor::resource::ErrorClass;
 use std::collections::BTreeSet;
 
 pub const A: &str = "111111111111";
@@ -73,6 +74,8 @@ async fn every_member_account_is_swept_through_its_role_and_a_denied_one_is_repo
         "{denied}"
     );
     assert_eq!((report.totals.deleted, report.totals.failed), (4, 1));
+    let classes: Vec<_> = report.totals.failed_by_class.iter().map(|(c, n)| (*c, *n)).collect();
+    assert_eq!(classes, [(ErrorClass::Denied, 1)], "STS's AccessDenied is a denial, for the FailedDenied metric");
     let swept: BTreeSet<(&str, &str)> =
         report.sweeps.iter().map(|s| (s.account.as_deref().unwrap_or_default(), s.provider.as_str())).collect();
     assert_eq!(swept, BTreeSet::from([(A, "dms"), (A, "rds"), (B, "dms"), (B, "rds")]));
