@@ -8,7 +8,7 @@ use crate::metrics;
 use crate::notify::{self, Notifier, RunSummary};
 use crate::providers::registry::Cloud;
 use crate::providers::ControlPlane;
-use crate::report::Report;
+use crate::report::{Report, Unswept};
 use crate::request::SweepRequest;
 use crate::resource::ErrorClass;
 use crate::state::FirstSeen;
@@ -263,16 +263,18 @@ impl Janitor {
         let home = self.sweeper.run(request).await;
         let budget = Arc::new(RunBudget::new(organization.settings.max_deletes_per_run));
         let cutoff = request.deadline.map(|d| d.checked_sub(self.settings.deadline_margin).unwrap_or(d));
-        let parts: Vec<(String, Result<Report, (String, ErrorClass)>)> = stream::iter(accounts)
+        let parts: Vec<(String, Result<Report, Unswept>)> = stream::iter(accounts)
             .map(|account| {
                 let budget = Arc::clone(&budget);
                 async move {
                     let planes = match before(cutoff, organization.members.planes(&account)).await {
                         Some(Ok(planes)) => planes,
-                        Some(Err(error)) => return (account, Err((error.to_string(), error.class))),
+                        Some(Err(error)) => {
+                            return (account, Err(Unswept { error: error.to_string(), class: error.class }))
+                        }
                         None => {
-                            let why = "the run's deadline came before its role was assumed".to_owned();
-                            return (account, Err((why, ErrorClass::TimedOut)));
+                            let error = "the run's deadline came before its role was assumed".to_owned();
+                            return (account, Err(Unswept { error, class: ErrorClass::TimedOut }));
                         }
                     };
                     let sweeper =
@@ -285,7 +287,7 @@ impl Janitor {
             .collect()
             .await;
         for (account, part) in &parts {
-            if let Err((error, _)) = part {
+            if let Err(Unswept { error, .. }) = part {
                 tracing::warn!(account, %error, "member account not swept");
             }
         }

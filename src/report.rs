@@ -247,6 +247,13 @@ pub struct Report {
     pub accounts: Vec<AccountSummary>,
 }
 
+/// Why a member account was not swept, and what kind of failure that was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unswept {
+    pub error: String,
+    pub class: ErrorClass,
+}
+
 /// One member account of an organization run.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -303,7 +310,7 @@ impl Report {
     /// One report of an organization run: `base` (the sweeps not of any account) joined by its accounts' `parts`,
     /// in account order: each account's sweeps (or why it could not be swept, and what kind of failure that was,
     /// counted as a failure), the totals over all, and a summary per account.
-    pub fn of_accounts(mut base: Report, parts: Vec<(String, Result<Report, (String, ErrorClass)>)>) -> Report {
+    pub fn of_accounts(mut base: Report, parts: Vec<(String, Result<Report, Unswept>)>) -> Report {
         for (account, part) in parts {
             match part {
                 Ok(report) => {
@@ -317,7 +324,7 @@ impl Report {
                     base.sweeps.extend(report.sweeps);
                     base.notes.extend(report.notes.into_iter().filter(|n| !base.notes.contains(n)).collect::<Vec<_>>());
                 }
-                Err((error, class)) => {
+                Err(Unswept { error, class }) => {
                     base.totals.failed += 1;
                     *base.totals.failed_by_class.entry(class).or_default() += 1;
                     base.accounts.push(AccountSummary {
