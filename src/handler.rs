@@ -267,6 +267,13 @@ impl Janitor {
             .map(|account| {
                 let budget = Arc::clone(&budget);
                 async move {
+                    if cutoff.is_some_and(|cutoff| SystemTime::now() >= cutoff) {
+                        let error =
+                            "the run reached its deadline (less JANITOR_DEADLINE_MARGIN) before this account's \
+                                     turn; the next run sweeps it"
+                                .to_owned();
+                        return (account, Err(Unswept { error, class: ErrorClass::TimedOut }));
+                    }
                     let planes = match before(cutoff, organization.members.planes(&account)).await {
                         Some(Ok(planes)) => planes,
                         Some(Err(error)) => {
@@ -511,7 +518,10 @@ mod tests {
         all.extend_from_slice(vars);
         let settings =
             Settings::parse(|n| all.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())).expect("valid settings");
-        let listed: Vec<String> = [A, B, DENIED].iter().map(|a| a.to_string()).collect();
+        let listed = match settings.organization.as_ref().map(|o| &o.source) {
+            Some(crate::accounts::AccountSource::Listed(accounts)) => accounts.clone(),
+            _ => Vec::new(),
+        };
         Janitor::with_first_seen(settings, Vec::new(), first_seen).with_organization(
             Arc::new(Listed(listed)),
             Arc::clone(accounts) as Arc<dyn Members>,
@@ -598,6 +608,37 @@ mod tests {
             marks.marks.lock().map(|m| m.keys().map(|(scope, _)| scope.clone()).collect()).unwrap_or_default();
         scopes.sort();
         assert_eq!(scopes, ["111111111111/rds/cn-hangzhou", "222222222222/rds/cn-hangzhou"]);
+    }
+
+    #[tokio::test]
+    async fn an_organization_run_ends_by_its_deadline_and_says_which_accounts_it_did_not_reach() {
+        let mut slow = Fake::new(stale(&["a1"]));
+        slow.provider = rds::PROVIDER;
+        slow.delete_takes = Duration::from_secs(5);
+        let accounts = Arc::new(Accounts {
+            planes: HashMap::from([
+                (A.to_owned(), Arc::new(slow)),
+                (B.to_owned(), Accounts::new(&[(B, stale(&["b1"]))]).planes[B].clone()),
+            ]),
+        });
+        let vars = [("JANITOR_ACCOUNTS", "111111111111,222222222222"), ("JANITOR_DEADLINE_MARGIN", "1s")];
+        let janitor = organization(&vars, &accounts, FirstSeen::NotNeeded);
+        let started = std::time::Instant::now();
+        let deadline = SystemTime::now() + Duration::from_millis(1_500);
+        let report = report(janitor.respond(json!({}), Some(deadline), None).await.expect("a run"));
+        assert!(started.elapsed() < Duration::from_millis(1_500), "the answer came before the deadline");
+        let a1 = report.sweeps[0].items.first().map(|i| i.outcome);
+        assert_eq!(a1, Some(crate::report::Outcome::Unconfirmed), "sent, unanswered at the cutoff");
+        let b = report.accounts.iter().find(|s| s.account == B).expect("B is listed");
+        assert_eq!(
+            b.error.as_deref(),
+            Some(
+                "the run reached its deadline (less JANITOR_DEADLINE_MARGIN) before this account's turn; the next run \
+                 sweeps it"
+            )
+        );
+        assert_eq!(report.totals.failed_by_class.get(&ErrorClass::TimedOut), Some(&1));
+        assert!(accounts.deleted(B).is_empty());
     }
 
     #[tokio::test]
