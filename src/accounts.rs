@@ -298,12 +298,8 @@ impl Members for AssumedRoles {
         // Assume the role now, so an account whose role cannot be assumed is told apart before any scan; the
         // credentials of that first call are the clients' first too.
         let first = provider.provide_credentials().await.map_err(|e| {
-            let class = match &e {
-                CredentialsError::ProviderTimedOut(_) => ErrorClass::TimedOut,
-                _ if format!("{e:?}").contains("AccessDenied") => ErrorClass::Denied,
-                _ => ErrorClass::Service,
-            };
-            failed(DisplayErrorContext(&e).to_string(), class)
+            let (message, class) = assume_role_failure(&e);
+            failed(message, class)
         })?;
         let credentials = FirstThen { first: Mutex::new(Some(first)), then: provider };
         let sdk = self.sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
@@ -322,6 +318,32 @@ impl Members for AssumedRoles {
             planes.push(plane.map_err(|e| failed(e.to_string(), ErrorClass::Service))?);
         }
         Ok(planes)
+    }
+}
+
+/// What an AssumeRole that failed says, in a sentence, and its class: STS's own code and message where it answered
+/// (`AccessDenied` when the role does not exist or does not trust the janitor, per the STS API reference), else the
+/// provider's error.
+fn assume_role_failure(error: &CredentialsError) -> (String, ErrorClass) {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    type AssumeRoleFailure = aws_sdk_sts::error::SdkError<
+        aws_sdk_sts::operation::assume_role::AssumeRoleError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >;
+    if let CredentialsError::ProviderTimedOut(_) = error {
+        return (error.to_string(), ErrorClass::TimedOut);
+    }
+    let answered = std::error::Error::source(error).and_then(|source| source.downcast_ref::<AssumeRoleFailure>());
+    match answered.map(|e| (e.code(), e.message())) {
+        Some((Some(code), message)) => {
+            let class = match code {
+                "AccessDenied" | "AccessDeniedException" => ErrorClass::Denied,
+                "Throttling" | "ThrottlingException" => ErrorClass::Throttled,
+                _ => ErrorClass::Service,
+            };
+            (format!("{code}: {}", message.unwrap_or_default()), class)
+        }
+        _ => (DisplayErrorContext(error).to_string(), ErrorClass::Transport),
     }
 }
 

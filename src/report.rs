@@ -466,7 +466,8 @@ impl Report {
         }
         let width = self.sweeps.iter().flat_map(|s| &s.items).map(|i| i.name.chars().count()).max().unwrap_or(0);
         for sweep in &self.sweeps {
-            out.push_str(&format!("\n{} {}", sweep.provider, sweep.region));
+            let account = sweep.account.as_ref().map(|a| format!("{a} ")).unwrap_or_default();
+            out.push_str(&format!("\n{account}{} {}", sweep.provider, sweep.region));
             if let Some(error) = &sweep.error {
                 out.push_str(&format!("  SCAN FAILED: {error}"));
             }
@@ -491,6 +492,16 @@ impl Report {
                 }
                 out.push('\n');
             }
+        }
+        for summary in self.accounts.iter().filter(|a| a.error.is_some()) {
+            out.push_str(&format!(
+                "\naccount {} NOT SWEPT: {}",
+                summary.account,
+                summary.error.as_deref().unwrap_or_default()
+            ));
+        }
+        if !self.accounts.is_empty() {
+            out.push('\n');
         }
         let t = &self.totals;
         out.push_str(&format!(

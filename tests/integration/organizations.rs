@@ -69,9 +69,10 @@ async fn every_member_account_is_swept_through_its_role_and_a_denied_one_is_repo
     assert_eq!(summaries, [(A, 2, false), (B, 2, false), (DENIED, 0, true)]);
     let denied = report.accounts[2].error.as_deref().unwrap_or_default();
     assert!(
-        denied.starts_with("could not assume arn:aws:iam::333333333333:role/ReplicationJanitorMember: ")
-            && denied.contains("AccessDenied"),
-        "{denied}"
+        denied.starts_with(
+            "could not assume arn:aws:iam::333333333333:role/ReplicationJanitorMember: AccessDenied: User: "
+        ) && denied.ends_with("is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/ReplicationJanitorMember"),
+        "STS's own code and message, nothing more: {denied}"
     );
     assert_eq!((report.totals.deleted, report.totals.failed), (4, 1));
     let classes: Vec<_> = report.totals.failed_by_class.iter().map(|(c, n)| (*c, *n)).collect();
