@@ -48,6 +48,9 @@ pub struct OrgSettings {
     pub per_account_metrics: bool,
     /// The deletions of a whole run across its accounts (`JANITOR_MAX_DELETES` bounds each account).
     pub max_deletes_per_run: usize,
+    /// Whether each account with something to tell is notified on its own (`JANITOR_ACCOUNT_NOTIFICATIONS`); off
+    /// under the fan-out state machine, whose summary is the run's one notification.
+    pub per_account_notifications: bool,
 }
 
 /// Whether `text` is a 12-digit account id.

@@ -194,6 +194,12 @@ pub const SETTINGS: &[Setting] = &[
         flag: None,
     },
     Setting {
+        variable: "JANITOR_ACCOUNT_NOTIFICATIONS",
+        default: "true",
+        meaning: "`false`: no notification per account (the fan-out's summary is the run's one)",
+        flag: None,
+    },
+    Setting {
         variable: "JANITOR_MAX_DELETES_PER_RUN",
         default: "1000",
         meaning: "deletions of a run across its accounts (JANITOR_MAX_DELETES bounds each account)",
@@ -448,12 +454,14 @@ fn organization(
             return Err(invalid("JANITOR_MEMBER_EXTERNAL_ID", id, "2 to 1224 of letters, digits and +=,.@:/-_"));
         }
     }
-    let per_account_metrics = match env.get("JANITOR_ACCOUNT_METRICS") {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => return Err(invalid("JANITOR_ACCOUNT_METRICS", &v, "true or false")),
+    let flag = |variable: &'static str, default: bool| match env.get(variable) {
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(invalid(variable, &v, "true or false")),
     };
+    let per_account_metrics = flag("JANITOR_ACCOUNT_METRICS", false)?;
+    let per_account_notifications = flag("JANITOR_ACCOUNT_NOTIFICATIONS", true)?;
     let concurrency = number_of("JANITOR_ACCOUNT_CONCURRENCY", 8, 1..=64)? as usize;
     let max_deletes_per_run = number_of("JANITOR_MAX_DELETES_PER_RUN", 1_000, 0..=1_000_000)? as usize;
     let Some(member_role) = env.get("JANITOR_MEMBER_ROLE") else {
@@ -489,7 +497,15 @@ fn organization(
         (Some(accounts), None) => AccountSource::Listed(accounts),
         (None, units) => AccountSource::Organization { units: units.unwrap_or_default() },
     };
-    Ok(Some(OrgSettings { source, member_role, external_id, concurrency, per_account_metrics, max_deletes_per_run }))
+    Ok(Some(OrgSettings {
+        source,
+        member_role,
+        external_id,
+        concurrency,
+        per_account_metrics,
+        max_deletes_per_run,
+        per_account_notifications,
+    }))
 }
 
 /// S3's rules for a general purpose bucket's name.
@@ -687,6 +703,7 @@ mod tests {
         let org = listed.organization.expect("an organization run");
         assert_eq!(org.source, AccountSource::Listed(vec!["111111111111".into(), "222222222222".into()]));
         assert_eq!((org.concurrency, org.per_account_metrics, org.max_deletes_per_run), (8, false, 1_000));
+        assert!(org.per_account_notifications, "each account is told unless the fan-out's summary tells the run");
         let whole = parse(&[role]).expect("discovered").organization.expect("org");
         assert_eq!(whole.source, AccountSource::Organization { units: Vec::new() });
         let units = parse(&[role, ("JANITOR_ORGANIZATIONAL_UNITS", "ou-ab12-cd34ef56")]).expect("units");
@@ -771,6 +788,7 @@ mod tests {
             ("JANITOR_MEMBER_EXTERNAL_ID", "janitor-external-id"),
             ("JANITOR_ACCOUNT_CONCURRENCY", "4"),
             ("JANITOR_ACCOUNT_METRICS", "true"),
+            ("JANITOR_ACCOUNT_NOTIFICATIONS", "false"),
             ("JANITOR_MAX_DELETES_PER_RUN", "500"),
         ];
 

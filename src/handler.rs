@@ -305,7 +305,8 @@ impl Janitor {
 
     async fn finish(&self, request: &SweepRequest, mut report: Report) -> Report {
         if !report.accounts.is_empty() {
-            self.archive_and_notify_accounts(request, &mut report).await;
+            let notify = self.organization.as_ref().is_some_and(|o| o.settings.per_account_notifications);
+            self.archive_and_notify_accounts(request, &mut report, notify).await;
             self.log_finished(&report);
             return report;
         }
@@ -342,8 +343,9 @@ impl Janitor {
 
     /// Each swept account's own report archived, and notified if it has something to say, a few at once and
     /// within the deadline.
-    async fn archive_and_notify_accounts(&self, request: &SweepRequest, report: &mut Report) {
-        if self.archive.is_none() && self.notifier.is_none() {
+    async fn archive_and_notify_accounts(&self, request: &SweepRequest, report: &mut Report, notify: bool) {
+        let notifier = self.notifier.as_ref().filter(|_| notify);
+        if self.archive.is_none() && notifier.is_none() {
             return;
         }
         let swept: Vec<String> =
@@ -360,7 +362,7 @@ impl Janitor {
                         None => archive.unwritten("not written: the run's deadline came first"),
                     });
                 }
-                if let Some(notifier) = &self.notifier {
+                if let Some(notifier) = notifier {
                     if let Some(notification) = notify::notification(&part, part.archive.as_ref()) {
                         problem = match before(request.deadline, notifier.publish(&notification)).await {
                             Some(Ok(_)) => None,

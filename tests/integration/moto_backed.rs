@@ -704,4 +704,17 @@ async fn an_organization_run_archives_and_tells_each_account_on_its_own() {
     told.sort();
     assert!(told[0].contains(&format!("in account {A}")) && told[1].contains(&format!("in account {B}")), "{told:?}");
     assert!(subscriber.pending().is_empty(), "nothing for the account that was not swept");
+
+    // Under the fan-out, the summary is the run's one notification: the accounts are archived, not told.
+    emulator.set_fleet(organization());
+    let quiet = [vars.as_slice(), &[("JANITOR_ACCOUNT_NOTIFICATIONS", "false")]].concat();
+    let quiet_janitor = crate::common::janitor(&emulator, &quiet)
+        .await
+        .with_archive(ReportArchive::from_sdk(&sdk, BUCKET, 2))
+        .with_notifier(Notifier::from_sdk(&sdk, &topic_arn, 2));
+    let report = sweep(&quiet_janitor).await;
+    assert_eq!(report.totals.deleted, 4);
+    assert!(report.accounts[..2].iter().all(|a| a.archive.is_some()));
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(subscriber.pending().is_empty(), "no notification per account");
 }
