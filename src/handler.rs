@@ -187,34 +187,28 @@ impl Janitor {
         function_arn: Option<&str>,
     ) -> Result<Report, TriggerError> {
         let owner = Owner::of_function(function_arn);
+        let dts_regions = self.sweeper.regions(Cloud::Alibaba);
         let Some(organization) = &self.organization else {
-            let scope = Scope {
-                aws_regions: self.sweeper.regions(Cloud::Aws),
-                dts_regions: self.sweeper.regions(Cloud::Alibaba),
-                owner,
-            };
+            let scope = Scope { aws_regions: self.sweeper.regions(Cloud::Aws), dts_regions, owner };
             let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
             return Ok(self.sweep(&request).await);
         };
-        let accounts = match organization.directory.accounts().await {
-            Ok(accounts) => accounts,
-            Err(error) => {
-                let scope = Scope {
-                    aws_regions: organization.regions.clone(),
-                    dts_regions: self.sweeper.regions(Cloud::Alibaba),
-                    owner,
-                };
-                let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
-                return Ok(self.finish(&request, unlisted(&request, &error)).await);
+        // The accounts decide whose resources an event may name; a request is resolved even when they could not be
+        // listed, so that its report says why nothing was swept.
+        let listed = organization.directory.accounts().await;
+        let owner = match &listed {
+            Ok(accounts) => {
+                let partition = partition_of(organization.regions.first().map(String::as_str).unwrap_or_default());
+                owner.members(accounts.clone(), partition)
             }
+            Err(_) => owner,
         };
-        let partition = partition_of(organization.regions.first().map(String::as_str).unwrap_or_default());
-        let scope = Scope {
-            aws_regions: organization.regions.clone(),
-            dts_regions: self.sweeper.regions(Cloud::Alibaba),
-            owner: owner.members(accounts.clone(), partition),
-        };
+        let scope = Scope { aws_regions: organization.regions.clone(), dts_regions, owner };
         let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
+        let accounts = match listed {
+            Ok(accounts) => accounts,
+            Err(error) => return Ok(self.finish(&request, unlisted(&request, &error)).await),
+        };
         if let Some(asked) = &request.accounts {
             if let Some(stranger) = asked.iter().find(|a| !accounts.contains(a)) {
                 return Err(TriggerError::NotConfigured {

@@ -260,20 +260,21 @@ const LISTS: &[(&str, Outcome)] = &[
     ("Would delete", Outcome::WouldDelete),
 ];
 
+/// `deleted 2, failed 1`: the counts that are not zero, by label.
+fn nonzero(counts: &[(&str, usize)]) -> Vec<String> {
+    counts.iter().filter(|(_, n)| *n > 0).map(|(label, n)| format!("{label} {n}")).collect()
+}
+
 /// `replication-janitor dry run (schedule): would delete 4, capped 2`.
 fn title(report: &Report) -> String {
     let t = &report.totals;
-    let mut parts: Vec<String> = [
+    let mut parts = nonzero(&[
         ("deleted", t.deleted),
         ("would delete", t.would_delete),
         ("failed", t.failed),
         ("unconfirmed", t.unconfirmed),
         ("capped", t.capped),
-    ]
-    .iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(label, n)| format!("{label} {n}"))
-    .collect();
+    ]);
     if report.sweeps.iter().any(|s| s.tripwire_tripped) {
         parts.push("tripwire tripped".to_owned());
     }
@@ -396,18 +397,14 @@ fn cut(text: &str, max: usize) -> String {
 /// `dms us-east-1: deleted 2, failed 1` for a sweep with something to tell, with its scan error or tripwire.
 fn sweep_line(sweep: &Sweep) -> Option<String> {
     let c = &sweep.counts;
-    let mut parts: Vec<String> = [
+    let mut parts = nonzero(&[
         ("deleted", c.deleted),
         ("would delete", c.would_delete),
         ("failed", c.failed),
         ("unconfirmed", c.unconfirmed),
         ("capped", c.capped),
         ("protected", c.protected),
-    ]
-    .iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(label, n)| format!("{label} {n}"))
-    .collect();
+    ]);
     if sweep.tripwire_tripped {
         parts.push("tripwire tripped: nothing deleted here".to_owned());
     }

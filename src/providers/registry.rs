@@ -6,10 +6,8 @@
 use crate::resource::Provider;
 use crate::setting::Setting;
 
-pub use super::spec::{
-    no_options, ArnShape, Build, BuildError, Building, Cloud, EventKind, Grace, NoOptions, ProviderOptions,
-    ProviderSettings, ProviderSpec,
-};
+/// The spec types the rest of the janitor names when it reads the registry.
+pub use super::spec::{ArnShape, Build, BuildError, Cloud, Grace, ProviderSettings, ProviderSpec};
 
 /// Every control plane, in the order reports and help list them.
 pub const REGISTRY: &[&ProviderSpec] =
