@@ -239,6 +239,8 @@ pub struct AssumedRoles {
     retry: RetryPolicy,
     concurrency: usize,
     protect_tag: String,
+    /// Where the member accounts' clients report the services' clocks.
+    clocks: Arc<crate::clock::Clocks>,
 }
 
 /// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws` (assumed for the
@@ -278,7 +280,14 @@ impl AssumedRoles {
             retry,
             concurrency,
             protect_tag: protect_tag.to_owned(),
+            clocks: Arc::default(),
         }
+    }
+
+    /// The member accounts' clients report the services' clocks to `clocks`.
+    pub fn watching_clocks(mut self, clocks: Arc<crate::clock::Clocks>) -> AssumedRoles {
+        self.clocks = clocks;
+        self
     }
 
     fn role_arn(&self, account: &str) -> String {
@@ -316,6 +325,7 @@ impl Members for AssumedRoles {
                 caller: &caller,
                 protect_tag: &self.protect_tag,
                 max_attempts: self.retry.max_attempts,
+                clocks: &self.clocks,
             };
             let plane = (settings.provider.spec().build)(build).await;
             planes.push(plane.map_err(|e| failed(e.to_string(), ErrorClass::Service))?);

@@ -2,11 +2,21 @@
 //! (so `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work), each call bounded in time. Retries are the
 //! janitor's own ([`crate::calls`]): the SDK makes one attempt per call.
 
+use crate::clock::Clocks;
 use crate::config::{ConfigError, Settings};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use std::time::Duration;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use aws_smithy_types::date_time::{DateTime, Format};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 /// How long one attempt of a control-plane call may take, and connecting to its endpoint. The SDK sets no
 /// operation timeout by default, so without these a call that never answers holds the run until Lambda kills it.
@@ -47,5 +57,63 @@ pub fn regions(settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, Conf
             expected: "a comma list of regions, or a configured AWS region (AWS_REGION or the profile's region)"
                 .to_owned(),
         }),
+    }
+}
+
+/// Feeds every answer's `Date` header to [`Clocks`], so a run can tell when this machine's clock is off (the SDK
+/// measures the same skew for signing, but keeps it to itself). `Date` is a standard HTTP header on every AWS
+/// answer; an answer without one, or from a cache (`Age`), is not counted.
+#[derive(Debug)]
+pub struct ClockWatch {
+    service: &'static str,
+    clocks: Arc<Clocks>,
+}
+
+impl ClockWatch {
+    pub fn new(service: &'static str, clocks: &Arc<Clocks>) -> ClockWatch {
+        ClockWatch { service, clocks: Arc::clone(clocks) }
+    }
+}
+
+/// When the attempt left, by this machine's clock.
+#[derive(Debug, Clone, Copy)]
+struct SentAt(SystemTime);
+
+impl Storable for SentAt {
+    type Storer = StoreReplace<SentAt>;
+}
+
+impl Intercept for ClockWatch {
+    fn name(&self) -> &'static str {
+        "ClockWatch"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(SentAt(SystemTime::now()));
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let received = SystemTime::now();
+        let headers = context.response().headers();
+        let date = headers
+            .get("date")
+            .filter(|_| headers.get("age").is_none())
+            .and_then(|date| DateTime::from_str(date, Format::HttpDate).ok())
+            .and_then(|date| SystemTime::try_from(date).ok());
+        if let (Some(server), Some(SentAt(sent))) = (date, cfg.load::<SentAt>()) {
+            self.clocks.observe(self.service, server, *sent, received);
+        }
+        Ok(())
     }
 }

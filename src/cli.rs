@@ -32,7 +32,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Sweep once and print the report (exit 1 if a scan or delete failed, 2 on invalid settings)
+    /// Sweep once and print the report (exit 0 clean, 1 if a scan, delete or output failed, 2 on invalid settings,
+    /// 3 if the first-seen store was unusable, 4 if another run held every scope)
     Sweep(SweepArgs),
 }
 
@@ -236,7 +237,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(settings) => settings,
         Err(error) => {
             complain(&error.to_string());
-            return ExitCode::from(2);
+            return ExitCode::from(exit::INVALID_SETTINGS);
         }
     };
     let default_state = FileStore::default_path(|name| std::env::var(name).ok());
@@ -244,7 +245,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(janitor) => janitor,
         Err(error) => {
             complain(&error.to_string());
-            return ExitCode::from(2);
+            return ExitCode::from(exit::INVALID_SETTINGS);
         }
     };
     let deadline = janitor.settings().time_limit.and_then(|limit| started.checked_add(limit));
@@ -255,7 +256,28 @@ pub async fn run(cli: Cli) -> ExitCode {
         Format::Table => print_table(&report),
     };
     let report_unprinted = output_failed("report", printed);
-    if metrics_unprinted || report_unprinted || report.has_failures() {
+    exit_code(&report, metrics_unprinted || report_unprinted)
+}
+
+/// Exit statuses a script can act on, most urgent first.
+pub mod exit {
+    /// Invalid settings: nothing ran.
+    pub const INVALID_SETTINGS: u8 = 2;
+    /// The first-seen store could not be read or written: nothing under a grace can ever be deleted until it is
+    /// mended, so cron must not see success.
+    pub const STORE_UNUSABLE: u8 = 3;
+    /// Another run held every scope this one would sweep: it swept nothing (try again later).
+    pub const ALL_BUSY: u8 = 4;
+}
+
+fn exit_code(report: &Report, output_failed: bool) -> ExitCode {
+    if report.store_unusable() {
+        complain("the first-seen store is unusable (see stateError in the report): nothing under a grace is deleted");
+        ExitCode::from(exit::STORE_UNUSABLE)
+    } else if report.all_busy() {
+        complain("another run holds every scope this run would sweep (see busy in the report): nothing was swept");
+        ExitCode::from(exit::ALL_BUSY)
+    } else if output_failed || report.has_failures() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -30,6 +30,8 @@ pub struct Settings {
     pub state_file: Option<PathBuf>,
     pub max_attempts: u32,
     pub deadline_margin: Duration,
+    /// How far this machine's clock may be from the services' before marks are refused (`JANITOR_MAX_CLOCK_SKEW`).
+    pub max_clock_skew: Duration,
     /// How long a CLI run may take (`JANITOR_TIME_LIMIT`); `None`: no limit.
     pub time_limit: Option<Duration>,
     /// DynamoDB table of first-seen marks (`JANITOR_STATE_TABLE`), the Lambda's durable store.
@@ -146,6 +148,13 @@ pub const SETTINGS: &[Setting] = &[
         flag: None,
     },
     Setting {
+        variable: "JANITOR_MAX_CLOCK_SKEW",
+        default: "1m",
+        meaning: "write no first-seen mark and delete nothing under a grace when this machine's clock is further \
+                  than this from the services' (the Date of their answers) (5s to 1h)",
+        flag: None,
+    },
+    Setting {
         variable: "JANITOR_REPORT_BUCKET",
         default: "none",
         meaning: "S3 bucket that keeps every run's full report, under reports/<date>/<time>-<trigger>-<id>.json",
@@ -215,6 +224,8 @@ pub const SETTINGS: &[Setting] = &[
 
 /// The accepted range of the run's durations: no arithmetic on them (deadlines are added to the clock) can overflow.
 const DEADLINE_MARGIN_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(15 * 60);
+/// Below 5 s the `Date` header's one-second resolution and a slow answer would look like skew.
+const CLOCK_SKEW_RANGE: RangeInclusive<Duration> = Duration::from_secs(5)..=Duration::from_secs(3_600);
 const TIME_LIMIT_RANGE: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(7 * 86_400);
 
 impl Settings {
@@ -336,6 +347,8 @@ impl Settings {
         let deadline_margin =
             duration_in("JANITOR_DEADLINE_MARGIN", &DEADLINE_MARGIN_RANGE)?.unwrap_or(Duration::from_secs(10));
         let time_limit = duration_in("JANITOR_TIME_LIMIT", &TIME_LIMIT_RANGE)?;
+        let max_clock_skew =
+            duration_in("JANITOR_MAX_CLOCK_SKEW", &CLOCK_SKEW_RANGE)?.unwrap_or(Duration::from_secs(60));
         if time_limit.is_some_and(|limit| limit <= deadline_margin) {
             return Err(invalid(
                 "JANITOR_TIME_LIMIT",
@@ -377,6 +390,7 @@ impl Settings {
             state_file: get("JANITOR_STATE_FILE").map(PathBuf::from),
             max_attempts: number_of("JANITOR_MAX_ATTEMPTS", 8, 1..=20)? as u32,
             deadline_margin,
+            max_clock_skew,
             time_limit,
             state_table,
             dts_regions,
@@ -660,6 +674,7 @@ mod tests {
             ("JANITOR_MIN_AGE", "3651d", "0s to 3650d"),
             ("JANITOR_MIN_AGE", "99999999999999999999s", "0s to 3650d"),
             ("JANITOR_DEADLINE_MARGIN", "16m", "0s to 15m"),
+            ("JANITOR_MAX_CLOCK_SKEW", "2s", "5s to 1h"),
             ("JANITOR_TIME_LIMIT", "0", "1s to 7d"),
             ("JANITOR_TIME_LIMIT", "7d1s", "1s to 7d"),
         ];
@@ -780,6 +795,7 @@ mod tests {
             ("JANITOR_DTS_ENDPOINT", "https://dts.aliyuncs.com"),
             ("JANITOR_DTS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:dts"),
             ("JANITOR_DEADLINE_MARGIN", "10s"),
+            ("JANITOR_MAX_CLOCK_SKEW", "2m"),
             ("JANITOR_TIME_LIMIT", "1h"),
             ("JANITOR_REPORT_BUCKET", "janitor-reports-123456789012"),
             ("JANITOR_NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:janitor"),

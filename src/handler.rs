@@ -3,6 +3,7 @@
 
 use crate::accounts::{partition_of, Directory, DirectoryError, Members, OrgSettings};
 use crate::archive::ReportArchive;
+use crate::clock::Clocks;
 use crate::config::Settings;
 use crate::metrics;
 use crate::notify::{self, Notifier, RunSummary};
@@ -25,6 +26,8 @@ pub struct Janitor {
     settings: Settings,
     sweeper: Sweeper,
     first_seen: FirstSeen,
+    /// The services' clocks, as every client's answers date them.
+    clocks: Arc<Clocks>,
     organization: Option<Organization>,
     archive: Option<ReportArchive>,
     notifier: Option<Notifier>,
@@ -86,11 +89,27 @@ impl Janitor {
 
     /// The janitor over `planes`, with first sightings from `first_seen`.
     pub fn with_first_seen(settings: Settings, planes: Vec<Arc<dyn ControlPlane>>, first_seen: FirstSeen) -> Janitor {
-        let sweeper = Janitor::sweeper(&settings, planes, first_seen.clone());
-        Janitor { settings, sweeper, first_seen, organization: None, archive: None, notifier: None }
+        Janitor::with_clocks(settings, planes, first_seen, Arc::default())
     }
 
-    fn sweeper(settings: &Settings, planes: Vec<Arc<dyn ControlPlane>>, first_seen: FirstSeen) -> Sweeper {
+    /// The janitor over `planes`, with first sightings from `first_seen`, checking this machine's clock against
+    /// `clocks` (which the planes' clients feed) before it writes a mark.
+    pub fn with_clocks(
+        settings: Settings,
+        planes: Vec<Arc<dyn ControlPlane>>,
+        first_seen: FirstSeen,
+        clocks: Arc<Clocks>,
+    ) -> Janitor {
+        let sweeper = Janitor::sweeper(&settings, planes, first_seen.clone(), &clocks);
+        Janitor { settings, sweeper, first_seen, clocks, organization: None, archive: None, notifier: None }
+    }
+
+    fn sweeper(
+        settings: &Settings,
+        planes: Vec<Arc<dyn ControlPlane>>,
+        first_seen: FirstSeen,
+        clocks: &Arc<Clocks>,
+    ) -> Sweeper {
         Sweeper::new(
             planes,
             settings.policy.clone(),
@@ -99,6 +118,7 @@ impl Janitor {
             settings.deadline_margin,
             first_seen,
         )
+        .watching_clocks(Arc::clone(clocks), settings.max_clock_skew)
     }
 
     /// Sweeps the member accounts `directory` lists, each through `members`, in `regions` (instead of the
@@ -278,8 +298,8 @@ impl Janitor {
                             return (account, Err(Unswept { error, class: ErrorClass::TimedOut }));
                         }
                     };
-                    let sweeper =
-                        Janitor::sweeper(&self.settings, planes, self.first_seen.clone()).for_account(&account, budget);
+                    let sweeper = Janitor::sweeper(&self.settings, planes, self.first_seen.clone(), &self.clocks)
+                        .for_account(&account, budget);
                     let report = sweeper.run(request).await;
                     (account, Ok(report))
                 }

@@ -10,6 +10,7 @@ pub mod archive;
 pub mod aws;
 pub mod calls;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod duration;
 pub mod handler;

@@ -71,6 +71,8 @@ pub struct Counts {
     pub unconfirmed: usize,
     /// Scans that had not finished when the run had to stop.
     pub timed_out: usize,
+    /// Scopes (a provider in a region) another run held: not swept by this one.
+    pub busy: usize,
     /// `failed` split by what kind of failure each met.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub failed_by_class: BTreeMap<ErrorClass, usize>,
@@ -138,6 +140,7 @@ impl Counts {
             failed,
             unconfirmed,
             timed_out,
+            busy,
             failed_by_class,
         } = other;
         self.scanned += scanned;
@@ -159,6 +162,7 @@ impl Counts {
         self.failed += failed;
         self.unconfirmed += unconfirmed;
         self.timed_out += timed_out;
+        self.busy += busy;
         for (class, n) in failed_by_class {
             *self.failed_by_class.entry(*class).or_default() += n;
         }
@@ -190,6 +194,9 @@ pub struct Sweep {
     /// The scan had not finished when the run had to stop: nothing here was judged or deleted.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,
+    /// Another run held this scope (its lease), so this run judged and deleted nothing here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busy: Option<Busy>,
     /// Only the resource an event named was scanned: the tripwire does not judge such a sweep.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub scoped: bool,
@@ -214,12 +221,32 @@ impl Sweep {
             state_error: None,
             tripwire_tripped: false,
             timed_out: false,
+            busy: None,
             scoped: false,
             items_omitted: 0,
             duration_ms: 0,
             counts: Counts::default(),
             items: Vec::new(),
         }
+    }
+}
+
+/// Who held a scope this run found busy, and until when its lease lapses on its own.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Busy {
+    pub holder: String,
+    /// RFC 3339; absent when the lease ends only with its holder's process (the file store's locks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+impl Busy {
+    pub fn of(lease: &crate::state::Lease) -> Busy {
+        let until = lease.until.and_then(|until| {
+            aws_smithy_types::DateTime::from(until).fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+        });
+        Busy { holder: lease.holder.clone(), until }
     }
 }
 
@@ -451,6 +478,17 @@ impl Report {
     /// Whether anything failed (a scan or a delete): the CLI's exit status says so.
     pub fn has_failures(&self) -> bool {
         self.totals.failed > 0
+    }
+
+    /// Whether the first-seen store could not be used somewhere: nothing under a grace can be deleted until it is
+    /// mended (with an organization run's accounts' sweeps).
+    pub fn store_unusable(&self) -> bool {
+        self.sweeps.iter().any(|s| s.state_error.is_some())
+    }
+
+    /// Whether every scope of the run was held by another run, so this one swept nothing.
+    pub fn all_busy(&self) -> bool {
+        !self.sweeps.is_empty() && self.sweeps.iter().all(|s| s.busy.is_some())
     }
 
     /// A terminal-friendly rendering: one line per resource, then the totals.

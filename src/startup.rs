@@ -4,6 +4,7 @@ use crate::accounts::{AccountSource, AssumedRoles, Directory, Listed, Members, O
 use crate::archive::ReportArchive;
 use crate::aws;
 use crate::calls::{Caller, RetryPolicy};
+use crate::clock::Clocks;
 use crate::config::{ConfigError, Settings};
 use crate::handler::Janitor;
 use crate::notify::Notifier;
@@ -25,20 +26,27 @@ const MARK_TTL_FLOOR: Duration = Duration::from_secs(30 * 86_400);
 
 /// Where first-seen marks live: the DynamoDB table `JANITOR_STATE_TABLE`, else the file `JANITOR_STATE_FILE`, else
 /// `default_state_file` (the CLI's per-user path; Lambda has none, because its disk does not outlive the instance).
-pub fn first_seen(settings: &Settings, sdk: &SdkConfig, default_state_file: Option<PathBuf>) -> FirstSeen {
-    if settings.longest_grace().is_zero() {
-        return FirstSeen::NotNeeded;
-    }
+///
+/// With every grace zero no mark is needed, but a configured store still leases the scopes a run sweeps, so that
+/// overlapping runs never delete in the same scope at once.
+pub fn first_seen(
+    settings: &Settings,
+    sdk: &SdkConfig,
+    default_state_file: Option<PathBuf>,
+    clocks: &Arc<Clocks>,
+) -> FirstSeen {
     if let Some(table) = &settings.state_table {
         let config = aws_sdk_dynamodb::config::Builder::from(sdk)
             .retry_config(aws::store_retry_config(settings.max_attempts))
             .timeout_config(aws::timeout_config())
+            .interceptor(aws::ClockWatch::new("dynamodb", clocks))
             .build();
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone(), mark_ttl(settings));
         return FirstSeen::Store(Arc::new(store));
     }
     match settings.state_file.clone().or(default_state_file) {
-        Some(path) => FirstSeen::Store(Arc::new(FileStore::new(path))),
+        Some(path) => FirstSeen::Store(Arc::new(FileStore::new(path, mark_ttl(settings)))),
+        None if settings.longest_grace().is_zero() => FirstSeen::NotNeeded,
         None => FirstSeen::NoStore,
     }
 }
@@ -71,7 +79,8 @@ pub async fn janitor_with(
     retry: RetryPolicy,
 ) -> Result<Janitor, StartupError> {
     let aws_regions = if settings.sweeps_aws() { aws::regions(&settings, sdk)? } else { Vec::new() };
-    let first_seen = first_seen(&settings, sdk, default_state_file);
+    let clocks = Arc::new(Clocks::default());
+    let first_seen = first_seen(&settings, sdk, default_state_file, &clocks);
     let caller = Caller::new(retry, settings.concurrency);
     let mut planes = Vec::new();
     // An organization run reaches the AWS planes of each member account through its role (accounts::AssumedRoles);
@@ -89,6 +98,7 @@ pub async fn janitor_with(
             caller: &caller,
             protect_tag: &settings.protect_tag,
             max_attempts: settings.max_attempts,
+            clocks: &clocks,
         };
         planes.push((plane.provider.spec().build)(build).await?);
     }
@@ -106,18 +116,21 @@ pub async fn janitor_with(
                 Arc::new(Organization::new(client, units.clone(), caller.clone()))
             }
         };
-        let members: Arc<dyn Members> = Arc::new(AssumedRoles::new(
-            sdk,
-            &org,
-            &settings.planes,
-            aws_regions.clone(),
-            retry,
-            settings.concurrency,
-            &settings.protect_tag,
-        ));
+        let members: Arc<dyn Members> = Arc::new(
+            AssumedRoles::new(
+                sdk,
+                &org,
+                &settings.planes,
+                aws_regions.clone(),
+                retry,
+                settings.concurrency,
+                &settings.protect_tag,
+            )
+            .watching_clocks(Arc::clone(&clocks)),
+        );
         (directory, members)
     });
-    let mut janitor = Janitor::with_first_seen(settings, planes, first_seen);
+    let mut janitor = Janitor::with_clocks(settings, planes, first_seen, clocks);
     if let Some((directory, members)) = organization {
         janitor = janitor.with_organization(directory, members, aws_regions);
     }

@@ -4,13 +4,14 @@
 //! and the metrics.
 
 use crate::calls::noting_sent;
+use crate::clock::Clocks;
 use crate::policy::{apply_limits, judged, Judgement, Limits, Policy, Verdict};
 use crate::providers::registry::Cloud;
 use crate::providers::{ControlPlane, DeleteOutcome};
 use crate::report::{Counts, Item, Outcome, Report, Sweep};
 use crate::request::SweepRequest;
 use crate::resource::{Condition, ErrorClass, Mark, Provider, Resource};
-use crate::state::{scope, FirstSeen, Sighting};
+use crate::state::{scope, FirstSeen, Lease, Sighting};
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -34,6 +35,36 @@ pub struct Sweeper {
     account: Option<String>,
     /// The deletions left to the whole run across its accounts.
     budget: Option<Arc<RunBudget>>,
+    /// The services' clocks as their answers date them, and how far ours may be from them.
+    clocks: Arc<Clocks>,
+    max_clock_skew: Duration,
+}
+
+/// How long a run without a deadline (a CLI run without JANITOR_TIME_LIMIT) holds a lease that lapses on its own
+/// (DynamoDB's): a killed run frees its scopes after this long.
+const LEASE_WITHOUT_DEADLINE: Duration = Duration::from_secs(3_600);
+
+/// How long an event-scoped sweep waits for a busy scope, within its deadline, before it reports the scope busy.
+const EVENT_LEASE_WAIT: Duration = Duration::from_secs(10);
+const EVENT_LEASE_RETRY: Duration = Duration::from_millis(250);
+
+/// The leases of one run on the scopes it sweeps.
+enum Leased {
+    /// No first-seen store: nothing to lease on, and nothing can tell overlapping runs apart.
+    NoStore,
+    /// The scopes this run holds, and those other runs hold (not swept).
+    Taken { held: Vec<String>, busy: Vec<(String, Lease)> },
+    /// The store could not be asked: the run judges, but deletes nothing.
+    Failed(String),
+}
+
+impl Leased {
+    fn busy(&self, scope: &str) -> Option<&Lease> {
+        match self {
+            Leased::Taken { busy, .. } => busy.iter().find(|(s, _)| s == scope).map(|(_, lease)| lease),
+            _ => None,
+        }
+    }
 }
 
 /// The deletions a run may still make across its accounts (`JANITOR_MAX_DELETES_PER_RUN`), shared by the accounts'
@@ -72,6 +103,8 @@ struct Group {
     state_error: Option<String>,
     timed_out: bool,
     finished: Duration,
+    /// Another run holds this scope: it was not swept.
+    busy: Option<Lease>,
 }
 
 /// One provider's scan of one region, with the first-seen marks of its stale resources looked up.
@@ -101,7 +134,17 @@ impl Sweeper {
             first_seen,
             account: None,
             budget: None,
+            clocks: Arc::default(),
+            max_clock_skew: Duration::MAX,
         }
+    }
+
+    /// Compares this machine's clock with `clocks` before it writes a mark: off by more than `max_skew`, it writes
+    /// none and deletes nothing under a grace.
+    pub fn watching_clocks(mut self, clocks: Arc<Clocks>, max_skew: Duration) -> Sweeper {
+        self.clocks = clocks;
+        self.max_clock_skew = max_skew;
+        self
     }
 
     /// This sweeper as one member account's in an organization run: its marks and report are the account's, and
@@ -158,7 +201,15 @@ impl Sweeper {
                 wanted.as_ref().is_none_or(|wanted| wanted.contains(region))
             })
             .collect();
+        let lease = Lease::for_this_run(request.deadline.unwrap_or_else(|| now + LEASE_WITHOUT_DEADLINE));
+        let mut scopes: Vec<String> = targets.iter().map(|(p, r)| self.mark_scope(p.provider(), r)).collect();
+        scopes.dedup();
+        let leased = self.lease(&scopes, &lease, request.target.is_some(), cutoff).await;
+        let leased_ref = &leased;
         let scans = futures::future::join_all(targets.iter().map(|(plane, region)| async move {
+            if leased_ref.busy(&self.mark_scope(plane.provider(), region)).is_some() {
+                return (None, start.elapsed());
+            }
             let span = tracing::info_span!("scan", provider = %plane.provider(), region = %region);
             let scan = async {
                 let scan = match &request.target {
@@ -167,7 +218,7 @@ impl Sweeper {
                 };
                 match scan {
                     Ok(resources) => {
-                        Ok(self.marked(plane.provider(), region, resources, request.target.is_none()).await)
+                        Ok(self.marked(plane.provider(), region, resources, request.target.is_none(), now).await)
                     }
                     Err(error) => Err(error),
                 }
@@ -181,6 +232,12 @@ impl Sweeper {
         }))
         .await;
 
+        // Ages are judged on the earlier of this machine's clock and the services': a clock ahead never ages a
+        // resource early.
+        let judged_at = match self.clocks.worst_since(now) {
+            Some(skew) if skew.offset_ms < 0 => now.checked_sub(skew.magnitude()).unwrap_or(now),
+            _ => now,
+        };
         let mut groups = Vec::new();
         let mut entries = Vec::new();
         for (index, ((plane, region), (scanned, finished))) in targets.iter().zip(scans).enumerate() {
@@ -192,13 +249,21 @@ impl Sweeper {
                 state_error: None,
                 timed_out: false,
                 finished,
+                busy: leased.busy(&self.mark_scope(plane.provider(), region)).cloned(),
             };
+            if let Leased::Failed(why) = &leased {
+                group.state_error = Some(why.clone());
+            }
+            if group.busy.is_some() {
+                groups.push(group);
+                continue;
+            }
             match scanned {
                 Some(Ok(scan)) => {
-                    group.state_error = scan.state_error;
+                    group.state_error = group.state_error.or(scan.state_error);
                     entries.extend(scan.resources.into_iter().map(|resource| Entry {
                         group: index,
-                        judgement: self.policy.judge(&resource, now),
+                        judgement: self.policy.judge(&resource, judged_at),
                         resource,
                         outcome: Outcome::Kept,
                         error: None,
@@ -224,6 +289,9 @@ impl Sweeper {
             groups.push(group);
         }
 
+        if let Leased::Failed(why) = &leased {
+            hold_everything(&mut entries, why);
+        }
         hold_what_may_release_the_healthy(&mut entries);
         let full_scan = request.target.is_none();
         let tripped = {
@@ -258,7 +326,16 @@ impl Sweeper {
             self.delete_wave(&mut entries, &mut groups, &second, cutoff, start).await;
             self.settle(&entries, cutoff).await;
         }
-        self.report(request, groups, entries, &tripped, now, start.elapsed())
+        self.release(leased, &lease, request.deadline, &mut groups).await;
+        let mut report = self.report(request, groups, entries, &tripped, now, start.elapsed());
+        if let Some(skew) = self.skew_since(now) {
+            report.notes.push(format!(
+                "{skew}, more than JANITOR_MAX_CLOCK_SKEW={}: this run wrote no first-seen mark and deleted nothing \
+                 under a grace; fix the clock (NTP) before relying on graces",
+                crate::duration::format(self.max_clock_skew)
+            ));
+        }
+        report
     }
 
     /// Deletes the entries of `wave` with bounded concurrency, each started only before the cutoff. At the cutoff
@@ -377,7 +454,14 @@ impl Sweeper {
     /// The scan's stale resources with their first-seen marks: the store records a first sighting for each newly
     /// stale one and drops the marks of those that recovered (and, after a `complete` scan, of those that are
     /// gone). A provider whose grace is zero needs no marks.
-    async fn marked(&self, provider: Provider, region: &str, mut resources: Vec<Resource>, complete: bool) -> Scanned {
+    async fn marked(
+        &self,
+        provider: Provider,
+        region: &str,
+        mut resources: Vec<Resource>,
+        complete: bool,
+        now: SystemTime,
+    ) -> Scanned {
         if self.policy.grace(provider).duration.is_zero() {
             return Scanned { resources, state_error: None };
         }
@@ -393,11 +477,22 @@ impl Sweeper {
                 return Scanned { resources, state_error: None };
             }
         };
+        if let Some(skew) = self.skew_since(now) {
+            let why = format!(
+                "{skew} (more than JANITOR_MAX_CLOCK_SKEW={}), so no first-seen mark was written and the grace cannot \
+                 be proven",
+                crate::duration::format(self.max_clock_skew)
+            );
+            for resource in resources.iter_mut().filter(|r| r.condition == Condition::Stale) {
+                resource.mark = Mark::Unknown(why.clone());
+            }
+            return Scanned { resources, state_error: None };
+        }
         let scope = self.mark_scope(provider, region);
         let scanned: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
         let stale: Vec<String> =
             resources.iter().filter(|r| r.condition == Condition::Stale).map(|r| r.id.clone()).collect();
-        let sighting = Sighting { region: &scope, scanned: &scanned, failed: &stale, complete, now: SystemTime::now() };
+        let sighting = Sighting { scope: &scope, scanned: &scanned, failed: &stale, complete, now: SystemTime::now() };
         let (seen, state_error) = match store.reconcile(sighting).await {
             Ok(seen) => (Ok(seen), None),
             Err(error) => {
@@ -418,6 +513,71 @@ impl Sweeper {
             };
         }
         Scanned { resources, state_error }
+    }
+
+    /// This machine's clock against the services' since `since`, when it is off by more than allowed.
+    fn skew_since(&self, since: SystemTime) -> Option<crate::clock::Skew> {
+        self.clocks.worst_since(since).filter(|skew| skew.magnitude() > self.max_clock_skew)
+    }
+
+    /// Takes the run's leases on `scopes`. An event-scoped sweep waits a little for a busy scope, within its
+    /// cutoff: its event names one resource, and the run holding the scope is usually about to finish.
+    async fn lease(&self, scopes: &[String], lease: &Lease, scoped: bool, cutoff: Option<Instant>) -> Leased {
+        let FirstSeen::Store(store) = &self.first_seen else { return Leased::NoStore };
+        let give_up = Instant::now() + EVENT_LEASE_WAIT;
+        let give_up = cutoff.map_or(give_up, |cutoff| cutoff.min(give_up));
+        let (mut held, mut wanted) = (Vec::new(), scopes.to_vec());
+        loop {
+            let asked = match cutoff {
+                Some(cutoff) => tokio::time::timeout_at(cutoff, store.lease(&wanted, lease)).await.ok(),
+                None => Some(store.lease(&wanted, lease).await),
+            };
+            match asked {
+                Some(Ok(leases)) => {
+                    held.extend(leases.held);
+                    if leases.busy.is_empty() || !scoped || Instant::now() + EVENT_LEASE_RETRY >= give_up {
+                        return Leased::Taken { held, busy: leases.busy };
+                    }
+                    wanted = leases.busy.into_iter().map(|(scope, _)| scope).collect();
+                    tokio::time::sleep(EVENT_LEASE_RETRY).await;
+                }
+                failed => {
+                    let why = match failed {
+                        Some(Err(error)) => error.to_string(),
+                        _ => "the store did not answer before the run had to stop".to_owned(),
+                    };
+                    tracing::warn!(%why, "could not lease the scopes: nothing is deleted");
+                    if !held.is_empty() {
+                        let _ = store.release(&held, lease).await;
+                    }
+                    return Leased::Failed(format!(
+                        "first-seen store unusable, so this run could not lease its scopes and deletes nothing: {why}"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Saves the run's marks and frees its leases, within the run's deadline (the margin is for this and the
+    /// report); a lease not freed lapses at the deadline on its own.
+    async fn release(&self, leased: Leased, lease: &Lease, deadline: Option<SystemTime>, groups: &mut [Group]) {
+        let (FirstSeen::Store(store), Leased::Taken { held, .. }) = (&self.first_seen, leased) else { return };
+        if held.is_empty() {
+            return;
+        }
+        let released = match deadline.map(|d| d.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)) {
+            Some(left) => tokio::time::timeout(left, store.release(&held, lease)).await.ok(),
+            None => Some(store.release(&held, lease).await),
+        };
+        let why = match released {
+            Some(Ok(())) => return,
+            Some(Err(error)) => error.to_string(),
+            None => "the run's deadline came first".to_owned(),
+        };
+        tracing::warn!(%why, "could not save the first-seen marks or free the leases");
+        for group in groups.iter_mut().filter(|g| g.busy.is_none() && g.state_error.is_none()) {
+            group.state_error = Some(format!("this run's first-seen marks could not be saved: {why}"));
+        }
     }
 
     /// Drops the first-seen marks of the resources that are gone (deleted or already gone) in one store update, so
@@ -462,7 +622,10 @@ impl Sweeper {
             .into_iter()
             .map(|group| Sweep {
                 tripwire_tripped: tripped.contains(&group.provider),
-                counts: Counts::of_scan_failure(group.error_class, group.timed_out),
+                counts: Counts {
+                    busy: usize::from(group.busy.is_some()),
+                    ..Counts::of_scan_failure(group.error_class, group.timed_out)
+                },
                 error: group.error,
                 error_class: group.error_class,
                 state_error: group.state_error,
@@ -470,6 +633,7 @@ impl Sweeper {
                 scoped,
                 duration_ms: millis(group.finished),
                 account: self.account.clone(),
+                busy: group.busy.map(|lease| crate::report::Busy::of(&lease)),
                 ..Sweep::new(group.provider, group.region)
             })
             .collect();
@@ -548,6 +712,13 @@ fn companion(entries: &[Entry], index: usize) -> Option<usize> {
     let entry = &entries[index];
     let id = entry.resource.may_release.as_deref()?;
     entries.iter().position(|other| other.group == entry.group && other.resource.id == id)
+}
+
+/// A run without its leases deletes nothing: what would be deleted waits for a run that has them.
+fn hold_everything(entries: &mut [Entry], why: &str) {
+    for entry in entries.iter_mut().filter(|e| e.judgement.verdict == Verdict::Delete) {
+        entry.judgement = judged(Verdict::Waiting, why.to_owned());
+    }
 }
 
 /// Before the limits: a stale resource whose deletion may take a resource with it that is not stale is held.
@@ -873,7 +1044,13 @@ mod tests {
             sweep_with_marks(Fake::new(failed_jobs("cn-hangzhou", 2)), broken, Duration::from_secs(60)).await;
         assert!(deleted.is_empty());
         assert_eq!(report.totals.waiting, 2);
-        assert_eq!(report.sweeps[0].state_error.as_deref(), Some("DynamoDB table marks: unreachable"));
+        assert_eq!(
+            report.sweeps[0].state_error.as_deref(),
+            Some(
+                "first-seen store unusable, so this run could not lease its scopes and deletes nothing: DynamoDB \
+                 table marks: unreachable"
+            )
+        );
 
         let fake = Arc::new(Fake::new(failed_jobs("cn-hangzhou", 1)));
         let planes: Vec<Arc<dyn ControlPlane>> = vec![fake.clone()];

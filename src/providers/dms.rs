@@ -49,6 +49,7 @@ fn build(build: Build<'_>) -> Building<'_> {
                 .region(region)
                 .retry_config(aws_config::retry::RetryConfig::disabled())
                 .timeout_config(crate::aws::timeout_config())
+                .interceptor(crate::aws::ClockWatch::new("dms", build.clocks))
                 .build();
             Client::from_conf(config)
         });

@@ -3,7 +3,7 @@
 
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
 use crate::resource::{Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
-use crate::state::{FirstSeenStore, Sighting, StateError};
+use crate::state::{FirstSeenStore, Lease, Leases, Sighting, StateError};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -97,29 +97,66 @@ pub fn job(id: &str, status: &str, may_release: Option<&str>) -> Resource {
     }
 }
 
-/// First-seen marks in memory, as the file and DynamoDB stores keep them; `broken` makes every call fail.
+/// First-seen marks and leases in memory, as the file and DynamoDB stores keep them; `broken` makes every call
+/// fail.
 #[derive(Default)]
 pub struct Marks {
     pub marks: Mutex<HashMap<(String, String), SystemTime>>,
+    /// Scope -> the lease that holds it.
+    pub leases: Mutex<HashMap<String, Lease>>,
     pub broken: bool,
+}
+
+fn unreachable() -> StateError {
+    StateError::Dynamo { table: "marks".into(), message: "unreachable".into() }
 }
 
 #[async_trait]
 impl FirstSeenStore for Marks {
+    async fn lease(&self, scopes: &[String], lease: &Lease) -> Result<Leases, StateError> {
+        if self.broken {
+            return Err(unreachable());
+        }
+        let mut leases = Leases::default();
+        let mut held = self.leases.lock().map_err(|_| unreachable())?;
+        for scope in scopes {
+            match held.get(scope) {
+                Some(other) if other.holder != lease.holder => leases.busy.push((scope.clone(), other.clone())),
+                _ => {
+                    held.insert(scope.clone(), lease.clone());
+                    leases.held.push(scope.clone());
+                }
+            }
+        }
+        Ok(leases)
+    }
+
+    async fn release(&self, scopes: &[String], lease: &Lease) -> Result<(), StateError> {
+        let mut held = self.leases.lock().map_err(|_| unreachable())?;
+        held.retain(|scope, other| !(scopes.contains(scope) && other.holder == lease.holder));
+        Ok(())
+    }
+
     async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError> {
         if self.broken {
-            return Err(StateError::Dynamo { table: "marks".into(), message: "unreachable".into() });
+            return Err(unreachable());
         }
         let mut marks =
             self.marks.lock().map_err(|_| StateError::Dynamo { table: "marks".into(), message: "poisoned".into() })?;
-        let scope = sighting.region.to_owned();
+        let scope = sighting.scope.to_owned();
         marks.retain(|(s, id), _| {
             *s != scope || sighting.failed.contains(id) || (!sighting.complete && !sighting.scanned.contains(id))
         });
         Ok(sighting
             .failed
             .iter()
-            .map(|id| (id.clone(), *marks.entry((scope.clone(), id.clone())).or_insert(sighting.now)))
+            .map(|id| {
+                let mark = marks.entry((scope.clone(), id.clone())).or_insert(sighting.now);
+                if *mark > sighting.now {
+                    *mark = sighting.now;
+                }
+                (id.clone(), *mark)
+            })
             .collect())
     }
 

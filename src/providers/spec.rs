@@ -76,6 +76,8 @@ pub struct Build<'a> {
     pub caller: &'a Caller,
     pub protect_tag: &'a str,
     pub max_attempts: u32,
+    /// Where the clients report the services' clocks (the `Date` of their answers).
+    pub clocks: &'a std::sync::Arc<crate::clock::Clocks>,
 }
 
 /// Why a provider's adapter could not be built (its credentials, say); the janitor does not start.

@@ -20,7 +20,7 @@
 //! saw it gone. Because TTL deletion is lazy, a mark past its `expiresAt` is treated as absent (and replaced on
 //! the next failed sighting), so nothing inherits a first sighting older than the TTL.
 
-use super::{first_seen_at, FirstSeenStore, Sighting, StateError};
+use super::{first_seen_at, FirstSeenStore, Lease, Leases, Sighting, StateError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -50,6 +50,12 @@ const FIRST_SEEN: &str = "firstSeen";
 const EXPIRES_AT: &str = "expiresAt";
 const REGION: &str = "region";
 const PROJECTION: &str = "#pk, #firstSeen, #expiresAt";
+const HOLDER: &str = "holder";
+const UNTIL: &str = "until";
+/// Lease items share the table with marks; no mark's key starts so (a scope starts with an account or provider).
+const LEASE_PREFIX: &str = "lease#";
+/// How long a lease item outlives its holder's deadline before DynamoDB's TTL removes it.
+const LEASE_TTL_SLACK: u64 = 86_400;
 
 /// First-seen marks in a DynamoDB table (see the module documentation for its schema).
 pub struct DynamoStore {
@@ -208,8 +214,77 @@ impl DynamoStore {
         output.item().map(|item| self.mark(item).map(|(_, mark)| mark)).transpose()
     }
 
+    /// Takes the lease on `scope` unless another holder's lease is still running; else says who holds it.
+    async fn take_lease(&self, scope: &str, lease: &Lease, now: u64) -> Result<Option<Lease>, StateError> {
+        let pk = format!("{LEASE_PREFIX}{scope}");
+        let until = lease.until.map_or(now, unix_seconds);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, AttributeValue::S(pk.clone()))
+            .item(HOLDER, AttributeValue::S(lease.holder.clone()))
+            .item(UNTIL, AttributeValue::N(until.to_string()))
+            .item(EXPIRES_AT, AttributeValue::N(until.saturating_add(LEASE_TTL_SLACK).to_string()))
+            // Free, lapsed (its holder was killed or is past its deadline), or ours already.
+            .condition_expression("attribute_not_exists(#pk) OR #until <= :now OR #holder = :holder")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#until", UNTIL)
+            .expression_attribute_names("#holder", HOLDER)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":holder", AttributeValue::S(lease.holder.clone()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(None),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                let output = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key_of(pk)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| self.failure("GetItem", &e))?;
+                let item = output.item();
+                let holder = item.and_then(|i| i.get(HOLDER)).and_then(|v| v.as_s().ok()).cloned();
+                let until = item
+                    .and_then(|i| i.get(UNTIL))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)));
+                Ok(Some(Lease {
+                    holder: holder.unwrap_or_else(|| "another run (its lease was just released)".to_owned()),
+                    until,
+                }))
+            }
+            Err(e) => Err(self.failure("PutItem", &e)),
+        }
+    }
+
+    /// Frees the lease on `scope` if it is still `holder`'s (a lapsed lease may have been taken since).
+    async fn free_lease(&self, scope: &str, holder: &str) -> Result<(), StateError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_of(format!("{LEASE_PREFIX}{scope}"))))
+            .condition_expression("#holder = :holder")
+            .expression_attribute_names("#holder", HOLDER)
+            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(self.failure("DeleteItem", &e)),
+        }
+    }
+
     /// Records `key` as first seen failed at `now` unless a live mark exists, and returns the first sighting that
-    /// stands: ours, or that of the sweep that wrote first.
+    /// stands: ours, or that of the sweep that wrote first. A mark in the future, which only a clock ahead of ours
+    /// wrote, is replaced by `now`.
     async fn first_sighting(&self, region: &str, key: &str, now: u64) -> Result<u64, StateError> {
         let pk = Self::pk(region, key);
         for _ in 0..FIRST_WRITE_ATTEMPTS {
@@ -221,10 +296,11 @@ impl DynamoStore {
                 .item(FIRST_SEEN, AttributeValue::N(now.to_string()))
                 .item(EXPIRES_AT, AttributeValue::N(now.saturating_add(self.ttl.as_secs()).to_string()))
                 .item(REGION, AttributeValue::S(region.to_owned()))
-                // Absent, or expired but not yet deleted by TTL: a live mark is never overwritten.
-                .condition_expression("attribute_not_exists(#pk) OR #expiresAt <= :now")
+                // Absent, expired but not yet deleted by TTL, or in the future: a live mark is never overwritten.
+                .condition_expression("attribute_not_exists(#pk) OR #expiresAt <= :now OR #firstSeen > :now")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#expiresAt", EXPIRES_AT)
+                .expression_attribute_names("#firstSeen", FIRST_SEEN)
                 .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
                 .send()
                 .await;
@@ -232,7 +308,7 @@ impl DynamoStore {
                 Ok(_) => return Ok(now),
                 Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                     // Another sweep marked it first: its time stands.
-                    if let Some(mark) = self.get(&pk).await?.filter(|mark| mark.live(now)) {
+                    if let Some(mark) = self.get(&pk).await?.filter(|mark| mark.live(now) && mark.first_seen <= now) {
                         return Ok(mark.first_seen);
                     }
                 }
@@ -262,11 +338,37 @@ fn unix_seconds(time: SystemTime) -> u64 {
 
 #[async_trait]
 impl FirstSeenStore for DynamoStore {
+    /// One conditional PutItem per scope; a lease lapses at its holder's deadline, so a killed run frees it.
+    async fn lease(&self, scopes: &[String], lease: &Lease) -> Result<Leases, StateError> {
+        let now = unix_seconds(SystemTime::now());
+        let answers: Vec<(String, Option<Lease>)> = stream::iter(scopes.to_vec())
+            .map(|scope: String| async move { self.take_lease(&scope, lease, now).await.map(|busy| (scope, busy)) })
+            .buffered(CALLS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut leases = Leases::default();
+        for (scope, busy) in answers {
+            match busy {
+                None => leases.held.push(scope),
+                Some(holder) => leases.busy.push((scope, holder)),
+            }
+        }
+        Ok(leases)
+    }
+
+    async fn release(&self, scopes: &[String], lease: &Lease) -> Result<(), StateError> {
+        stream::iter(scopes.to_vec())
+            .map(|scope: String| async move { self.free_lease(&scope, &lease.holder).await })
+            .buffer_unordered(CALLS_IN_FLIGHT)
+            .try_collect::<()>()
+            .await
+    }
+
     /// Reads the marks of every scanned key, writes those of new failures, deletes those of recoveries. Whether
     /// the scan was complete does not matter: only scanned keys are touched, and marks of connections that are
     /// gone expire by TTL.
     async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError> {
-        let Sighting { region, scanned, failed, now, .. } = sighting;
+        let Sighting { scope: region, scanned, failed, now, .. } = sighting;
         let now = unix_seconds(now);
         let failed: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
         let keys: BTreeSet<&str> = scanned.iter().map(String::as_str).chain(failed.iter().copied()).collect();
@@ -275,7 +377,7 @@ impl FirstSeenStore for DynamoStore {
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut new: Vec<String> = Vec::new();
         for key in &failed {
-            match marks.get(*key).filter(|mark| mark.live(now)) {
+            match marks.get(*key).filter(|mark| mark.live(now) && mark.first_seen <= now) {
                 Some(mark) => {
                     seen.insert((*key).to_owned(), mark.first_seen);
                 }

@@ -24,10 +24,16 @@ pub fn scope(provider: crate::resource::Provider, region: &str) -> String {
 /// Why the store could not answer; those connections wait rather than be deleted on a guess.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    /// The state file is a link whose target is missing, or a lease file is a link: refused, never followed.
+    #[error("first-seen state file {path}: {why}")]
+    Refused { path: PathBuf, why: String },
     #[error("first-seen state file {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("first-seen state file {path} is not valid state JSON: {source}")]
     Corrupt { path: PathBuf, source: serde_json::Error },
+    /// Another run holds the scope; the caller took no lease of its own for it.
+    #[error("{scope} is busy: {holder} holds it")]
+    Busy { scope: String, holder: String },
     #[error("DynamoDB table {table}: {message}")]
     Dynamo { table: String, message: String },
     /// A mark no clock could have written: the store is corrupt, and its connections wait.
@@ -36,7 +42,7 @@ pub enum StateError {
 }
 
 /// The latest first sighting a store accepts, in Unix seconds: the last second of the year 9999.
-const LATEST_MARK: u64 = 253_402_300_799;
+pub(crate) const LATEST_MARK: u64 = 253_402_300_799;
 
 /// The time of a first sighting stored as Unix seconds, if it is a plausible date; `store` names the store for the
 /// error.
@@ -60,8 +66,8 @@ pub enum FirstSeen {
 /// What one scan of one provider in one region saw, for the store to reconcile its marks with.
 #[derive(Clone, Copy, Debug)]
 pub struct Sighting<'a> {
-    /// The scope of the marks: `<provider>/<region>` ([`scope`]).
-    pub region: &'a str,
+    /// The scope of the marks: `<provider>/<region>` ([`scope`]), under the account in an organization run.
+    pub scope: &'a str,
     /// Every resource id the scan returned, stale or not.
     pub scanned: &'a [String],
     /// The ids among `scanned` that are stale.
@@ -72,12 +78,58 @@ pub struct Sighting<'a> {
     pub now: SystemTime,
 }
 
+/// Who holds a scope, and until when: what a run that finds the scope busy reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The run: its host, process and a random run id (and the Lambda function, in Lambda).
+    pub holder: String,
+    /// When the lease lapses on its own if the holder never releases it (its deadline); `None` when the store
+    /// frees it only when the holder's process ends (the file store's locks).
+    pub until: Option<SystemTime>,
+}
+
+impl Lease {
+    /// A lease for a run of this process that lasts until `until`.
+    pub fn for_this_run(until: SystemTime) -> Lease {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "an unknown host".to_owned());
+        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").map(|f| format!("Lambda {f}, ")).unwrap_or_default();
+        Lease {
+            holder: format!("{function}process {} on {host}, run {:08x}", std::process::id(), fastrand::u32(..)),
+            until: Some(until),
+        }
+    }
+}
+
+/// What a run got when it asked for the leases on its scopes.
+#[derive(Clone, Debug, Default)]
+pub struct Leases {
+    /// The scopes this run now holds: it alone judges and deletes there until it releases them.
+    pub held: Vec<String>,
+    /// The scopes another run holds, with who and until when: this run judges and deletes nothing there.
+    pub busy: Vec<(String, Lease)>,
+}
+
 /// The port for first-seen marks; a file store for the CLI, other stores for Lambda.
+///
+/// A run takes a lease on every scope it sweeps before it scans ([`FirstSeenStore::lease`]) and releases them
+/// after its deletes ([`FirstSeenStore::release`]): two runs never judge and delete in the same scope at once, so
+/// marks are never lost to a concurrent write and the deletion cap holds per scope however many runs overlap.
 #[async_trait]
 pub trait FirstSeenStore: Send + Sync {
-    /// Marks each failed key not yet marked as first seen at `now` (never moving an existing mark), removes the
-    /// marks of scanned keys that are no longer failed (and, after a complete scan, of keys that are gone), and
-    /// returns when each failed key was first seen.
+    /// Takes the lease on each of `scopes` that no other run holds (or whose holder's lease has lapsed).
+    async fn lease(&self, scopes: &[String], lease: &Lease) -> Result<Leases, StateError>;
+
+    /// Saves what the run changed in `scopes` (a file store writes once, here) and frees their leases.
+    async fn release(&self, scopes: &[String], lease: &Lease) -> Result<(), StateError>;
+
+    /// Marks each failed key not yet marked as first seen at `now` (never moving an existing mark, except one in
+    /// the future, which no honest clock wrote: it becomes `now`), removes the marks of scanned keys that are no
+    /// longer failed (and, after a complete scan, of keys that are gone), and returns when each failed key was first
+    /// seen.
     async fn reconcile(&self, sighting: Sighting<'_>) -> Result<HashMap<String, SystemTime>, StateError>;
 
     /// Drops the marks of connections the janitor deleted (or found gone), so a connection recreated later with the

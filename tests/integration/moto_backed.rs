@@ -63,7 +63,7 @@ async fn moto_with_table() -> (Moto, aws_sdk_dynamodb::Client) {
 
 /// The sighting of a complete scan of us-east-1 at `secs` that saw `failed` failed and nothing else.
 async fn reconcile_failed(store: &DynamoStore, failed: &[String], secs: u64) -> HashMap<String, SystemTime> {
-    let sighting = Sighting { region: REGION, scanned: failed, failed, complete: true, now: at(secs) };
+    let sighting = Sighting { scope: REGION, scanned: failed, failed, complete: true, now: at(secs) };
     store.reconcile(sighting).await.expect("reconcile")
 }
 
@@ -106,7 +106,7 @@ async fn first_sightings_hold_across_runs_and_regions() {
     // The same connection key in another region is another connection.
     let only_a = vec![a.clone()];
     let elsewhere =
-        Sighting { region: "eu-west-1", scanned: &only_a, failed: &only_a, complete: true, now: at(t0 + 900) };
+        Sighting { scope: "eu-west-1", scanned: &only_a, failed: &only_a, complete: true, now: at(t0 + 900) };
     assert_eq!(later.reconcile(elsewhere).await.expect("eu-west-1"), HashMap::from([(a.clone(), at(t0 + 900))]));
     assert_eq!(reconcile_failed(&later, &only_a, t0 + 1_200).await, HashMap::from([(a, at(t0))]));
 }
@@ -212,7 +212,7 @@ async fn a_sweep_costs_a_batched_read_per_hundred_connections_and_a_write_per_ch
             .collect::<HashMap<_, _>>()
     };
 
-    let sighting = Sighting { region: REGION, scanned: &scanned, failed: &failed, complete: true, now: at(t0) };
+    let sighting = Sighting { scope: REGION, scanned: &scanned, failed: &failed, complete: true, now: at(t0) };
     assert_eq!(store.reconcile(sighting).await.expect("first").len(), failed.len());
     assert_eq!(recorder.take_counts(), calls(3, failed.len(), 0), "a write per new failure");
 
@@ -240,8 +240,7 @@ async fn two_concurrent_sweeps_agree_on_the_first_sighting() {
         let store = DynamoStore::new(recorder.client(&moto).await, TABLE, TTL);
         let seen = tokio::spawn(async move {
             let failed = vec![key("contested")];
-            let sighting =
-                Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(secs) };
+            let sighting = Sighting { scope: REGION, scanned: &failed, failed: &failed, complete: true, now: at(secs) };
             store.reconcile(sighting).await
         });
         sweeps.push((seen, recorder));
@@ -276,7 +275,7 @@ async fn marks_go_when_connections_recover_and_a_partial_sighting_touches_only_w
 
     // An event-scoped scan of ep1's connections only: ep1 is healthy again.
     let (scanned, failed) = (vec![ep1.clone()], Vec::new());
-    let partial = Sighting { region: REGION, scanned: &scanned, failed: &failed, complete: false, now: at(t0 + 60) };
+    let partial = Sighting { scope: REGION, scanned: &scanned, failed: &failed, complete: false, now: at(t0 + 60) };
     assert!(store.reconcile(partial).await.expect("partial").is_empty());
     assert!(stored(&client, REGION, &ep1).await.is_none(), "the recovered connection's mark is gone");
     assert!(stored(&client, REGION, &ep2).await.is_some(), "a connection the partial scan did not see keeps its mark");
@@ -284,7 +283,7 @@ async fn marks_go_when_connections_recover_and_a_partial_sighting_touches_only_w
 
     // A complete scan: ep2 healthy, ep3 still failed since t0.
     let (scanned, failed) = (vec![ep2.clone(), ep3.clone()], vec![ep3.clone()]);
-    let complete = Sighting { region: REGION, scanned: &scanned, failed: &failed, complete: true, now: at(t0 + 120) };
+    let complete = Sighting { scope: REGION, scanned: &scanned, failed: &failed, complete: true, now: at(t0 + 120) };
     assert_eq!(store.reconcile(complete).await.expect("complete"), HashMap::from([(ep3.clone(), at(t0))]));
     assert!(stored(&client, REGION, &ep2).await.is_none());
     assert_eq!(number(&stored(&client, REGION, &ep3).await.expect("ep3"), "firstSeen"), t0);
@@ -349,7 +348,7 @@ async fn a_mark_beyond_any_date_is_a_store_error_not_a_panic() {
         .await
         .expect("put_item");
     let failed = keys(&[&key("garbled")]);
-    let sighting = Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
+    let sighting = Sighting { scope: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
     let error = store.reconcile(sighting).await.expect_err("corrupt").to_string();
     assert_eq!(
         error,
@@ -365,7 +364,7 @@ async fn a_missing_table_is_an_error_naming_the_table() {
     let moto = Moto::start();
     let store = DynamoStore::new(moto.dynamodb(REGION).await, "no-such-table", TTL);
     let failed = keys(&[&key("a")]);
-    let sighting = Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
+    let sighting = Sighting { scope: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
     let error = store.reconcile(sighting).await.expect_err("no table").to_string();
     assert!(error.starts_with("DynamoDB table no-such-table: "), "{error}");
     assert!(error.contains("ResourceNotFoundException"), "{error}");
@@ -378,7 +377,7 @@ async fn a_denied_table_is_an_error_naming_the_table() {
     moto.enforce_iam();
     let store = DynamoStore::new(moto.dynamodb_as(REGION, &access_key, &secret).await, TABLE, TTL);
     let failed = keys(&[&key("a")]);
-    let sighting = Sighting { region: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
+    let sighting = Sighting { scope: REGION, scanned: &failed, failed: &failed, complete: true, now: at(base()) };
     let error = store.reconcile(sighting).await.expect_err("denied").to_string();
     // moto denies with HTTP 403 and an XML body where DynamoDB answers 400 with JSON `AccessDeniedException`, so
     // the SDK finds no error code here and the message carries the status and body instead.

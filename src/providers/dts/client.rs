@@ -240,6 +240,8 @@ pub struct DtsClient {
     caller: Caller,
     /// One lane per region: DTS limits calls per account and region.
     lanes: Arc<Mutex<HashMap<String, Arc<Lane>>>>,
+    /// Where the `Date` of each answer goes, to tell whether this machine's clock is off.
+    clocks: Option<Arc<crate::clock::Clocks>>,
 }
 
 impl fmt::Debug for DtsClient {
@@ -267,7 +269,14 @@ impl DtsClient {
             endpoint: endpoint.map(|e| e.trim().trim_end_matches('/').to_owned()).filter(|e| !e.is_empty()),
             caller,
             lanes: Arc::new(Mutex::new(HashMap::new())),
+            clocks: None,
         }
+    }
+
+    /// Reports the `Date` of every answer to `clocks`.
+    pub fn watching_clocks(mut self, clocks: &Arc<crate::clock::Clocks>) -> DtsClient {
+        self.clocks = Some(Arc::clone(clocks));
+        self
     }
 
     /// `source` is where the credentials came from: when the service says their STS token has expired, it is read
@@ -386,7 +395,16 @@ impl DtsClient {
         for (name, value) in &headers {
             request = request.header(name.as_str(), value.as_str());
         }
+        let sent = std::time::SystemTime::now();
         let response = request.send().await.map_err(|e| DtsError::Transport { message: chain(&e), attempts: 1 })?;
+        if let Some(clocks) = &self.clocks {
+            let date = response.headers().get("date").and_then(|d| d.to_str().ok()).and_then(|d| {
+                aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate).ok()
+            });
+            if let Some(server) = date.and_then(|d| std::time::SystemTime::try_from(d).ok()) {
+                clocks.observe("dts", server, sent, std::time::SystemTime::now());
+            }
+        }
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(|e| DtsError::Transport { message: chain(&e), attempts: 1 })?;
         interpret(status, &body)

@@ -146,6 +146,7 @@ fn build(build: Build<'_>) -> Building<'_> {
                 DtsClient::new(credentials, endpoint, caller)
             }
         };
+        let client = client.watching_clocks(build.clocks);
         Ok(Arc::new(DtsJobs::new(client, build.regions.to_vec(), build.protect_tag)) as Arc<dyn ControlPlane>)
     })
 }
