@@ -234,7 +234,7 @@ impl Sweeper {
 
         // Ages are judged on the earlier of this machine's clock and the services': a clock ahead never ages a
         // resource early.
-        let judged_at = match self.clocks.worst_since(now) {
+        let judged_at = match self.skew_since(now) {
             Some(skew) if skew.offset_ms < 0 => now.checked_sub(skew.magnitude()).unwrap_or(now),
             _ => now,
         };

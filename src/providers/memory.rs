@@ -152,7 +152,7 @@ impl FirstSeenStore for Marks {
             .iter()
             .map(|id| {
                 let mark = marks.entry((scope.clone(), id.clone())).or_insert(sighting.now);
-                if *mark > sighting.now {
+                if *mark > sighting.now + Duration::from_secs(60) {
                     *mark = sighting.now;
                 }
                 (id.clone(), *mark)

@@ -20,7 +20,7 @@
 //! saw it gone. Because TTL deletion is lazy, a mark past its `expiresAt` is treated as absent (and replaced on
 //! the next failed sighting), so nothing inherits a first sighting older than the TTL.
 
-use super::{first_seen_at, FirstSeenStore, Lease, Leases, Sighting, StateError};
+use super::{first_seen_at, in_the_future, FirstSeenStore, Lease, Leases, Sighting, StateError, LATEST_MARK};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -297,18 +297,24 @@ impl DynamoStore {
                 .item(EXPIRES_AT, AttributeValue::N(now.saturating_add(self.ttl.as_secs()).to_string()))
                 .item(REGION, AttributeValue::S(region.to_owned()))
                 // Absent, expired but not yet deleted by TTL, or in the future: a live mark is never overwritten.
-                .condition_expression("attribute_not_exists(#pk) OR #expiresAt <= :now OR #firstSeen > :now")
+                .condition_expression("attribute_not_exists(#pk) OR #expiresAt <= :now OR #firstSeen > :ahead")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#expiresAt", EXPIRES_AT)
                 .expression_attribute_names("#firstSeen", FIRST_SEEN)
                 .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .expression_attribute_values(
+                    ":ahead",
+                    AttributeValue::N(now.saturating_add(super::FUTURE_MARK_TOLERANCE).to_string()),
+                )
                 .send()
                 .await;
             match put {
                 Ok(_) => return Ok(now),
                 Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                     // Another sweep marked it first: its time stands.
-                    if let Some(mark) = self.get(&pk).await?.filter(|mark| mark.live(now) && mark.first_seen <= now) {
+                    if let Some(mark) =
+                        self.get(&pk).await?.filter(|mark| mark.live(now) && !in_the_future(mark.first_seen, now))
+                    {
                         return Ok(mark.first_seen);
                     }
                 }
@@ -373,11 +379,16 @@ impl FirstSeenStore for DynamoStore {
         let failed: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
         let keys: BTreeSet<&str> = scanned.iter().map(String::as_str).chain(failed.iter().copied()).collect();
         let marks = self.read(region, &keys).await?;
+        let store = || format!("DynamoDB table {}", self.table);
+        // A mark beyond any date is corruption, not a clock ahead: the store is refused rather than rewritten.
+        if let Some((key, mark)) = marks.iter().find(|(_, mark)| mark.first_seen > LATEST_MARK) {
+            first_seen_at(store, key, mark.first_seen)?;
+        }
 
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut new: Vec<String> = Vec::new();
         for key in &failed {
-            match marks.get(*key).filter(|mark| mark.live(now) && mark.first_seen <= now) {
+            match marks.get(*key).filter(|mark| mark.live(now) && !in_the_future(mark.first_seen, now)) {
                 Some(mark) => {
                     seen.insert((*key).to_owned(), mark.first_seen);
                 }
@@ -399,7 +410,6 @@ impl FirstSeenStore for DynamoStore {
             .try_collect::<()>()
             .await?;
 
-        let store = || format!("DynamoDB table {}", self.table);
         seen.into_iter().map(|(key, secs)| first_seen_at(store, &key, secs).map(|at| (key, at))).collect()
     }
 

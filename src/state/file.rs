@@ -9,7 +9,7 @@
 //! and renamed over the state file, which keeps its mode; a state file that is a link updates its target.
 //! A scope not swept for longer than the marks' expiry loses its marks, as DynamoDB's TTL drops them.
 
-use super::{first_seen_at, FirstSeenStore, Lease, Leases, Sighting, StateError, LATEST_MARK};
+use super::{first_seen_at, in_the_future, FirstSeenStore, Lease, Leases, Sighting, StateError, LATEST_MARK};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +44,8 @@ struct Version {
 struct Held {
     _lease: File,
     holder: String,
+    /// Why the file could not be read when the lease was taken: the scope's marks are unknown.
+    unreadable: Option<String>,
     marks: BTreeMap<String, u64>,
     refreshed: Option<u64>,
 }
@@ -310,19 +312,26 @@ fn take_leases(
     if taken.is_empty() {
         return Ok(leases);
     }
-    // Read after the leases are ours: a previous holder wrote its marks before it let go.
-    let (version, marks) = files.exclusive(|| files.read(now))?;
+    // Read after the leases are ours: a previous holder wrote its marks before it let go. A file that cannot be read
+    // leaves the leases held (nobody else judges there) but the marks unknown.
+    let (read, unreadable) = match files.exclusive(|| files.read(now)) {
+        Ok((version, marks)) => (Some((version, marks)), None),
+        Err(error) => (None, Some(error.to_string())),
+    };
+    let empty = Marks::default();
+    let marks = read.as_ref().map_or(&empty, |(_, marks)| marks);
     for (scope, file) in taken {
         let held = Held {
             _lease: file,
             holder: lease.holder.clone(),
+            unreadable: unreadable.clone(),
             marks: marks.first_seen_failed.get(&scope).cloned().unwrap_or_default(),
             refreshed: marks.refreshed_at.get(&scope).copied(),
         };
         cache.held.insert(scope.clone(), held);
         leases.held.push(scope);
     }
-    cache.loaded = Some((version, marks));
+    cache.loaded = read;
     Ok(leases)
 }
 
@@ -338,7 +347,8 @@ fn release_leases(
         scopes.iter().filter(|scope| cache.held.get(*scope).is_some_and(|held| held.holder == lease.holder)).collect();
     let mine: Vec<(String, Held)> =
         ours.into_iter().filter_map(|scope| cache.held.remove(scope).map(|held| (scope.clone(), held))).collect();
-    if mine.is_empty() {
+    // Marks that could not be read were never changed: nothing of this run is written over a file it could not read.
+    if mine.iter().all(|(_, held)| held.unreadable.is_some()) {
         return Ok(());
     }
     let expiry = files.ttl.as_secs();
@@ -350,7 +360,7 @@ fn release_leases(
         };
         let before = (marks.first_seen_failed.len(), marks.refreshed_at.clone());
         let mut changed = false;
-        for (scope, held) in &mine {
+        for (scope, held) in mine.iter().filter(|(_, held)| held.unreadable.is_none()) {
             let old = marks.first_seen_failed.get(scope);
             changed |= old.map_or(!held.marks.is_empty(), |old| *old != held.marks);
             if held.marks.is_empty() {
@@ -378,12 +388,22 @@ fn release_leases(
     written
 }
 
+/// Why a scope's marks cannot be reconciled.
+enum Refusal {
+    Unreadable(String),
+    /// A mark beyond any date, in Unix seconds.
+    Implausible(u64),
+}
+
 /// The new marks of a scope after a sighting; the first sightings of its failed keys, as Unix seconds. A mark no
 /// clock could have written (beyond any date) is corruption, not a clock ahead: the store is refused.
-fn reconciled(held: &mut Held, sighting: &Sighting<'_>, now: u64) -> Result<Vec<(String, u64)>, u64> {
+fn reconciled(held: &mut Held, sighting: &Sighting<'_>, now: u64) -> Result<Vec<(String, u64)>, Refusal> {
     let Sighting { scanned, failed, complete, .. } = *sighting;
+    if let Some(why) = &held.unreadable {
+        return Err(Refusal::Unreadable(why.clone()));
+    }
     if let Some(corrupt) = failed.iter().filter_map(|key| held.marks.get(key)).find(|secs| **secs > LATEST_MARK) {
-        return Err(*corrupt);
+        return Err(Refusal::Implausible(*corrupt));
     }
     let previous = std::mem::take(&mut held.marks);
     let mut current: BTreeMap<String, u64> = if complete {
@@ -393,7 +413,7 @@ fn reconciled(held: &mut Held, sighting: &Sighting<'_>, now: u64) -> Result<Vec<
     };
     for key in failed {
         // A mark in the future was written by a clock ahead of ours: counted from now, and rewritten.
-        let first = previous.get(key).copied().filter(|first| *first <= now).unwrap_or(now);
+        let first = previous.get(key).copied().filter(|first| !in_the_future(*first, now)).unwrap_or(now);
         current.insert(key.clone(), first);
     }
     held.marks = current;
@@ -451,7 +471,14 @@ impl FirstSeenStore for FileStore {
             })
             .await?;
         let store = || format!("first-seen state file {}", self.path.display());
-        let seen = seen.or_else(|secs| first_seen_at(store, "a failed resource", secs).map(|_| Vec::new()))?;
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(Refusal::Unreadable(why)) => return Err(StateError::Unreadable(why)),
+            Err(Refusal::Implausible(secs)) => {
+                first_seen_at(store, "a failed resource", secs)?;
+                Vec::new()
+            }
+        };
         seen.into_iter().map(|(key, secs)| first_seen_at(store, &key, secs).map(|at| (key, at))).collect()
     }
 
@@ -462,12 +489,16 @@ impl FirstSeenStore for FileStore {
             by_scope.entry(scope.clone()).or_default().push(key.clone());
         }
         for (scope, keys) in by_scope {
-            self.change(scope, now, move |held| {
-                for key in &keys {
-                    held.marks.remove(key);
+            self.change(scope, now, move |held| match &held.unreadable {
+                Some(why) => Err(StateError::Unreadable(why.clone())),
+                None => {
+                    for key in &keys {
+                        held.marks.remove(key);
+                    }
+                    Ok(())
                 }
             })
-            .await?;
+            .await??;
         }
         Ok(())
     }
@@ -586,7 +617,7 @@ mod tests {
         let directory = dir.path().join("a-directory");
         std::fs::create_dir(&directory).expect("mkdir");
         let err = store(&directory).reconcile(sighting).await.expect_err("a directory");
-        assert!(matches!(err, StateError::Io { .. }), "{err}");
+        assert!(err.to_string().contains("Is a directory"), "{err}");
     }
 
     #[tokio::test]

@@ -34,11 +34,24 @@ pub enum StateError {
     /// Another run holds the scope; the caller took no lease of its own for it.
     #[error("{scope} is busy: {holder} holds it")]
     Busy { scope: String, holder: String },
+    /// The state file could not be read when the run took its leases: its scopes' marks are unknown, and the file is
+    /// never written over.
+    #[error("{0}")]
+    Unreadable(String),
     #[error("DynamoDB table {table}: {message}")]
     Dynamo { table: String, message: String },
     /// A mark no clock could have written: the store is corrupt, and its connections wait.
     #[error("{store}: the first-seen mark of {key} is {seconds}, beyond any date (corrupt state)")]
     ImplausibleMark { store: String, key: String, seconds: u64 },
+}
+
+/// How far ahead of a run's clock a mark may be and still stand: clocks within this of each other agree. A mark
+/// further ahead was written by a clock ahead of ours and counts from now.
+pub(crate) const FUTURE_MARK_TOLERANCE: u64 = 60;
+
+/// Whether a mark of `first_seen` (Unix seconds) is further in the future than clocks that agree could write.
+pub(crate) fn in_the_future(first_seen: u64, now: u64) -> bool {
+    first_seen > now.saturating_add(FUTURE_MARK_TOLERANCE)
 }
 
 /// The latest first sighting a store accepts, in Unix seconds: the last second of the year 9999.

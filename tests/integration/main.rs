@@ -12,5 +12,6 @@ mod handler;
 mod lambda;
 mod moto_backed;
 mod organizations;
+mod overlap;
 mod readme;
 mod sweep;

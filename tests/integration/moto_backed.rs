@@ -420,7 +420,7 @@ async fn janitor_with_store(emulator: &Emulator, vars: &[(&str, &str)], store: D
 }
 
 #[tokio::test]
-async fn without_its_table_a_sweep_keeps_connections_waiting_and_goes_on() {
+async fn without_its_table_a_sweep_judges_everything_and_deletes_nothing() {
     let moto = Moto::start();
     let emulator = emulator(Fleet {
         connections: vec![connection("broken", "ri", "failed")],
@@ -445,8 +445,12 @@ async fn without_its_table_a_sweep_keeps_connections_waiting_and_goes_on() {
     let aggregate: serde_json::Value =
         serde_json::from_str(janitor.metric_lines(&report).last().expect("aggregate")).expect("json");
     assert_eq!(aggregate["StateUnavailable"], 1);
-    assert_eq!(fate(&report, "int"), ("delete".into(), "deleted".into()), "the rest of the sweep goes on");
-    assert_eq!(deletes(&emulator), ["int"], "no DeleteConnection");
+    // Without the table no scope can be leased, so no run can know it is alone: even the integration, which needs
+    // no mark, waits (two overlapping runs could otherwise each spend the whole cap).
+    assert_eq!(fate(&report, "int"), ("waiting".into(), "kept".into()), "judged, and reported");
+    let reason = &item(&report, "int").reason;
+    assert!(reason.starts_with("first-seen store unusable, so this run could not lease its scopes"), "{reason}");
+    assert!(deletes(&emulator).is_empty(), "nothing is deleted without a lease");
 }
 
 #[tokio::test]
