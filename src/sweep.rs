@@ -783,6 +783,7 @@ mod tests {
     use crate::providers::memory::{job, Fake, Marks, FAKE};
     use crate::providers::registry::Grace;
     use crate::request::SweepRequest;
+    use crate::state::FirstSeenStore;
 
     /// A two-way sync: the forward half may release the reverse half.
     fn pair(forward: &str, reverse: &str) -> Vec<Resource> {
@@ -1068,6 +1069,55 @@ mod tests {
             report.sweeps[0].items[0].reason.starts_with("no first-seen store is configured"),
             "{}",
             report.sweeps[0].items[0].reason
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_scoped_sweep_waits_briefly_for_a_busy_scope_then_reports_it_busy() {
+        let store = Arc::new(Marks::default());
+        let scope = "fake/cn-hangzhou".to_owned();
+        let schedule = Lease { holder: "the schedule's run".into(), until: None };
+        if let Ok(mut leases) = store.leases.lock() {
+            leases.insert(scope.clone(), schedule.clone());
+        }
+        let mut scoped = request(false, None);
+        scoped.target = Some(crate::request::Target { provider: FAKE, region: "cn-hangzhou".into(), arn: "j".into() });
+        let sweeper = || {
+            let planes: Vec<Arc<dyn ControlPlane>> = vec![Arc::new(Fake::new(failed_jobs("cn-hangzhou", 1)))];
+            let first_seen = FirstSeen::Store(store.clone());
+            Sweeper::new(planes, policy(Duration::ZERO), NO_LIMITS, 8, Duration::from_secs(1), first_seen)
+        };
+        let releasing = {
+            let (store, scope, schedule) = (store.clone(), scope.clone(), schedule.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                store.release(&[scope], &schedule).await
+            })
+        };
+        let started = Instant::now();
+        let report = sweeper().run(&scoped).await;
+        assert!(report.sweeps[0].busy.is_none(), "the scope was freed within the wait: {:?}", report.sweeps[0]);
+        assert!(started.elapsed() >= Duration::from_secs(3));
+        releasing.await.expect("join").expect("release");
+        assert!(store.leases.lock().map(|l| l.is_empty()).unwrap_or(false), "and released after the run");
+
+        if let Ok(mut leases) = store.leases.lock() {
+            leases.insert(scope.clone(), schedule.clone());
+        }
+        let started = Instant::now();
+        let report = sweeper().run(&scoped).await;
+        let busy = report.sweeps[0].busy.as_ref().expect("still busy after the wait");
+        assert_eq!(busy.holder, "the schedule's run");
+        let waited = started.elapsed();
+        assert!(waited <= EVENT_LEASE_WAIT && waited + EVENT_LEASE_RETRY >= EVENT_LEASE_WAIT, "{waited:?}");
+        assert_eq!((report.totals.busy, report.totals.scanned), (1, 0));
+
+        let full = request(false, None);
+        let started = Instant::now();
+        let report = sweeper().run(&full).await;
+        assert!(
+            report.sweeps[0].busy.is_some() && started.elapsed() < Duration::from_secs(1),
+            "a full sweep never waits"
         );
     }
 }
