@@ -213,7 +213,7 @@ pub fn worth_telling(report: &Report) -> bool {
 }
 
 /// The run's notification, or `None` when it has nothing to tell. `archive` is where its full report went. Within
-/// [`MESSAGE_BYTES`] whatever the report holds: the lines beyond [`DESCRIPTION_BYTES`] are left to the full report,
+/// [`MESSAGE_BYTES`] whatever the report holds: the lines beyond a byte budget are left to the full report,
 /// and should the message still not fit, it keeps only the lines every run has.
 pub fn notification(report: &Report, archive: Option<&ArchiveRecord>) -> Option<Notification> {
     if !worth_telling(report) {
@@ -638,6 +638,7 @@ mod tests {
             archive: None,
             account: None,
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 

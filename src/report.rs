@@ -246,6 +246,10 @@ pub struct Report {
     /// An organization run's accounts, each with its totals (or why it could not be swept).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountSummary>,
+    /// A notification of this run (in an organization run, of any of its accounts) could not be published; a note
+    /// says why, and the aggregate metric line's `NotifyFailed` is 1. Absent from the JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub notify_failed: bool,
 }
 
 /// Why a member account was not swept, and what kind of failure that was.
@@ -359,6 +363,7 @@ impl Report {
             archive: None,
             account: Some(account.to_owned()),
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 }
@@ -617,6 +622,7 @@ mod tests {
             archive: None,
             account: None,
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 
