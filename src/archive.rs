@@ -179,6 +179,7 @@ mod tests {
             archive: None,
             account: None,
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 

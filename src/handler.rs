@@ -348,6 +348,7 @@ impl Janitor {
                 if let Some(problem) = problem {
                     tracing::warn!(%problem, "the notification could not be published");
                     report.notes.push(format!("the notification could not be published: {problem}"));
+                    report.notify_failed = true;
                 }
             }
         }
@@ -396,7 +397,9 @@ impl Janitor {
                 summary.archive = uri;
             }
             if let Some(problem) = problem {
+                tracing::warn!(account, %problem, "the account's notification could not be published");
                 report.notes.push(format!("the notification for account {account} could not be published: {problem}"));
+                report.notify_failed = true;
             }
         }
     }
@@ -456,6 +459,7 @@ fn unlisted(request: &SweepRequest, error: &DirectoryError) -> Report {
         archive: None,
         account: None,
         accounts: Vec::new(),
+        notify_failed: false,
     };
     report.notes.push(format!("{error}; nothing was swept"));
     report
@@ -720,5 +724,82 @@ mod tests {
         }
         let outcome = janitor.respond(json!({"listAccounts": true, "dryRun": true}), None, None).await;
         assert!(matches!(outcome, Err(AnswerError::Payload(TriggerError::BadRequest(_)))));
+    }
+
+    /// A notifier whose topic cannot be reached (a closed loopback port, no retries): every publish fails at once.
+    fn unreachable_notifier() -> Notifier {
+        let config = aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_sns::config::Credentials::new("AKID", "secret", None, None, "test"))
+            .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
+            .build();
+        Notifier::new(aws_sdk_sns::Client::from_conf(config), "arn:aws:sns:us-east-1:123456789012:janitor")
+    }
+
+    /// The run's aggregate metric line.
+    fn aggregate(janitor: &Janitor, report: &Report) -> Value {
+        let lines = janitor.metric_lines(report);
+        let line = lines.iter().find(|l| !l.contains("\"Provider\"") && !l.contains("\"Account\""));
+        serde_json::from_str(line.map(String::as_str).unwrap_or_default()).expect("an aggregate EMF line")
+    }
+
+    #[tokio::test]
+    async fn a_notification_that_cannot_be_published_is_noted_and_counted() {
+        let mut plane = Fake::new(stale(&["s1"]));
+        plane.provider = rds::PROVIDER;
+        let vars = [
+            ("JANITOR_DRY_RUN", "false"),
+            ("JANITOR_PROVIDERS", "rds"),
+            ("JANITOR_MIN_AGE", "0"),
+            ("JANITOR_RDS_GRACE", "0"),
+        ];
+        let settings = Settings::parse(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
+            .expect("valid settings");
+        let janitor = Janitor::new(settings, vec![Arc::new(plane)]).with_notifier(unreachable_notifier());
+        let report = janitor.sweep(&janitor.configured_request("test")).await;
+
+        assert_eq!(report.totals.deleted, 1, "the deletes stand: {:?}", report.totals);
+        assert!(report.notify_failed);
+        assert!(
+            report.notes.iter().any(|n| n.starts_with("the notification could not be published: ")),
+            "{:?}",
+            report.notes
+        );
+        assert_eq!(serde_json::to_value(&report).ok().map(|r| r["notifyFailed"].clone()), Some(json!(true)));
+        assert_eq!(aggregate(&janitor, &report)["NotifyFailed"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_run_with_nothing_to_tell_has_no_failed_notification() {
+        let janitor = Janitor::new(Settings::parse(|_| None).expect("defaults"), Vec::new())
+            .with_notifier(unreachable_notifier());
+        let report = janitor.sweep(&janitor.configured_request("test")).await;
+        assert!(!report.notify_failed);
+        assert!(serde_json::to_value(&report).ok().is_some_and(|r| r.get("notifyFailed").is_none()));
+        assert_eq!(aggregate(&janitor, &report)["NotifyFailed"], 0);
+    }
+
+    #[tokio::test]
+    async fn in_an_organization_run_an_accounts_failed_notification_counts() {
+        let accounts = Accounts::new(&[(A, stale(&["a1"])), (B, Vec::new())]);
+        let vars = [("JANITOR_ACCOUNTS", "111111111111,222222222222")];
+        let janitor = organization(&vars, &accounts, FirstSeen::NotNeeded).with_notifier(unreachable_notifier());
+        let run = report(janitor.respond(json!({}), None, None).await.expect("a run"));
+
+        assert_eq!(accounts.deleted(A), ["a1"]);
+        assert!(run.notify_failed);
+        let notes: Vec<&String> = run.notes.iter().filter(|n| n.contains("could not be published")).collect();
+        assert_eq!(notes.len(), 1, "only A had something to tell: {notes:?}");
+        assert!(notes[0].starts_with(&format!("the notification for account {A} could not be published: ")));
+        assert_eq!(aggregate(&janitor, &run)["NotifyFailed"], 1);
+
+        let quiet = [vars[0], ("JANITOR_ACCOUNT_NOTIFICATIONS", "false")];
+        let accounts = Accounts::new(&[(A, stale(&["a1"]))]);
+        let janitor = organization(&quiet, &accounts, FirstSeen::NotNeeded).with_notifier(unreachable_notifier());
+        let quiet_report = report(janitor.respond(json!({}), None, None).await.expect("a run"));
+        assert!(!quiet_report.notify_failed, "no notification per account was due");
+        assert_eq!(aggregate(&janitor, &quiet_report)["NotifyFailed"], 0);
     }
 }

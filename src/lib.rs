@@ -28,4 +28,5 @@ pub mod setting;
 pub mod startup;
 pub mod state;
 pub mod sweep;
+pub mod text;
 pub mod trigger;

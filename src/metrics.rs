@@ -1,6 +1,6 @@
 //! CloudWatch metrics in Embedded Metric Format: JSON lines the Lambda platform turns into metrics with no API
 //! call. One line per provider (dimension `Provider`) and one aggregate without dimensions (which alone carries
-//! `ArchiveFailed`); never a resource id.
+//! `ArchiveFailed` and `NotifyFailed`); never a resource id.
 
 use crate::report::{Counts, Report, Sweep};
 use crate::resource::{ErrorClass, Provider};
@@ -46,6 +46,9 @@ struct Flags {
     dry_run: bool,
     /// The aggregate line's `ArchiveFailed` (1 when the report could not be archived); provider lines have none.
     archive_failed: Option<bool>,
+    /// The aggregate line's `NotifyFailed` (1 when a notification of the run, or of one of its accounts, could not be
+    /// published: the people it was for were not told); provider lines have none.
+    notify_failed: Option<bool>,
 }
 
 /// `Failed` split by class: `FailedDenied`, `FailedThrottled`, ... (always all of them, so alarms see zeros).
@@ -64,6 +67,9 @@ fn line(namespace: &str, timestamp_ms: u64, dimension: Option<(&str, &str)>, cou
     metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
     if flags.archive_failed.is_some() {
         metrics.push(json!({"Name": "ArchiveFailed", "Unit": "Count"}));
+    }
+    if flags.notify_failed.is_some() {
+        metrics.push(json!({"Name": "NotifyFailed", "Unit": "Count"}));
     }
     let dimensions: Vec<&str> = dimension.iter().map(|(name, _)| *name).collect();
     let mut root = Map::new();
@@ -85,6 +91,9 @@ fn line(namespace: &str, timestamp_ms: u64, dimension: Option<(&str, &str)>, cou
     root.insert("DurationMs".into(), json!(flags.duration_ms));
     if let Some(failed) = flags.archive_failed {
         root.insert("ArchiveFailed".into(), json!(u8::from(failed)));
+    }
+    if let Some(failed) = flags.notify_failed {
+        root.insert("NotifyFailed".into(), json!(u8::from(failed)));
     }
     root.insert("DryRun".into(), json!(flags.dry_run));
     Value::Object(root).to_string()
@@ -112,6 +121,7 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
         duration_ms: report.duration_ms,
         dry_run: report.dry_run,
         archive_failed: Some(report.archive.as_ref().is_some_and(|a| a.error.is_some())),
+        notify_failed: Some(report.notify_failed),
     };
     lines.push(line(namespace, timestamp_ms, None, &report.totals, flags));
     lines
@@ -120,7 +130,14 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
 /// The counts and flags of some sweeps, added up.
 fn gathered<'a>(sweeps: impl Iterator<Item = &'a Sweep>, dry_run: bool) -> (Counts, Flags) {
     let mut counts = Counts::default();
-    let mut flags = Flags { tripped: false, state_unavailable: false, duration_ms: 0, dry_run, archive_failed: None };
+    let mut flags = Flags {
+        tripped: false,
+        state_unavailable: false,
+        duration_ms: 0,
+        dry_run,
+        archive_failed: None,
+        notify_failed: None,
+    };
     for sweep in sweeps {
         counts.add(&sweep.counts);
         flags.tripped |= sweep.tripwire_tripped;
@@ -177,6 +194,7 @@ mod tests {
             archive: None,
             account: None,
             accounts: vec![summary("a", None), summary("b", None), summary("c", Some("could not assume ..."))],
+            notify_failed: false,
         }
     }
 
@@ -206,5 +224,36 @@ mod tests {
             .collect();
         assert_eq!(per_account, [("a", 3, 0), ("b", 7, 0), ("c", 0, 1)]);
         assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Account"]]));
+    }
+
+    /// The names of the metrics a line declares, in order.
+    fn declared(line: &Value) -> Vec<&str> {
+        line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["Name"].as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_aggregate_line_says_whether_a_notification_failed_and_provider_lines_do_not() {
+        let mut report = organization_report();
+        let lines = parsed(emf_lines(&report, "NS", 0));
+        let aggregate = lines.last().expect("the aggregate line");
+        assert_eq!(aggregate["NotifyFailed"], 0, "emitted as 0 so an alarm sees data");
+        assert!(declared(aggregate).contains(&"NotifyFailed"), "{aggregate}");
+        for provider_line in &lines[..lines.len() - 1] {
+            assert!(provider_line.get("NotifyFailed").is_none(), "{provider_line}");
+            assert!(!declared(provider_line).contains(&"NotifyFailed"), "{provider_line}");
+        }
+
+        report.notify_failed = true;
+        let lines = parsed(emf_lines(&report, "NS", 0));
+        let aggregate = lines.last().expect("the aggregate line");
+        assert_eq!((aggregate["NotifyFailed"].as_u64(), aggregate["ArchiveFailed"].as_u64()), (Some(1), Some(0)));
+        assert_eq!(aggregate["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([[]]));
+        let accounts = parsed(account_lines(&report, "NS", 0));
+        assert!(accounts.iter().all(|l| l.get("NotifyFailed").is_none()), "per-account lines carry no flag");
     }
 }

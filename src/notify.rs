@@ -10,9 +10,19 @@
 //! `title` (markdown, emojis allowed), `description`, `nextSteps` and `keywords` (lists of strings), and `metadata`
 //! with `threadId`, `summary`, `eventType`, `relatedResources` and `additionalContext` (string values). Not found
 //! documented: length limits of the fields, so the summary is kept short by construction (at most
-//! [`NAMES_PER_LIST`] names per list, one line per provider and region, error texts cut at [`ERROR_CHARS`]); SNS
-//! itself takes messages up to 256 KB. Slack and Teams differ on bold and italics, so the text uses only inline
-//! code (backticks), which both render.
+//! [`NAMES_PER_LIST`] names per list, each cut at [`NAME_CHARS`], error texts cut at [`ERROR_CHARS`], and lines
+//! beyond a byte budget left to the full report as "and N more"); SNS itself takes messages up to 256 KB
+//! ([`SNS_MESSAGE_BYTES`]), and a message is kept within [`MESSAGE_BYTES`]. Slack and Teams differ on bold and
+//! italics, so the text uses only inline code (backticks), which both render.
+//!
+//! Names, errors, triggers, account ids and regions come from control planes and events, so they can hold what the
+//! chat platform interprets: a backtick that closes a code span, `<!channel>`, `@here`, `<@U123>`, `<http://x|y>`,
+//! `[text](url)`, `*bold*`. Every such text goes through [`chat_text`]: control and bidi characters shown as escapes
+//! ([`text::display`]), cut, and each character the chat markdown gives a meaning (`` ` `` `<` `>` `@` `&` `*` `_`
+//! `~` `[` `]`) replaced by its full-width form (`｀` `＜` `＞` `＠` `＆` `＊` `＿` `～` `［` `］`), which reads
+//! the same and which neither Slack nor Teams interprets: Slack's mrkdwn has no backslash escape, and an HTML
+//! entity would show as typed in a Teams code span. Brackets suffice against `[text](url)`, so parentheses, common in
+//! error texts, stay. The JSON report keeps every name exact.
 //!
 //! The message is published with SNS's `MessageStructure=json` (documented in the Publish API reference): the chat
 //! format is the `default` message, which every protocol without its own key gets (the chat integration subscribes
@@ -24,6 +34,7 @@ use crate::aws;
 use crate::policy::Verdict;
 use crate::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
 use crate::resource::ErrorClass;
+use crate::text;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -33,8 +44,26 @@ use std::collections::BTreeMap;
 pub const NAMES_PER_LIST: usize = 5;
 /// How much of a control plane's error text a line carries.
 pub const ERROR_CHARS: usize = 160;
+/// How much of a resource's name a list shows.
+pub const NAME_CHARS: usize = 200;
+/// How much of a trigger (an event's source and detail-type, or a payload's) the message shows.
+const TRIGGER_CHARS: usize = 200;
+/// How much of an account id or a region the message shows.
+const LABEL_CHARS: usize = 64;
+/// How much of the archive's URI, or of why the report was not archived (the URI and S3's error), the message shows.
+const ARCHIVE_CHARS: usize = 400;
 /// SNS subjects must be under 100 characters.
 const SUBJECT_CHARS: usize = 99;
+/// The most SNS takes in one published message: 256 KiB, in bytes, for the whole `MessageStructure=json` object.
+pub const SNS_MESSAGE_BYTES: usize = 262_144;
+/// What a published message is kept within: SNS's limit less a quarter, a margin for what SNS may count beyond the
+/// message text.
+pub const MESSAGE_BYTES: usize = 192 * 1024;
+const _: () = assert!(MESSAGE_BYTES < SNS_MESSAGE_BYTES, "the margin is below SNS's limit");
+/// What the description's optional lines (per provider and region, and the names) may add to the published
+/// message, counted by [`published_cost`]. The rest of the message is bounded by construction and stays far below
+/// the remaining room.
+const DESCRIPTION_BYTES: usize = 128 * 1024;
 
 /// Why a notification was not published; the run's outcome is unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -121,8 +150,7 @@ impl Notifier {
 
     /// Publishes the notification; returns SNS's message id.
     pub async fn publish(&self, notification: &Notification) -> Result<String, NotifyError> {
-        let chat = serde_json::to_string(&notification.chat)?;
-        let message = serde_json::to_string(&serde_json::json!({"default": chat, "email": notification.text}))?;
+        let message = published_message(notification)?;
         let output = self
             .client
             .publish()
@@ -140,6 +168,42 @@ impl Notifier {
     }
 }
 
+/// The message SNS is given for `notification` (`MessageStructure=json`): the chat message as the `default` string,
+/// the plain text for e-mail. Its length in bytes is what SNS's limit applies to.
+pub fn published_message(notification: &Notification) -> Result<String, serde_json::Error> {
+    let chat = serde_json::to_string(&notification.chat)?;
+    serde_json::to_string(&serde_json::json!({"default": chat, "email": notification.text}))
+}
+
+/// Whether `notification` is published within [`MESSAGE_BYTES`].
+fn fits(notification: &Notification) -> bool {
+    published_message(notification).is_ok_and(|message| message.len() <= MESSAGE_BYTES)
+}
+
+/// `text` as the chat message may carry it: shown safe and cut to `max_chars` ([`text::display`]), then each
+/// character the chat markdown interprets replaced by its full-width form (see the module documentation), so it can
+/// neither close a code span nor mention, link or format.
+pub fn chat_text(text: &str, max_chars: usize) -> String {
+    text::display(text, max_chars).chars().map(inert).collect()
+}
+
+/// The full-width form of a character Slack's mrkdwn or Teams' markdown interprets; any other character as it is.
+fn inert(c: char) -> char {
+    match c {
+        '`' => '\u{FF40}',
+        '<' => '\u{FF1C}',
+        '>' => '\u{FF1E}',
+        '@' => '\u{FF20}',
+        '&' => '\u{FF06}',
+        '*' => '\u{FF0A}',
+        '_' => '\u{FF3F}',
+        '~' => '\u{FF5E}',
+        '[' => '\u{FF3B}',
+        ']' => '\u{FF3D}',
+        other => other,
+    }
+}
+
 /// Whether a run has something to tell: it deleted or would delete, a delete or a scan failed, a delete is
 /// unconfirmed, the cap held something back, or a tripwire tripped.
 pub fn worth_telling(report: &Report) -> bool {
@@ -148,13 +212,20 @@ pub fn worth_telling(report: &Report) -> bool {
         || report.sweeps.iter().any(|s| s.tripwire_tripped)
 }
 
-/// The run's notification, or `None` when it has nothing to tell. `archive` is where its full report went.
+/// The run's notification, or `None` when it has nothing to tell. `archive` is where its full report went. Within
+/// [`MESSAGE_BYTES`] whatever the report holds: the lines beyond a byte budget are left to the full report,
+/// and should the message still not fit, it keeps only the lines every run has.
 pub fn notification(report: &Report, archive: Option<&ArchiveRecord>) -> Option<Notification> {
     if !worth_telling(report) {
         return None;
     }
+    Some(within(report, archive, DESCRIPTION_BYTES)).filter(fits).or_else(|| Some(within(report, archive, 0)))
+}
+
+/// The run's notification with at most `budget` bytes of optional description lines.
+fn within(report: &Report, archive: Option<&ArchiveRecord>, budget: usize) -> Notification {
     let title = title(report);
-    let description = description(report, archive);
+    let description = description(report, archive, budget);
     let next_steps = next_steps(report, archive);
     let mut text = format!("{title}\n\n{description}\n");
     if !next_steps.is_empty() {
@@ -163,11 +234,12 @@ pub fn notification(report: &Report, archive: Option<&ArchiveRecord>) -> Option<
             text.push_str(&format!("- {step}\n"));
         }
     }
-    let mut context = BTreeMap::from([("trigger", report.trigger.clone()), ("dryRun", report.dry_run.to_string())]);
+    let trigger = chat_text(&report.trigger, TRIGGER_CHARS);
+    let mut context = BTreeMap::from([("trigger", trigger), ("dryRun", report.dry_run.to_string())]);
     if let Some(record) = archive.filter(|r| r.error.is_none()) {
-        context.insert("report", record.uri());
+        context.insert("report", archive_uri(record));
     }
-    Some(Notification {
+    Notification {
         subject: subject(&title),
         chat: ChatMessage {
             version: "1.0",
@@ -182,36 +254,71 @@ pub fn notification(report: &Report, archive: Option<&ArchiveRecord>) -> Option<
             metadata: ChatMetadata { summary: title, event_type: "ReplicationJanitorRun", additional_context: context },
         },
         text,
-    })
+    }
+}
+
+/// Where the full report is, as the message carries it.
+fn archive_uri(record: &ArchiveRecord) -> String {
+    chat_text(&record.uri(), ARCHIVE_CHARS)
 }
 
 /// The run, a line per provider and region with something to tell, the first names of each list, and where the
-/// full report is (or why it is not).
-fn description(report: &Report, archive: Option<&ArchiveRecord>) -> String {
-    let mut lines = vec![format!(
+/// full report is (or why it is not). The names and the per-provider lines share `budget` bytes ([`Budget`]): the
+/// names first (failed ones first), since the counts are in the title and the full report has every line.
+fn description(report: &Report, archive: Option<&ArchiveRecord>, budget: usize) -> String {
+    let mut budget = Budget(budget);
+    let run = format!(
         "{} started {}, trigger `{}`, {} ms.",
         if report.dry_run { "Dry run" } else { "Deleting run" },
-        report.started_at,
-        report.trigger,
+        chat_text(&report.started_at, LABEL_CHARS),
+        chat_text(&report.trigger, TRIGGER_CHARS),
         report.duration_ms
-    )];
-    lines.extend(report.sweeps.iter().filter_map(sweep_line));
-    for (label, outcome) in LISTS {
-        lines.extend(named_line(report, label, |item| item.outcome == *outcome));
-    }
-    lines.extend(named_line(report, "Capped (next run)", |item| item.verdict == Verdict::Capped));
+    );
+    let mut named: Vec<String> = LISTS
+        .iter()
+        .filter_map(|(label, outcome)| named_line(report, label, |item| item.outcome == *outcome, &mut budget))
+        .collect();
+    named.extend(named_line(report, "Capped (next run)", |item| item.verdict == Verdict::Capped, &mut budget));
+    let mut lines = vec![run];
+    lines.extend(sweep_lines(report, &mut budget));
+    lines.extend(named);
     match archive.map(|record| (record, &record.error)) {
-        Some((record, None)) => lines.push(format!("Full report: `{}`", record.uri())),
-        Some((_, Some(error))) => lines.push(format!("The report was not archived: {error}")),
+        Some((record, None)) => lines.push(format!("Full report: `{}`", archive_uri(record))),
+        Some((_, Some(error))) => {
+            lines.push(format!("The report was not archived: {}", chat_text(error, ARCHIVE_CHARS)))
+        }
         None => {}
     }
     lines.join("\n")
 }
 
+/// Bytes of the published message left for optional lines.
+struct Budget(usize);
+
+impl Budget {
+    /// Takes what `text` costs ([`published_cost`]) if that much is left.
+    fn take(&mut self, text: &str) -> bool {
+        match self.0.checked_sub(published_cost(text)) {
+            Some(left) => {
+                self.0 = left;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// An upper bound of the bytes `text` (with a separator) adds to the published message: it is there twice, in the
+/// e-mail text (a JSON string: at most 2 bytes a byte, since [`chat_text`] left no control character to escape as
+/// `\u00XX`) and in the chat message (a JSON string inside a JSON string: at most 4 bytes a byte).
+fn published_cost(text: &str) -> usize {
+    text.len().saturating_add(1).saturating_mul(6)
+}
+
 fn next_steps(report: &Report, archive: Option<&ArchiveRecord>) -> Vec<String> {
     let mut steps = Vec::new();
     if let Some(record) = archive.filter(|r| r.error.is_none()) {
-        steps.push(format!("Read the full report: {}", record.uri()));
+        steps.push(format!("Read the full report: {}", archive_uri(record)));
     }
     if report.totals.failed > 0 || report.totals.unconfirmed > 0 {
         steps.push("Look at each failed item's error and each failed scan in the report".to_owned());
@@ -279,8 +386,10 @@ fn title(report: &Report) -> String {
         parts.push("tripwire tripped".to_owned());
     }
     let run = if report.dry_run { "dry run" } else { "run" };
-    let account = report.account.as_ref().map(|a| format!(" in account {a}")).unwrap_or_default();
-    format!("replication-janitor {run}{account} ({}): {}", report.trigger, parts.join(", "))
+    let account =
+        report.account.as_ref().map(|a| format!(" in account {}", chat_text(a, LABEL_CHARS))).unwrap_or_default();
+    let trigger = chat_text(&report.trigger, TRIGGER_CHARS);
+    format!("replication-janitor {run}{account} ({trigger}): {}", parts.join(", "))
 }
 
 /// What the fan-out's children found, over every account: the summary step's notification and answer.
@@ -346,7 +455,10 @@ impl RunSummary {
             .unswept
             .iter()
             .take(NAMES_PER_LIST)
-            .map(|a| format!("account {}: {}", a.account, cut(a.error.as_deref().unwrap_or_default(), ERROR_CHARS)))
+            .map(|a| {
+                let error = chat_text(a.error.as_deref().unwrap_or_default(), ERROR_CHARS);
+                format!("account {}: {error}", chat_text(&a.account, LABEL_CHARS))
+            })
             .collect();
         if self.unswept.len() > NAMES_PER_LIST {
             next_steps.push(format!("and {} more accounts not swept", self.unswept.len() - NAMES_PER_LIST));
@@ -378,20 +490,21 @@ impl RunSummary {
     }
 }
 
-/// The title as an SNS subject: one line, no control characters, under 100 characters.
+/// The title as an SNS subject: one line of printable ASCII (the Publish reference asks for no line breaks or
+/// control characters; SNS has been known to refuse a subject that is not ASCII, and the chat form of a hostile
+/// trigger is not), under 100 characters, with `...` when cut.
 fn subject(title: &str) -> String {
-    let one_line: String = title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    cut(&one_line, SUBJECT_CHARS)
-}
-
-/// `text` cut to at most `max` characters, with an ellipsis when cut.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
+    let ascii = |c: char| match c {
+        ' '..='~' => c,
+        c if text::is_hazard(c) || c.is_whitespace() => ' ',
+        _ => '?',
+    };
+    let mut subject: String = title.chars().take(SUBJECT_CHARS.saturating_add(1)).map(ascii).collect();
+    if subject.len() > SUBJECT_CHARS {
+        subject.truncate(SUBJECT_CHARS.saturating_sub(3));
+        subject.push_str("...");
     }
-    let mut kept: String = text.chars().take(max.saturating_sub(1)).collect();
-    kept.push('…');
-    kept
+    subject
 }
 
 /// `dms us-east-1: deleted 2, failed 1` for a sweep with something to tell, with its scan error or tripwire.
@@ -409,27 +522,56 @@ fn sweep_line(sweep: &Sweep) -> Option<String> {
         parts.push("tripwire tripped: nothing deleted here".to_owned());
     }
     if let Some(error) = &sweep.error {
-        parts.push(format!("scan failed: {}", cut(error, ERROR_CHARS)));
+        parts.push(format!("scan failed: {}", chat_text(error, ERROR_CHARS)));
     }
     let notable =
         [c.deleted, c.would_delete, c.failed, c.unconfirmed, c.capped].iter().any(|n| *n > 0) || sweep.tripwire_tripped;
-    let account = sweep.account.as_ref().map(|a| format!("{a} ")).unwrap_or_default();
-    notable.then(|| format!("• {account}{} {}: {}", sweep.provider, sweep.region, parts.join(", ")))
+    notable.then(|| format!("• {}: {}", place(sweep), parts.join(", ")))
 }
 
-/// `Deleted: `a` (rds us-east-1), `b` (rds eu-west-1) and 3 more`, each with its error if it has one; nothing when
-/// no item matches.
-fn named_line(report: &Report, label: &str, matches: impl Fn(&Item) -> bool) -> Option<String> {
+/// `111111111111 rds us-east-1`: a sweep's account (in an organization run), provider and region.
+fn place(sweep: &Sweep) -> String {
+    let account = sweep.account.as_ref().map(|a| format!("{} ", chat_text(a, LABEL_CHARS))).unwrap_or_default();
+    format!("{account}{}", place_in_region(sweep))
+}
+
+/// The lines of the sweeps with something to tell, as far as `budget` goes; then how many more there are.
+fn sweep_lines(report: &Report, budget: &mut Budget) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut more = 0usize;
+    for line in report.sweeps.iter().filter_map(sweep_line) {
+        if more == 0 && budget.take(&line) {
+            lines.push(line);
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        let listed = if lines.is_empty() { "" } else { " more" };
+        lines.push(format!("• and {more}{listed} providers and regions with something to tell: see the report"));
+    }
+    lines
+}
+
+/// `Deleted: `a` (rds us-east-1), `b` (rds eu-west-1) and 3 more`, each with its error if it has one, the first
+/// [`NAMES_PER_LIST`] as far as `budget` goes; nothing when no item matches.
+fn named_line(report: &Report, label: &str, matches: impl Fn(&Item) -> bool, budget: &mut Budget) -> Option<String> {
     let mut names = Vec::new();
     let mut total = 0usize;
+    let mut full = false;
     for sweep in &report.sweeps {
         for item in sweep.items.iter().filter(|item| matches(item)) {
             total += 1;
-            if names.len() < NAMES_PER_LIST {
-                let mut name = format!("`{}` ({} {})", item.name, sweep.provider, sweep.region);
-                if let Some(error) = &item.error {
-                    name.push_str(&format!(": {}", cut(error, ERROR_CHARS)));
-                }
+            if full || names.len() >= NAMES_PER_LIST {
+                continue;
+            }
+            let mut name = format!("`{}` ({})", chat_text(&item.name, NAME_CHARS), place_in_region(sweep));
+            if let Some(error) = &item.error {
+                name.push_str(&format!(": {}", chat_text(error, ERROR_CHARS)));
+            }
+            // Once a name does not fit, none after it is listed: the list keeps the report's order.
+            full = !budget.take(&name);
+            if !full {
                 names.push(name);
             }
         }
@@ -438,8 +580,16 @@ fn named_line(report: &Report, label: &str, matches: impl Fn(&Item) -> bool) -> 
         return None;
     }
     let more = total - names.len();
-    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-    Some(format!("{label}: {}{tail}", names.join(", ")))
+    Some(match (names.is_empty(), more) {
+        (true, _) => format!("{label}: {total} (names in the report)"),
+        (false, 0) => format!("{label}: {}", names.join(", ")),
+        (false, more) => format!("{label}: {} and {more} more", names.join(", ")),
+    })
+}
+
+/// `rds us-east-1`: where an item is (its account is in the title or its sweep's line).
+fn place_in_region(sweep: &Sweep) -> String {
+    format!("{} {}", sweep.provider, chat_text(&sweep.region, LABEL_CHARS))
 }
 
 #[cfg(test)]
@@ -488,6 +638,7 @@ mod tests {
             archive: None,
             account: None,
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 
@@ -628,5 +779,182 @@ mod tests {
         assert_eq!(topic_region("arn:aws:sns:eu-west-1:123:janitor"), None);
         assert_eq!(topic_region("arn:aws:sns:eu-west-1:123456789012:"), None);
         assert_eq!(topic_region("janitor"), None);
+    }
+
+    /// A run whose failed and would-delete lists name `names`, in one sweep.
+    fn naming(names: &[String]) -> Report {
+        let items =
+            names.iter().map(|name| item(name, Verdict::Delete, Outcome::WouldDelete, None)).collect::<Vec<_>>();
+        report(true, vec![sweep(rds::PROVIDER, "us-east-1", items)])
+    }
+
+    /// What the published message holds that a chat platform would read: the chat JSON's texts and the e-mail text.
+    fn shown(n: &Notification) -> Vec<String> {
+        let mut texts = vec![n.subject.clone(), n.text.clone(), n.chat.content.title.clone()];
+        texts.push(n.chat.content.description.clone());
+        texts.extend(n.chat.content.next_steps.iter().cloned());
+        texts.push(n.chat.metadata.summary.clone());
+        texts.extend(n.chat.metadata.additional_context.values().cloned());
+        texts
+    }
+
+    #[test]
+    fn hostile_names_neither_mention_link_format_nor_leave_their_code_span() {
+        let hostile = [
+            "x` <!channel> `y",
+            "@here",
+            "<@U123>",
+            "<http://evil|click>",
+            "[click](http://evil) *bold* _it_ ~gone~ &amp;",
+            "row\n• rds us-east-1: deleted 0\u{202E}",
+        ];
+        let mut items: Vec<Item> =
+            hostile.iter().map(|name| item(name, Verdict::Delete, Outcome::WouldDelete, None)).collect();
+        items[1] = item(hostile[1], Verdict::Delete, Outcome::Failed, Some("refused <@U999> [see](http://evil)"));
+        let mut run = report(true, vec![sweep(rds::PROVIDER, "us-east-1", items)]);
+        run.trigger = "<!here> `manual`".into();
+        let n = notification(&run, None).expect("notifies");
+
+        for text in shown(&n) {
+            for interpreted in ["<!", "<@", "<http", "@here", "](", "*bold*", "_it_", "~gone~", "&amp;", "\u{202E}"] {
+                assert!(!text.contains(interpreted), "{interpreted:?} survived in {text:?}");
+            }
+            assert!(!text.contains("\n• rds us-east-1: deleted 0"), "a forged line in {text:?}");
+        }
+        let description = &n.chat.content.description;
+        assert_eq!(
+            description.lines().find(|l| l.starts_with("Would delete:")),
+            Some(
+                "Would delete: `x｀ ＜!channel＞ ｀y` (rds us-east-1), `＜＠U123＞` (rds us-east-1), \
+                 `＜http://evil|click＞` (rds us-east-1), \
+                 `［click］(http://evil) ＊bold＊ ＿it＿ ～gone～ ＆amp;` (rds us-east-1), \
+                 `row\\u{a}• rds us-east-1: deleted 0\\u{202e}` (rds us-east-1)"
+            ),
+            "{description}"
+        );
+        assert!(
+            description.contains("Failed: `＠here` (rds us-east-1): refused ＜＠U999＞ ［see］(http://evil)"),
+            "{description}"
+        );
+        assert!(description.starts_with("Dry run started 2026-11-25T03:10:00Z, trigger `＜!here＞ ｀manual｀`"));
+        for line in description.lines() {
+            assert_eq!(line.matches('`').count() % 2, 0, "every code span is closed where it was opened: {line}");
+        }
+        assert_eq!(n.chat.metadata.additional_context["trigger"], "＜!here＞ ｀manual｀");
+        assert_eq!(n.subject, "replication-janitor dry run (?!here? ?manual?): would delete 5, failed 1");
+        assert!(n.chat.content.title.starts_with("replication-janitor dry run (＜!here＞ ｀manual｀)"));
+    }
+
+    #[test]
+    fn a_name_is_cut_on_a_character_boundary_and_marked() {
+        let n = notification(&naming(&["🦀".repeat(100_000)]), None).expect("notifies");
+        let listed = format!("`{}…` (rds us-east-1)", "🦀".repeat(NAME_CHARS - 1));
+        let description = &n.chat.content.description;
+        assert!(description.lines().any(|l| l == format!("Would delete: {listed}")), "{description}");
+    }
+
+    /// Names of 100,000 characters that cost the most once JSON-escaped twice (quotes and backslashes) or in
+    /// UTF-8 (four-byte characters).
+    fn huge_names(count: usize) -> Vec<String> {
+        (0..count)
+            .map(|n| match n % 3 {
+                0 => "\"\\".repeat(50_000),
+                1 => "🦀".repeat(100_000),
+                _ => format!("{n}{}", "x".repeat(100_000)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn five_or_fifty_huge_names_fit_in_one_sns_message() {
+        for count in [5, 50] {
+            let items: Vec<Item> = huge_names(count)
+                .iter()
+                .enumerate()
+                .map(|(n, name)| match n % 2 {
+                    0 => item(name, Verdict::Delete, Outcome::Failed, Some(&"\"<@U1>".repeat(20_000))),
+                    _ => item(name, Verdict::Delete, Outcome::WouldDelete, None),
+                })
+                .collect();
+            let run = report(true, vec![sweep(rds::PROVIDER, "us-east-1", items)]);
+            let n = notification(&run, None).expect("notifies");
+            let size = published_message(&n).expect("serializes").len();
+            assert!(size <= MESSAGE_BYTES, "{count} names: {size} bytes");
+            let description = &n.chat.content.description;
+            assert!(description.contains("Would delete: `"), "names are still listed: {description}");
+            let lists: Vec<&str> = description.lines().filter(|l| l.contains(": `")).collect();
+            assert_eq!(lists.len(), 2, "a failed and a would-delete list: {description}");
+            for (line, total) in lists.iter().zip([count.div_ceil(2), count / 2]) {
+                let listed = line.matches(" (rds us-east-1)").count();
+                assert_eq!(listed, total.min(NAMES_PER_LIST), "{line}");
+                let more = total - listed;
+                assert_eq!(line.ends_with(&format!(" and {more} more")), more > 0, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn ten_thousand_failed_scans_fit_in_one_sns_message_and_say_how_many_are_left_out() {
+        let sweeps: Vec<Sweep> = (0..10_000)
+            .map(|n| {
+                let mut failed = sweep(dms::PROVIDER, &format!("region-{n}"), Vec::new());
+                failed.account = Some(format!("{n:012}"));
+                failed.error = Some(format!("AccessDenied {}", "\\".repeat(10_000)));
+                failed.counts = Counts::of_scan_failure(Some(ErrorClass::Denied), false);
+                failed
+            })
+            .collect();
+        let mut run = report(false, sweeps);
+        run.totals.failed = 10_000;
+        let n = notification(&run, None).expect("notifies");
+        let size = published_message(&n).expect("serializes").len();
+        assert!(size <= MESSAGE_BYTES, "{size} bytes");
+        let description = &n.chat.content.description;
+        let listed = description.lines().filter(|l| l.contains(": failed 1, scan failed: AccessDenied")).count();
+        assert!(listed > 10, "as many as fit are listed: {listed}");
+        assert!(
+            description.contains(&format!(
+                "• and {} more providers and regions with something to tell: see the report",
+                10_000 - listed
+            )),
+            "{description}"
+        );
+    }
+
+    #[test]
+    fn without_room_for_names_a_list_says_how_many_and_where_they_are() {
+        let mut run = naming(&["a".to_owned(), "b".to_owned()]);
+        run.sweeps.push(sweep(dms::PROVIDER, "eu-west-1", vec![item("c", Verdict::Delete, Outcome::Failed, None)]));
+        let n = within(&run, None, 0);
+        assert_eq!(
+            n.chat.content.description,
+            "Dry run started 2026-11-25T03:10:00Z, trigger `schedule`, 1234 ms.\n\
+             • and 2 providers and regions with something to tell: see the report\n\
+             Failed: 1 (names in the report)\n\
+             Would delete: 2 (names in the report)"
+        );
+    }
+
+    #[test]
+    fn an_unswept_accounts_hostile_error_is_inert_and_bounded_in_the_summary() {
+        let unswept = |n: usize| AccountSummary {
+            account: format!("{n:012}"),
+            error: Some(format!("<!channel> `{}", "x".repeat(100_000))),
+            totals: Totals { failed: 1, ..Totals::default() },
+            archive: None,
+        };
+        let summary = RunSummary {
+            accounts: 50,
+            unswept: (0..50).map(unswept).collect(),
+            failed_children: 0,
+            totals: Totals { failed: 50, ..Totals::default() },
+        };
+        let n = summary.notification(false).expect("failures are told");
+        let size = published_message(&n).expect("serializes").len();
+        assert!(size < 64 * 1024, "{size} bytes");
+        let steps = &n.chat.content.next_steps;
+        assert!(steps[0].starts_with("account 000000000000: ＜!channel＞ ｀xxx"), "{steps:?}");
+        assert!(steps[0].ends_with('…') && steps[0].chars().count() < 200, "{}", steps[0]);
+        assert!(shown(&n).iter().all(|t| !t.contains("<!channel>")));
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::policy::Verdict;
 use crate::resource::{ErrorClass, Provider};
+use crate::text;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -272,6 +273,10 @@ pub struct Report {
     /// An organization run's accounts, each with its totals (or why it could not be swept).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountSummary>,
+    /// A notification of this run (in an organization run, of any of its accounts) could not be published; a note
+    /// says why, and the aggregate metric line's `NotifyFailed` is 1. Absent from the JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub notify_failed: bool,
 }
 
 /// Why a member account was not swept, and what kind of failure that was.
@@ -385,6 +390,7 @@ impl Report {
             archive: None,
             account: Some(account.to_owned()),
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 }
@@ -491,51 +497,33 @@ impl Report {
         !self.sweeps.is_empty() && self.sweeps.iter().all(|s| s.busy.is_some())
     }
 
-    /// A terminal-friendly rendering: one line per resource, then the totals.
+    /// A terminal-friendly rendering: per sweep a header row and one line per resource, then the totals. Every text
+    /// from a control plane or an event is shown through [`text::display`] (escapes for control and bidi characters,
+    /// so no name can colour the terminal, move the cursor or forge a row) and cut to its column's bound, so one long
+    /// name cannot widen every row; the JSON report keeps every text whole.
     pub fn to_table(&self) -> String {
-        let mut out = format!(
-            "{} run ({}), {} ms\n",
-            if self.dry_run { "dry" } else { "deleting" },
-            self.trigger,
-            self.duration_ms
-        );
+        let run = if self.dry_run { "dry" } else { "deleting" };
+        let trigger = text::display(&self.trigger, TABLE_TEXT_CHARS);
+        let mut out = format!("{run} run ({trigger}), {} ms\n", self.duration_ms);
         for note in &self.notes {
-            out.push_str(&format!("note: {note}\n"));
+            out.push_str(&format!("note: {}\n", text::display(note, TABLE_NOTE_CHARS)));
         }
-        let width = self.sweeps.iter().flat_map(|s| &s.items).map(|i| i.name.chars().count()).max().unwrap_or(0);
+        let columns = Columns::of(self);
         for sweep in &self.sweeps {
-            let account = sweep.account.as_ref().map(|a| format!("{a} ")).unwrap_or_default();
-            out.push_str(&format!("\n{account}{} {}", sweep.provider, sweep.region));
-            if let Some(error) = &sweep.error {
-                out.push_str(&format!("  SCAN FAILED: {error}"));
-            }
-            if let Some(error) = &sweep.state_error {
-                out.push_str(&format!("  FIRST-SEEN STORE UNAVAILABLE: {error}"));
-            }
-            if sweep.timed_out {
-                out.push_str("  TIMED OUT: nothing judged");
-            }
-            if sweep.tripwire_tripped {
-                out.push_str("  TRIPWIRE TRIPPED: nothing deleted");
-            }
             out.push('\n');
+            out.push_str(&sweep_heading(sweep));
+            if !sweep.items.is_empty() {
+                out.push_str(&columns.header());
+            }
             for item in &sweep.items {
-                let outcome = serde_json::to_value(item.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                out.push_str(&format!("  {:<13} {:<width$}  {:<16} {}", outcome, item.name, item.status, item.reason));
-                if let Some(error) = &item.error {
-                    out.push_str(&format!(" [{error}]"));
-                }
-                out.push('\n');
+                out.push_str(&columns.row(item));
             }
         }
         for summary in self.accounts.iter().filter(|a| a.error.is_some()) {
             out.push_str(&format!(
                 "\naccount {} NOT SWEPT: {}",
-                summary.account,
-                summary.error.as_deref().unwrap_or_default()
+                text::display(&summary.account, TABLE_LABEL_CHARS),
+                text::display(summary.error.as_deref().unwrap_or_default(), TABLE_TEXT_CHARS)
             ));
         }
         if !self.accounts.is_empty() {
@@ -543,11 +531,103 @@ impl Report {
         }
         let t = &self.totals;
         out.push_str(&format!(
-            "\nscanned {}, stale {}, deleted {}, would delete {}, already gone {}, skipped {}, failed {}, unconfirmed {}, protected {}, too young {}, waiting {}, capped {}, deferred {}, aborted {}, held {}, scans timed out {}\n",
-            t.scanned, t.stale, t.deleted, t.would_delete, t.already_gone, t.skipped, t.failed, t.unconfirmed, t.protected, t.too_young, t.waiting, t.capped, t.deferred, t.aborted, t.held, t.timed_out
+            "\nscanned {}, stale {}, deleted {}, would delete {}, already gone {}, skipped {}, failed {}, unconfirmed {}, protected {}, too young {}, waiting {}, capped {}, deferred {}, aborted {}, held {}, scans timed out {}, busy {}\n",
+            t.scanned, t.stale, t.deleted, t.would_delete, t.already_gone, t.skipped, t.failed, t.unconfirmed, t.protected, t.too_young, t.waiting, t.capped, t.deferred, t.aborted, t.held, t.timed_out, t.busy
         ));
         out
     }
+}
+
+/// The most characters of a name the table shows: a longer name is cut with `…` (the JSON report has it whole).
+pub const TABLE_NAME_CHARS: usize = 60;
+/// The most characters of a status the table shows.
+pub const TABLE_STATUS_CHARS: usize = 20;
+/// The most characters of a reason or an error text (an item's, a scan's, an account's) the table shows.
+pub const TABLE_TEXT_CHARS: usize = 200;
+/// The most characters of a note the table shows: notes are the janitor's sentences, some quoting an error.
+const TABLE_NOTE_CHARS: usize = 600;
+/// The most characters of a trigger, an account id or a region the table shows.
+const TABLE_LABEL_CHARS: usize = 64;
+/// The outcome column's width: the longest outcome (`wouldDelete`, `alreadyGone`, `unconfirmed`) and room.
+const OUTCOME_WIDTH: usize = 13;
+
+/// The item columns' widths over the whole report (so every sweep's rows line up), each at most its bound.
+struct Columns {
+    name: usize,
+    status: usize,
+}
+
+impl Columns {
+    fn of(report: &Report) -> Columns {
+        let items = || report.sweeps.iter().flat_map(|s| &s.items);
+        let widest = |header: &str, bound: usize, value: &dyn Fn(&Item) -> &str| {
+            items().map(|i| text::display(value(i), bound).chars().count()).fold(header.len(), usize::max)
+        };
+        Columns {
+            name: widest("NAME", TABLE_NAME_CHARS, &|i| &i.name),
+            status: widest("STATUS", TABLE_STATUS_CHARS, &|i| &i.status),
+        }
+    }
+
+    /// The column names, above a sweep's items.
+    fn header(&self) -> String {
+        self.line("OUTCOME", "NAME", "STATUS", "REASON [ERROR]")
+    }
+
+    /// One item's line: its outcome, name, status and reason, and its error if its delete failed.
+    fn row(&self, item: &Item) -> String {
+        let outcome = serde_json::to_value(item.outcome).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let mut reason = text::display(&item.reason, TABLE_TEXT_CHARS);
+        if let Some(error) = &item.error {
+            reason.push_str(&format!(" [{}]", text::display(error, TABLE_TEXT_CHARS)));
+        }
+        self.line(
+            &outcome.unwrap_or_default(),
+            &text::display(&item.name, TABLE_NAME_CHARS),
+            &text::display(&item.status, TABLE_STATUS_CHARS),
+            &reason,
+        )
+    }
+
+    /// A line of the four columns; every text in it is already shown safe and bounded.
+    fn line(&self, outcome: &str, name: &str, status: &str, reason: &str) -> String {
+        format!(
+            "  {} {}  {} {reason}\n",
+            text::pad(outcome, OUTCOME_WIDTH),
+            text::pad(name, self.name),
+            text::pad(status, self.status)
+        )
+    }
+}
+
+/// `111111111111 rds us-east-1  SCAN FAILED: ...`: a sweep's account, provider and region, and what went wrong
+/// with it as a whole.
+fn sweep_heading(sweep: &Sweep) -> String {
+    let account =
+        sweep.account.as_ref().map(|a| format!("{} ", text::display(a, TABLE_LABEL_CHARS))).unwrap_or_default();
+    let mut heading = format!("{account}{} {}", sweep.provider, text::display(&sweep.region, TABLE_LABEL_CHARS));
+    if let Some(error) = &sweep.error {
+        heading.push_str(&format!("  SCAN FAILED: {}", text::display(error, TABLE_TEXT_CHARS)));
+    }
+    if let Some(error) = &sweep.state_error {
+        heading.push_str(&format!("  FIRST-SEEN STORE UNAVAILABLE: {}", text::display(error, TABLE_TEXT_CHARS)));
+    }
+    if sweep.timed_out {
+        heading.push_str("  TIMED OUT: nothing judged");
+    }
+    if let Some(busy) = &sweep.busy {
+        let until = busy.until.as_deref().map(|u| format!(" until {}", text::display(u, TABLE_LABEL_CHARS)));
+        heading.push_str(&format!(
+            "  BUSY: held by {}{}; nothing judged",
+            text::display(&busy.holder, TABLE_TEXT_CHARS),
+            until.unwrap_or_default()
+        ));
+    }
+    if sweep.tripwire_tripped {
+        heading.push_str("  TRIPWIRE TRIPPED: nothing deleted");
+    }
+    heading.push('\n');
+    heading
 }
 
 #[cfg(test)]
@@ -588,6 +668,7 @@ mod tests {
             archive: None,
             account: None,
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 
@@ -629,5 +710,128 @@ mod tests {
         let report = report_of((0..10).map(|n| item(n, Verdict::Healthy, Outcome::Kept)).collect());
         let bounded = report.clone().bounded(LAMBDA_ITEMS_BUDGET);
         assert_eq!(serde_json::to_value(&bounded).ok(), serde_json::to_value(&report).ok());
+    }
+
+    /// The table's lines that list an item (below a header row, indented), in order.
+    fn rows(table: &str) -> Vec<&str> {
+        table.lines().filter(|l| l.starts_with("  ") && !l.starts_with("  OUTCOME")).collect()
+    }
+
+    /// The widest a table line can be: the indent, the outcome, the name and status columns at their bounds, and a
+    /// reason and an error at theirs, with their separators.
+    const WIDEST_ROW: usize =
+        2 + OUTCOME_WIDTH + 1 + TABLE_NAME_CHARS + 2 + TABLE_STATUS_CHARS + 1 + TABLE_TEXT_CHARS + 3 + TABLE_TEXT_CHARS;
+
+    #[test]
+    fn the_table_has_a_header_row_and_one_line_per_item() {
+        let mut report =
+            report_of(vec![item(1, Verdict::Delete, Outcome::WouldDelete), item(2, Verdict::Healthy, Outcome::Kept)]);
+        report.sweeps[0].items[1].error = Some("ThrottlingException: slow down".into());
+        assert_eq!(
+            report.to_table(),
+            "dry run (schedule), 1 ms\n\
+             \n\
+             dms us-east-1\n  \
+             OUTCOME       NAME                   STATUS     REASON [ERROR]\n  \
+             wouldDelete   endpoint-1@instance-1  failed     status successful is not one of failed\n  \
+             kept          endpoint-2@instance-2  successful status successful is not one of failed [ThrottlingException: slow down]\n\
+             \n\
+             scanned 2, stale 1, deleted 0, would delete 1, already gone 0, skipped 0, failed 0, unconfirmed 0, \
+             protected 0, too young 0, waiting 0, capped 0, deferred 0, aborted 0, held 0, scans timed out 0, busy 0\n"
+        );
+    }
+
+    #[test]
+    fn a_huge_name_is_cut_and_widens_no_other_row() {
+        let mut long = item(1, Verdict::Delete, Outcome::Deleted);
+        long.name = "n".repeat(100_000);
+        long.status = "s".repeat(100_000);
+        long.reason = "r".repeat(100_000);
+        long.error = Some("e".repeat(100_000));
+        let mut report = report_of(vec![long, item(2, Verdict::Healthy, Outcome::Kept)]);
+        report.sweeps[0].items[0].name.push('é');
+        let table = report.to_table();
+
+        let rows = rows(&table);
+        assert_eq!(rows.len(), 2, "{table}");
+        assert!(table.lines().all(|l| l.chars().count() <= WIDEST_ROW), "a line over {WIDEST_ROW} characters");
+        let cut = format!("{}…", "n".repeat(TABLE_NAME_CHARS - 1));
+        assert!(rows[0].contains(&format!("  deleted       {cut}  ")), "{}", rows[0]);
+        let header = table.lines().find(|l| l.starts_with("  OUTCOME")).expect("a header row");
+        let status_column = 2 + OUTCOME_WIDTH + 1 + TABLE_NAME_CHARS + 2;
+        assert_eq!(header.find("STATUS"), Some(status_column), "{header}");
+        assert!(rows[1][status_column..].starts_with("successful "), "the short row lines up: {}", rows[1]);
+        assert!(table.len() < 4_000, "{} bytes", table.len());
+    }
+
+    #[test]
+    fn control_characters_in_any_text_forge_no_row_and_reach_no_terminal() {
+        let mut report = report_of(vec![item(1, Verdict::Delete, Outcome::Failed)]);
+        let hostile = &mut report.sweeps[0].items[0];
+        hostile.name = "innocent\n  deleted       forged-row\r  \x1b[31mred\x1b[0m\u{9b}2J".into();
+        hostile.status = "failed\x1b]0;title\x07".into();
+        hostile.reason = "reason\u{202E}txt.exe\u{2066}\u{200F}\u{061C}".into();
+        hostile.error = Some("error\r\nnote: all clear\u{2028}".into());
+        report.trigger = "aws.rds/RDS Zero ETL Event\n\x1b[2K".into();
+        report.notes.push("a note quoting\nan error\x1b[0m".into());
+        report.sweeps[0].region = "us-east-1\n".into();
+        report.sweeps[0].account = Some("111111111111\r".into());
+        report.sweeps[0].error = Some("scan\nfailed\x1b".into());
+        report.sweeps[0].state_error = Some("store\u{202D}".into());
+        report.accounts.push(AccountSummary {
+            account: "222222222222\n".into(),
+            error: Some("could not assume\n  deleted       forged".into()),
+            totals: Totals::default(),
+            archive: None,
+        });
+        let table = report.to_table();
+
+        assert!(!table.chars().any(|c| c != '\n' && text::is_hazard(c)), "{table:?}");
+        assert_eq!(rows(&table).len(), 1, "{table}");
+        assert!(!table.lines().any(|l| l.starts_with("  deleted") || l.starts_with("note: all clear")), "{table}");
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "dry run (aws.rds/RDS Zero ETL Event\\u{a}\\u{1b}[2K), 1 ms");
+        assert_eq!(lines[1], "note: a note quoting\\u{a}an error\\u{1b}[0m");
+        assert!(lines[3].starts_with("111111111111\\u{d} dms us-east-1\\u{a}  SCAN FAILED: scan\\u{a}failed\\u{1b}"));
+        assert!(lines[3].ends_with("FIRST-SEEN STORE UNAVAILABLE: store\\u{202d}"), "{}", lines[3]);
+        let row = rows(&table)[0];
+        let name = "innocent\\u{a}  deleted       forged-row\\u{d}  \\u{1b}[31mred…";
+        assert_eq!(name.chars().count(), TABLE_NAME_CHARS, "the name is cut with its escapes counted as shown");
+        assert!(row.starts_with(&format!("  failed        {name}  failed\\u{{1b}}]0;titl… reason")), "{row}");
+        assert!(row
+            .contains("reason\\u{202e}txt.exe\\u{2066}\\u{200f}\\u{61c} [error\\u{d}\\u{a}note: all clear\\u{2028}]"));
+        assert!(
+            table.contains("\naccount 222222222222\\u{a} NOT SWEPT: could not assume\\u{a}  deleted       forged\n")
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_texts_give_a_bounded_table_of_one_line_per_item(
+                names in proptest::collection::vec(any::<String>(), 1..6),
+                other in any::<String>(),
+                long in 0usize..3,
+            ) {
+                let items = names.iter().enumerate().map(|(n, name)| {
+                    let mut item = item(n, Verdict::Delete, Outcome::Failed);
+                    item.name = format!("{name}{}", other.repeat(long * 1_000));
+                    item.status = other.clone();
+                    item.reason = other.clone();
+                    item.error = Some(name.clone());
+                    item
+                }).collect();
+                let mut report = report_of(items);
+                report.notes.push(other.clone());
+                report.trigger = other.clone();
+                let table = report.to_table();
+                prop_assert_eq!(rows(&table).len(), names.len());
+                prop_assert!(!table.chars().any(|c| c != '\n' && text::is_hazard(c)));
+                prop_assert!(table.lines().all(|l| l.chars().count() <= WIDEST_ROW.max(TABLE_NOTE_CHARS + 6)));
+            }
+        }
     }
 }

@@ -679,6 +679,7 @@ impl Sweeper {
             archive: None,
             account: None,
             accounts: Vec::new(),
+            notify_failed: false,
         }
     }
 }

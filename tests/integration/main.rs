@@ -9,6 +9,7 @@ mod cli;
 mod dts;
 mod grace;
 mod handler;
+mod hostile_names;
 mod lambda;
 mod moto_backed;
 mod organizations;

@@ -607,7 +607,8 @@ async fn a_run_worth_telling_reaches_a_subscriber_as_a_chat_notification_naming_
         [
             "• dms us-east-1: would delete 1, protected 2",
             "• rds us-east-1: would delete 1, protected 1",
-            "Would delete: `orders-pg-source@prod-ri-1` (dms us-east-1), `orders-to-redshift-failed-old` (rds us-east-1)",
+            // A name's `@` is shown full-width, so no name can mention anyone in the chat.
+            "Would delete: `orders-pg-source＠prod-ri-1` (dms us-east-1), `orders-to-redshift-failed-old` (rds us-east-1)",
         ],
         "{description}"
     );

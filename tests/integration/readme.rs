@@ -52,6 +52,7 @@ fn emitted(namespace: &str) -> BTreeSet<Metric> {
         archive: None,
         account: None,
         accounts: Vec::new(),
+        notify_failed: false,
     };
     let mut metrics = BTreeSet::new();
     for line in emf_lines(&report, namespace, 0) {
