@@ -1,15 +1,16 @@
 //! The plain-JSON control API under `/_admin/` that tests and demos use to set the
-//! scene and read what happened. Unauthenticated: the emulator is for local use.
+//! scene and read what happened. Unauthenticated: the emulator is for local use (and the server answers it for
+//! loopback host names only).
 
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header::CONTENT_TYPE, StatusCode};
+use axum::http::{header::CONTENT_TYPE, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::faults::{Faults, Injector};
 use crate::fleet::Fleet;
@@ -21,6 +22,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/fleet", get(get_fleet).put(put_fleet))
         .route("/calls", get(get_calls).delete(clear_calls))
         .route("/faults", get(get_faults).put(put_faults))
+        .route("/clock", get(get_clock).put(put_clock))
         .route("/sessions/expire", post(expire_sessions))
         .route("/health", get(|| async { plain(StatusCode::OK, "ok") }))
 }
@@ -60,9 +62,18 @@ async fn put_fleet(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     }
 }
 
+/// The header of `GET /_admin/calls` that counts the calls the bounded log dropped: the body stays the plain array
+/// that existing readers (the wire checks, the bench) parse.
+const CALLS_DROPPED: &str = "x-calls-dropped";
+
 async fn get_calls(State(shared): State<Arc<Shared>>) -> Response {
-    let calls = shared.lock().calls.clone();
-    json(&calls)
+    let (calls, dropped) = {
+        let log = &shared.lock().calls;
+        (log.to_vec(), log.dropped())
+    };
+    let mut response = json(&calls);
+    response.headers_mut().insert(CALLS_DROPPED, HeaderValue::from(dropped));
+    response
 }
 
 async fn clear_calls(State(shared): State<Arc<Shared>>) -> Response {
@@ -89,4 +100,26 @@ async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
 async fn expire_sessions(State(shared): State<Arc<Shared>>) -> Response {
     shared.lock().estate.sessions.expire_all();
     no_content()
+}
+
+/// The body of `GET` and `PUT /_admin/clock`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Clock {
+    /// Seconds added to the real time in service answers' `Date` header; negative puts the clock behind.
+    offset_seconds: i64,
+}
+
+async fn get_clock(State(shared): State<Arc<Shared>>) -> Response {
+    json(&Clock { offset_seconds: shared.clock_offset() })
+}
+
+async fn put_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Clock>(&body) {
+        Ok(clock) => {
+            shared.set_clock_offset(clock.offset_seconds);
+            no_content()
+        }
+        Err(e) => plain(StatusCode::BAD_REQUEST, &format!("invalid clock: {e}")),
+    }
 }

@@ -1,20 +1,42 @@
-//! ISO-8601 timestamps without a date-time dependency: the emulator only needs
-//! UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` (what RDS sends) and relative `now-<N><s|m|h|d>`
-//! (so fleet files can hold "young" resources that stay young).
+//! Timestamps without a date-time dependency: the emulator only needs UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` (what RDS
+//! sends), relative `now-<N><s|m|h|d>` (so fleet files can hold "young" resources that stay young) and the HTTP
+//! `Date` header's IMF-fixdate (which the emulator's clock offset shifts).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Formats as RDS does: UTC, millisecond precision, `Z` suffix.
 pub fn format_iso8601(t: SystemTime) -> String {
-    let millis = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i128::try_from(d.as_millis()).unwrap_or(i128::MAX),
-        Err(e) => -i128::try_from(e.duration().as_millis()).unwrap_or(i128::MAX),
-    };
+    let millis = unix_millis(t);
     let secs = i64::try_from(millis.div_euclid(1000)).unwrap_or(i64::MAX);
     let ms = millis.rem_euclid(1000);
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", sod / 3600, sod % 3600 / 60, sod % 60)
+}
+
+/// Formats `unix_seconds` as HTTP's `Date` header does (RFC 7231 IMF-fixdate), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn format_http_date(unix_seconds: i64) -> String {
+    // 1970-01-01 was a Thursday.
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (days, sod) = (unix_seconds.div_euclid(86_400), unix_seconds.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    // In range by construction (0..7, 1..=12).
+    let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
+    let month = MONTHS[m as usize - 1];
+    format!("{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT", sod / 3600, sod % 3600 / 60, sod % 60)
+}
+
+/// Whole seconds since the Unix epoch (rounded down, so negative before it).
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
+    i64::try_from(unix_millis(t).div_euclid(1000)).unwrap_or(i64::MAX)
+}
+
+fn unix_millis(t: SystemTime) -> i128 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i128::try_from(d.as_millis()).unwrap_or(i128::MAX),
+        Err(e) => -i128::try_from(e.duration().as_millis()).unwrap_or(i128::MAX),
+    }
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, or `now` / `now-<N><s|m|h|d>` relative to `now`.
@@ -133,6 +155,16 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_millis(1_701_201_345_123);
         assert_eq!(format_iso8601(t), "2023-11-28T19:55:45.123Z");
         assert_eq!(format_iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn formats_http_dates_as_imf_fixdate() {
+        assert_eq!(format_http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT", "RFC 7231's example");
+        assert_eq!(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(format_http_date(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
+        assert_eq!(format_http_date(1_709_164_800), "Thu, 29 Feb 2024 00:00:00 GMT");
+        assert_eq!(unix_seconds(UNIX_EPOCH + Duration::from_millis(1_999)), 1);
+        assert_eq!(unix_seconds(UNIX_EPOCH - Duration::from_millis(1)), -1, "rounded down before the epoch");
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //! parameters in the query string) and a plain-JSON admin API under `/_admin/`. Resources are per
 //! account (the management account's, or a member's for credentials its STS issued) and per region
 //! (AWS: the SigV4 credential scope; DTS: the `Region`/`RegionId` parameter), every service call is
-//! logged, and faults (latency, throttling, 5xx, a rate limit, per-resource delete outcomes) can be
-//! injected.
+//! logged (the newest [`ServerOptions::max_calls`] of them), faults (latency, throttling, 5xx, a rate limit,
+//! per-resource delete outcomes) can be injected, and the clock that service answers' `Date` header shows can be
+//! set off. The admin API answers loopback host names only, and a client that stalls sending its headers is
+//! disconnected.
 
 mod accounts;
 mod admin;
@@ -38,6 +40,7 @@ mod xml;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -58,6 +61,23 @@ pub use runtime_api::{Invocation, RuntimeApi, Startup};
 use faults::Injector;
 use state::Shared;
 
+/// How the server treats connections and how much it remembers. The defaults suit a long-running emulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// How long a client may take to send a request's headers, and a keep-alive connection may stay idle, before
+    /// the connection is closed: a client that stalls cannot hold a connection (and its task) forever.
+    pub header_read_timeout: Duration,
+    /// The most calls the call log keeps; older ones are dropped, and counted ([`Emulator::calls_dropped`]), so
+    /// a long-running emulator's memory stays bounded.
+    pub max_calls: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { header_read_timeout: Duration::from_secs(10), max_calls: 100_000 }
+    }
+}
+
 /// A running emulator. Dropping it stops the server.
 pub struct Emulator {
     addr: SocketAddr,
@@ -72,22 +92,27 @@ impl Emulator {
         Emulator::start_on(addr, fleet, Faults::default()).await
     }
 
-    /// Serves on `addr` (port 0 picks a free one) in a background tokio task.
+    /// Serves on `addr` (port 0 picks a free one) in a background tokio task, with the default [`ServerOptions`].
     pub async fn start_on(addr: SocketAddr, fleet: Fleet, faults: Faults) -> std::io::Result<Emulator> {
+        Emulator::start_with(addr, fleet, faults, ServerOptions::default()).await
+    }
+
+    /// Serves on `addr` (port 0 picks a free one) in a background tokio task.
+    pub async fn start_with(
+        addr: SocketAddr,
+        fleet: Fleet,
+        faults: Faults,
+        options: ServerOptions,
+    ) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(fleet, faults));
+        let shared = Arc::new(Shared::new(fleet, faults, options.max_calls));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = server::router(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                // A dropped sender means the same as a sent one: stop.
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                eprintln!("janitor-emulator: server error: {e}");
-            }
-        });
+        tokio::spawn(server::serve(listener, app, options.header_read_timeout, async {
+            // A dropped sender means the same as a sent one: stop.
+            let _ = stopped.await;
+        }));
         Ok(Emulator { addr, shared, shutdown: Some(shutdown) })
     }
 
@@ -102,14 +127,31 @@ impl Emulator {
         self.addr
     }
 
-    /// Every service call so far, oldest first.
+    /// Every service call so far, oldest first, less the oldest [`Emulator::calls_dropped`] ones.
     pub fn calls(&self) -> Vec<Call> {
-        self.shared.lock().calls.clone()
+        self.shared.lock().calls.to_vec()
     }
 
-    /// Forgets the call log, e.g. between phases of a test.
+    /// How many calls the log dropped to stay within [`ServerOptions::max_calls`] since it was last cleared.
+    pub fn calls_dropped(&self) -> u64 {
+        self.shared.lock().calls.dropped()
+    }
+
+    /// Forgets the call log (and the count of dropped calls), e.g. between phases of a test.
     pub fn clear_calls(&self) {
         self.shared.lock().calls.clear();
+    }
+
+    /// Sets how far, in seconds (negative: behind), the emulator's clock is off: every service answer's `Date`
+    /// header says the real time plus this, as a server with a wrong clock would, for testing clients' clock-skew
+    /// handling. 0, the default, is the real time.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.shared.set_clock_offset(seconds);
+    }
+
+    /// The clock offset in seconds (see [`Emulator::set_clock_offset`]).
+    pub fn clock_offset(&self) -> i64 {
+        self.shared.clock_offset()
     }
 
     /// The fleet as it is now (deleted resources gone, tested ones `testing`), member accounts included.

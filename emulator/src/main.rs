@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use emulator::{Emulator, Faults, Fleet, RateLimit};
+use emulator::{Emulator, Faults, Fleet, RateLimit, ServerOptions};
 
 /// A local AWS DMS + RDS + Redshift (with STS and Organizations for member accounts, and Alibaba Cloud DTS) control
 /// plane for testing the janitor.
@@ -44,6 +44,14 @@ struct Args {
     /// Seed of the fault randomness.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Seconds (negative: behind) to add to the real time in service answers' Date header, to test clients'
+    /// clock-skew handling; settable later with PUT /_admin/clock.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    clock_offset: i64,
+    /// The most calls the call log keeps (GET /_admin/calls); older ones are dropped and counted in its
+    /// x-calls-dropped header.
+    #[arg(long, default_value_t = ServerOptions::default().max_calls)]
+    max_calls: usize,
 }
 
 fn probability(s: &str) -> Result<f64, String> {
@@ -121,13 +129,15 @@ async fn main() -> ExitCode {
         seed: args.seed,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let emulator = match Emulator::start_on(addr, fleet, faults).await {
+    let options = ServerOptions { max_calls: args.max_calls, ..ServerOptions::default() };
+    let emulator = match Emulator::start_with(addr, fleet, faults, options).await {
         Ok(emulator) => emulator,
         Err(e) => {
             eprintln!("janitor-emulator: cannot listen on {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
+    emulator.set_clock_offset(args.clock_offset);
     let mut stdout = std::io::stdout();
     if writeln!(stdout, "listening on {}", emulator.url()).and_then(|()| stdout.flush()).is_err() {
         return ExitCode::FAILURE;
@@ -159,6 +169,12 @@ async fn stop_signal() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_offset_may_be_negative_and_the_call_log_is_bounded_by_default() {
+        let args = Args::try_parse_from(["janitor-emulator", "--fleet", "sample", "--clock-offset", "-10800"]).unwrap();
+        assert_eq!((args.clock_offset, args.max_calls), (-10_800, 100_000));
+    }
 
     #[test]
     fn generated_fleets_add_the_redshift_integrations_asked_for() {

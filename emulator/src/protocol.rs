@@ -201,12 +201,12 @@ mod tests {
 
     #[tokio::test]
     async fn authentication_comes_first_and_only_clean_calls_execute() {
-        let shared = Arc::new(Shared::new(Fleet::default(), Faults::default()));
+        let shared = Arc::new(Shared::new(Fleet::default(), Faults::default(), 100));
         assert_eq!(send(&shared, "/x", None, "r1").await, StatusCode::FORBIDDEN, "auth before decoding");
         assert_eq!(send(&shared, "/x", Some(""), "r1").await, StatusCode::BAD_REQUEST);
         assert_eq!(send(&shared, "/", Some(""), "r1").await, StatusCode::OK);
         assert_eq!(shared.lock().estate.fleet().connections.len(), 1, "only the clean call executed");
-        let calls = shared.lock().calls.clone();
+        let calls = shared.lock().calls.to_vec();
         let logged: Vec<_> =
             calls.iter().map(|c| (c.status, c.error.as_deref(), c.target.as_deref(), c.account.as_str())).collect();
         assert_eq!(
@@ -222,24 +222,24 @@ mod tests {
 
     #[tokio::test]
     async fn calls_act_in_their_callers_account() {
-        let shared = Arc::new(Shared::new(with_member(), Faults::default()));
+        let shared = Arc::new(Shared::new(with_member(), Faults::default(), 100));
         assert_eq!(send(&shared, "/", Some(MEMBER), "r1").await, StatusCode::OK);
         let fleet = shared.lock().estate.fleet();
         assert_eq!((fleet.connections.len(), fleet.member_accounts[MEMBER].connections.len()), (0, 1));
         assert_eq!(send(&shared, "/", Some("999999999999"), "r1").await, StatusCode::FORBIDDEN, "no such account");
-        assert_eq!(shared.lock().calls[0].account, MEMBER);
+        assert_eq!(shared.lock().calls.to_vec()[0].account, MEMBER);
     }
 
     #[tokio::test]
     async fn faults_are_drawn_per_service_account_and_region_and_skip_the_operation() {
         let limit = RateLimit { per_second: 0.001, burst: 1 };
-        let shared = Arc::new(Shared::new(with_member(), Faults { rate_limit: Some(limit), ..Faults::default() }));
+        let shared = Arc::new(Shared::new(with_member(), Faults { rate_limit: Some(limit), ..Faults::default() }, 100));
         assert_eq!(send(&shared, "/", Some(""), "r1").await, StatusCode::OK);
         assert_eq!(send(&shared, "/", Some(""), "r2").await, StatusCode::OK, "another region, another bucket");
         assert_eq!(send(&shared, "/", Some(MEMBER), "r1").await, StatusCode::OK, "another account, another bucket");
         assert_eq!(send(&shared, "/", Some(""), "r1").await, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(shared.lock().estate.fleet().connections.len(), 2, "the faulted call did not execute");
-        assert_eq!(shared.lock().calls[3].error.as_deref(), Some("Faulted"));
+        assert_eq!(shared.lock().calls.to_vec()[3].error.as_deref(), Some("Faulted"));
     }
 
     #[test]

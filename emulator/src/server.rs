@@ -1,17 +1,30 @@
-//! The HTTP front: routes each request to the admin API or to one service's [`Protocol`] (DMS, Organizations, RDS,
-//! Redshift, STS, DTS), whose calls all go through the one pipeline in `protocol`.
+//! The HTTP front: serves connections, and routes each request to the admin API (for loopback hosts only) or to one
+//! service's [`Protocol`] (DMS, Organizations, RDS, Redshift, STS, DTS), whose calls all go through the one pipeline
+//! in `protocol`.
 
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header::CONTENT_TYPE, HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_TYPE, DATE, HOST};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
 
 use crate::admin;
 use crate::auth;
 use crate::awsjson;
+use crate::clock::{format_http_date, unix_seconds};
 use crate::dms::Dms;
 use crate::dts::Dts;
 use crate::organizations::{self, Organizations};
@@ -22,7 +35,121 @@ use crate::state::Shared;
 use crate::sts::{self, Sts};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new().nest("/_admin", admin::router()).fallback(service).with_state(shared)
+    Router::new()
+        .nest("/_admin", admin::router())
+        .fallback(service)
+        .layer(middleware::from_fn_with_state(Arc::clone(&shared), front))
+        .with_state(shared)
+}
+
+/// Serves `app` on `listener` over HTTP/1.1 until `stop` resolves, then stops accepting and lets open connections
+/// finish their request. By hand rather than with `axum::serve`, which cannot bound how long a client takes to send
+/// its headers: here a client that stalls (or sends nothing) is disconnected after `header_read_timeout`, and so is
+/// a keep-alive connection idle that long, as hyper's timer also covers the wait for the next request.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    stop: impl Future<Output = ()>,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that hangs up or times out ends its connection; nothing to report.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// As `axum::serve` does: a connection that failed before it was accepted is the client's business; any other
+/// error (out of file descriptors, say) is reported and retried a second later rather than spun on.
+async fn accept_failed(e: io::Error) {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    eprintln!("janitor-emulator: accept error: {e}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// Whether `path` is the admin API's (the fallback answers unknown admin paths itself).
+fn is_admin(path: &str) -> bool {
+    path.starts_with("/_admin")
+}
+
+/// What every request passes first. The admin API answers only requests addressed to a loopback host: it is
+/// unauthenticated, and a web page whose name an attacker rebinds to 127.0.0.1 (DNS rebinding) can make the browser
+/// send requests to it, but they carry the page's own host name. Every other answer gets the `Date` header of the
+/// emulator's clock, real time plus the offset set for clock-skew tests; hyper adds its own only when none is set,
+/// so there is exactly one.
+async fn front(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if is_admin(request.uri().path()) {
+        return match admin_host_refusal(request.uri(), request.headers()) {
+            Some(refusal) => plain(StatusCode::FORBIDDEN, &refusal),
+            None => next.run(request).await,
+        };
+    }
+    let date = format_http_date(unix_seconds(SystemTime::now()).saturating_add(shared.clock_offset()));
+    let mut response = next.run(request).await;
+    // Always ASCII; were it not, hyper's own Date would be sent instead.
+    if let Ok(date) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert(DATE, date);
+    }
+    response
+}
+
+/// Why an admin request is refused, if it is: every `Host` header, and an absolute-form target's authority, must
+/// name a loopback host, and there must be at least one.
+fn admin_host_refusal(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    const ONLY: &str = "the admin API answers only requests addressed to localhost, 127.x.x.x or [::1]";
+    let mut hosts = headers
+        .get_all(HOST)
+        .iter()
+        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+        .chain(uri.authority().map(|a| a.as_str().to_owned()))
+        .peekable();
+    if hosts.peek().is_none() {
+        return Some(format!("{ONLY}, and this one names no host"));
+    }
+    hosts.find(|host| !is_loopback_host(host)).map(|host| {
+        format!("{ONLY}, and this one is for {host:?}: a web page could otherwise drive it through DNS rebinding")
+    })
+}
+
+/// `localhost`, an IPv4 address in 127.0.0.0/8 or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    if let Some(bracketed) = host.strip_prefix('[') {
+        return bracketed
+            .split_once(']')
+            .is_some_and(|(ip, port)| ip.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback()) && is_port_suffix(port));
+    }
+    let (name, port) = host.split_at(host.find(':').unwrap_or(host.len()));
+    is_port_suffix(port)
+        && (name.eq_ignore_ascii_case("localhost") || name.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback()))
+}
+
+/// Nothing, or `:` and a port number.
+fn is_port_suffix(rest: &str) -> bool {
+    rest.is_empty() || rest.strip_prefix(':').is_some_and(|port| port.parse::<u16>().is_ok())
 }
 
 /// Every non-admin request: DTS if it names an `x-acs-action`; Organizations if it names an `X-Amz-Target` of
@@ -34,7 +161,7 @@ async fn service(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if uri.path().starts_with("/_admin") {
+    if is_admin(uri.path()) {
         return plain(StatusCode::NOT_FOUND, "no such admin endpoint");
     }
     if method != Method::POST || uri.path() != "/" {
@@ -133,5 +260,54 @@ fn query_service(headers: &HeaderMap, body: &[u8]) -> Result<QueryService, Strin
         (None, None) => {
             Err("an unsigned awsQuery form without Version: cannot tell RDS, Redshift and STS apart".to_owned())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_localhost_127_and_ipv6_one_with_or_without_a_port() {
+        for host in ["localhost", "LocalHost:4566", "127.0.0.1", "127.1.2.3:80", "[::1]", "[::1]:4566"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "",
+            "evil.example",
+            "localhost.evil.example",
+            "evil.example:4566",
+            "127.0.0.1.evil.example",
+            "127.1",
+            "10.0.0.1:80",
+            "0.0.0.0",
+            "[::2]",
+            "::1",
+            "[::1]x",
+            "localhost:x",
+            "localhost:99999",
+            "[::ffff:127.0.0.1]",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn admin_requests_must_name_only_loopback_hosts() {
+        let origin_form: Uri = "/_admin/calls".parse().unwrap();
+        let host = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(HOST, HeaderValue::from_str(v).unwrap());
+            }
+            headers
+        };
+        assert_eq!(admin_host_refusal(&origin_form, &host(&["127.0.0.1:4566"])), None);
+        let refusal = admin_host_refusal(&origin_form, &host(&["rebound.example:4566"])).unwrap();
+        assert!(refusal.contains("\"rebound.example:4566\"") && refusal.contains("DNS rebinding"), "{refusal}");
+        assert!(admin_host_refusal(&origin_form, &host(&[])).unwrap().contains("names no host"));
+        assert!(admin_host_refusal(&origin_form, &host(&["localhost", "evil.example"])).is_some(), "every Host");
+        let absolute: Uri = "http://evil.example/_admin/calls".parse().unwrap();
+        assert!(admin_host_refusal(&absolute, &host(&["localhost"])).is_some(), "the target's authority too");
     }
 }

@@ -1,9 +1,9 @@
 //! Everything the server shares between requests and with the `Emulator` handle.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::calls::Call;
+use crate::calls::CallLog;
 use crate::faults::{Faults, Injector};
 use crate::fleet::Fleet;
 use crate::store::Estate;
@@ -13,22 +13,26 @@ use crate::store::Estate;
 pub(crate) struct Shared {
     state: Mutex<State>,
     requests: AtomicU64,
+    /// Seconds added to the real time in service answers' `Date` header (see [`Shared::clock_offset`]).
+    clock_offset: AtomicI64,
 }
 
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) estate: Estate,
     pub(crate) injector: Injector,
-    pub(crate) calls: Vec<Call>,
+    pub(crate) calls: CallLog,
 }
 
 impl Shared {
-    pub(crate) fn new(fleet: Fleet, faults: Faults) -> Self {
+    /// The state of a fresh emulator whose call log keeps at most `max_calls` calls.
+    pub(crate) fn new(fleet: Fleet, faults: Faults, max_calls: usize) -> Self {
         let mut estate = Estate::default();
         estate.replace(fleet);
         Shared {
-            state: Mutex::new(State { estate, injector: Injector::new(faults), calls: Vec::new() }),
+            state: Mutex::new(State { estate, injector: Injector::new(faults), calls: CallLog::new(max_calls) }),
             requests: AtomicU64::new(0),
+            clock_offset: AtomicI64::new(0),
         }
     }
 
@@ -36,6 +40,16 @@ impl Shared {
     /// that matters to a test double, so poisoning is ignored.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How far (in seconds, either way) the emulator's clock is off: service answers' `Date` header says the real
+    /// time plus this, so a client's clock-skew handling can be tested. Outside the mutex: every answer reads it.
+    pub(crate) fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_clock_offset(&self, seconds: i64) {
+        self.clock_offset.store(seconds, Ordering::Relaxed);
     }
 
     /// A fresh, UUID-shaped request id.
