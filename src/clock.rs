@@ -38,7 +38,11 @@ impl Skew {
 
 impl std::fmt::Display for Skew {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let by = crate::duration::format(Duration::from_secs(self.magnitude().as_secs()));
+        // `Date` has whole seconds, so a 3-hour skew measures a fraction of a second short: past a minute, say it to
+        // the nearest minute.
+        let ms = self.offset_ms.unsigned_abs();
+        let unit = if ms >= 60_000 { 60_000 } else { 1_000 };
+        let by = crate::duration::format(Duration::from_millis(ms.saturating_add(unit / 2) / unit * unit));
         let side = if self.offset_ms > 0 { "behind" } else { "ahead of" };
         write!(f, "this machine's clock is {by} {side} {}'s (from the Date of its answers)", self.service)
     }

@@ -225,3 +225,47 @@ async fn dynamodb_leases_exclude_a_second_holder_until_released_or_lapsed() {
     let later = two.reconcile(sighting(now + 60)).await.expect("later");
     assert_eq!(later.get(&key).copied().map(unix), Some(now), "rewritten, and then it stands");
 }
+
+#[tokio::test]
+async fn a_clock_off_by_hours_writes_no_mark_and_never_shortens_a_grace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("first-seen.json");
+    let state_path = state.to_string_lossy().to_string();
+    let emulator =
+        emulator(Fleet { connections: vec![connection("broken", "ri", "failed")], ..Fleet::default() }).await;
+    let vars = [("JANITOR_DMS_GRACE", "1h"), ("JANITOR_STATE_FILE", state_path.as_str()), ("JANITOR_PROVIDERS", "dms")];
+    for (offset, side) in [(3 * 3_600, "3h behind dms's"), (-3 * 3_600, "3h ahead of dms's")] {
+        // The services' clocks 3 hours from this machine's: this machine's clock is 3 hours off.
+        emulator.set_clock_offset(offset);
+        let skewed = sweep(&janitor(&emulator, &vars).await).await;
+        assert_eq!(fate(&skewed, "broken@ri"), ("waiting".into(), "kept".into()));
+        let reason = &item(&skewed, "broken@ri").reason;
+        assert!(reason.starts_with(&format!("this machine's clock is {side}")), "{reason}");
+        assert!(reason.contains("so no first-seen mark was written"), "{reason}");
+        assert!(skewed.notes.iter().any(|n| n.contains("JANITOR_MAX_CLOCK_SKEW=1m")), "{:?}", skewed.notes);
+        assert!(!state.exists() || marks(&state).is_empty(), "no mark from a clock off by hours");
+    }
+    emulator.set_clock_offset(0);
+    let deleting = [vars.as_slice(), &[("JANITOR_DRY_RUN", "false")]].concat();
+    let honest = sweep(&janitor(&emulator, &deleting).await).await;
+    assert_eq!(fate(&honest, "broken@ri"), ("waiting".into(), "kept".into()), "the grace starts only now");
+    assert!(item(&honest, "broken@ri").reason.contains("so far, JANITOR_DMS_GRACE is 1h"));
+    assert!(deletes(&emulator).is_empty());
+    assert_eq!(marks(&state).values().map(BTreeMap::len).sum::<usize>(), 1);
+}
+
+#[tokio::test]
+async fn a_clock_ahead_never_ages_a_resource_early() {
+    let emulator =
+        emulator(Fleet { integrations: vec![integration("old", "failed", DAYS + DAYS / 24)], ..Fleet::default() })
+            .await;
+    let vars = [("JANITOR_DRY_RUN", "false"), ("JANITOR_PROVIDERS", "rds"), ("JANITOR_MIN_AGE", "24h")];
+    // RDS's clock 3 hours behind this machine's: judged on the earlier clock, the integration is 22 hours old.
+    emulator.set_clock_offset(-3 * 3_600);
+    let ahead = sweep(&janitor(&emulator, &vars).await).await;
+    assert_eq!(fate(&ahead, "old"), ("tooYoung".into(), "kept".into()));
+    assert!(deletes(&emulator).is_empty());
+    emulator.set_clock_offset(0);
+    let honest = sweep(&janitor(&emulator, &vars).await).await;
+    assert_eq!(fate(&honest, "old"), ("delete".into(), "deleted".into()));
+}
