@@ -2,7 +2,8 @@
 """Checks a SAM/CloudFormation template's IAM grants against rules cfn-lint does not have.
 
 A template fails when an IAM statement that allows something
-  1. allows a write action on Resource "*" (or through NotResource / NotAction), or
+  1. allows a write action on Resource "*" (or through NotResource / NotAction), unless the statement holds only
+     the CloudWatch Logs log-delivery actions a service's vended logs are set up with (LOG_DELIVERY_ACTIONS), or
   2. pins a control-plane action's resource to the stack's region (${AWS::Region}, !Ref AWS::Region) while
      the template has a `Regions` parameter, so the function may sweep regions the grant does not cover.
      Reads count too: a denied dms:ListTagsForResource fails a region's whole DMS scan, even in a dry run.
@@ -38,6 +39,24 @@ from typing import Any, Iterator
 import cfnlint.decode
 
 READ_PREFIXES = ("describe", "list", "get", "batchget")
+# Rule 1's one exception. A service that delivers its logs to CloudWatch Logs as vended logs (Step Functions' state
+# machine logging) sets the delivery up through its role with these actions, and AWS documents them on "*": the Step
+# Functions Developer Guide's "IAM policies for logging to CloudWatch Logs" grants exactly these on "*", and the
+# log-delivery actions (Create/Get/Update/Delete/ListLogDeliveries) support no resource type in the Service
+# Authorization Reference. Named in full, in a statement that holds nothing else: a wildcard such as
+# logs:*LogDelivery, another action beside them, or NotResource is still a finding.
+LOG_DELIVERY_ACTIONS = frozenset(
+    {
+        "logs:createlogdelivery",
+        "logs:getlogdelivery",
+        "logs:updatelogdelivery",
+        "logs:deletelogdelivery",
+        "logs:listlogdeliveries",
+        "logs:putresourcepolicy",
+        "logs:describeresourcepolicies",
+        "logs:describeloggroups",
+    }
+)
 SAM_POLICY_HOLDERS = {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"}
 IAM_POLICY_DOCUMENTS = {"AWS::IAM::Policy": "PolicyDocument", "AWS::IAM::ManagedPolicy": "PolicyDocument"}
 IAM_INLINE_POLICY_HOLDERS = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}
@@ -137,6 +156,11 @@ def is_control_plane(action: str) -> bool:
     return action.partition(":")[0].lower() not in JANITOR_OWN_SERVICES
 
 
+def is_log_delivery_setup(actions: list[str]) -> bool:
+    """A statement whose every action is one of LOG_DELIVERY_ACTIONS (IAM compares action names case-insensitively)."""
+    return bool(actions) and all(action.lower() in LOG_DELIVERY_ACTIONS for action in actions)
+
+
 def is_read(action: str) -> bool:
     """IAM action names are case-insensitive; a wildcard after a read prefix still matches only reads."""
     service, colon, name = action.partition(":")
@@ -183,7 +207,10 @@ def statement_findings(statement: Statement, sweeps_other_regions: bool) -> Iter
     actions = allowed_actions(body)
     writes = [action for action in actions if not is_read(action)]
     resources = items(body.get("Resource"))
-    if writes and ("NotResource" in body or any(render(resource) == "*" for resource in resources)):
+    on_everything = "NotResource" in body or any(render(resource) == "*" for resource in resources)
+    if on_everything and "NotResource" not in body and is_log_delivery_setup(actions):
+        writes = []
+    if writes and on_everything:
         scope = "NotResource (every resource not listed)" if "NotResource" in body else 'Resource "*"'
         for action in writes:
             yield f"{statement.name}: write action {action} is allowed on {scope}; name the resources it may change"
@@ -393,6 +420,17 @@ BAD_TEMPLATES = {
     ("a read pinned to the stack's region (a denied tag look-up fails the DMS scan)", "dms:ListTagsForResource"): (
         PINNED_READ
     ),
+    ("another logs write on * beside the log-delivery actions", "logs:DeleteLogGroup"): FUNCTION_WITH.format(
+        statements="            - Effect: Allow\n"
+        "              Action: [logs:CreateLogDelivery, logs:PutResourcePolicy, logs:DeleteLogGroup]\n"
+        "              Resource: '*'"
+    ),
+    ("a wildcard over the log-delivery actions on *", "logs:*LogDelivery"): FUNCTION_WITH.format(
+        statements="            - {Effect: Allow, Action: 'logs:*LogDelivery', Resource: '*'}"
+    ),
+    ("the log-delivery actions on NotResource", "NotResource"): FUNCTION_WITH.format(
+        statements="            - {Effect: Allow, Action: logs:CreateLogDelivery, NotResource: x}"
+    ),
 }
 
 CLEAN_TEMPLATES = {
@@ -406,6 +444,21 @@ CLEAN_TEMPLATES = {
         "!Ref AWS::NoValue]"
     ),
     "a deny on *": FUNCTION_WITH.format(statements="            - {Effect: Deny, Action: '*', Resource: '*'}"),
+    "a state machine role's documented log-delivery actions on *": """
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: x}, Action: sts:AssumeRole}]}
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: [logs:CreateLogDelivery, logs:getLogDelivery, logs:UpdateLogDelivery, logs:DeleteLogDelivery,
+                         logs:ListLogDeliveries, logs:PutResourcePolicy, logs:DescribeResourcePolicies,
+                         logs:DescribeLogGroups]
+                Resource: '*'
+""",
     "the stack's own state machine, in the stack's region": FUNCTION_WITH.format(
         statements="            - Effect: Allow\n              Action: [states:StartExecution, states:StopExecution]\n"
         "              Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:m/*"
@@ -558,7 +611,10 @@ def main(argv: list[str]) -> int:
     if found:
         return 1
     if janitor is None:
-        print(f"{args.template}: IAM grants ok (no write on *, no grant pinned to the stack's region)")
+        print(
+            f"{args.template}: IAM grants ok (no write on * but the documented log-delivery set, no grant pinned to "
+            "the stack's region)"
+        )
     else:
         print(
             f"{args.template}: IAM grants ok (no write on *, none pinned to the stack's region, trusts a named role "

@@ -4,11 +4,18 @@
 //!
 //! An archive that fails never changes what the run did: [`ReportArchive::store`] runs after the sweep and returns
 //! its failure as an error for the caller to report.
+//!
+//! A report is created, never replaced: every write is conditional on its key being free (`If-None-Match: *`), and
+//! the template's bucket policy refuses any write that is not.
 
 use crate::aws;
 use crate::report::Report;
 use aws_config::SdkConfig;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::put_object::PutObjectError;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -19,6 +26,11 @@ pub const KEY_PREFIX: &str = "reports/";
 
 /// The longest trigger slug a key carries; an event's trigger names its source and detail-type.
 const TRIGGER_IN_KEY: usize = 48;
+
+/// Keys one report tries, each with a fresh nonce, while S3 answers that the key is taken. Two runs started in the
+/// same second drawing the same 32-bit nonce is already unlikely; a key still taken after this many draws means
+/// something else writes there, and the report says so instead of looping.
+pub const KEY_ATTEMPTS: u32 = 3;
 
 /// Why a report was not archived; either way the report is still in the response and the logs.
 #[derive(Debug, thiserror::Error)]
@@ -83,38 +95,89 @@ impl ReportArchive {
         ArchiveRecord { bucket: self.bucket.clone(), key: String::new(), error: Some(why.to_owned()) }
     }
 
-    /// Writes the full report under a new key ([`report_key`]) and says where.
+    /// Writes the full report under a new key ([`report_key`]) and says where; never over an existing object.
     ///
     /// The report is serialized once, into one buffer that becomes the request body without a copy: PutObject
     /// needs the length before the body (a streamed upload would need a multipart upload or aws-chunked signing),
-    /// and a retried attempt resends the same buffer rather than serializing again.
+    /// and a retried attempt, or another key, resends the same buffer rather than serializing again.
     pub async fn store(&self, report: &Report) -> Result<ArchiveRecord, ArchiveError> {
-        let key = report_key(report, SystemTime::now(), fastrand::u32(..));
+        self.store_with_nonces(report, || fastrand::u32(..)).await
+    }
+
+    /// [`ReportArchive::store`] with each key's nonce drawn from `nonce`: tests pick the keys.
+    ///
+    /// Every PutObject carries `If-None-Match: *`. From the S3 User Guide ("How to prevent object overwrites with
+    /// conditional writes") and the PutObject API reference: S3 then writes only if no object has the key, and
+    /// answers 412 Precondition Failed when one does; 409 ConditionalRequestConflict when a conflicting write or
+    /// delete of the key raced it (to be retried). Either way this report takes another key, with a fresh nonce, up
+    /// to [`KEY_ATTEMPTS`] keys. (In a versioned bucket the check is against the current version.) moto's server
+    /// also answers 412 PreconditionFailed and keeps the object (tests/integration/moto_backed.rs).
+    ///
+    /// An SDK retry of a write that did land but whose answer was lost meets its own object: the report is then
+    /// archived twice, under two keys, and never overwritten.
+    pub async fn store_with_nonces(
+        &self,
+        report: &Report,
+        mut nonce: impl FnMut() -> u32 + Send,
+    ) -> Result<ArchiveRecord, ArchiveError> {
+        let now = SystemTime::now();
+        let mut key = report_key(report, now, nonce());
         let body = serde_json::to_vec(report).map_err(|cause| ArchiveError::Serialize {
             bucket: self.bucket.clone(),
             key: key.clone(),
             cause,
         })?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|error| ArchiveError::Write {
-                bucket: self.bucket.clone(),
-                key: key.clone(),
-                cause: DisplayErrorContext(&error).to_string(),
-            })?;
-        Ok(ArchiveRecord { bucket: self.bucket.clone(), key, error: None })
+        let body = SdkBody::from(body);
+        let mut attempt = 1;
+        loop {
+            let Some(this_body) = body.try_clone() else {
+                // An in-memory body always clones; said as an error rather than assumed.
+                return Err(self.write_error(key, "the report's body could not be resent".to_owned()));
+            };
+            let sent = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .if_none_match("*")
+                .content_type("application/json")
+                .body(ByteStream::new(this_body))
+                .send()
+                .await;
+            let error = match sent {
+                Ok(_) => return Ok(ArchiveRecord { bucket: self.bucket.clone(), key, error: None }),
+                Err(error) => error,
+            };
+            let cause = DisplayErrorContext(&error).to_string();
+            if !key_taken(&error) {
+                return Err(self.write_error(key, cause));
+            }
+            if attempt >= KEY_ATTEMPTS {
+                let cause = format!("{cause} (each of the {KEY_ATTEMPTS} keys tried was taken; none was overwritten)");
+                return Err(self.write_error(key, cause));
+            }
+            tracing::warn!(bucket = %self.bucket, %key, "a report's key is taken; the report takes another");
+            attempt += 1;
+            key = report_key(report, now, nonce());
+        }
     }
+
+    fn write_error(&self, key: String, cause: String) -> ArchiveError {
+        ArchiveError::Write { bucket: self.bucket.clone(), key, cause }
+    }
+}
+
+/// S3 refused a conditional write because the key exists (412 PreconditionFailed) or another write or delete of it
+/// raced (409 ConditionalRequestConflict): another key will do. The status is checked too, for an answer without a
+/// body to read the code from.
+fn key_taken(error: &SdkError<PutObjectError, HttpResponse>) -> bool {
+    matches!(error.code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+        || error.raw_response().is_some_and(|response| response.status().as_u16() == 412)
 }
 
 /// `reports/YYYY/MM/DD/THHMMSSZ-[<account>-]<trigger>-<nonce>.json`: by the run's start (UTC; `now` if the report has none),
 /// then its trigger, so a listing by date reads in order; the nonce keeps two runs started in the same second (a
-/// schedule and an event) from overwriting each other.
+/// schedule and an event) apart, and the conditional write keeps either from overwriting the other.
 pub fn report_key(report: &Report, now: SystemTime, nonce: u32) -> String {
     let started = DateTime::from_str(&report.started_at, Format::DateTime).unwrap_or_else(|_| DateTime::from(now));
     let (date, time) = utc_parts(started).unwrap_or_else(|| ("0000/00/00".to_owned(), "000000".to_owned()));

@@ -272,12 +272,15 @@ async fn the_dashboard_log_tables_read_fields_the_lambda_logs_carry() {
     assert!(report["totals"]["deleted"].as_u64().unwrap_or_default() > 0, "{report}");
     let logs: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
 
+    // The tables read the log group the function writes to (its LoggingConfig names it).
+    let template = std::fs::read_to_string("template.yaml").expect("template.yaml");
+    assert!(template.contains("        LogGroup: !Ref JanitorFunctionLogGroup\n"), "the function logs to its group");
     let body = dashboard_body(|name| format!("<{name}>"));
     let tables = dashboard_widgets(&body, "log");
     assert_eq!(tables.len(), 2, "latest deletions and scan errors");
     for table in &tables {
         let query = table["properties"]["query"].as_str().expect("a query");
-        assert!(query.starts_with("SOURCE '/aws/lambda/<JanitorFunction>' |"), "{query}");
+        assert!(query.starts_with("SOURCE '<JanitorFunctionLogGroup>' |"), "{query}");
         let (fields, messages) = query_fields_and_messages(query);
         assert!(!fields.is_empty() && !messages.is_empty(), "{query}");
         let lines: Vec<&Value> =

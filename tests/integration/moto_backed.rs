@@ -2,7 +2,8 @@
 //! are linked once):
 //! - the DynamoDB first-seen store: marks across runs, the conditional first write under concurrent sweeps, mark
 //!   removal, the TTL attribute, and what a sweep does when the table is missing or denied;
-//! - the S3 report archive: the whole report under its key, and a write that fails is an error naming the object;
+//! - the S3 report archive: the whole report under its key, never over an existing object (a conditional write; a
+//!   taken key moves the report to another), and a write that fails is an error naming the object;
 //! - the SNS notification: what a subscriber receives for a run worth telling, in the chat integration's format.
 //!
 //! Each test starts its own moto server, so tests share nothing.
@@ -16,8 +17,9 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use aws_sdk_s3::primitives::ByteStream;
 use emulator::{Emulator, Fleet};
-use replication_janitor::archive::{ArchiveError, ReportArchive};
+use replication_janitor::archive::{report_key, ArchiveError, ReportArchive, KEY_ATTEMPTS};
 use replication_janitor::calls::{Caller, RetryPolicy};
 use replication_janitor::handler::Janitor;
 use replication_janitor::notify::{self, Notifier, NotifyError};
@@ -573,6 +575,64 @@ async fn an_archive_that_cannot_be_written_is_an_error_naming_the_object() {
     let text = denied.store(&report).await.expect_err("denied").to_string();
     assert!(text.starts_with(&format!("s3://{BUCKET}/reports/")), "{text}");
     assert!(text.contains("AccessDenied"), "{text}\n{}", moto.log());
+}
+
+/// An object put at `key` before the janitor writes, as another run or another writer would have.
+async fn put_earlier(s3: &aws_sdk_s3::Client, key: &str) -> serde_json::Value {
+    let earlier = serde_json::json!({"earlier": key});
+    let body = serde_json::to_vec(&earlier).expect("json");
+    s3.put_object().bucket(BUCKET).key(key).body(ByteStream::from(body)).send().await.expect("the earlier object");
+    earlier
+}
+
+async fn keys_in_bucket(s3: &aws_sdk_s3::Client) -> Vec<String> {
+    let listed = s3.list_objects_v2().bucket(BUCKET).send().await.expect("list_objects_v2");
+    listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
+}
+
+#[tokio::test]
+async fn a_report_never_overwrites_an_object_at_its_key_and_takes_another() {
+    let (moto, s3) = moto_with_bucket().await;
+    let report = dry_run_report().await;
+    // The report has its start time, so its key is the nonce's alone: the time given is not used.
+    let taken = report_key(&report, SystemTime::now(), 7);
+    let earlier = put_earlier(&s3, &taken).await;
+    let archive = ReportArchive::from_sdk(&moto.sdk(REGION).await, BUCKET, 3);
+    let mut nonces = vec![7, 8].into_iter();
+
+    let record = archive.store_with_nonces(&report, move || nonces.next().expect("two keys")).await.expect("archived");
+
+    assert_eq!(record.key, report_key(&report, SystemTime::now(), 8), "the key of the next nonce");
+    assert_eq!(record.error, None);
+    assert_eq!(object(&s3, &taken).await.1, earlier, "the object already there is as it was");
+    assert_eq!(object(&s3, &record.key).await.1, serde_json::to_value(&report).expect("report JSON"));
+    assert_eq!(keys_in_bucket(&s3).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_report_whose_every_key_is_taken_is_an_error_and_overwrites_nothing() {
+    let (moto, s3) = moto_with_bucket().await;
+    let report = dry_run_report().await;
+    let taken = report_key(&report, SystemTime::now(), 5);
+    let earlier = put_earlier(&s3, &taken).await;
+    let archive = ReportArchive::from_sdk(&moto.sdk(REGION).await, BUCKET, 3);
+    let mut draws = 0;
+
+    let error = archive
+        .store_with_nonces(&report, || {
+            draws += 1;
+            5
+        })
+        .await
+        .expect_err("every key is taken");
+
+    assert_eq!(draws, KEY_ATTEMPTS, "a bounded number of keys, each with a fresh nonce");
+    let ArchiveError::Write { bucket, key, .. } = &error else { panic!("{error:?}") };
+    assert_eq!((bucket.as_str(), key.as_str()), (BUCKET, taken.as_str()));
+    let text = error.to_string();
+    assert!(text.contains("PreconditionFailed") && text.contains("none was overwritten"), "{text}");
+    assert_eq!(object(&s3, &taken).await.1, earlier, "the object already there is as it was");
+    assert_eq!(keys_in_bucket(&s3).await, [taken]);
 }
 
 #[tokio::test]
