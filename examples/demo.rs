@@ -7,9 +7,9 @@
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_databasemigration::config::Credentials;
 use emulator::{Emulator, Fleet};
-use replication_janitor::calls::RetryPolicy;
 use replication_janitor::config::Settings;
-use replication_janitor::startup;
+use replication_janitor::engine::calls::RetryPolicy;
+use replication_janitor::entry::startup;
 use std::time::Duration;
 
 /// Long enough to show a stale resource marked, then waiting out its grace, short enough for a demo.

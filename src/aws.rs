@@ -1,9 +1,9 @@
 //! Building the AWS adapters once per process: one SDK client per service and region, from aws-config defaults
 //! (so `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work), each call bounded in time. Retries are the
-//! janitor's own ([`crate::calls`]): the SDK makes one attempt per call.
+//! janitor's own ([`crate::engine::calls`]): the SDK makes one attempt per call.
 
-use crate::clock::Clocks;
 use crate::config::{ConfigError, Settings};
+use crate::domain::clock::Clocks;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};

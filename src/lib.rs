@@ -1,32 +1,24 @@
-//! replication-janitor: deletes failed AWS DMS connections and RDS zero-ETL integrations under a policy that is
-//! dry run by default, with a report and CloudWatch metrics for every run.
+//! replication-janitor: deletes failed replication resources (AWS DMS connections, RDS and Redshift-managed zero-ETL
+//! integrations, Alibaba Cloud DTS jobs) under a policy that is dry run by default, with a report, metrics, an
+//! archive and a notification for every run.
 //!
-//! Layout: `trigger` (payload -> request), `config` (environment -> settings), `policy` (pure decisions),
-//! `sweep` (orchestration), `providers` (one adapter per control plane), `report` and `metrics`;
-//! `handler`, `lambda` and `cli` are the entry points, `startup` and `aws` build them once per process.
+//! The house, from the top floor down (each layer imports only layers below it):
+//! - [`entry`]: the faces: the Lambda handler, the CLI, and `startup`, which builds everything once per process;
+//! - [`app`]: the janitor: a payload or a command in, a run's report out (triggers, organization accounts);
+//! - [`outputs`]: where a report goes: EMF metrics, the S3 archive, the chat notification;
+//! - [`config`]: the environment read into settings;
+//! - [`engine`]: the sweep (leases, scans, judgements, deletes), the policy, paced calls and the report;
+//! - [`providers`]: the port every control plane implements, the registry that lists them, one module each;
+//! - [`state`]: the port for first-seen marks and leases, and its stores (a file, a DynamoDB table);
+//! - [`aws`]: what every AWS SDK client shares (time limits, retries, the clock watch);
+//! - [`domain`]: the vocabulary: resources, providers, durations, patterns, safe text, clocks, settings' words.
 
-pub mod accounts;
-pub mod archive;
+pub mod app;
 pub mod aws;
-pub mod calls;
-pub mod cli;
-pub mod clock;
 pub mod config;
-pub mod duration;
-pub mod handler;
-pub mod lambda;
-pub mod logging;
-pub mod metrics;
-pub mod notify;
-pub mod pattern;
-pub mod policy;
+pub mod domain;
+pub mod engine;
+pub mod entry;
+pub mod outputs;
 pub mod providers;
-pub mod report;
-pub mod request;
-pub mod resource;
-pub mod setting;
-pub mod startup;
 pub mod state;
-pub mod sweep;
-pub mod text;
-pub mod trigger;

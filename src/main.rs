@@ -3,7 +3,7 @@
 //! memory than a thread pool.
 
 use clap::Parser;
-use replication_janitor::{cli, lambda, logging};
+use replication_janitor::entry::{cli, lambda, logging};
 use std::process::ExitCode;
 
 #[tokio::main(flavor = "current_thread")]

@@ -2,14 +2,15 @@
 //! DeleteConnection. Connections have no tags and no timestamp: protection comes from the tags of their endpoint
 //! and replication instance, and age only from the first-seen grace.
 
-use super::spec::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
-use super::{
+use super::aws_sdk::{
     classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
-    verified, Claim, ControlPlane, DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    verified, Claim, DeleteCodes, PageError, Recheck, Regional,
 };
-use crate::calls::{Access, Caller, Lane};
-use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
-use crate::setting::Setting;
+use super::spec::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
+use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
+use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::setting::Setting;
+use crate::engine::calls::{Access, Caller, Lane};
 use async_trait::async_trait;
 use aws_sdk_databasemigration::types::{Connection, Filter};
 use aws_sdk_databasemigration::Client;

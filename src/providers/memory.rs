@@ -2,7 +2,7 @@
 //! sit beside the code they exercise, with no HTTP.
 
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::resource::{Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::resource::{Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
 use crate::state::{FirstSeenStore, Lease, Leases, Sighting, StateError};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -63,7 +63,7 @@ impl ControlPlane for Fake {
     }
 
     async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-        crate::calls::mark_sent();
+        crate::engine::calls::mark_sent();
         if let Ok(mut deleted) = self.deleted.lock() {
             deleted.push(resource.id.clone());
         }

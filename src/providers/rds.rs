@@ -4,14 +4,15 @@
 //! of the integration" and which AWS's CLI examples fill with the integration's id (the uuid that ends its ARN,
 //! `arn:aws:rds:<region>:<account>:integration:<id>`); none pass the ARN. The janitor sends the id.
 
-use super::spec::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
-use super::{
+use super::aws_sdk::{
     classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
-    verified, Claim, ControlPlane, DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
+    verified, Claim, DeleteCodes, PageError, Recheck, Regional,
 };
-use crate::calls::{Access, Caller};
-use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
-use crate::setting::{ConfigError, Env, Setting};
+use super::spec::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
+use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
+use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::setting::{ConfigError, Env, Setting};
+use crate::engine::calls::{Access, Caller};
 use async_trait::async_trait;
 use aws_sdk_rds::error::ProvideErrorMetadata;
 use aws_sdk_rds::types::Integration;

@@ -12,15 +12,16 @@
 //!   RDS-sourced integration, which the RDS provider owns) is left out of this provider's scan, so no integration is
 //!   ever judged twice.
 
+use super::aws_sdk::{
+    classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
+    verified, Claim, DeleteCodes, PageError, Recheck, Regional,
+};
 use super::rds::{errors_text, integration_resource, IntegrationFacts, IntegrationHandle, IntegrationOptions};
 use super::spec::{ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
-use super::{
-    classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
-    verified, Claim, ControlPlane, DeleteCodes, DeleteOutcome, PageError, Recheck, Regional, Scan, ScanError,
-};
-use crate::calls::{Access, Caller};
-use crate::resource::{ErrorClass, Provider, Resource};
-use crate::setting::Setting;
+use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
+use crate::domain::resource::{ErrorClass, Provider, Resource};
+use crate::domain::setting::Setting;
+use crate::engine::calls::{Access, Caller};
 use async_trait::async_trait;
 use aws_sdk_redshift::error::ProvideErrorMetadata;
 use aws_sdk_redshift::types::Integration;

@@ -3,8 +3,8 @@
 //! [`ProviderSpec`]; config, startup, triggers, the CLI help and the README derive from [`REGISTRY`]. Adding a
 //! control plane is one module that declares a spec, and one line here.
 
-use crate::resource::Provider;
-use crate::setting::Setting;
+use crate::domain::resource::Provider;
+use crate::domain::setting::Setting;
 
 /// The spec types the rest of the janitor names when it reads the registry.
 pub use super::spec::{ArnShape, Build, BuildError, Cloud, Grace, ProviderSettings, ProviderSpec};

@@ -2,9 +2,9 @@
 //! registry (`registry.rs`) lists the providers' specs, so no provider depends on the list it is in.
 
 use super::ControlPlane;
-use crate::calls::Caller;
-use crate::resource::Provider;
-use crate::setting::{ConfigError, Env, Setting};
+use crate::domain::resource::Provider;
+use crate::domain::setting::{ConfigError, Env, Setting};
+use crate::engine::calls::Caller;
 use aws_config::SdkConfig;
 use std::any::Any;
 use std::fmt;
@@ -77,7 +77,7 @@ pub struct Build<'a> {
     pub protect_tag: &'a str,
     pub max_attempts: u32,
     /// Where the clients report the services' clocks (the `Date` of their answers).
-    pub clocks: &'a std::sync::Arc<crate::clock::Clocks>,
+    pub clocks: &'a std::sync::Arc<crate::domain::clock::Clocks>,
 }
 
 /// Why a provider's adapter could not be built (its credentials, say); the janitor does not start.

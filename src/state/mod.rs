@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 /// The scope a provider's marks in a region are kept under. Resource ids are unique only within a provider (a DTS
 /// job id is not an ARN), so the scope names both.
-pub fn scope(provider: crate::resource::Provider, region: &str) -> String {
+pub fn scope(provider: crate::domain::resource::Provider, region: &str) -> String {
     format!("{provider}/{region}")
 }
 

@@ -9,14 +9,14 @@ use emulator::{
     count, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Emulator, Faults, Fleet, RateLimit,
     DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET,
 };
-use replication_janitor::calls::{Access, Caller, RetryPolicy};
+use replication_janitor::app::janitor::Janitor;
 use replication_janitor::config::Settings;
-use replication_janitor::handler::Janitor;
+use replication_janitor::engine::calls::{Access, Caller, RetryPolicy};
+use replication_janitor::engine::report::Report;
+use replication_janitor::entry::startup;
 use replication_janitor::providers::dts::{
     self, Credentials, CredentialsError, CredentialsSource, DtsClient, DtsJobs, DtsOptions,
 };
-use replication_janitor::report::Report;
-use replication_janitor::startup;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -811,7 +811,9 @@ async fn janitor_from_secret(emulator: &Emulator, moto: &Moto, arn: &str, vars: 
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("testing", "testing", None, None, "t"))
         .load()
         .await;
-    startup::janitor_with(&sdk, settings, None, replication_janitor::calls::RetryPolicy::new(2)).await.expect("janitor")
+    startup::janitor_with(&sdk, settings, None, replication_janitor::engine::calls::RetryPolicy::new(2))
+        .await
+        .expect("janitor")
 }
 
 /// The outcome of each DTS call, oldest first.

@@ -4,8 +4,8 @@
 
 use crate::common::*;
 use emulator::{count, Emulator, Fleet};
-use replication_janitor::report::Report;
-use replication_janitor::trigger::{self, TriggerError};
+use replication_janitor::app::trigger::{self, TriggerError};
+use replication_janitor::engine::report::Report;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, SystemTime};

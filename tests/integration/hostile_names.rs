@@ -6,10 +6,10 @@
 use crate::common::*;
 use crate::moto::Moto;
 use emulator::{DtsJob, Emulator, Fleet, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET};
-use replication_janitor::handler::Janitor;
-use replication_janitor::notify::{Notifier, SNS_MESSAGE_BYTES};
-use replication_janitor::report::Report;
-use replication_janitor::text::is_hazard;
+use replication_janitor::app::janitor::Janitor;
+use replication_janitor::domain::text::is_hazard;
+use replication_janitor::engine::report::Report;
+use replication_janitor::outputs::notify::{Notifier, SNS_MESSAGE_BYTES};
 use std::process::Output;
 
 const DTS_REGION: &str = "cn-hangzhou";

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use emulator::{Fleet, OrgAccount, Organization, StsPolicy, MANAGEMENT_ACCOUNT};
-use replication_janitor::resource::ErrorClass;
+use replication_janitor::domain::resource::ErrorClass;
 use std::collections::BTreeSet;
 
 pub const A: &str = "111111111111";

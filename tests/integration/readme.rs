@@ -3,9 +3,9 @@
 
 use crate::common::{dashboard_body, dashboard_widgets};
 use replication_janitor::config::all_settings;
-use replication_janitor::metrics::emf_lines;
-use replication_janitor::report::{Counts, Report, Sweep};
-use replication_janitor::resource::Provider;
+use replication_janitor::domain::resource::Provider;
+use replication_janitor::engine::report::{Counts, Report, Sweep};
+use replication_janitor::outputs::metrics::emf_lines;
 use serde_json::Value;
 use std::collections::BTreeSet;
 

@@ -3,9 +3,9 @@
 
 use crate::common::*;
 use emulator::{count, Faults, Fleet, OnDelete};
-use replication_janitor::policy::Verdict;
+use replication_janitor::engine::policy::Verdict;
+use replication_janitor::engine::report::Outcome;
 use replication_janitor::providers::{dms, rds};
-use replication_janitor::report::Outcome;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -375,9 +375,9 @@ async fn protection_look_ups_ask_about_a_hundred_arns_at_a_time() {
 
 /// A request for the whole configuration that must be over `within` from now.
 fn due_in(
-    janitor: &replication_janitor::handler::Janitor,
+    janitor: &replication_janitor::app::janitor::Janitor,
     within: Duration,
-) -> replication_janitor::request::SweepRequest {
+) -> replication_janitor::engine::request::SweepRequest {
     let mut request = janitor.configured_request("test");
     request.deadline = Some(std::time::SystemTime::now() + within);
     request
@@ -474,8 +474,8 @@ async fn a_sweep_under_relentless_throttling_still_reports_before_its_deadline()
     assert_eq!(report.totals.deleted, 0);
 }
 
-fn integration_event(name: &str) -> replication_janitor::request::Target {
-    replication_janitor::request::Target {
+fn integration_event(name: &str) -> replication_janitor::engine::request::Target {
+    replication_janitor::engine::request::Target {
         provider: rds::PROVIDER,
         region: REGION.to_owned(),
         arn: integration_arn(REGION, name),
@@ -513,7 +513,7 @@ async fn an_event_scoped_sweep_is_capped_but_not_judged_by_the_tripwire() {
     assert_eq!(fate(&report, "int-ok"), ("capped".into(), "kept".into()), "the cap still applies");
 }
 
-async fn janitor_with_cap(emulator: &emulator::Emulator) -> replication_janitor::handler::Janitor {
+async fn janitor_with_cap(emulator: &emulator::Emulator) -> replication_janitor::app::janitor::Janitor {
     janitor(emulator, &[("JANITOR_DRY_RUN", "false"), ("JANITOR_MAX_DELETES", "0")]).await
 }
 
@@ -534,7 +534,7 @@ async fn a_dms_endpoint_event_keeps_the_first_seen_marks_of_the_other_connection
     assert!(marks.contains("src-a") && marks.contains("src-b"), "{marks}");
 
     let mut request = janitor.configured_request("aws.dms/DMS Replication Endpoint State Change");
-    request.target = Some(replication_janitor::request::Target {
+    request.target = Some(replication_janitor::engine::request::Target {
         provider: dms::PROVIDER,
         region: REGION.to_owned(),
         arn: endpoint_arn(REGION, "src-a"),

@@ -1,12 +1,12 @@
 //! A small DTS RPC client: `POST /` with every parameter in the query string and an empty body, signed with V3,
-//! JSON answers, retried and paced like every control plane's calls ([`crate::calls`]) for throttling, 5xx and
+//! JSON answers, retried and paced like every control plane's calls ([`crate::engine::calls`]) for throttling, 5xx and
 //! transport failures. An expired
 //! STS token has the credentials read again from their source (once per expiry) and the call retried once.
 
 use super::credentials::{Credentials, CredentialsSource, RenewableCredentials, Renewal, Signing};
 use super::sign::{self, Signable};
 use super::time;
-use crate::calls::{Access, Attempt, Caller, Lane};
+use crate::engine::calls::{Access, Attempt, Caller, Lane};
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
@@ -241,7 +241,7 @@ pub struct DtsClient {
     /// One lane per region: DTS limits calls per account and region.
     lanes: Arc<Mutex<HashMap<String, Arc<Lane>>>>,
     /// Where the `Date` of each answer goes, to tell whether this machine's clock is off.
-    clocks: Option<Arc<crate::clock::Clocks>>,
+    clocks: Option<Arc<crate::domain::clock::Clocks>>,
 }
 
 impl fmt::Debug for DtsClient {
@@ -274,7 +274,7 @@ impl DtsClient {
     }
 
     /// Reports the `Date` of every answer to `clocks`.
-    pub fn watching_clocks(mut self, clocks: &Arc<crate::clock::Clocks>) -> DtsClient {
+    pub fn watching_clocks(mut self, clocks: &Arc<crate::domain::clock::Clocks>) -> DtsClient {
         self.clocks = Some(Arc::clone(clocks));
         self
     }
@@ -508,7 +508,7 @@ fn nonce() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calls::RetryPolicy;
+    use crate::engine::calls::RetryPolicy;
 
     #[test]
     fn endpoints_follow_the_official_map() {

@@ -29,9 +29,9 @@ pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsM
 
 use super::spec::{Build, BuildError, Building, Cloud, ProviderOptions, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::calls::Access;
-use crate::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
-use crate::setting::{invalid, ConfigError, Env, Setting};
+use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::setting::{invalid, ConfigError, Env, Setting};
+use crate::engine::calls::Access;
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
@@ -585,7 +585,7 @@ mod tests {
             DtsClient::new(
                 Credentials::new("id", "secret", None),
                 None,
-                crate::calls::Caller::new(crate::calls::RetryPolicy::new(1), 1),
+                crate::engine::calls::Caller::new(crate::engine::calls::RetryPolicy::new(1), 1),
             ),
             vec!["cn-hangzhou".into()],
             "keep",

@@ -4,11 +4,11 @@
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_databasemigration::config::Credentials;
 use emulator::{Connection, Emulator, Fleet, Integration};
-use replication_janitor::calls::RetryPolicy;
+use replication_janitor::app::janitor::Janitor;
 use replication_janitor::config::Settings;
-use replication_janitor::handler::Janitor;
-use replication_janitor::report::{Item, Report};
-use replication_janitor::startup;
+use replication_janitor::engine::calls::RetryPolicy;
+use replication_janitor::engine::report::{Item, Report};
+use replication_janitor::entry::startup;
 use std::time::{Duration, SystemTime};
 
 pub const ACCOUNT: &str = "123456789012";

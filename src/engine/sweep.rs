@@ -3,14 +3,14 @@
 //! deadline minus `JANITOR_DEADLINE_MARGIN`, reports what had not finished, and leaves the margin for the report
 //! and the metrics.
 
-use crate::calls::noting_sent;
-use crate::clock::Clocks;
-use crate::policy::{apply_limits, judged, Judgement, Limits, Policy, Verdict};
+use crate::domain::clock::Clocks;
+use crate::domain::resource::{Condition, ErrorClass, Mark, Provider, Resource};
+use crate::engine::calls::noting_sent;
+use crate::engine::policy::{apply_limits, judged, Judgement, Limits, Policy, Verdict};
+use crate::engine::report::{Counts, Item, Outcome, Report, Sweep};
+use crate::engine::request::SweepRequest;
 use crate::providers::registry::Cloud;
 use crate::providers::{ControlPlane, DeleteOutcome};
-use crate::report::{Counts, Item, Outcome, Report, Sweep};
-use crate::request::SweepRequest;
-use crate::resource::{Condition, ErrorClass, Mark, Provider, Resource};
 use crate::state::{scope, FirstSeen, Lease, Sighting};
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -282,7 +282,7 @@ impl Sweeper {
                     group.error = Some(format!(
                         "timed out: the scan had not finished when the run had to stop, JANITOR_DEADLINE_MARGIN={} \
                          before its deadline; nothing here was judged or deleted",
-                        crate::duration::format(self.deadline_margin)
+                        crate::domain::duration::format(self.deadline_margin)
                     ));
                 }
             }
@@ -332,7 +332,7 @@ impl Sweeper {
             report.notes.push(format!(
                 "{skew}, more than JANITOR_MAX_CLOCK_SKEW={}: this run wrote no first-seen mark and deleted nothing \
                  under a grace; fix the clock (NTP) before relying on graces",
-                crate::duration::format(self.max_clock_skew)
+                crate::domain::duration::format(self.max_clock_skew)
             ));
         }
         report
@@ -440,7 +440,7 @@ impl Sweeper {
                         format!(
                             "the run reached its deadline (less JANITOR_DEADLINE_MARGIN={}) before this delete could \
                              start; waits for the next run",
-                            crate::duration::format(self.deadline_margin)
+                            crate::domain::duration::format(self.deadline_margin)
                         ),
                     );
                     (Outcome::Kept, None)
@@ -481,7 +481,7 @@ impl Sweeper {
             let why = format!(
                 "{skew} (more than JANITOR_MAX_CLOCK_SKEW={}), so no first-seen mark was written and the grace cannot \
                  be proven",
-                crate::duration::format(self.max_clock_skew)
+                crate::domain::duration::format(self.max_clock_skew)
             );
             for resource in resources.iter_mut().filter(|r| r.condition == Condition::Stale) {
                 resource.mark = Mark::Unknown(why.clone());
@@ -516,7 +516,7 @@ impl Sweeper {
     }
 
     /// This machine's clock against the services' since `since`, when it is off by more than allowed.
-    fn skew_since(&self, since: SystemTime) -> Option<crate::clock::Skew> {
+    fn skew_since(&self, since: SystemTime) -> Option<crate::domain::clock::Skew> {
         self.clocks.worst_since(since).filter(|skew| skew.magnitude() > self.max_clock_skew)
     }
 
@@ -633,7 +633,7 @@ impl Sweeper {
                 scoped,
                 duration_ms: millis(group.finished),
                 account: self.account.clone(),
-                busy: group.busy.map(|lease| crate::report::Busy::of(&lease)),
+                busy: group.busy.map(|lease| crate::engine::report::Busy::of(&lease)),
                 ..Sweep::new(group.provider, group.region)
             })
             .collect();
@@ -780,10 +780,10 @@ fn outcome_name(outcome: Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pattern::Patterns;
+    use crate::domain::pattern::Patterns;
+    use crate::engine::request::SweepRequest;
     use crate::providers::memory::{job, Fake, Marks, FAKE};
     use crate::providers::registry::Grace;
-    use crate::request::SweepRequest;
     use crate::state::FirstSeenStore;
 
     /// A two-way sync: the forward half may release the reverse half.
@@ -1082,7 +1082,8 @@ mod tests {
             leases.insert(scope.clone(), schedule.clone());
         }
         let mut scoped = request(false, None);
-        scoped.target = Some(crate::request::Target { provider: FAKE, region: "cn-hangzhou".into(), arn: "j".into() });
+        scoped.target =
+            Some(crate::engine::request::Target { provider: FAKE, region: "cn-hangzhou".into(), arn: "j".into() });
         let sweeper = || {
             let planes: Vec<Arc<dyn ControlPlane>> = vec![Arc::new(Fake::new(failed_jobs("cn-hangzhou", 1)))];
             let first_seen = FirstSeen::Store(store.clone());

@@ -1,13 +1,13 @@
 //! Cold start: settings -> AWS clients -> the janitor, shared by the Lambda and CLI faces, the demo and the tests.
 
-use crate::accounts::{AccountSource, AssumedRoles, Directory, Listed, Members, Organization};
-use crate::archive::ReportArchive;
+use crate::app::accounts::{AccountSource, AssumedRoles, Directory, Listed, Members, Organization};
+use crate::app::janitor::Janitor;
 use crate::aws;
-use crate::calls::{Caller, RetryPolicy};
-use crate::clock::Clocks;
 use crate::config::{ConfigError, Settings};
-use crate::handler::Janitor;
-use crate::notify::Notifier;
+use crate::domain::clock::Clocks;
+use crate::engine::calls::{Caller, RetryPolicy};
+use crate::outputs::archive::ReportArchive;
+use crate::outputs::notify::Notifier;
 use crate::providers::registry::{Build, BuildError, Cloud};
 use crate::state::{DynamoStore, FileStore, FirstSeen};
 use aws_config::SdkConfig;

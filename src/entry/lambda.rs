@@ -1,10 +1,10 @@
 //! The Lambda face: serve the Runtime API with one janitor built at cold start; print metrics as EMF per invocation.
 
+use crate::app::janitor::{Answer, AnswerError, Janitor};
+use crate::app::trigger::{self, TriggerError};
 use crate::config::Settings;
-use crate::handler::{Answer, AnswerError, Janitor};
-use crate::report::{LAMBDA_ITEMS_BUDGET, ORGANIZATION_ITEMS_BUDGET};
-use crate::startup::StartupError;
-use crate::trigger::{self, TriggerError};
+use crate::engine::report::{LAMBDA_ITEMS_BUDGET, ORGANIZATION_ITEMS_BUDGET};
+use crate::entry::startup::StartupError;
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
@@ -115,7 +115,7 @@ pub async fn invoke(janitor: &Janitor, event: LambdaEvent<Body>) -> Result<Answe
 /// Runs until the Lambda service stops the instance. A bad setting is reported as an init error.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let janitor = match Settings::from_env() {
-        Ok(settings) => crate::startup::janitor(settings, None).await,
+        Ok(settings) => crate::entry::startup::janitor(settings, None).await,
         Err(error) => Err(error.into()),
     };
     let janitor = match janitor {
@@ -165,7 +165,7 @@ mod tests {
     /// explicitly: `cargo lambda build` passes `abort` when the profile sets nothing.
     #[test]
     fn release_builds_keep_panics_catchable() {
-        let manifest = include_str!("../Cargo.toml");
+        let manifest = include_str!("../../Cargo.toml");
         let release = manifest.split("[profile.release]").nth(1).expect("a release profile");
         let release = release.split("\n[").next().unwrap_or_default();
         let panic: Vec<&str> = release.lines().map(str::trim).filter(|l| l.starts_with("panic")).collect();

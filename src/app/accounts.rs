@@ -11,10 +11,11 @@
 //! - Assumed: an account under an OU nested below a configured one is the configured OU's (its `Paths` name both);
 //!   where `Paths` is not given, only the accounts directly in each OU are found (`ListAccountsForParent`).
 
-use crate::calls::{Access, Caller, Lane, RetryPolicy};
+use crate::domain::resource::ErrorClass;
+use crate::engine::calls::{Access, Caller, Lane, RetryPolicy};
+use crate::providers::aws_sdk::classify;
 use crate::providers::registry::{Build, Cloud, ProviderSettings};
-use crate::providers::{classify, ControlPlane};
-use crate::resource::ErrorClass;
+use crate::providers::ControlPlane;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::error::CredentialsError;
@@ -240,7 +241,7 @@ pub struct AssumedRoles {
     concurrency: usize,
     protect_tag: String,
     /// Where the member accounts' clients report the services' clocks.
-    clocks: Arc<crate::clock::Clocks>,
+    clocks: Arc<crate::domain::clock::Clocks>,
 }
 
 /// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws` (assumed for the
@@ -285,7 +286,7 @@ impl AssumedRoles {
     }
 
     /// The member accounts' clients report the services' clocks to `clocks`.
-    pub fn watching_clocks(mut self, clocks: Arc<crate::clock::Clocks>) -> AssumedRoles {
+    pub fn watching_clocks(mut self, clocks: Arc<crate::domain::clock::Clocks>) -> AssumedRoles {
         self.clocks = clocks;
         self
     }

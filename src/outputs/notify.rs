@@ -29,12 +29,12 @@
 //! over HTTPS); e-mail subscribers get the same summary as plain text under the `email` key, and the `Subject`
 //! (documented: under 100 characters, no line breaks or control characters) is the title.
 
-use crate::archive::ArchiveRecord;
 use crate::aws;
-use crate::policy::Verdict;
-use crate::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
-use crate::resource::ErrorClass;
-use crate::text;
+use crate::domain::resource::ErrorClass;
+use crate::domain::text;
+use crate::engine::policy::Verdict;
+use crate::engine::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
+use crate::outputs::archive::ArchiveRecord;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -595,9 +595,9 @@ fn place_in_region(sweep: &Sweep) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::resource::Provider;
+    use crate::engine::report::Counts;
     use crate::providers::{dms, rds};
-    use crate::report::Counts;
-    use crate::resource::Provider;
 
     fn item(name: &str, verdict: Verdict, outcome: Outcome, error: Option<&str>) -> Item {
         Item {

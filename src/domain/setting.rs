@@ -1,7 +1,7 @@
 //! The vocabulary of settings shared by the run-wide configuration and the providers' own settings: one documented
 //! setting, the error a bad value gets, and readers that give every variable the same checks and messages.
 
-use crate::duration;
+use crate::domain::duration;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 

@@ -1,20 +1,20 @@
 //! The handler: one payload in, one report out. Generic over the control planes (the port), so the Lambda face,
 //! the CLI and the tests all drive the same code.
 
-use crate::accounts::{partition_of, Directory, DirectoryError, Members, OrgSettings};
-use crate::archive::ReportArchive;
-use crate::clock::Clocks;
+use crate::app::accounts::{partition_of, Directory, DirectoryError, Members, OrgSettings};
+use crate::app::trigger::{self, Owner, Scope, Trigger, TriggerError};
 use crate::config::Settings;
-use crate::metrics;
-use crate::notify::{self, Notifier, RunSummary};
+use crate::domain::clock::Clocks;
+use crate::domain::resource::ErrorClass;
+use crate::engine::report::{Report, Unswept};
+use crate::engine::request::SweepRequest;
+use crate::engine::sweep::{RunBudget, Sweeper};
+use crate::outputs::archive::ReportArchive;
+use crate::outputs::metrics;
+use crate::outputs::notify::{self, Notifier, RunSummary};
 use crate::providers::registry::Cloud;
 use crate::providers::ControlPlane;
-use crate::report::{Report, Unswept};
-use crate::request::SweepRequest;
-use crate::resource::ErrorClass;
 use crate::state::FirstSeen;
-use crate::sweep::{RunBudget, Sweeper};
-use crate::trigger::{self, Owner, Scope, Trigger, TriggerError};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -235,8 +235,8 @@ impl Janitor {
                     what: "accounts",
                     names: trigger::clip(stranger),
                     variable: match organization.settings.source {
-                        crate::accounts::AccountSource::Listed(_) => "JANITOR_ACCOUNTS",
-                        crate::accounts::AccountSource::Organization { .. } => "JANITOR_ORGANIZATIONAL_UNITS",
+                        crate::app::accounts::AccountSource::Listed(_) => "JANITOR_ACCOUNTS",
+                        crate::app::accounts::AccountSource::Organization { .. } => "JANITOR_ORGANIZATIONAL_UNITS",
                     },
                     allowed: accounts.iter().take(20).cloned().collect(),
                 });
@@ -454,7 +454,7 @@ fn unlisted(request: &SweepRequest, error: &DirectoryError) -> Report {
             .unwrap_or_default(),
         duration_ms: 0,
         notes: request.notes.clone(),
-        totals: crate::report::Counts::of_scan_failure(Some(ErrorClass::Service), false),
+        totals: crate::engine::report::Counts::of_scan_failure(Some(ErrorClass::Service), false),
         sweeps: Vec::new(),
         archive: None,
         account: None,
@@ -468,11 +468,11 @@ fn unlisted(request: &SweepRequest, error: &DirectoryError) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{Listed, MemberError};
-    use crate::policy::Verdict;
+    use crate::app::accounts::{Listed, MemberError};
+    use crate::domain::resource::Resource;
+    use crate::engine::policy::Verdict;
     use crate::providers::memory::{job, Fake, Marks};
     use crate::providers::rds;
-    use crate::resource::Resource;
     use async_trait::async_trait;
     use serde_json::json;
     use std::collections::HashMap;
@@ -539,7 +539,7 @@ mod tests {
         let settings =
             Settings::parse(|n| all.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())).expect("valid settings");
         let listed = match settings.organization.as_ref().map(|o| &o.source) {
-            Some(crate::accounts::AccountSource::Listed(accounts)) => accounts.clone(),
+            Some(crate::app::accounts::AccountSource::Listed(accounts)) => accounts.clone(),
             _ => Vec::new(),
         };
         Janitor::with_first_seen(settings, Vec::new(), first_seen).with_organization(
@@ -648,7 +648,7 @@ mod tests {
         let report = report(janitor.respond(json!({}), Some(deadline), None).await.expect("a run"));
         assert!(started.elapsed() < Duration::from_millis(1_500), "the answer came before the deadline");
         let a1 = report.sweeps[0].items.first().map(|i| i.outcome);
-        assert_eq!(a1, Some(crate::report::Outcome::Unconfirmed), "sent, unanswered at the cutoff");
+        assert_eq!(a1, Some(crate::engine::report::Outcome::Unconfirmed), "sent, unanswered at the cutoff");
         let b = report.accounts.iter().find(|s| s.account == B).expect("B is listed");
         assert_eq!(
             b.error.as_deref(),

@@ -2,8 +2,8 @@
 //! call. One line per provider (dimension `Provider`) and one aggregate without dimensions (which alone carries
 //! `ArchiveFailed` and `NotifyFailed`); never a resource id.
 
-use crate::report::{Counts, Report, Sweep};
-use crate::resource::{ErrorClass, Provider};
+use crate::domain::resource::{ErrorClass, Provider};
+use crate::engine::report::{Counts, Report, Sweep};
 use serde_json::{json, Map, Value};
 
 const COUNTS: &[&str] = &[
@@ -167,7 +167,7 @@ pub fn account_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{AccountSummary, Totals};
+    use crate::engine::report::{AccountSummary, Totals};
     use serde_json::Value;
 
     /// An organization run: two accounts swept by DMS and RDS each, a third not reached.

@@ -1,9 +1,9 @@
 //! The run's report: per provider and region, counts by verdict and outcome and the per-item list. It is the
 //! Lambda response and the CLI's stdout, so its field names are a public contract.
 
-use crate::policy::Verdict;
-use crate::resource::{ErrorClass, Provider};
-use crate::text;
+use crate::domain::resource::{ErrorClass, Provider};
+use crate::domain::text;
+use crate::engine::policy::Verdict;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -266,7 +266,7 @@ pub struct Report {
     pub sweeps: Vec<Sweep>,
     /// Where the full report was archived (`JANITOR_REPORT_BUCKET`), or why it could not be.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub archive: Option<crate::archive::ArchiveRecord>,
+    pub archive: Option<crate::outputs::archive::ArchiveRecord>,
     /// The member account this report is about, when it is one account's part of an organization run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,

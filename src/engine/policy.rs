@@ -1,9 +1,9 @@
 //! The policy: pure decisions about what is stale, with a reason for every verdict, and the run-wide limits
 //! (tripwire, cap) applied before any delete. No I/O here, so every rule is table-tested.
 
-use crate::pattern::Patterns;
+use crate::domain::pattern::Patterns;
+use crate::domain::resource::{Age, Condition, Mark, Provider, Resource};
 use crate::providers::registry::Grace;
-use crate::resource::{Age, Condition, Mark, Provider, Resource};
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
@@ -89,7 +89,7 @@ impl Policy {
             return judged(Verdict::Protected, format!("protected by {by}"));
         }
         let elapsed = |since: &SystemTime| now.duration_since(*since).unwrap_or(Duration::ZERO);
-        let shown = crate::duration::format;
+        let shown = crate::domain::duration::format;
         let min_age = self.min_age;
         let created = match &resource.age {
             Age::CreatedAt(created) if elapsed(created) < min_age => {
@@ -190,7 +190,7 @@ pub fn apply_limits(plan: &mut [(Provider, &mut Judgement)], limits: Limits, ful
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::Handle;
+    use crate::domain::resource::Handle;
     use std::sync::Arc;
 
     const HOUR: Duration = Duration::from_secs(3_600);

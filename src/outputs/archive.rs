@@ -9,7 +9,7 @@
 //! the template's bucket policy refuses any write that is not.
 
 use crate::aws;
-use crate::report::Report;
+use crate::engine::report::Report;
 use aws_config::SdkConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::put_object::PutObjectError;
@@ -227,7 +227,7 @@ fn trigger_slug(trigger: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Counts;
+    use crate::engine::report::Counts;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn report(started_at: &str, trigger: &str) -> Report {

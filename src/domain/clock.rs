@@ -42,7 +42,7 @@ impl std::fmt::Display for Skew {
         // the nearest minute.
         let ms = self.offset_ms.unsigned_abs();
         let unit = if ms >= 60_000 { 60_000 } else { 1_000 };
-        let by = crate::duration::format(Duration::from_millis(ms.saturating_add(unit / 2) / unit * unit));
+        let by = crate::domain::duration::format(Duration::from_millis(ms.saturating_add(unit / 2) / unit * unit));
         let side = if self.offset_ms > 0 { "behind" } else { "ahead of" };
         write!(f, "this machine's clock is {by} {side} {}'s (from the Date of its answers)", self.service)
     }

@@ -3,9 +3,9 @@
 //! janitor's own account.
 
 use crate::config::{self, Settings};
+use crate::domain::resource::Provider;
+use crate::engine::request::{SweepRequest, Target};
 use crate::providers::registry::{self, ArnShape, ProviderSpec};
-use crate::request::{SweepRequest, Target};
-use crate::resource::Provider;
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::SystemTime;
@@ -423,7 +423,7 @@ fn narrow(
                 allowed: Vec::new(),
             });
         }
-        if accounts.is_empty() || !accounts.iter().all(|a| crate::accounts::is_account_id(a)) {
+        if accounts.is_empty() || !accounts.iter().all(|a| crate::app::accounts::is_account_id(a)) {
             return Err(TriggerError::BadRequest(clip(&format!(
                 "accounts must be a non-empty list of 12-digit account ids, not {accounts:?}"
             ))));

@@ -2,9 +2,9 @@
 //! and the same sweep code; the JSON report goes to stdout.
 
 use crate::config::{all_settings, Settings};
+use crate::engine::report::Report;
+use crate::engine::request::SweepRequest;
 use crate::providers::registry;
-use crate::report::Report;
-use crate::request::SweepRequest;
 use crate::state::FileStore;
 use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
@@ -241,7 +241,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     let default_state = FileStore::default_path(|name| std::env::var(name).ok());
-    let janitor = match crate::startup::janitor(settings, default_state).await {
+    let janitor = match crate::entry::startup::janitor(settings, default_state).await {
         Ok(janitor) => janitor,
         Err(error) => {
             complain(&error.to_string());

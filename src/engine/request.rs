@@ -2,7 +2,7 @@
 //! module, so that neither the triggers nor the sweep depend on the other.
 
 use crate::config::Settings;
-use crate::resource::Provider;
+use crate::domain::resource::Provider;
 use std::time::SystemTime;
 
 /// What one run should do.

@@ -1,0 +1,6 @@
+//! The faces of the one binary: the Lambda handler, the CLI, and start-up, which builds the janitor once per process.
+
+pub mod cli;
+pub mod lambda;
+pub mod logging;
+pub mod startup;
