@@ -2,7 +2,6 @@
 //! (so `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work), each call bounded in time. Retries are the
 //! janitor's own ([`crate::engine::calls`]): the SDK makes one attempt per call.
 
-use crate::config::{ConfigError, Settings};
 use crate::domain::clock::Clocks;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -44,20 +43,6 @@ pub fn store_retry_config(max_attempts: u32) -> RetryConfig {
         .with_max_attempts(max_attempts)
         .with_initial_backoff(Duration::from_millis(50))
         .with_max_backoff(Duration::from_secs(5))
-}
-
-/// The regions to sweep: `JANITOR_REGIONS`, else the region aws-config resolved.
-pub fn regions(settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, ConfigError> {
-    match (&settings.regions, sdk.region()) {
-        (Some(regions), _) => Ok(regions.clone()),
-        (None, Some(region)) => Ok(vec![region.to_string()]),
-        (None, None) => Err(ConfigError {
-            variable: "JANITOR_REGIONS",
-            value: String::new(),
-            expected: "a comma list of regions, or a configured AWS region (AWS_REGION or the profile's region)"
-                .to_owned(),
-        }),
-    }
 }
 
 /// Feeds every answer's `Date` header to [`Clocks`], so a run can tell when this machine's clock is off (the SDK

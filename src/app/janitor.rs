@@ -154,7 +154,7 @@ impl Janitor {
 
     /// A request for the whole configuration, as the CLI runs it.
     pub fn configured_request(&self, trigger: &str) -> SweepRequest {
-        SweepRequest::configured(&self.settings, trigger, None)
+        SweepRequest::configured(&self.settings.providers, self.settings.dry_run, trigger, None)
     }
 
     /// Handles one invocation payload; a payload the janitor cannot read is an error, never a panic.

@@ -325,7 +325,7 @@ pub fn resolve(
     scope: &Scope,
     deadline: Option<SystemTime>,
 ) -> Result<SweepRequest, TriggerError> {
-    let mut request = SweepRequest::configured(settings, "", deadline);
+    let mut request = SweepRequest::configured(&settings.providers, settings.dry_run, "", deadline);
     match trigger {
         Trigger::Schedule { rule } => {
             request.trigger = "schedule".to_owned();

@@ -1,13 +1,16 @@
 //! Settings from the environment (the CLI feeds its flags through the same parser), validated once at start:
 //! a bad value is an error that names the variable, the value and what is accepted.
 
-use crate::app::accounts::{self, AccountSource, OrgSettings};
+pub mod organization;
+
 use crate::domain::duration;
 use crate::domain::pattern::Patterns;
 use crate::domain::resource::Provider;
 use crate::domain::setting::{invalid, Env, AGE_RANGE};
 use crate::engine::policy::{Limits, Policy};
 use crate::providers::registry::{self, Cloud, Grace, ProviderSettings, REGISTRY};
+use organization as accounts;
+use organization::{AccountSource, OrgSettings};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -310,7 +313,7 @@ impl Settings {
         }
         let notify_topic_arn = get("JANITOR_NOTIFY_TOPIC_ARN");
         if let Some(arn) = &notify_topic_arn {
-            if crate::outputs::notify::topic_region(arn).is_none() {
+            if topic_region(arn).is_none() {
                 return Err(invalid(
                     "JANITOR_NOTIFY_TOPIC_ARN",
                     arn,
@@ -553,6 +556,18 @@ fn parse_regions(list: &str) -> Option<Vec<String>> {
         }
     }
     (!regions.is_empty()).then_some(regions)
+}
+
+/// The region in a topic ARN (`arn:<partition>:sns:<region>:<account>:<name>`), if it is one.
+pub fn topic_region(topic_arn: &str) -> Option<&str> {
+    let mut parts = topic_arn.splitn(6, ':');
+    let shaped = parts.next() == Some("arn") && parts.next().is_some_and(|p| !p.is_empty());
+    if !shaped || parts.next() != Some("sns") {
+        return None;
+    }
+    let region = parts.next().filter(|r| !r.is_empty())?;
+    parts.next().filter(|account| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))?;
+    parts.next().filter(|name| !name.is_empty()).map(|_| region)
 }
 
 #[cfg(test)]

@@ -4,7 +4,25 @@ use serde::Serialize;
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use std::time::SystemTime;
+
+/// Whose API a provider speaks: each cloud's regions are configured apart, because the clouds share region ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cloud {
+    /// Regions from `JANITOR_REGIONS` (or the configured region); clients from the AWS configuration.
+    Aws,
+    /// Regions from `JANITOR_DTS_REGIONS`.
+    Alibaba,
+}
+
+/// A provider's first-seen grace: how long the janitor must have seen a resource stale before it may delete it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grace {
+    pub duration: Duration,
+    /// The setting that sets it, for reasons.
+    pub variable: &'static str,
+}
 
 /// A control plane the janitor sweeps, by the name settings, payloads and reports use (`dms`, `rds`, ...). Each
 /// provider module declares its own; the registry (`providers::registry`) lists them and says everything else.

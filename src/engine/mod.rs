@@ -3,6 +3,7 @@
 //! (`providers`, `state`), never an SDK.
 
 pub mod calls;
+pub mod plane;
 pub mod policy;
 pub mod report;
 pub mod request;

@@ -2,8 +2,7 @@
 //! (tripwire, cap) applied before any delete. No I/O here, so every rule is table-tested.
 
 use crate::domain::pattern::Patterns;
-use crate::domain::resource::{Age, Condition, Mark, Provider, Resource};
-use crate::providers::registry::Grace;
+use crate::domain::resource::{Age, Condition, Grace, Mark, Provider, Resource};
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 

@@ -232,6 +232,23 @@ impl Sweep {
     }
 }
 
+/// Where a run's report was archived, or why it was not: the report and the notification say so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveRecord {
+    pub bucket: String,
+    pub key: String,
+    /// Set when the write failed: then nothing is at `key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ArchiveRecord {
+    pub fn uri(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
 /// Who held a scope this run found busy, and until when its lease lapses on its own.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -244,9 +261,7 @@ pub struct Busy {
 
 impl Busy {
     pub fn of(lease: &crate::state::Lease) -> Busy {
-        let until = lease.until.and_then(|until| {
-            aws_smithy_types::DateTime::from(until).fmt(aws_smithy_types::date_time::Format::DateTime).ok()
-        });
+        let until = lease.until.map(crate::domain::clock::rfc3339);
         Busy { holder: lease.holder.clone(), until }
     }
 }
@@ -266,7 +281,7 @@ pub struct Report {
     pub sweeps: Vec<Sweep>,
     /// Where the full report was archived (`JANITOR_REPORT_BUCKET`), or why it could not be.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub archive: Option<crate::outputs::archive::ArchiveRecord>,
+    pub archive: Option<ArchiveRecord>,
     /// The member account this report is about, when it is one account's part of an organization run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,

@@ -1,7 +1,6 @@
 //! What one run should do: the request a trigger produces (or the CLI builds) and the sweep carries out. Its own
 //! module, so that neither the triggers nor the sweep depend on the other.
 
-use crate::config::Settings;
 use crate::domain::resource::Provider;
 use std::time::SystemTime;
 
@@ -26,15 +25,21 @@ pub struct SweepRequest {
 }
 
 impl SweepRequest {
-    /// Everything the configuration allows, as a schedule or the CLI runs it; triggers narrow it from here.
-    pub fn configured(settings: &Settings, trigger: &str, deadline: Option<SystemTime>) -> SweepRequest {
+    /// Everything the configuration allows (`providers`, in dry run or not), as a schedule or the CLI runs it;
+    /// triggers narrow it from here.
+    pub fn configured(
+        providers: &[Provider],
+        dry_run: bool,
+        trigger: &str,
+        deadline: Option<SystemTime>,
+    ) -> SweepRequest {
         SweepRequest {
-            providers: settings.providers.clone(),
+            providers: providers.to_vec(),
             regions: None,
             dts_regions: None,
             accounts: None,
             target: None,
-            dry_run: settings.dry_run,
+            dry_run,
             deadline,
             trigger: trigger.to_owned(),
             notes: Vec::new(),

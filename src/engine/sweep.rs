@@ -4,13 +4,12 @@
 //! and the metrics.
 
 use crate::domain::clock::Clocks;
-use crate::domain::resource::{Condition, ErrorClass, Mark, Provider, Resource};
+use crate::domain::resource::{Cloud, Condition, ErrorClass, Mark, Provider, Resource};
 use crate::engine::calls::noting_sent;
+use crate::engine::plane::{ControlPlane, DeleteOutcome};
 use crate::engine::policy::{apply_limits, judged, Judgement, Limits, Policy, Verdict};
 use crate::engine::report::{Counts, Item, Outcome, Report, Sweep};
 use crate::engine::request::SweepRequest;
-use crate::providers::registry::Cloud;
-use crate::providers::{ControlPlane, DeleteOutcome};
 use crate::state::{scope, FirstSeen, Lease, Sighting};
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -669,9 +668,7 @@ impl Sweeper {
         Report {
             dry_run: request.dry_run,
             trigger: request.trigger.clone(),
-            started_at: aws_smithy_types::DateTime::from(started)
-                .fmt(aws_smithy_types::date_time::Format::DateTime)
-                .unwrap_or_default(),
+            started_at: crate::domain::clock::rfc3339(started),
             duration_ms: millis(elapsed),
             notes,
             totals,
@@ -781,9 +778,9 @@ fn outcome_name(outcome: Outcome) -> String {
 mod tests {
     use super::*;
     use crate::domain::pattern::Patterns;
+    use crate::domain::resource::Grace;
     use crate::engine::request::SweepRequest;
     use crate::providers::memory::{job, Fake, Marks, FAKE};
-    use crate::providers::registry::Grace;
     use crate::state::FirstSeenStore;
 
     /// A two-way sync: the forward half may release the reverse half.

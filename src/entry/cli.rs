@@ -249,7 +249,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     let deadline = janitor.settings().time_limit.and_then(|limit| started.checked_add(limit));
-    let report = janitor.sweep(&SweepRequest::configured(janitor.settings(), "cli", deadline)).await;
+    let settings = janitor.settings();
+    let request = SweepRequest::configured(&settings.providers, settings.dry_run, "cli", deadline);
+    let report = janitor.sweep(&request).await;
     let metrics_unprinted = args.emf && output_failed("metrics", print_metrics(&janitor.metric_lines(&report)));
     let printed = match args.format {
         Format::Json => print_json(&report),

@@ -78,7 +78,7 @@ pub async fn janitor_with(
     default_state_file: Option<PathBuf>,
     retry: RetryPolicy,
 ) -> Result<Janitor, StartupError> {
-    let aws_regions = if settings.sweeps_aws() { aws::regions(&settings, sdk)? } else { Vec::new() };
+    let aws_regions = if settings.sweeps_aws() { regions(&settings, sdk)? } else { Vec::new() };
     let clocks = Arc::new(Clocks::default());
     let first_seen = first_seen(&settings, sdk, default_state_file, &clocks);
     let caller = Caller::new(retry, settings.concurrency);
@@ -151,6 +151,20 @@ pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) ->
     let sdk = if needs_aws { aws::load_sdk_config().await } else { SdkConfig::builder().build() };
     let retry = RetryPolicy::new(settings.max_attempts);
     janitor_with(&sdk, settings, default_state_file, retry).await
+}
+
+/// The regions to sweep: `JANITOR_REGIONS`, else the region aws-config resolved.
+pub fn regions(settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, ConfigError> {
+    match (&settings.regions, sdk.region()) {
+        (Some(regions), _) => Ok(regions.clone()),
+        (None, Some(region)) => Ok(vec![region.to_string()]),
+        (None, None) => Err(ConfigError {
+            variable: "JANITOR_REGIONS",
+            value: String::new(),
+            expected: "a comma list of regions, or a configured AWS region (AWS_REGION or the profile's region)"
+                .to_owned(),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! the template's bucket policy refuses any write that is not.
 
 use crate::aws;
-use crate::engine::report::Report;
+use crate::engine::report::{ArchiveRecord, Report};
 use aws_config::SdkConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::put_object::PutObjectError;
@@ -18,7 +18,6 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_types::error::display::DisplayErrorContext;
-use serde::Serialize;
 use std::time::SystemTime;
 
 /// Where every key starts: the template grants `s3:PutObject` on this prefix only.
@@ -47,23 +46,6 @@ impl ArchiveError {
     pub fn record(&self) -> ArchiveRecord {
         let (ArchiveError::Serialize { bucket, key, .. } | ArchiveError::Write { bucket, key, .. }) = self;
         ArchiveRecord { bucket: bucket.clone(), key: key.clone(), error: Some(self.to_string()) }
-    }
-}
-
-/// Where a run's report was archived, or why it was not: the report and the notification say so.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArchiveRecord {
-    pub bucket: String,
-    pub key: String,
-    /// Set when the write failed: then nothing is at `key`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl ArchiveRecord {
-    pub fn uri(&self) -> String {
-        format!("s3://{}/{}", self.bucket, self.key)
     }
 }
 

@@ -30,11 +30,12 @@
 //! (documented: under 100 characters, no line breaks or control characters) is the title.
 
 use crate::aws;
+use crate::config::topic_region;
 use crate::domain::resource::ErrorClass;
 use crate::domain::text;
 use crate::engine::policy::Verdict;
+use crate::engine::report::ArchiveRecord;
 use crate::engine::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
-use crate::outputs::archive::ArchiveRecord;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -115,18 +116,6 @@ pub struct ChatMetadata {
 pub struct Notifier {
     client: aws_sdk_sns::Client,
     topic_arn: String,
-}
-
-/// The region in a topic ARN (`arn:<partition>:sns:<region>:<account>:<name>`), if it is one.
-pub fn topic_region(topic_arn: &str) -> Option<&str> {
-    let mut parts = topic_arn.splitn(6, ':');
-    let shaped = parts.next() == Some("arn") && parts.next().is_some_and(|p| !p.is_empty());
-    if !shaped || parts.next() != Some("sns") {
-        return None;
-    }
-    let region = parts.next().filter(|r| !r.is_empty())?;
-    parts.next().filter(|account| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))?;
-    parts.next().filter(|name| !name.is_empty()).map(|_| region)
 }
 
 impl Notifier {

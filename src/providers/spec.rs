@@ -3,6 +3,7 @@
 
 use super::ControlPlane;
 use crate::domain::resource::Provider;
+pub use crate::domain::resource::{Cloud, Grace};
 use crate::domain::setting::{ConfigError, Env, Setting};
 use crate::engine::calls::Caller;
 use aws_config::SdkConfig;
@@ -12,15 +13,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Whose API a provider speaks: each cloud's regions are configured apart, because the clouds share region ids.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cloud {
-    /// Regions from `JANITOR_REGIONS` (or the configured region); clients from the AWS configuration.
-    Aws,
-    /// Regions from `JANITOR_DTS_REGIONS`.
-    Alibaba,
-}
 
 /// A service event a provider acts on.
 pub struct EventKind {
@@ -32,14 +24,6 @@ pub struct EventKind {
 pub struct ArnShape {
     pub service: &'static str,
     pub resource_type: &'static str,
-}
-
-/// A provider's first-seen grace: how long the janitor must have seen a resource stale before it may delete it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Grace {
-    pub duration: Duration,
-    /// The setting that sets it, for reasons.
-    pub variable: &'static str,
 }
 
 /// A provider's own settings, parsed by its module and read back only by its `build`.

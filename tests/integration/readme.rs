@@ -131,3 +131,17 @@ fn the_dashboard_is_json_and_plots_only_metrics_the_janitor_emits_with_their_dim
         "the run duration is drawn against the function's timeout"
     );
 }
+
+/// The house's promise: the engine and the vocabulary under it speak to no SDK (the ports do), so they compile
+/// without any AWS or HTTP crate in scope.
+#[test]
+fn the_engine_and_the_domain_name_no_sdk_crate() {
+    for dir in ["src/engine", "src/domain"] {
+        for entry in std::fs::read_dir(dir).expect("layer folder").flatten() {
+            let source = std::fs::read_to_string(entry.path()).expect("source");
+            for crate_name in ["aws_sdk_", "aws_smithy", "aws_config", "reqwest", "lambda_runtime"] {
+                assert!(!source.contains(crate_name), "{} names {crate_name}", entry.path().display());
+            }
+        }
+    }
+}
