@@ -15,7 +15,7 @@ pub use crate::config::organization::{is_account_id, AccountSource, OrgSettings}
 use crate::domain::resource::ErrorClass;
 use crate::engine::calls::{Access, Caller, Lane, RetryPolicy};
 use crate::providers::aws_sdk::classify;
-use crate::providers::registry::{Build, Cloud, ProviderSettings};
+use crate::providers::registry::{Build, ProviderSettings};
 use crate::providers::ControlPlane;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -24,7 +24,7 @@ use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentia
 use aws_credential_types::Credentials;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use aws_smithy_types::error::display::DisplayErrorContext;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -184,7 +184,8 @@ pub struct AssumedRoles {
     partition: String,
     /// The enabled AWS providers' settings; Alibaba Cloud's are swept once, from the janitor's own account.
     planes: Vec<ProviderSettings>,
-    regions: Vec<String>,
+    /// The regions of each per-account cloud, by cloud name.
+    regions: BTreeMap<&'static str, Vec<String>>,
     /// Each account's calls get a caller of their own: its deletes in flight and its lanes are its own, as AWS
     /// limits each account on its own.
     retry: RetryPolicy,
@@ -216,7 +217,7 @@ impl AssumedRoles {
         sdk: &SdkConfig,
         org: &OrgSettings,
         planes: &[ProviderSettings],
-        regions: Vec<String>,
+        regions: BTreeMap<&'static str, Vec<String>>,
         retry: RetryPolicy,
         concurrency: usize,
         protect_tag: &str,
@@ -225,8 +226,9 @@ impl AssumedRoles {
             sdk: sdk.clone(),
             role: org.member_role.clone(),
             external_id: org.external_id.clone(),
-            partition: partition_of(regions.first().map(String::as_str).unwrap_or_default()).to_owned(),
-            planes: planes.iter().filter(|p| p.provider.cloud() == Cloud::Aws).cloned().collect(),
+            partition: partition_of(regions.values().flatten().next().map(String::as_str).unwrap_or_default())
+                .to_owned(),
+            planes: planes.iter().filter(|p| p.provider.cloud().per_account).cloned().collect(),
             regions,
             retry,
             concurrency,
@@ -272,7 +274,7 @@ impl Members for AssumedRoles {
             let build = Build {
                 sdk: &sdk,
                 settings,
-                regions: &self.regions,
+                regions: self.regions.get(settings.provider.cloud().name).map_or(&[], Vec::as_slice),
                 caller: &caller,
                 protect_tag: &self.protect_tag,
                 max_attempts: self.retry.max_attempts,

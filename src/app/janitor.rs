@@ -12,12 +12,13 @@ use crate::engine::sweep::{RunBudget, Sweeper};
 use crate::outputs::archive::ReportArchive;
 use crate::outputs::metrics;
 use crate::outputs::notify::{self, Notifier, RunSummary};
-use crate::providers::registry::Cloud;
+use crate::providers::registry;
 use crate::providers::ControlPlane;
 use crate::state::FirstSeen;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -38,8 +39,8 @@ struct Organization {
     settings: OrgSettings,
     directory: Arc<dyn Directory>,
     members: Arc<dyn Members>,
-    /// The AWS regions every member account is swept in.
-    regions: Vec<String>,
+    /// The regions every member account is swept in, per per-account cloud (AWS).
+    regions: BTreeMap<&'static str, Vec<String>>,
 }
 
 /// What an invocation answers: a run's report, or one of the fan-out's steps.
@@ -128,7 +129,7 @@ impl Janitor {
         mut self,
         directory: Arc<dyn Directory>,
         members: Arc<dyn Members>,
-        regions: Vec<String>,
+        regions: BTreeMap<&'static str, Vec<String>>,
     ) -> Janitor {
         if let Some(settings) = self.settings.organization.clone() {
             self.organization = Some(Organization { settings, directory, members, regions });
@@ -207,9 +208,17 @@ impl Janitor {
         function_arn: Option<&str>,
     ) -> Result<Report, TriggerError> {
         let owner = Owner::of_function(function_arn);
-        let dts_regions = self.sweeper.regions(Cloud::Alibaba);
+        // What a payload may narrow to: each cloud's regions, those of the member accounts in an organization run.
+        let member_regions = self.organization.as_ref().map(|o| &o.regions);
+        let regions: BTreeMap<&'static str, Vec<String>> = registry::clouds()
+            .into_iter()
+            .map(|cloud| match member_regions.and_then(|m| m.get(cloud.name)) {
+                Some(regions) => (cloud.name, regions.clone()),
+                None => (cloud.name, self.sweeper.regions(cloud)),
+            })
+            .collect();
         let Some(organization) = &self.organization else {
-            let scope = Scope { aws_regions: self.sweeper.regions(Cloud::Aws), dts_regions, owner };
+            let scope = Scope { regions, owner };
             let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
             return Ok(self.sweep(&request).await);
         };
@@ -218,12 +227,13 @@ impl Janitor {
         let listed = organization.directory.accounts().await;
         let owner = match &listed {
             Ok(accounts) => {
-                let partition = partition_of(organization.regions.first().map(String::as_str).unwrap_or_default());
+                let first = organization.regions.values().flatten().next();
+                let partition = partition_of(first.map(String::as_str).unwrap_or_default());
                 owner.members(accounts.clone(), partition)
             }
             Err(_) => owner,
         };
-        let scope = Scope { aws_regions: organization.regions.clone(), dts_regions, owner };
+        let scope = Scope { regions, owner };
         let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
         let accounts = match listed {
             Ok(accounts) => accounts,
@@ -545,7 +555,7 @@ mod tests {
         Janitor::with_first_seen(settings, Vec::new(), first_seen).with_organization(
             Arc::new(Listed(listed)),
             Arc::clone(accounts) as Arc<dyn Members>,
-            vec!["cn-hangzhou".to_owned()],
+            BTreeMap::from([("aws", vec!["cn-hangzhou".to_owned()])]),
         )
     }
 

@@ -8,6 +8,7 @@ use crate::engine::request::{SweepRequest, Target};
 use crate::providers::registry::{self, ArnShape, ProviderSpec};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 /// A payload the janitor cannot act on; the invocation fails with this message.
@@ -51,13 +52,29 @@ pub fn clip(text: &str) -> String {
 pub struct ManualRequest {
     pub dry_run: Option<bool>,
     pub providers: Option<Vec<String>>,
-    /// Narrows the AWS providers (DMS, RDS) to these of `JANITOR_REGIONS`.
-    pub regions: Option<Vec<String>>,
-    /// Narrows DTS to these of `JANITOR_DTS_REGIONS`: Alibaba Cloud and AWS share region ids, so each cloud's are
-    /// named apart.
-    pub dts_regions: Option<Vec<String>>,
     /// Narrows an organization run to these of its accounts.
     pub accounts: Option<Vec<String>>,
+    /// Narrows each cloud's providers to these of its regions, by cloud name, from the cloud's own payload key
+    /// (`regions` for AWS, `dtsRegions` for Alibaba Cloud): clouds share region ids, so each cloud's are named apart.
+    #[serde(skip)]
+    pub regions: BTreeMap<&'static str, Vec<String>>,
+}
+
+/// A manual request from its JSON object: each cloud's payload key read into `regions`, the rest by name (an
+/// unknown field is an error, so a typo never widens a run).
+fn manual_request(mut object: serde_json::Map<String, Value>) -> Result<ManualRequest, TriggerError> {
+    let mut regions = BTreeMap::new();
+    for cloud in registry::clouds() {
+        if let Some(value) = object.remove(cloud.payload_key) {
+            let names: Vec<String> = serde_json::from_value(value)
+                .map_err(|e| TriggerError::BadRequest(clip(&format!("{}: {e}", cloud.payload_key))))?;
+            regions.insert(cloud.name, names);
+        }
+    }
+    let mut request: ManualRequest =
+        serde_json::from_value(Value::Object(object)).map_err(|e| TriggerError::BadRequest(clip(&e.to_string())))?;
+    request.regions = regions;
+    Ok(request)
 }
 
 /// The one field of an EventBridge schedule's envelope the janitor reads: the rule that fired, first of its
@@ -130,7 +147,7 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
     if let Some(trigger) = fan_out_step(object)? {
         return Ok(trigger);
     }
-    serde_json::from_value(payload).map(Trigger::Manual).map_err(|e| TriggerError::BadRequest(clip(&e.to_string())))
+    manual_request(object.clone()).map(Trigger::Manual)
 }
 
 /// The fan-out state machine's own payloads, each alone in its object: `{"listAccounts": true}` and
@@ -309,10 +326,8 @@ impl Owner {
 /// What a trigger may narrow a sweep to, and whose resources it may name.
 #[derive(Clone, Debug)]
 pub struct Scope {
-    /// Every AWS region an AWS provider (DMS, RDS) is built for: `JANITOR_REGIONS`.
-    pub aws_regions: Vec<String>,
-    /// Every Alibaba Cloud region DTS is built for: `JANITOR_DTS_REGIONS`.
-    pub dts_regions: Vec<String>,
+    /// Every region each cloud's providers are built for (`JANITOR_REGIONS`, `JANITOR_DTS_REGIONS`), by cloud name.
+    pub regions: BTreeMap<&'static str, Vec<String>>,
     pub owner: Owner,
 }
 
@@ -338,7 +353,9 @@ pub fn resolve(
             if let Some(why) = scope.owner.refuses(&target) {
                 request.providers.clear();
                 request.notes.push(format!("no-op: {} is not this janitor's to touch: {why}", clip(&target.arn)));
-            } else if !settings.providers.contains(&target.provider) || !scope.aws_regions.contains(&target.region) {
+            } else if !settings.providers.contains(&target.provider)
+                || !scope.regions.get(target.provider.cloud().name).is_some_and(|r| r.contains(&target.region))
+            {
                 request.providers.clear();
                 request.notes.push(format!(
                     "no-op: {} in {} is outside this janitor's providers and regions",
@@ -347,7 +364,7 @@ pub fn resolve(
                 ));
             } else {
                 request.providers = vec![target.provider];
-                request.regions = Some(vec![target.region.clone()]);
+                request.regions.insert(target.provider.cloud().name, vec![target.region.clone()]);
                 if matches!(scope.owner, Owner::Members { .. }) {
                     request.accounts = Some(vec![target.owner().1.to_owned()]);
                 }
@@ -409,10 +426,13 @@ fn narrow(
         let shown: Vec<&str> = request.providers.iter().map(|p| p.as_str()).collect();
         request.notes.push(format!("providers narrowed by the payload to {}", shown.join(",")));
     }
-    if let Some(names) = manual.regions {
-        let regions = within("regions", names, &scope.aws_regions, "JANITOR_REGIONS")?;
-        request.notes.push(format!("AWS regions narrowed by the payload to {}", regions.join(",")));
-        request.regions = Some(regions);
+    for cloud in registry::clouds() {
+        if let Some(names) = manual.regions.get(cloud.name) {
+            let allowed = scope.regions.get(cloud.name).map_or(&[][..], Vec::as_slice);
+            let regions = within(cloud.regions_noun, names.clone(), allowed, cloud.region_setting)?;
+            request.notes.push(format!("{} regions narrowed by the payload to {}", cloud.label, regions.join(",")));
+            request.regions.insert(cloud.name, regions);
+        }
     }
     if let Some(accounts) = manual.accounts {
         if settings.organization.is_none() {
@@ -436,11 +456,6 @@ fn narrow(
         }
         request.notes.push(format!("accounts narrowed by the payload to {}", clip(&unique.join(","))));
         request.accounts = Some(unique);
-    }
-    if let Some(names) = manual.dts_regions {
-        let regions = within("DTS regions", names, &scope.dts_regions, "JANITOR_DTS_REGIONS")?;
-        request.notes.push(format!("DTS regions narrowed by the payload to {}", regions.join(",")));
-        request.dts_regions = Some(regions);
     }
     Ok(())
 }
@@ -483,8 +498,10 @@ mod tests {
 
     fn scope() -> Scope {
         Scope {
-            aws_regions: vec!["us-east-1".into(), "eu-west-1".into()],
-            dts_regions: vec!["cn-hangzhou".into(), "us-east-1".into()],
+            regions: BTreeMap::from([
+                ("aws", vec!["us-east-1".into(), "eu-west-1".into()]),
+                ("alibaba", vec!["cn-hangzhou".into(), "us-east-1".into()]),
+            ]),
             owner: Owner::of_function(Some(&format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:janitor"))),
         }
     }
@@ -589,8 +606,7 @@ mod tests {
             resolve(manual(payload), &settings(&[("JANITOR_DRY_RUN", "false")]), &scope(), None).expect("request");
         assert!(request.dry_run);
         assert_eq!(request.providers, [rds::PROVIDER]);
-        assert_eq!(request.regions, Some(vec!["eu-west-1".to_owned()]));
-        assert_eq!(request.dts_regions, None);
+        assert_eq!(request.regions, BTreeMap::from([("aws", vec!["eu-west-1".to_owned()])]));
         assert_eq!(
             request.notes,
             [
@@ -606,16 +622,15 @@ mod tests {
         let with_dts =
             settings(&[("JANITOR_PROVIDERS", "dms,rds,dts"), ("JANITOR_DTS_REGIONS", "cn-hangzhou,us-east-1")]);
         let aws_only = resolve(manual(json!({"regions": ["us-east-1"]})), &with_dts, &scope(), None).expect("aws");
-        assert_eq!(aws_only.regions, Some(vec!["us-east-1".to_owned()]));
         assert_eq!(
-            aws_only.dts_regions, None,
+            aws_only.regions,
+            BTreeMap::from([("aws", vec!["us-east-1".to_owned()])]),
             "an AWS region does not narrow DTS, though Alibaba has one of that name"
         );
         assert_eq!(aws_only.providers, [dms::PROVIDER, rds::PROVIDER, dts::PROVIDER]);
 
         let dts_only = resolve(manual(json!({"dtsRegions": ["us-east-1"]})), &with_dts, &scope(), None).expect("dts");
-        assert_eq!(dts_only.dts_regions, Some(vec!["us-east-1".to_owned()]));
-        assert_eq!(dts_only.regions, None);
+        assert_eq!(dts_only.regions, BTreeMap::from([("alibaba", vec!["us-east-1".to_owned()])]));
         assert_eq!(dts_only.notes, ["DTS regions narrowed by the payload to us-east-1"]);
 
         let err = resolve(manual(json!({"dtsRegions": ["eu-west-1"]})), &with_dts, &scope(), None).expect_err("aws");
@@ -897,15 +912,14 @@ mod tests {
         /// What every resolved request must satisfy: never wider, never more destructive, never someone else's.
         fn within_the_configuration(request: &SweepRequest, settings: &Settings, scope: &Scope) {
             assert!(request.providers.iter().all(|p| settings.providers.contains(p)), "{request:?}");
-            let inside = |chosen: &Option<Vec<String>>, allowed: &[String]| {
-                chosen.as_ref().is_none_or(|chosen| !chosen.is_empty() && chosen.iter().all(|r| allowed.contains(r)))
-            };
-            assert!(inside(&request.regions, &scope.aws_regions), "{request:?}");
-            assert!(inside(&request.dts_regions, &scope.dts_regions), "{request:?}");
+            for (cloud, chosen) in &request.regions {
+                let allowed = &scope.regions[cloud];
+                assert!(!chosen.is_empty() && chosen.iter().all(|r| allowed.contains(r)), "{request:?}");
+            }
             assert!(request.dry_run || !settings.dry_run, "a payload turned dry run off: {request:?}");
             if let Some(target) = &request.target {
                 assert_eq!(request.providers, [target.provider]);
-                assert!(scope.aws_regions.contains(&target.region));
+                assert!(scope.regions[target.provider.cloud().name].contains(&target.region));
                 if let Owner::Account { account, partition } = &scope.owner {
                     assert_eq!(target.owner(), (partition.as_str(), account.as_str()));
                 }

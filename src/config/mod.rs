@@ -8,9 +8,10 @@ use crate::domain::pattern::Patterns;
 use crate::domain::resource::Provider;
 use crate::domain::setting::{invalid, Env, AGE_RANGE};
 use crate::engine::policy::{Limits, Policy};
-use crate::providers::registry::{self, Cloud, Grace, ProviderSettings, REGISTRY};
+use crate::providers::registry::{self, Grace, ProviderSettings, REGISTRY};
 use organization as accounts;
 use organization::{AccountSource, OrgSettings};
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,8 +23,9 @@ pub use crate::domain::setting::{ConfigError, Setting};
 pub struct Settings {
     pub dry_run: bool,
     pub providers: Vec<Provider>,
-    /// `None`: the region aws-config resolves.
-    pub regions: Option<Vec<String>>,
+    /// The regions each cloud's setting lists, by cloud name; a cloud whose setting is unset is absent (an AWS-config
+    /// cloud then sweeps the configured region).
+    pub regions: BTreeMap<&'static str, Vec<String>>,
     pub policy: Policy,
     pub protect_tag: String,
     pub limits: Limits,
@@ -39,8 +41,6 @@ pub struct Settings {
     pub time_limit: Option<Duration>,
     /// DynamoDB table of first-seen marks (`JANITOR_STATE_TABLE`), the Lambda's durable store.
     pub state_table: Option<String>,
-    /// Alibaba Cloud regions to sweep for DTS jobs.
-    pub dts_regions: Vec<String>,
     /// The enabled providers' own settings, in the order of `providers`.
     pub planes: Vec<ProviderSettings>,
     /// S3 bucket every run's full report is archived to (`JANITOR_REPORT_BUCKET`).
@@ -268,26 +268,25 @@ impl Settings {
                 providers
             }
         };
-        let regions = match get("JANITOR_REGIONS") {
-            None => None,
-            Some(v) => Some(parse_regions(&v).ok_or_else(|| {
-                invalid("JANITOR_REGIONS", &v, "a comma list of region names such as us-east-1,eu-west-1")
-            })?),
-        };
-        let sweeps_alibaba = providers.iter().any(|p| p.cloud() == Cloud::Alibaba);
-        let dts_regions = match get("JANITOR_DTS_REGIONS") {
-            None if sweeps_alibaba => {
-                return Err(invalid(
-                    "JANITOR_DTS_REGIONS",
-                    "",
-                    "a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1 when JANITOR_PROVIDERS includes dts",
-                ))
+        let mut regions = BTreeMap::new();
+        for cloud in registry::clouds() {
+            let expected = format!("a comma list of {}", cloud.region_example);
+            match get(cloud.region_setting) {
+                Some(v) => {
+                    let parsed = parse_regions(&v).ok_or_else(|| invalid(cloud.region_setting, &v, &expected))?;
+                    regions.insert(cloud.name, parsed);
+                }
+                None if !cloud.aws_credentials => {
+                    let users: Vec<&str> =
+                        providers.iter().filter(|p| p.cloud() == cloud).map(|p| p.as_str()).collect();
+                    if !users.is_empty() {
+                        let why = format!("{expected} when JANITOR_PROVIDERS includes {}", users.join(","));
+                        return Err(invalid(cloud.region_setting, "", &why));
+                    }
+                }
+                None => {}
             }
-            None => Vec::new(),
-            Some(v) => parse_regions(&v).ok_or_else(|| {
-                invalid("JANITOR_DTS_REGIONS", &v, "a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1")
-            })?,
-        };
+        }
         // Every provider's settings are read, enabled or not, so a bad value is an error before it matters.
         let mut planes = Vec::new();
         for spec in REGISTRY {
@@ -396,7 +395,6 @@ impl Settings {
             max_clock_skew,
             time_limit,
             state_table,
-            dts_regions,
             planes,
             report_bucket,
             notify_topic_arn,
@@ -413,9 +411,9 @@ impl Settings {
             || self.notify_topic_arn.is_some()
     }
 
-    /// Whether any enabled provider is an AWS service (so the run needs the AWS configuration and a region).
+    /// Whether any enabled provider's clients come from the AWS configuration (so the run needs it, and a region).
     pub fn sweeps_aws(&self) -> bool {
-        self.providers.iter().any(|p| p.cloud() == Cloud::Aws)
+        self.providers.iter().any(|p| p.cloud().aws_credentials)
     }
 
     /// The longest grace of an enabled provider: a first-seen store is needed only when it is above zero.
@@ -589,7 +587,7 @@ mod tests {
         let settings = parse(&[]).expect("defaults");
         assert!(settings.dry_run);
         assert_eq!(settings.providers, [dms::PROVIDER, rds::PROVIDER]);
-        assert_eq!(settings.regions, None);
+        assert!(settings.regions.is_empty());
         assert_eq!(settings.policy.min_age, Duration::from_secs(86_400));
         let grace = |s: &Settings, p| s.plane(p).map(|plane| plane.grace.duration);
         assert_eq!(grace(&settings, dms::PROVIDER), Some(Duration::from_secs(3_600)));
@@ -625,7 +623,7 @@ mod tests {
         .expect("valid");
         assert!(!settings.dry_run);
         assert_eq!(settings.providers, [rds::PROVIDER, dms::PROVIDER]);
-        assert_eq!(settings.regions, Some(vec!["eu-west-1".to_owned(), "us-gov-west-1".to_owned()]));
+        assert_eq!(settings.regions["aws"], ["eu-west-1", "us-gov-west-1"]);
         assert_eq!(settings.policy.min_age, Duration::from_secs(172_800));
         assert_eq!(settings.policy.grace(dms::PROVIDER).duration, Duration::ZERO);
         assert_eq!(settings.policy.grace(rds::PROVIDER).duration, Duration::from_secs(3_600));
@@ -634,7 +632,7 @@ mod tests {
         assert_eq!(settings.concurrency, 64);
         assert_eq!(settings.state_file, Some(PathBuf::from("/tmp/s.json")));
         assert_eq!(settings.state_table.as_deref(), Some("janitor-first-seen"));
-        assert_eq!(settings.dts_regions, ["cn-hangzhou", "ap-southeast-1"]);
+        assert_eq!(settings.regions["alibaba"], ["cn-hangzhou", "ap-southeast-1"]);
         assert!(settings.plane(dts::PROVIDER).is_none(), "dts is not enabled here");
         let with_dts = parse(&[
             ("JANITOR_PROVIDERS", "dts,redshift"),

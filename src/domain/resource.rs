@@ -7,14 +7,66 @@ use std::sync::Arc;
 use std::time::Duration;
 use std::time::SystemTime;
 
-/// Whose API a provider speaks: each cloud's regions are configured apart, because the clouds share region ids.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cloud {
-    /// Regions from `JANITOR_REGIONS` (or the configured region); clients from the AWS configuration.
-    Aws,
-    /// Regions from `JANITOR_DTS_REGIONS`.
-    Alibaba,
+/// Whose API a provider speaks, as data: settings, payloads, start-up and the sweep read what they need of a cloud
+/// from here and never branch on which one it is. Each cloud's regions are configured apart, because clouds share
+/// region ids (Alibaba Cloud's `us-east-1` is not AWS's).
+#[derive(Debug)]
+pub struct Cloud {
+    /// Its name, the key of its regions in settings and requests (`aws`).
+    pub name: &'static str,
+    /// What people call it (`Alibaba Cloud`).
+    pub title: &'static str,
+    /// The setting that lists its regions (`JANITOR_REGIONS`).
+    pub region_setting: &'static str,
+    /// The key of a manual payload that narrows its regions (`regions`).
+    pub payload_key: &'static str,
+    /// Its regions in an error about a payload (`regions`, `DTS regions`).
+    pub regions_noun: &'static str,
+    /// Who its regions are, in a note (`AWS` regions).
+    pub label: &'static str,
+    /// A valid list, for errors (`region names such as us-east-1,eu-west-1`).
+    pub region_example: &'static str,
+    /// Whether its clients come from the AWS configuration (credentials, endpoints), whose region stands in when its
+    /// region setting is unset; else that setting is required.
+    pub aws_credentials: bool,
+    /// Whether an organization run sweeps its providers in each member account (through the member role), rather
+    /// than once with the janitor's own credentials.
+    pub per_account: bool,
 }
+
+impl PartialEq for Cloud {
+    fn eq(&self, other: &Cloud) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Cloud {}
+
+/// Amazon Web Services: regions from `JANITOR_REGIONS` or the AWS configuration; clients from the AWS configuration.
+pub static AWS: Cloud = Cloud {
+    name: "aws",
+    title: "AWS",
+    region_setting: "JANITOR_REGIONS",
+    payload_key: "regions",
+    regions_noun: "regions",
+    label: "AWS",
+    region_example: "region names such as us-east-1,eu-west-1",
+    aws_credentials: true,
+    per_account: true,
+};
+
+/// Alibaba Cloud (DTS): regions from `JANITOR_DTS_REGIONS`, swept once with the janitor's own AccessKey.
+pub static ALIBABA: Cloud = Cloud {
+    name: "alibaba",
+    title: "Alibaba Cloud",
+    region_setting: "JANITOR_DTS_REGIONS",
+    payload_key: "dtsRegions",
+    regions_noun: "DTS regions",
+    label: "DTS",
+    region_example: "Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1",
+    aws_credentials: false,
+    per_account: false,
+};
 
 /// A provider's first-seen grace: how long the janitor must have seen a resource stale before it may delete it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,30 +76,64 @@ pub struct Grace {
     pub variable: &'static str,
 }
 
-/// A control plane the janitor sweeps, by the name settings, payloads and reports use (`dms`, `rds`, ...). Each
-/// provider module declares its own; the registry (`providers::registry`) lists them and says everything else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Provider(&'static str);
+/// A control plane the janitor sweeps, by the name settings, payloads and reports use (`dms`, `rds`, ...), on its
+/// cloud. Each provider module declares its own; the registry (`providers::registry`) lists them and says
+/// everything else. Two providers are the same when their names are.
+#[derive(Clone, Copy, Debug)]
+pub struct Provider {
+    name: &'static str,
+    cloud: &'static Cloud,
+}
 
 impl Provider {
-    pub const fn named(name: &'static str) -> Provider {
-        Provider(name)
+    pub const fn on(name: &'static str, cloud: &'static Cloud) -> Provider {
+        Provider { name, cloud }
     }
 
     pub fn as_str(self) -> &'static str {
-        self.0
+        self.name
+    }
+
+    pub fn cloud(self) -> &'static Cloud {
+        self.cloud
+    }
+}
+
+impl PartialEq for Provider {
+    fn eq(&self, other: &Provider) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Provider {}
+
+impl std::hash::Hash for Provider {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl PartialOrd for Provider {
+    fn partial_cmp(&self, other: &Provider) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Provider {
+    fn cmp(&self, other: &Provider) -> std::cmp::Ordering {
+        self.name.cmp(other.name)
     }
 }
 
 impl Serialize for Provider {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.0)
+        serializer.serialize_str(self.name)
     }
 }
 
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.name)
     }
 }
 

@@ -194,8 +194,8 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3_600);
     /// Two providers the policy knows nothing about but their graces: it judges facts, not names.
-    const KEPT: Provider = Provider::named("kept-age");
-    const MARKED: Provider = Provider::named("marked-only");
+    const KEPT: Provider = Provider::on("kept-age", &crate::domain::resource::AWS);
+    const MARKED: Provider = Provider::on("marked-only", &crate::domain::resource::AWS);
 
     fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
@@ -407,7 +407,10 @@ mod tests {
 
     #[test]
     fn a_provider_the_settings_do_not_name_waits_the_longest_grace() {
-        let stranger = Resource { provider: Provider::named("stranger"), ..stale(Age::CreatedAt(ago(48 * HOUR))) };
+        let stranger = Resource {
+            provider: Provider::on("stranger", &crate::domain::resource::AWS),
+            ..stale(Age::CreatedAt(ago(48 * HOUR)))
+        };
         assert_eq!(
             policy().judge(&stranger, now()),
             judged(Verdict::Waiting, "not yet seen failed by an earlier run; the longest grace is 1h")
@@ -422,8 +425,8 @@ mod tests {
         assert_eq!(excluding.judge(&resource, now()).verdict, Verdict::Excluded);
     }
 
-    const DMS: Provider = Provider::named("dms");
-    const RDS: Provider = Provider::named("rds");
+    const DMS: Provider = Provider::on("dms", &crate::domain::resource::AWS);
+    const RDS: Provider = Provider::on("rds", &crate::domain::resource::AWS);
 
     fn plan_of(verdicts: &[(Provider, Verdict)]) -> Vec<(Provider, Judgement)> {
         verdicts.iter().map(|(p, v)| (*p, judged(*v, "x"))).collect()

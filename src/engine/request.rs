@@ -2,17 +2,16 @@
 //! module, so that neither the triggers nor the sweep depend on the other.
 
 use crate::domain::resource::Provider;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 /// What one run should do.
 #[derive(Clone, Debug)]
 pub struct SweepRequest {
     pub providers: Vec<Provider>,
-    /// Narrows the AWS providers' regions to these; `None` sweeps all the regions each was built for.
-    pub regions: Option<Vec<String>>,
-    /// Narrows DTS's (Alibaba Cloud) regions to these; `None` sweeps all of `JANITOR_DTS_REGIONS`. Kept apart from
-    /// `regions` because the two clouds share region ids.
-    pub dts_regions: Option<Vec<String>>,
+    /// Narrows each cloud's providers to these of its regions, by cloud name; a cloud absent here sweeps all the
+    /// regions its providers were built for. Kept per cloud because clouds share region ids.
+    pub regions: BTreeMap<&'static str, Vec<String>>,
     /// Narrows the member accounts of an organization run to these (a manual request's `accounts`); `None`: all.
     pub accounts: Option<Vec<String>>,
     /// A service event's resource: only it is scanned and judged.
@@ -35,8 +34,7 @@ impl SweepRequest {
     ) -> SweepRequest {
         SweepRequest {
             providers: providers.to_vec(),
-            regions: None,
-            dts_regions: None,
+            regions: BTreeMap::new(),
             accounts: None,
             target: None,
             dry_run,

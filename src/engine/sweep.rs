@@ -163,7 +163,7 @@ impl Sweeper {
     }
 
     /// Every region some plane of `cloud` can sweep, in order.
-    pub fn regions(&self, cloud: Cloud) -> Vec<String> {
+    pub fn regions(&self, cloud: &Cloud) -> Vec<String> {
         let mut regions: Vec<String> = Vec::new();
         for region in self.planes.iter().filter(|p| p.provider().cloud() == cloud).flat_map(|p| p.regions()) {
             if !regions.contains(&region) {
@@ -193,11 +193,8 @@ impl Sweeper {
             .filter_map(|p| self.plane(*p))
             .flat_map(|plane| plane.regions().into_iter().map(move |region| (plane, region)))
             .filter(|(plane, region)| {
-                let wanted = match plane.provider().cloud() {
-                    Cloud::Aws => &request.regions,
-                    Cloud::Alibaba => &request.dts_regions,
-                };
-                wanted.as_ref().is_none_or(|wanted| wanted.contains(region))
+                let wanted = request.regions.get(plane.provider().cloud().name);
+                wanted.is_none_or(|wanted| wanted.contains(region))
             })
             .collect();
         let lease = Lease::for_this_run(request.deadline.unwrap_or_else(|| now + LEASE_WITHOUT_DEADLINE));
@@ -800,8 +797,7 @@ mod tests {
     fn request(dry_run: bool, deadline: Option<SystemTime>) -> SweepRequest {
         SweepRequest {
             providers: vec![FAKE],
-            regions: None,
-            dts_regions: None,
+            regions: std::collections::BTreeMap::new(),
             accounts: None,
             target: None,
             dry_run,

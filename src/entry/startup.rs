@@ -8,9 +8,10 @@ use crate::domain::clock::Clocks;
 use crate::engine::calls::{Caller, RetryPolicy};
 use crate::outputs::archive::ReportArchive;
 use crate::outputs::notify::Notifier;
-use crate::providers::registry::{Build, BuildError, Cloud};
+use crate::providers::registry::{self, Build, BuildError, Cloud};
 use crate::state::{DynamoStore, FileStore, FirstSeen};
 use aws_config::SdkConfig;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,23 +79,30 @@ pub async fn janitor_with(
     default_state_file: Option<PathBuf>,
     retry: RetryPolicy,
 ) -> Result<Janitor, StartupError> {
-    let aws_regions = if settings.sweeps_aws() { regions(&settings, sdk)? } else { Vec::new() };
+    // Each cloud's regions, resolved once: its setting, else (an AWS-config cloud) the configured region.
+    let mut cloud_regions: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for cloud in settings.planes.iter().map(|plane| plane.provider.cloud()) {
+        if !cloud_regions.contains_key(cloud.name) {
+            cloud_regions.insert(cloud.name, regions(cloud, &settings, sdk)?);
+        }
+    }
+    let member_regions: BTreeMap<&'static str, Vec<String>> = cloud_regions
+        .iter()
+        .filter(|(name, _)| registry::clouds().iter().any(|c| c.name == **name && c.per_account))
+        .map(|(name, regions)| (*name, regions.clone()))
+        .collect();
     let clocks = Arc::new(Clocks::default());
     let first_seen = first_seen(&settings, sdk, default_state_file, &clocks);
     let caller = Caller::new(retry, settings.concurrency);
     let mut planes = Vec::new();
-    // An organization run reaches the AWS planes of each member account through its role (accounts::AssumedRoles);
-    // the planes built here are then Alibaba Cloud's only, swept once.
-    let home = settings.planes.iter().filter(|p| settings.organization.is_none() || p.provider.cloud() != Cloud::Aws);
+    // An organization run reaches the planes of per-account clouds (AWS) in each member account through its role
+    // (accounts::AssumedRoles); the planes built here are then the other clouds' only, swept once.
+    let home = settings.planes.iter().filter(|p| settings.organization.is_none() || !p.provider.cloud().per_account);
     for plane in home {
-        let regions = match plane.provider.cloud() {
-            Cloud::Aws => &aws_regions,
-            Cloud::Alibaba => &settings.dts_regions,
-        };
         let build = Build {
             sdk,
             settings: plane,
-            regions,
+            regions: cloud_regions.get(plane.provider.cloud().name).map_or(&[], Vec::as_slice),
             caller: &caller,
             protect_tag: &settings.protect_tag,
             max_attempts: settings.max_attempts,
@@ -121,7 +129,7 @@ pub async fn janitor_with(
                 sdk,
                 &org,
                 &settings.planes,
-                aws_regions.clone(),
+                member_regions.clone(),
                 retry,
                 settings.concurrency,
                 &settings.protect_tag,
@@ -132,7 +140,7 @@ pub async fn janitor_with(
     });
     let mut janitor = Janitor::with_clocks(settings, planes, first_seen, clocks);
     if let Some((directory, members)) = organization {
-        janitor = janitor.with_organization(directory, members, aws_regions);
+        janitor = janitor.with_organization(directory, members, member_regions);
     }
     if let Some(archive) = archive {
         janitor = janitor.with_archive(archive);
@@ -153,16 +161,20 @@ pub async fn janitor(settings: Settings, default_state_file: Option<PathBuf>) ->
     janitor_with(&sdk, settings, default_state_file, retry).await
 }
 
-/// The regions to sweep: `JANITOR_REGIONS`, else the region aws-config resolved.
-pub fn regions(settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, ConfigError> {
-    match (&settings.regions, sdk.region()) {
+/// The regions to sweep of `cloud`: its setting (`JANITOR_REGIONS`), else, for a cloud whose clients come from the
+/// AWS configuration, the region aws-config resolved.
+pub fn regions(cloud: &Cloud, settings: &Settings, sdk: &SdkConfig) -> Result<Vec<String>, ConfigError> {
+    match (settings.regions.get(cloud.name), sdk.region()) {
         (Some(regions), _) => Ok(regions.clone()),
-        (None, Some(region)) => Ok(vec![region.to_string()]),
-        (None, None) => Err(ConfigError {
-            variable: "JANITOR_REGIONS",
+        (None, Some(region)) if cloud.aws_credentials => Ok(vec![region.to_string()]),
+        (None, _) => Err(ConfigError {
+            variable: cloud.region_setting,
             value: String::new(),
-            expected: "a comma list of regions, or a configured AWS region (AWS_REGION or the profile's region)"
-                .to_owned(),
+            expected: if cloud.aws_credentials {
+                "a comma list of regions, or a configured AWS region (AWS_REGION or the profile's region)".to_owned()
+            } else {
+                format!("a comma list of {}", cloud.region_example)
+            },
         }),
     }
 }

@@ -175,7 +175,7 @@ mod tests {
         let sweep = |account: &str, provider: &'static str, deleted: usize| Sweep {
             account: Some(account.to_owned()),
             counts: Counts { scanned: deleted, deleted, ..Counts::default() },
-            ..Sweep::new(Provider::named(provider), "us-east-1")
+            ..Sweep::new(Provider::on(provider, &crate::domain::resource::AWS), "us-east-1")
         };
         let summary = |account: &str, error: Option<&str>| AccountSummary {
             account: account.to_owned(),

@@ -6,9 +6,9 @@ use super::aws_sdk::{
     classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
     verified, Claim, DeleteCodes, PageError, Recheck, Regional,
 };
-use super::spec::{no_options, ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
+use super::spec::{no_options, ArnShape, Build, Building, EventKind, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource, AWS};
 use crate::domain::setting::Setting;
 use crate::engine::calls::{Access, Caller, Lane};
 use async_trait::async_trait;
@@ -20,13 +20,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-pub const PROVIDER: Provider = Provider::named("dms");
+pub const PROVIDER: Provider = Provider::on("dms", &AWS);
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
     kind: "dms-connection",
     title: "AWS DMS connections",
-    cloud: Cloud::Aws,
     default_enabled: true,
     grace_variable: "JANITOR_DMS_GRACE",
     default_grace: Duration::from_secs(3_600),

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// The provider of the fake plane: the sweep knows providers only by what their planes report.
-pub const FAKE: Provider = Provider::named("fake");
+pub const FAKE: Provider = Provider::on("fake", &crate::domain::resource::ALIBABA);
 pub const STALE_STATUSES: &str = "PrecheckFailed, InitializeFailed, Failed";
 
 /// A control plane in memory: it lists `resources` per region, fails the scans of `unreachable` regions,

@@ -8,9 +8,9 @@ use super::aws_sdk::{
     classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
     verified, Claim, DeleteCodes, PageError, Recheck, Regional,
 };
-use super::spec::{ArnShape, Build, BuildError, Building, Cloud, EventKind, ProviderOptions, ProviderSpec};
+use super::spec::{ArnShape, Build, BuildError, Building, EventKind, ProviderOptions, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource, AWS};
 use crate::domain::setting::{ConfigError, Env, Setting};
 use crate::engine::calls::{Access, Caller};
 use async_trait::async_trait;
@@ -21,13 +21,12 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub const PROVIDER: Provider = Provider::named("rds");
+pub const PROVIDER: Provider = Provider::on("rds", &AWS);
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
     kind: "rds-integration",
     title: "RDS zero-ETL integrations",
-    cloud: Cloud::Aws,
     default_enabled: true,
     grace_variable: "JANITOR_RDS_GRACE",
     default_grace: Duration::from_secs(3_600),

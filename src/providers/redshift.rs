@@ -17,9 +17,9 @@ use super::aws_sdk::{
     verified, Claim, DeleteCodes, PageError, Recheck, Regional,
 };
 use super::rds::{errors_text, integration_resource, IntegrationFacts, IntegrationHandle, IntegrationOptions};
-use super::spec::{ArnShape, Build, Building, Cloud, EventKind, ProviderSpec};
+use super::spec::{ArnShape, Build, Building, EventKind, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{ErrorClass, Provider, Resource};
+use crate::domain::resource::{ErrorClass, Provider, Resource, AWS};
 use crate::domain::setting::Setting;
 use crate::engine::calls::{Access, Caller};
 use async_trait::async_trait;
@@ -29,13 +29,12 @@ use aws_sdk_redshift::Client;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const PROVIDER: Provider = Provider::named("redshift");
+pub const PROVIDER: Provider = Provider::on("redshift", &AWS);
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
     kind: "redshift-integration",
     title: "Redshift-managed zero-ETL integrations",
-    cloud: Cloud::Aws,
     default_enabled: false,
     grace_variable: "JANITOR_REDSHIFT_GRACE",
     default_grace: Duration::from_secs(3_600),

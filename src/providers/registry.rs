@@ -24,10 +24,6 @@ impl Provider {
         self.spec().kind
     }
 
-    pub fn cloud(self) -> Cloud {
-        self.spec().cloud
-    }
-
     /// The provider `name` names, ignoring case and spaces.
     pub fn parse(name: &str) -> Option<Provider> {
         let name = name.trim().to_ascii_lowercase();
@@ -38,6 +34,17 @@ impl Provider {
     pub fn all() -> impl Iterator<Item = Provider> {
         REGISTRY.iter().map(|spec| spec.provider)
     }
+}
+
+/// Every cloud some provider speaks, in registry order, each once.
+pub fn clouds() -> Vec<&'static Cloud> {
+    let mut clouds: Vec<&'static Cloud> = Vec::new();
+    for cloud in Provider::all().map(Provider::cloud) {
+        if !clouds.contains(&cloud) {
+            clouds.push(cloud);
+        }
+    }
+    clouds
 }
 
 /// Every provider's name, for errors and help: `dms, rds, dts, redshift`.
@@ -68,15 +75,14 @@ pub fn readme_table() -> String {
     for spec in REGISTRY {
         let settings: Vec<String> = spec.settings.iter().map(|s| format!("`{}`", s.variable)).collect();
         let events: Vec<String> = spec.events.iter().map(|e| format!("`{}` {}", e.source, e.detail_type)).collect();
+        let cloud = spec.provider.cloud();
         table.push_str(&format!(
-            "| `{}` | {} (`{}`) | {} | {} | {} | {} |\n",
+            "| `{}` | {} (`{}`) | {} (`{}`) | {} | {} | {} |\n",
             spec.provider,
             spec.title,
             spec.kind,
-            match spec.cloud {
-                Cloud::Aws => "AWS (`JANITOR_REGIONS`)",
-                Cloud::Alibaba => "Alibaba Cloud (`JANITOR_DTS_REGIONS`)",
-            },
+            cloud.title,
+            cloud.region_setting,
             if spec.default_enabled { "yes" } else { "no" },
             settings.join(", "),
             if events.is_empty() { "none (the schedule finds them)".to_owned() } else { events.join("; ") },

@@ -3,7 +3,7 @@
 
 use super::ControlPlane;
 use crate::domain::resource::Provider;
-pub use crate::domain::resource::{Cloud, Grace};
+pub use crate::domain::resource::{Cloud, Grace, ALIBABA, AWS};
 use crate::domain::setting::{ConfigError, Env, Setting};
 use crate::engine::calls::Caller;
 use aws_config::SdkConfig;
@@ -81,7 +81,6 @@ pub struct ProviderSpec {
     pub kind: &'static str,
     /// What it sweeps, for help texts (`AWS DMS connections`).
     pub title: &'static str,
-    pub cloud: Cloud,
     /// Whether `JANITOR_PROVIDERS` includes it when unset.
     pub default_enabled: bool,
     /// Its grace setting (`JANITOR_<NAME>_GRACE`) and the default, in the setting's own words.

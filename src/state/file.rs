@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -256,6 +256,10 @@ impl Files {
     }
 }
 
+/// The length every lease record is padded to, and the most of a holder's name it keeps (its JSON stays shorter).
+const LEASE_RECORD_BYTES: usize = 1_024;
+const LEASE_HOLDER_CHARS: usize = 200;
+
 /// The content of a lease file: who holds the scope.
 #[derive(Serialize, Deserialize)]
 struct LeaseRecord {
@@ -266,7 +270,12 @@ struct LeaseRecord {
 
 /// Who holds the lease file at `path`, as it says; a record being written reads as an unknown holder.
 fn holder_of(path: &Path) -> Lease {
-    let record = std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice::<LeaseRecord>(&bytes).ok());
+    // A holder that has just taken the lock may not have written its record yet: look again, briefly.
+    let read = || std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice::<LeaseRecord>(&bytes).ok());
+    let record = read().or_else(|| {
+        std::thread::sleep(Duration::from_millis(50));
+        read()
+    });
     match record {
         Some(LeaseRecord { holder, until }) => Lease {
             holder,
@@ -297,12 +306,16 @@ fn take_leases(
             continue;
         }
         let path = files.lease_path(scope);
-        let mut file = files.open_lock(&path)?;
+        let file = files.open_lock(&path)?;
         match file.try_lock() {
             Ok(()) => {
-                let record = LeaseRecord { holder: lease.holder.clone(), until: lease.until.map(unix_seconds) };
-                let body = serde_json::to_vec(&record).map_err(|e| io(&path, std::io::Error::other(e)))?;
-                file.set_len(0).and_then(|()| file.write_all(&body)).map_err(|e| io(&path, e))?;
+                let holder: String = lease.holder.chars().take(LEASE_HOLDER_CHARS).collect();
+                let record = LeaseRecord { holder, until: lease.until.map(unix_seconds) };
+                let mut body = serde_json::to_vec(&record).map_err(|e| io(&path, std::io::Error::other(e)))?;
+                // One write of a fixed length over the last holder's record: a reader never sees a half-written one
+                // beside a stale tail (JSON ignores the padding).
+                body.resize(body.len().max(LEASE_RECORD_BYTES), b' ');
+                file.write_all_at(&body, 0).map_err(|e| io(&path, e))?;
                 taken.push((scope.clone(), file));
             }
             Err(std::fs::TryLockError::WouldBlock) => leases.busy.push((scope.clone(), holder_of(&path))),

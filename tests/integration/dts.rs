@@ -80,7 +80,7 @@ fn janitor_with(emulator: &Emulator, vars: &[(&str, &str)], credentials: Credent
     let endpoint =
         settings.plane(dts::PROVIDER).and_then(|p| p.options::<DtsOptions>()).and_then(|o| o.endpoint.clone());
     let client = DtsClient::new(credentials, endpoint, Caller::new(retry, settings.concurrency));
-    let plane = DtsJobs::new(client, settings.dts_regions.clone(), settings.protect_tag.clone());
+    let plane = DtsJobs::new(client, settings.regions["alibaba"].clone(), settings.protect_tag.clone());
     Janitor::new(settings, vec![Arc::new(plane)])
 }
 

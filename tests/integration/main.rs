@@ -10,6 +10,7 @@ mod dts;
 mod grace;
 mod handler;
 mod hostile_names;
+mod house;
 mod lambda;
 mod moto_backed;
 mod organizations;

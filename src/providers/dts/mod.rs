@@ -27,9 +27,9 @@ mod time;
 pub use client::{DtsClient, DtsError, TokenRenewal};
 pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsManagerSecret};
 
-use super::spec::{Build, BuildError, Building, Cloud, ProviderOptions, ProviderSpec};
+use super::spec::{Build, BuildError, Building, ProviderOptions, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource, ALIBABA};
 use crate::domain::setting::{invalid, ConfigError, Env, Setting};
 use crate::engine::calls::Access;
 use async_trait::async_trait;
@@ -40,13 +40,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const PROVIDER: Provider = Provider::named("dts");
+pub const PROVIDER: Provider = Provider::on("dts", &ALIBABA);
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
     kind: "dts-job",
     title: "Alibaba Cloud DTS jobs",
-    cloud: Cloud::Alibaba,
     default_enabled: false,
     grace_variable: "JANITOR_DTS_GRACE",
     default_grace: Duration::from_secs(3_600),
