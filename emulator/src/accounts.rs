@@ -269,8 +269,8 @@ fn in_account(arn: &str, account: &str) -> String {
 }
 
 impl Fleet {
-    /// A copy of this fleet's DMS, RDS and Redshift resources (and tags) as account `account` holds them: every ARN
-    /// names `account`. DTS jobs, member accounts, the STS policy and the organization are not copied.
+    /// A copy of this fleet's DMS, RDS, Redshift and Glue resources (and tags) as account `account` holds them: every
+    /// ARN names `account`. DTS jobs, member accounts, the STS policy and the organization are not copied.
     pub fn in_account(&self, account: &str) -> Fleet {
         let mut connections = self.connections.clone();
         for c in &mut connections {
@@ -291,13 +291,14 @@ impl Fleet {
             tags: self.tags.iter().map(|(arn, tags)| (in_account(arn, account), tags.clone())).collect(),
             integrations: rehome(&self.integrations),
             redshift_integrations: rehome(&self.redshift_integrations),
+            glue_integrations: rehome(&self.glue_integrations),
             ..Fleet::default()
         }
     }
 
     /// This fleet as the management account of an organization of `count` more accounts (100000000001 and on), each
-    /// holding a copy of its DMS, RDS and Redshift resources ([`Fleet::in_account`]); the organization lists them all
-    /// ACTIVE, the members under [`GENERATED_MEMBER_OU`], and each member's role [`GENERATED_MEMBER_ROLE`] can be
+    /// holding a copy of its DMS, RDS, Redshift and Glue resources ([`Fleet::in_account`]); the organization lists them
+    /// all ACTIVE, the members under [`GENERATED_MEMBER_OU`], and each member's role [`GENERATED_MEMBER_ROLE`] can be
     /// assumed. With `count` 0 the fleet is returned as it is.
     pub fn with_generated_members(mut self, count: u32) -> Fleet {
         if count == 0 {
@@ -446,6 +447,7 @@ mod tests {
         integration.source_arn = Some("arn:aws:s3:::bucket".to_owned());
         fleet.integrations.push(integration);
         fleet.redshift_integrations.push(Integration::redshift("us-east-1", 7));
+        fleet.glue_integrations.push(Integration::glue("us-east-1", 8));
         let moved = fleet.in_account(MEMBER);
         assert_eq!(moved.connections[0].endpoint_arn, format!("arn:aws:dms:us-east-1:{MEMBER}:endpoint:E"));
         assert_eq!(moved.connections[0].replication_instance_arn, format!("arn:aws:dms:us-east-1:{MEMBER}:rep:R"));
@@ -453,6 +455,9 @@ mod tests {
         assert_eq!(moved.integrations[0].integration_arn, format!("arn:aws:rds:us-east-1:{MEMBER}:integration:abc"));
         assert_eq!(moved.integrations[0].source_arn.as_deref(), Some("arn:aws:s3:::bucket"), "no account field");
         assert!(moved.redshift_integrations[0].integration_arn.contains(MEMBER));
+        let glue = &moved.glue_integrations[0];
+        assert_eq!(glue.integration_arn, Integration::glue_arn("us-east-1", 8).replace(MANAGEMENT_ACCOUNT, MEMBER));
+        assert_eq!(glue.status, "FAILED");
         assert_eq!(with_member(MEMBER, moved).validate().map_err(|e| e.to_string()), Ok(()));
     }
 

@@ -1,9 +1,9 @@
-//! A local, protocol-exact stand-in for the AWS DMS, RDS and Redshift control-plane calls
+//! A local, protocol-exact stand-in for the AWS DMS, RDS, Redshift and Glue control-plane calls
 //! the janitor makes, with the STS and Organizations calls that sweep an organization's accounts,
 //! so its tests can drive the real AWS SDK over real HTTP, and for the
 //! Alibaba Cloud DTS calls, whose V3 signatures it verifies.
 //!
-//! One port serves DMS and Organizations (awsJson1_1, told apart by `X-Amz-Target`), RDS, Redshift
+//! One port serves DMS, Glue and Organizations (awsJson1_1, told apart by `X-Amz-Target`), RDS, Redshift
 //! and STS (awsQuery form posts, told apart by the SigV4 scope's service), DTS (RPC, `x-acs-action`,
 //! parameters in the query string) and a plain-JSON admin API under `/_admin/`. Resources are per
 //! account (the management account's, or a member's for credentials its STS issued) and per region
@@ -24,6 +24,7 @@ mod dts;
 mod error;
 mod faults;
 mod fleet;
+mod glue;
 mod identity;
 mod organizations;
 mod paging;

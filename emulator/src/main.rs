@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use emulator::{Emulator, Faults, Fleet, RateLimit, ServerOptions};
 
-/// A local AWS DMS + RDS + Redshift (with STS and Organizations for member accounts, and Alibaba Cloud DTS) control
-/// plane for testing the janitor.
+/// A local AWS DMS + RDS + Redshift + Glue (with STS and Organizations for member accounts, and Alibaba Cloud DTS)
+/// control plane for testing the janitor.
 #[derive(Debug, Parser)]
 #[command(name = "janitor-emulator", version)]
 struct Args {
@@ -23,8 +23,11 @@ struct Args {
     /// Redshift-managed integrations to add to a `generated:` fleet, spread and failed like its RDS integrations.
     #[arg(long, default_value_t = 0)]
     redshift_integrations: usize,
-    /// Member accounts (100000000001 and on) to copy a `generated:` fleet's DMS, RDS and Redshift resources into, each
-    /// with its own ARNs; an organization lists them (ACTIVE, in OU ou-root-benchmark) and role
+    /// Glue zero-ETL integrations to add to a `generated:` fleet, spread and failed like its RDS integrations.
+    #[arg(long, default_value_t = 0)]
+    glue_integrations: usize,
+    /// Member accounts (100000000001 and on) to copy a `generated:` fleet's DMS, RDS, Redshift and Glue resources into,
+    /// each with its own ARNs; an organization lists them (ACTIVE, in OU ou-root-benchmark) and role
     /// ReplicationJanitorMember can be assumed in each.
     #[arg(long, default_value_t = 0)]
     member_accounts: u32,
@@ -80,32 +83,51 @@ fn rate_limit(s: &str) -> Result<RateLimit, String> {
     Ok(RateLimit { per_second, burst })
 }
 
-/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`, adding `redshift_integrations` Redshift ones, and copies
-/// the whole into `member_accounts` member accounts.
-fn generated(spec: &str, redshift_integrations: usize, member_accounts: u32) -> Option<Fleet> {
+/// What the `generated:` fleet gets besides its spec.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extras {
+    redshift_integrations: usize,
+    glue_integrations: usize,
+    member_accounts: u32,
+}
+
+/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`, adding the Redshift and Glue integrations `extras` asks
+/// for, and copies the whole into its member accounts.
+fn generated(spec: &str, extras: Extras) -> Option<Fleet> {
     let mut parts = spec.split(',');
     let connections = parts.next()?.trim().parse().ok()?;
     let integrations = parts.next()?.trim().parse().ok()?;
     let share: f64 = parts.next()?.trim().parse().ok().filter(|s| (0.0..=1.0).contains(s))?;
     let regions: Vec<&str> = parts.map(str::trim).filter(|r| !r.is_empty()).collect();
     let fleet = Fleet {
-        redshift_integrations: Fleet::generated_redshift_integrations(redshift_integrations, share, &regions),
+        redshift_integrations: Fleet::generated_redshift_integrations(extras.redshift_integrations, share, &regions),
+        glue_integrations: Fleet::generated_glue_integrations(extras.glue_integrations, share, &regions),
         ..Fleet::generated(connections, integrations, share, &regions)
     };
-    Some(fleet.with_generated_members(member_accounts))
+    Some(fleet.with_generated_members(extras.member_accounts))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    if (args.redshift_integrations > 0 || args.member_accounts > 0) && !args.fleet.starts_with("generated:") {
-        eprintln!("janitor-emulator: --redshift-integrations and --member-accounts need --fleet generated:...");
+    let extras = Extras {
+        redshift_integrations: args.redshift_integrations,
+        glue_integrations: args.glue_integrations,
+        member_accounts: args.member_accounts,
+    };
+    if (extras.redshift_integrations > 0 || extras.glue_integrations > 0 || extras.member_accounts > 0)
+        && !args.fleet.starts_with("generated:")
+    {
+        eprintln!(
+            "janitor-emulator: --redshift-integrations, --glue-integrations and --member-accounts need --fleet \
+             generated:..."
+        );
         return ExitCode::from(2);
     }
     let fleet = if args.fleet == "sample" {
         Fleet::sample()
     } else if let Some(spec) = args.fleet.strip_prefix("generated:") {
-        match generated(spec, args.redshift_integrations, args.member_accounts) {
+        match generated(spec, extras) {
             Some(fleet) => fleet,
             None => {
                 eprintln!("janitor-emulator: --fleet generated:{spec} is not CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]");
@@ -176,30 +198,50 @@ mod tests {
         assert_eq!((args.clock_offset, args.max_calls), (-10_800, 100_000));
     }
 
+    fn extras(redshift_integrations: usize, glue_integrations: usize, member_accounts: u32) -> Extras {
+        Extras { redshift_integrations, glue_integrations, member_accounts }
+    }
+
     #[test]
-    fn generated_fleets_add_the_redshift_integrations_asked_for() {
-        let fleet = generated("10,6,0.5,us-east-1,eu-west-1", 8, 0).unwrap();
+    fn generated_fleets_add_the_redshift_and_glue_integrations_asked_for() {
+        let fleet = generated("10,6,0.5,us-east-1,eu-west-1", extras(8, 6, 0)).unwrap();
         assert_eq!((fleet.connections.len(), fleet.integrations.len()), (10, 6));
         let redshift = &fleet.redshift_integrations;
         assert_eq!(redshift.len(), 8);
         assert_eq!(redshift.iter().filter(|i| i.status == "failed").count(), 4, "the spec's stale share");
         assert_eq!(redshift.iter().filter(|i| i.region == "eu-west-1").count(), 4, "the spec's regions");
-        assert!(generated("10,6,0.5", 0, 0).unwrap().redshift_integrations.is_empty(), "none unless asked");
-        assert!(generated("10,x,0.5", 8, 0).is_none());
+        let glue = &fleet.glue_integrations;
+        assert_eq!(glue.len(), 6);
+        assert_eq!(glue.iter().filter(|i| i.status == "FAILED" && !i.errors.is_empty()).count(), 3, "Glue's spelling");
+        assert_eq!(glue.iter().filter(|i| i.status == "ACTIVE").count(), 3);
+        assert_eq!(glue.iter().filter(|i| i.region == "eu-west-1").count(), 3);
+        assert_eq!(fleet.validate().map_err(|e| e.to_string()), Ok(()));
+        let plain = generated("10,6,0.5", Extras::default()).unwrap();
+        assert!(plain.redshift_integrations.is_empty() && plain.glue_integrations.is_empty(), "none unless asked");
+        assert!(generated("10,x,0.5", extras(8, 8, 0)).is_none());
+        let args =
+            Args::try_parse_from(["janitor-emulator", "--fleet", "generated:1,1,0.5", "--glue-integrations", "4"]);
+        assert_eq!(args.map(|a| a.glue_integrations).ok(), Some(4));
     }
 
     #[test]
     fn generated_fleets_are_copied_into_the_member_accounts_asked_for() {
-        let alone = generated("10,6,0.5", 2, 0).unwrap();
+        let alone = generated("10,6,0.5", extras(2, 2, 0)).unwrap();
         assert!(alone.member_accounts.is_empty() && alone.organization.is_none(), "none unless asked");
-        let fleet = generated("10,6,0.5", 2, 3).unwrap();
+        let fleet = generated("10,6,0.5", extras(2, 5, 3)).unwrap();
         assert_eq!(fleet.member_accounts.len(), 3);
         let member = &fleet.member_accounts["100000000003"];
         assert_eq!(
-            (member.connections.len(), member.integrations.len(), member.redshift_integrations.len()),
-            (10, 6, 2)
+            (
+                member.connections.len(),
+                member.integrations.len(),
+                member.redshift_integrations.len(),
+                member.glue_integrations.len()
+            ),
+            (10, 6, 2, 5)
         );
         assert!(member.redshift_integrations.iter().all(|i| i.integration_arn.contains(":100000000003:")));
+        assert!(member.glue_integrations.iter().all(|i| i.integration_arn.contains(":100000000003:")));
         assert_eq!(fleet.organization.map(|o| o.accounts.len()), Some(4));
         assert_eq!(fleet.sts.member_role.as_deref(), Some(emulator::GENERATED_MEMBER_ROLE));
     }

@@ -14,7 +14,7 @@
 //! MAX_VALUE_EXCEEDED, INVALID_PATTERN / INPUT_REQUIRED and INVALID_NEXT_TOKEN; an account's `State` is its `Status`;
 //! Organizations checks it is in use before it checks the caller; no member account is a delegated administrator.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use crate::accounts::{is_parent_id, OrgAccount, Organization, MANAGEMENT_ACCOUNT};
 use crate::auth;
 use crate::awsjson::{self, parse};
+use crate::clock::epoch_seconds;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::identity::{self, Caller};
@@ -115,15 +116,6 @@ fn decode(operation: &str, body: &[u8]) -> Result<Request, Failure> {
         }
     };
     Ok(Request { parent_id, size, after })
-}
-
-/// Epoch seconds, to the millisecond.
-fn epoch_seconds(t: SystemTime) -> f64 {
-    let millis = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    };
-    millis as f64 / 1000.0
 }
 
 fn wire_account(organization: &Organization, account: &OrgAccount) -> Value {

@@ -1,6 +1,6 @@
 //! The HTTP front: serves connections, and routes each request to the admin API (for loopback hosts only) or to one
-//! service's [`Protocol`] (DMS, Organizations, RDS, Redshift, STS, DTS), whose calls all go through the one pipeline
-//! in `protocol`.
+//! service's [`Protocol`] (DMS, Organizations, Glue, RDS, Redshift, STS, DTS), whose calls all go through the one
+//! pipeline in `protocol`.
 
 use std::future::Future;
 use std::io;
@@ -27,6 +27,7 @@ use crate::awsjson;
 use crate::clock::{format_http_date, unix_seconds};
 use crate::dms::Dms;
 use crate::dts::Dts;
+use crate::glue::{self, Glue};
 use crate::organizations::{self, Organizations};
 use crate::protocol::{call, plain, HttpRequest};
 use crate::rds::{self, Rds};
@@ -152,8 +153,8 @@ fn is_port_suffix(rest: &str) -> bool {
     rest.is_empty() || rest.strip_prefix(':').is_some_and(|port| port.parse::<u16>().is_ok())
 }
 
-/// Every non-admin request: DTS if it names an `x-acs-action`; Organizations if it names an `X-Amz-Target` of
-/// Organizations, DMS for any other `X-Amz-Target`; RDS, Redshift or STS if it is a form.
+/// Every non-admin request: DTS if it names an `x-acs-action`; Organizations or Glue if it names an `X-Amz-Target` of
+/// theirs, DMS for any other `X-Amz-Target`; RDS, Redshift or STS if it is a form.
 async fn service(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -175,8 +176,11 @@ async fn service(
     if headers.contains_key("x-acs-action") {
         call::<Dts>(&shared, &http).await
     } else if headers.contains_key("x-amz-target") {
-        if awsjson::operation(awsjson::target(&headers), organizations::TARGET_PREFIX).is_ok() {
+        let target = awsjson::target(&headers);
+        if awsjson::operation(target, organizations::TARGET_PREFIX).is_ok() {
             call::<Organizations>(&shared, &http).await
+        } else if awsjson::operation(target, glue::TARGET_PREFIX).is_ok() {
+            call::<Glue>(&shared, &http).await
         } else {
             call::<Dms>(&shared, &http).await
         }
@@ -190,7 +194,7 @@ async fn service(
     } else {
         plain(
             StatusCode::BAD_REQUEST,
-            "cannot tell the service: expected an X-Amz-Target header (DMS or Organizations, awsJson1_1), \
+            "cannot tell the service: expected an X-Amz-Target header (DMS, Organizations or Glue, awsJson1_1), \
              an application/x-www-form-urlencoded body (RDS, Redshift or STS, awsQuery) or an x-acs-action header \
              (DTS, RPC)",
         )

@@ -75,6 +75,8 @@ pub(crate) struct Store {
     pub(crate) integrations: Integrations,
     /// Redshift's own integrations: a separate estate, as the two APIs list different resources.
     pub(crate) redshift_integrations: Integrations,
+    /// Glue's, apart from both for the same reason.
+    pub(crate) glue_integrations: Integrations,
     tags: BTreeMap<String, BTreeMap<String, String>>,
     /// DTS jobs in fleet order (DescribeDtsJobs pages by position, not by marker).
     pub(crate) dts_jobs: Vec<DtsJob>,
@@ -93,6 +95,7 @@ impl Store {
         }
         self.integrations.0 = fleet.integrations.into_iter().map(|i| (self.seq(), i)).collect();
         self.redshift_integrations.0 = fleet.redshift_integrations.into_iter().map(|i| (self.seq(), i)).collect();
+        self.glue_integrations.0 = fleet.glue_integrations.into_iter().map(|i| (self.seq(), i)).collect();
         self.tags = fleet.tags;
         self.dts_jobs = fleet.dts_jobs;
         self.dts_access_keys = fleet.dts_access_keys;
@@ -105,6 +108,7 @@ impl Store {
             tags: self.tags.clone(),
             integrations: self.integrations.all(),
             redshift_integrations: self.redshift_integrations.all(),
+            glue_integrations: self.glue_integrations.all(),
             dts_jobs: self.dts_jobs.clone(),
             dts_access_keys: self.dts_access_keys.clone(),
             dts_expired_tokens: self.dts_expired_tokens.clone(),
