@@ -16,10 +16,11 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock::format_iso8601;
+use crate::error::WireError;
 use crate::faults::Fault;
 use crate::fleet::{DtsJob, DtsJobType, DtsOnDelete, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET};
 use crate::identity::Caller;
-use crate::protocol::{HttpRequest, Protocol, WireError};
+use crate::protocol::{HttpRequest, Protocol};
 use crate::store::{Estate, Store};
 
 /// The only API version served.

@@ -18,9 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::accounts::MANAGEMENT_ACCOUNT;
 use crate::auth;
 use crate::error::ApiError;
+use crate::fleet::MANAGEMENT_ACCOUNT;
 
 /// The prefix of access key ids of STS-issued credentials.
 const TEMPORARY_KEY_PREFIX: &str = "ASIA";

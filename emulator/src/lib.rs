@@ -13,7 +13,6 @@
 //! set off. The admin API answers loopback host names only, and a client that stalls sending its headers is
 //! disconnected.
 
-mod accounts;
 mod admin;
 mod auth;
 mod awsjson;
@@ -46,16 +45,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use accounts::{
-    AccountStatus, JoinedMethod, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE,
-    MANAGEMENT_ACCOUNT,
-};
 pub use calls::{count, Call};
 pub use clock::{format_iso8601, parse_timestamp};
 pub use faults::{Faults, RateLimit};
 pub use fleet::{
-    Connection, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Fleet, FleetError, Integration,
-    IntegrationError, OnDelete, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, PROTECT_TAG,
+    AccountStatus, Connection, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Fleet, FleetError, Integration,
+    IntegrationError, JoinedMethod, OnDelete, OrgAccount, Organization, StsPolicy, DTS_ACCESS_KEY_ID,
+    DTS_ACCESS_KEY_SECRET, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE, MANAGEMENT_ACCOUNT, PROTECT_TAG,
 };
 pub use runtime_api::{Invocation, RuntimeApi, Startup};
 

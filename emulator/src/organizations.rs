@@ -21,15 +21,15 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::{is_parent_id, OrgAccount, Organization, MANAGEMENT_ACCOUNT};
 use crate::auth;
 use crate::awsjson::{self, parse};
 use crate::clock::epoch_seconds;
-use crate::error::ApiError;
+use crate::error::{ApiError, WireError};
 use crate::faults::Fault;
+use crate::fleet::{is_parent_id, OrgAccount, Organization, MANAGEMENT_ACCOUNT};
 use crate::identity::{self, Caller};
 use crate::paging;
-use crate::protocol::{HttpRequest, Protocol, WireError};
+use crate::protocol::{HttpRequest, Protocol};
 use crate::store::Estate;
 
 /// The `X-Amz-Target` prefix of Organizations' operations.
@@ -233,8 +233,8 @@ impl Protocol for Organizations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{AccountStatus, GENERATED_MEMBER_OU};
     use crate::fleet::Fleet;
+    use crate::fleet::{AccountStatus, GENERATED_MEMBER_OU};
 
     fn estate(organization: Option<Organization>) -> Estate {
         let mut e = Estate::default();

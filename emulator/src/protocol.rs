@@ -9,6 +9,7 @@ use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::calls::Call;
+use crate::error::WireError;
 use crate::faults::Fault;
 use crate::identity::Caller;
 use crate::state::Shared;
@@ -19,14 +20,6 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) uri: &'a Uri,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a [u8],
-}
-
-/// A service error as the call log records it.
-pub(crate) trait WireError {
-    /// The HTTP status the answer is sent with.
-    fn http_status(&self) -> StatusCode;
-    /// The service's error code.
-    fn code(&self) -> &'static str;
 }
 
 /// One service on one wire protocol: how its calls are authenticated, decoded, run and answered.
@@ -124,8 +117,8 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
-    use crate::accounts::MANAGEMENT_ACCOUNT;
     use crate::faults::{Faults, RateLimit};
+    use crate::fleet::MANAGEMENT_ACCOUNT;
     use crate::fleet::{Connection, Fleet};
 
     const MEMBER: &str = "210987654321";

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::accounts::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use crate::fleet::{Connection, DtsJob, Fleet, Integration};
+use crate::fleet::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use crate::identity::{AuthFailure, Caller, Sessions};
 
 /// Every account's resources and what spans accounts.

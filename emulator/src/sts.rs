@@ -18,11 +18,11 @@ use std::time::{Duration, SystemTime};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::accounts::is_account_id;
 use crate::auth;
 use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
+use crate::fleet::is_account_id;
 use crate::identity::{self, Caller};
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query;
@@ -238,8 +238,8 @@ mod tests {
     use axum::http::{HeaderMap, HeaderValue, Uri};
 
     use super::*;
-    use crate::accounts::{StsPolicy, MANAGEMENT_ACCOUNT};
     use crate::fleet::Fleet;
+    use crate::fleet::{StsPolicy, MANAGEMENT_ACCOUNT};
 
     const MEMBER: &str = "210987654321";
     const OTHER: &str = "310987654321";

@@ -12,8 +12,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::{month_ago, Fleet, FleetError};
 use crate::clock::serde_timestamp;
-use crate::fleet::{month_ago, Fleet, FleetError};
 
 /// The account of the top-level fleet: the caller's own (the organization's management account). Every access key
 /// the emulator's STS did not issue acts in it.

@@ -7,8 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use crate::clock::serde_timestamp;
+
+mod accounts;
+
+pub(crate) use accounts::{is_account_id, is_parent_id};
+pub use accounts::{
+    AccountStatus, JoinedMethod, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE,
+    MANAGEMENT_ACCOUNT,
+};
 
 /// The tag key the sample fleet uses to mark resources the janitor must never delete.
 pub const PROTECT_TAG: &str = "janitor:protect";
@@ -617,7 +624,7 @@ impl Fleet {
     /// checked on load; a fleet built in Rust is served as it is.
     pub fn validate(&self) -> Result<(), FleetError> {
         self.validate_resources()?;
-        crate::accounts::validate(self)
+        accounts::validate(self)
     }
 
     /// The resource checks of [`Fleet::validate`], which every account's fleet gets.
@@ -677,7 +684,7 @@ impl Fleet {
     /// The demo fleet shipped as `fleets/sample.json`: two regions, every case the
     /// janitor must tell apart (young integrations are relative to load time).
     pub fn sample() -> Fleet {
-        Fleet::from_json(include_str!("../fleets/sample.json"))
+        Fleet::from_json(include_str!("../../fleets/sample.json"))
             .expect("fleets/sample.json is valid: a unit test parses it")
     }
 
