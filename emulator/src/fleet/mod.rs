@@ -1,8 +1,7 @@
 //! The resources the emulator serves. The same types are the JSON file format
 //! (`--fleet`, `PUT /_admin/fleet`) and what Rust tests build directly.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,9 @@ use crate::clock::serde_timestamp;
 
 mod accounts;
 
-pub(crate) use accounts::{is_account_id, is_parent_id};
+pub(crate) use accounts::{
+    arn_in_account, generated_members, is_account_id, is_parent_id, validate_organization, validate_sts_policy,
+};
 pub use accounts::{
     AccountStatus, JoinedMethod, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE,
     MANAGEMENT_ACCOUNT,
@@ -599,7 +600,6 @@ impl Integration {
         })
     }
 
-    /// Whether `identifier` names this integration (by ARN or by name), as RDS accepts both.
     /// Whether `identifier` names this integration: its ARN, its name, or its id (the ARN's last segment, which
     /// AWS's own examples pass as `IntegrationIdentifier`).
     pub fn is_named(&self, identifier: &str) -> bool {
@@ -609,119 +609,19 @@ impl Integration {
     }
 }
 
+/// Loading a fleet ([`Fleet::from_json`], [`Fleet::load`], [`Fleet::sample`]) checks it ([`Fleet::validate`]) as
+/// every service's registration says, and copies for member accounts ([`Fleet::in_account`]) are made as they say:
+/// those are in `services`, which knows the registrations. What is here is the data.
 impl Fleet {
-    /// Parses and validates the fleet file format.
-    pub fn from_json(json: &str) -> Result<Fleet, FleetError> {
-        let fleet: Fleet = serde_json::from_str(json)?;
-        fleet.validate()?;
-        Ok(fleet)
-    }
-
-    /// Checks what the JSON types cannot: every Redshift integration ARN has the form the Redshift model requires
-    /// and the integration's region, and none is listed twice; so does every Glue integration ARN (Glue's form), and
-    /// every Glue Status is one of Glue's; member accounts have 12-digit ids and only resources
-    /// whose ARNs name them; the STS policy and the organization name valid ids. Fleet files and the admin API are
-    /// checked on load; a fleet built in Rust is served as it is.
-    pub fn validate(&self) -> Result<(), FleetError> {
-        self.validate_resources()?;
-        accounts::validate(self)
-    }
-
-    /// The resource checks of [`Fleet::validate`], which every account's fleet gets.
-    pub(crate) fn validate_resources(&self) -> Result<(), FleetError> {
-        let mut seen = HashSet::new();
-        for i in &self.redshift_integrations {
-            let arn = &i.integration_arn;
-            match redshift_integration_region(arn) {
-                None => return Err(FleetError::RedshiftIntegrationArn { arn: arn.clone() }),
-                Some(region) if region != i.region => {
-                    return Err(FleetError::RedshiftIntegrationRegion { arn: arn.clone(), region: i.region.clone() })
-                }
-                Some(_) => {}
-            }
-            if !seen.insert(arn.as_str()) {
-                return Err(FleetError::DuplicateRedshiftIntegration { arn: arn.clone() });
-            }
-        }
-        for i in &self.glue_integrations {
-            let arn = &i.integration_arn;
-            match glue_integration_region(arn) {
-                None => return Err(FleetError::GlueIntegrationArn { arn: arn.clone() }),
-                Some(region) if region != i.region => {
-                    return Err(FleetError::GlueIntegrationRegion { arn: arn.clone(), region: i.region.clone() })
-                }
-                Some(_) => {}
-            }
-            if !GLUE_STATUSES.contains(&i.status.as_str()) {
-                return Err(FleetError::GlueIntegrationStatus { arn: arn.clone(), status: i.status.clone() });
-            }
-            if !seen.insert(arn.as_str()) {
-                return Err(FleetError::DuplicateGlueIntegration { arn: arn.clone() });
-            }
-        }
-        Ok(())
-    }
-
-    /// The ARNs of the resources the fleet holds (not those they refer to, such as an integration's source).
-    pub(crate) fn resource_arns(&self) -> impl Iterator<Item = &str> {
-        let connections = self.connections.iter().flat_map(|c| [&c.endpoint_arn, &c.replication_instance_arn]);
-        let integrations = self
-            .integrations
-            .iter()
-            .chain(&self.redshift_integrations)
-            .chain(&self.glue_integrations)
-            .map(|i| &i.integration_arn);
-        connections.chain(integrations).chain(self.tags.keys()).map(String::as_str)
-    }
-
-    /// Reads and parses a fleet file.
-    pub fn load(path: &Path) -> Result<Fleet, FleetError> {
-        let json = std::fs::read_to_string(path)
-            .map_err(|source| FleetError::Read { path: path.display().to_string(), source })?;
-        Fleet::from_json(&json)
-    }
-
-    /// The demo fleet shipped as `fleets/sample.json`: two regions, every case the
-    /// janitor must tell apart (young integrations are relative to load time).
-    pub fn sample() -> Fleet {
-        Fleet::from_json(include_str!("../../fleets/sample.json"))
-            .expect("fleets/sample.json is valid: a unit test parses it")
-    }
-
     /// A deterministic fleet for benchmarks: unique ARNs spread round-robin over
     /// `regions` (default `us-east-1`); `stale_share` of each kind failed and old,
     /// spread evenly, the rest healthy.
     pub fn generated(dms_connections: usize, integrations: usize, stale_share: f64, regions: &[&str]) -> Fleet {
-        let regions = generated_regions(regions);
-        let stale = stale_at(stale_share);
-        let old = ago(OLD);
-        let connections = (0..dms_connections)
-            .map(|i| {
-                let region = regions[i % regions.len()];
-                let mut c = Connection::new(
-                    region,
-                    &format!("arn:aws:dms:{region}:{ACCOUNT}:endpoint:GENEP{i:021}"),
-                    &format!("arn:aws:dms:{region}:{ACCOUNT}:rep:GENRI{:021}", i % 16),
-                );
-                c.endpoint_identifier = Some(format!("gen-endpoint-{i}"));
-                c.replication_instance_identifier = Some(format!("gen-ri-{}", i % 16));
-                if stale(i) {
-                    c.last_failure_message = Some("Test connection failed: timeout".to_owned());
-                } else {
-                    c.status = "successful".to_owned();
-                }
-                c
-            })
-            .collect();
-        let integrations = (0..integrations)
-            .map(|i| {
-                let region = regions[i % regions.len()];
-                let arn = format!("arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-8000-{i:012x}");
-                let name = format!("gen-integration-{i}");
-                generated_integration(Integration::new(region, &arn), &name, stale(i), old, "active")
-            })
-            .collect();
-        Fleet { connections, tags: BTreeMap::new(), integrations, ..Fleet::default() }
+        Fleet {
+            connections: generated_connections(dms_connections, stale_share, regions),
+            integrations: generated_rds_integrations(integrations, stale_share, regions),
+            ..Fleet::default()
+        }
     }
 
     /// Redshift-managed integrations for a benchmark fleet, shaped like [`Fleet::generated`]'s RDS ones (round-robin
@@ -736,6 +636,59 @@ impl Fleet {
     pub fn generated_glue_integrations(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Integration> {
         generated_integrations(count, stale_share, regions, Integration::glue, "gen-glue-integration", "ACTIVE")
     }
+}
+
+/// `count` DMS connections for a benchmark fleet: round-robin over `regions` (default `us-east-1`), spread over 16
+/// replication instances, `stale_share` of them failed, the rest successful.
+pub(crate) fn generated_connections(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Connection> {
+    let regions = generated_regions(regions);
+    let stale = stale_at(stale_share);
+    (0..count)
+        .map(|i| {
+            let region = regions[i % regions.len()];
+            let mut c = Connection::new(
+                region,
+                &format!("arn:aws:dms:{region}:{ACCOUNT}:endpoint:GENEP{i:021}"),
+                &format!("arn:aws:dms:{region}:{ACCOUNT}:rep:GENRI{:021}", i % 16),
+            );
+            c.endpoint_identifier = Some(format!("gen-endpoint-{i}"));
+            c.replication_instance_identifier = Some(format!("gen-ri-{}", i % 16));
+            if stale(i) {
+                c.last_failure_message = Some("Test connection failed: timeout".to_owned());
+            } else {
+                c.status = "successful".to_owned();
+            }
+            c
+        })
+        .collect()
+}
+
+/// `count` RDS integrations for a benchmark fleet, round-robin over `regions`, `stale_share` of them failed and old,
+/// the rest active.
+pub(crate) fn generated_rds_integrations(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Integration> {
+    generated_integrations(count, stale_share, regions, rds_integration, "gen-integration", "active")
+}
+
+/// Generated RDS integration n.
+fn rds_integration(region: &str, n: u64) -> Integration {
+    Integration::new(region, &format!("arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-8000-{n:012x}"))
+}
+
+/// Copies of `integrations` as account `account` holds them: the ARNs (their own, their sources' and targets') name
+/// it.
+pub(crate) fn integrations_in_account(integrations: &[Integration], account: &str) -> Vec<Integration> {
+    let mut integrations = integrations.to_vec();
+    for i in &mut integrations {
+        i.integration_arn = arn_in_account(&i.integration_arn, account);
+        i.source_arn = i.source_arn.as_deref().map(|a| arn_in_account(a, account));
+        i.target_arn = i.target_arn.as_deref().map(|a| arn_in_account(a, account));
+    }
+    integrations
+}
+
+/// The integrations' own ARNs.
+pub(crate) fn integration_arns(integrations: &[Integration]) -> Vec<&str> {
+    integrations.iter().map(|i| i.integration_arn.as_str()).collect()
 }
 
 /// `count` integrations made by `make(region, n)`, round-robin over `regions`, named `<prefix>-<n>`, old, `stale_share`

@@ -26,17 +26,28 @@ use crate::awsjson::{self, parse};
 use crate::clock::epoch_seconds;
 use crate::error::{ApiError, WireError};
 use crate::faults::Fault;
-use crate::fleet::{is_parent_id, OrgAccount, Organization, MANAGEMENT_ACCOUNT};
+use crate::fleet::{is_parent_id, validate_organization, OrgAccount, Organization, MANAGEMENT_ACCOUNT};
 use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
+use crate::service::{FleetPart, Members, Route, Service};
 use crate::store::Estate;
 
 /// The `X-Amz-Target` prefix of Organizations' operations.
-pub(crate) const TARGET_PREFIX: &str = "AWSOrganizationsV20161128";
+const TARGET_PREFIX: &str = "AWSOrganizationsV20161128";
 /// The page size when MaxResults is not given.
 const DEFAULT_PAGE: usize = 20;
 const PAGE_RANGE: std::ops::RangeInclusive<i64> = 1..=20;
+
+/// Organizations' registration: the organization is the management account's.
+pub(crate) const SERVICE: Service = Service::of::<Organizations>(
+    Route::JsonTarget { prefix: TARGET_PREFIX, fallback: false },
+    FleetPart {
+        validate: |fleet| fleet.organization.as_ref().map_or(Ok(()), validate_organization),
+        members: Members::ManagementOnly(|fleet| fleet.organization.is_some().then_some("organization")),
+        generated: None,
+    },
+);
 
 pub(crate) struct Organizations;
 
@@ -132,7 +143,7 @@ fn wire_account(organization: &Organization, account: &OrgAccount) -> Value {
 }
 
 fn list(estate: &Estate, caller: &Caller, request: Request) -> Result<Value, Failure> {
-    let Some(organization) = &estate.organization else {
+    let Some(organization) = &estate.management_fleet().organization else {
         return Err(ApiError::bad_request(
             "AWSOrganizationsNotInUseException",
             "Your account is not a member of an organization.",

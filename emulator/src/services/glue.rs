@@ -36,16 +36,68 @@ use crate::awsjson::{self, parse};
 use crate::clock::epoch_seconds;
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::fleet::{Integration, OnDelete};
+use crate::fleet::{
+    glue_integration_region, integration_arns, integrations_in_account, Fleet, FleetError, Integration, OnDelete,
+    GLUE_STATUSES,
+};
 use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
-use crate::store::{Estate, Store};
+use crate::service::{Count, FleetPart, Generated, Members, Route, Service};
+use crate::store::{Collection, Estate, Store};
 
 /// The `X-Amz-Target` prefix of Glue's operations.
-pub(crate) const TARGET_PREFIX: &str = "AWSGlue";
+const TARGET_PREFIX: &str = "AWSGlue";
 /// The model's String128: IntegrationIdentifier, Marker, a filter's Name and values.
 const MAX_STRING: usize = 128;
+
+/// Glue's registration.
+pub(crate) const SERVICE: Service = Service::of::<Glue>(
+    Route::JsonTarget { prefix: TARGET_PREFIX, fallback: false },
+    FleetPart {
+        validate,
+        members: Members::Own {
+            copy: |from, to, account| to.glue_integrations = integrations_in_account(&from.glue_integrations, account),
+            arns: |fleet| integration_arns(&fleet.glue_integrations),
+        },
+        generated: Some(Generated {
+            count: Count::Flag {
+                long: "glue-integrations",
+                help: "Glue zero-ETL integrations to add to a `generated:` fleet, spread and failed like its RDS \
+                       integrations",
+            },
+            fill: |fleet, count, stale_share, regions| {
+                fleet.glue_integrations = Fleet::generated_glue_integrations(count, stale_share, regions);
+            },
+        }),
+    },
+);
+
+const INTEGRATIONS: Collection<Integration> =
+    Collection { name: "glueIntegrations", items: |f| &mut f.glue_integrations };
+
+/// Every integration ARN is a Glue integration ARN of the integration's region, none is listed twice, and every
+/// Status is one of Glue's.
+fn validate(fleet: &Fleet) -> Result<(), FleetError> {
+    let mut seen = std::collections::HashSet::new();
+    for i in &fleet.glue_integrations {
+        let arn = &i.integration_arn;
+        match glue_integration_region(arn) {
+            None => return Err(FleetError::GlueIntegrationArn { arn: arn.clone() }),
+            Some(region) if region != i.region => {
+                return Err(FleetError::GlueIntegrationRegion { arn: arn.clone(), region: i.region.clone() })
+            }
+            Some(_) => {}
+        }
+        if !GLUE_STATUSES.contains(&i.status.as_str()) {
+            return Err(FleetError::GlueIntegrationStatus { arn: arn.clone(), status: i.status.clone() });
+        }
+        if !seen.insert(arn.as_str()) {
+            return Err(FleetError::DuplicateGlueIntegration { arn: arn.clone() });
+        }
+    }
+    Ok(())
+}
 
 pub(crate) struct Glue;
 
@@ -242,7 +294,7 @@ fn wire_integration(i: &Integration) -> Value {
 }
 
 fn execute_describe(
-    store: &Store,
+    store: &mut Store,
     region: &str,
     identifier: Option<&str>,
     filters: &[Filter],
@@ -250,12 +302,17 @@ fn execute_describe(
     after: Option<u64>,
 ) -> Result<Value, ApiError> {
     if let Some(arn) = identifier {
-        store.glue_integrations.find(region, |i| i.integration_arn == arn).ok_or_else(|| entity_not_found(arn))?;
+        store
+            .find_mut(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn)
+            .ok_or_else(|| entity_not_found(arn))?;
     }
     let matching = store
-        .glue_integrations
-        .in_region(region)
-        .filter(|(_, i)| identifier.is_none_or(|arn| i.integration_arn == arn) && filters.iter().all(|f| f.matches(i)))
+        .sequenced(&INTEGRATIONS)
+        .filter(|(_, i)| {
+            i.region == region
+                && identifier.is_none_or(|arn| i.integration_arn == arn)
+                && filters.iter().all(|f| f.matches(i))
+        })
         .map(|(seq, i)| (seq, wire_integration(i)));
     let (page, marker) = paging::page(matching, after, size);
     let mut out = json!({ "Integrations": page });
@@ -266,11 +323,12 @@ fn execute_describe(
 }
 
 fn execute_delete(store: &mut Store, region: &str, arn: &str) -> Result<Value, ApiError> {
-    let found =
-        store.glue_integrations.find(region, |i| i.integration_arn == arn).ok_or_else(|| entity_not_found(arn))?;
+    let found = store
+        .find_mut(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn)
+        .ok_or_else(|| entity_not_found(arn))?;
     match found.on_delete {
         Some(OnDelete::NotFound) => {
-            store.glue_integrations.remove(region, arn);
+            store.remove(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn);
             return Err(integration_not_found(arn));
         }
         Some(OnDelete::NotFoundButListed) => return Err(integration_not_found(arn)),
@@ -295,7 +353,7 @@ fn execute_delete(store: &mut Store, region: &str, arn: &str) -> Result<Value, A
     }
     let mut deleting = found.clone();
     deleting.status = "DELETING".to_owned();
-    store.glue_integrations.remove(region, arn);
+    store.remove(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn);
     Ok(wire_integration(&deleting))
 }
 
