@@ -64,8 +64,8 @@ pub(crate) enum Members {
 /// How the benchmark generator fills a service's resources.
 pub(crate) struct Generated {
     pub(crate) count: Count,
-    /// Sets `fleet`'s resources of this service to `count` generated ones, round-robin over `regions` (never empty),
-    /// `stale_share` of them failed and old, the rest healthy.
+    /// Sets `fleet`'s resources of this service to `count` generated ones, round-robin over `regions` (none:
+    /// `us-east-1`), `stale_share` of them failed and old, the rest healthy.
     pub(crate) fill: fn(fleet: &mut Fleet, count: usize, stale_share: f64, regions: &[&str]),
 }
 
