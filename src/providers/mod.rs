@@ -9,6 +9,7 @@ pub mod rds;
 pub mod redshift;
 pub mod registry;
 pub mod spec;
+pub mod zero_etl;
 
 use crate::domain::resource::{ErrorClass, Provider, Resource};
 use async_trait::async_trait;
