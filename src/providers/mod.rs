@@ -3,6 +3,7 @@
 pub mod aws_sdk;
 pub mod dms;
 pub mod dts;
+pub mod glue;
 #[cfg(test)]
 pub mod memory;
 pub mod rds;
