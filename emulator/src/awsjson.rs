@@ -1,5 +1,5 @@
-//! What the awsJson1_1 services (DMS and Organizations) share: the operation named by `X-Amz-Target`, the JSON body,
-//! and the answer's envelope.
+//! What the awsJson1_1 services (DMS, Organizations and Glue) share: the operation named by `X-Amz-Target`, the JSON
+//! body, and the answer's envelope.
 
 use axum::body::Body;
 use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};

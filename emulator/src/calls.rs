@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 /// One service call (admin calls are not logged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
-    /// `dms`, `rds`, `redshift`, `sts`, `organizations` or `dts`.
+    /// `dms`, `rds`, `redshift`, `glue`, `sts`, `organizations` or `dts`.
     pub service: String,
-    /// The DMS or Organizations operation, RDS, Redshift or STS action or DTS `x-acs-action`, e.g.
+    /// The DMS, Glue or Organizations operation, RDS, Redshift or STS action or DTS `x-acs-action`, e.g.
     /// `DeleteConnection` (empty if none was given).
     pub operation: String,
     /// The AWS account the call acted in: the one an STS-issued access key was issued for, the management account
@@ -20,7 +20,7 @@ pub struct Call {
     pub region: String,
     /// The resource acted on: the endpoint ARN for DMS connection calls, the ARN(s)
     /// for ListTagsForResource (comma-joined), the IntegrationIdentifier for RDS, the
-    /// IntegrationArn for Redshift, the `DtsJobId` parameter for DTS.
+    /// IntegrationArn for Redshift, the IntegrationIdentifier (an ARN) for Glue, the `DtsJobId` parameter for DTS.
     pub target: Option<String>,
     /// The HTTP status returned.
     pub status: u16,

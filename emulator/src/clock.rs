@@ -32,6 +32,11 @@ pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     i64::try_from(unix_millis(t).div_euclid(1000)).unwrap_or(i64::MAX)
 }
 
+/// Seconds since the Unix epoch to the millisecond, as awsJson sends a timestamp (a JSON number).
+pub(crate) fn epoch_seconds(t: SystemTime) -> f64 {
+    unix_millis(t) as f64 / 1000.0
+}
+
 fn unix_millis(t: SystemTime) -> i128 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i128::try_from(d.as_millis()).unwrap_or(i128::MAX),

@@ -1,8 +1,15 @@
-//! The one error type the AWS protocols render, each in its own wire format.
+//! Service errors: what every service's error type tells the call log ([`WireError`]), and the one error type the
+//! AWS protocols render, each in its own wire format ([`ApiError`]).
 
 use axum::http::StatusCode;
 
-use crate::protocol::WireError;
+/// A service error as the call log records it.
+pub(crate) trait WireError {
+    /// The HTTP status the answer is sent with.
+    fn http_status(&self) -> StatusCode;
+    /// The service's error code.
+    fn code(&self) -> &'static str;
+}
 
 /// A service error as the client sees it: HTTP status, error code, message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,9 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::accounts::MANAGEMENT_ACCOUNT;
 use crate::auth;
 use crate::error::ApiError;
+use crate::fleet::MANAGEMENT_ACCOUNT;
 
 /// The prefix of access key ids of STS-issued credentials.
 const TEMPORARY_KEY_PREFIX: &str = "ASIA";
@@ -156,7 +156,7 @@ impl Sessions {
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
 
-/// The error an awsJson service (DMS, Organizations) answers refused credentials with.
+/// The error an awsJson service (DMS, Organizations, Glue) answers refused credentials with.
 pub(crate) fn json_error(failure: AuthFailure) -> ApiError {
     match failure {
         AuthFailure::Missing => {

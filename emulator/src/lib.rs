@@ -1,9 +1,9 @@
-//! A local, protocol-exact stand-in for the AWS DMS, RDS and Redshift control-plane calls
+//! A local, protocol-exact stand-in for the AWS DMS, RDS, Redshift and Glue control-plane calls
 //! the janitor makes, with the STS and Organizations calls that sweep an organization's accounts,
 //! so its tests can drive the real AWS SDK over real HTTP, and for the
 //! Alibaba Cloud DTS calls, whose V3 signatures it verifies.
 //!
-//! One port serves DMS and Organizations (awsJson1_1, told apart by `X-Amz-Target`), RDS, Redshift
+//! One port serves DMS, Glue and Organizations (awsJson1_1, told apart by `X-Amz-Target`), RDS, Redshift
 //! and STS (awsQuery form posts, told apart by the SigV4 scope's service), DTS (RPC, `x-acs-action`,
 //! parameters in the query string) and a plain-JSON admin API under `/_admin/`. Resources are per
 //! account (the management account's, or a member's for credentials its STS issued) and per region
@@ -12,30 +12,44 @@
 //! per-resource delete outcomes) can be injected, and the clock that service answers' `Date` header shows can be
 //! set off. The admin API answers loopback host names only, and a client that stalls sending its headers is
 //! disconnected.
+//!
+//! # Map
+//!
+//! - Data: `fleet` (the [`Fleet`] file format and what tests build: one field per service's resources;
+//!   `fleet::accounts`, member accounts' organization and STS policy), `calls` (the call log), `faults`, `clock`.
+//! - A service: `services::<name>`, its `protocol::Protocol` implementation and its registration, a
+//!   `service::Service` saying how its requests are recognized (an awsJson target prefix, an awsQuery signing name and
+//!   `Version`, or a header), the pipeline that serves them, and its part of a fleet (checks, member accounts'
+//!   copies, the generator's count). `services::SERVICES` lists them; routing (`server`), fleet checks, member copies
+//!   and the generator (`services::fleet_parts`, and the binary's count flags) derive from that list, so a new service
+//!   is its module, its line there, and a `Fleet` field if it has resources.
+//! - The pipeline every call goes through: `protocol` (authenticate, decode, faults, execute, log, respond), with
+//!   `identity` (whose credentials: the management account's or an STS-issued member session), `auth` (SigV4 scope),
+//!   `error` (the errors' wire codes), and the wire helpers `awsjson`, `query`, `xml`, `paging`.
+//! - Live state: `store` (each account's part of the fleet, with the sequence numbers paging markers name, in the
+//!   `Estate` with the issued credentials), `state` (all of it behind one lock, with the fault injector and the call
+//!   log).
+//! - The front: `server` (connections, the admin API's loopback check, the `Date` clock, routing), `admin` (the
+//!   `/_admin/` API), and [`Emulator`] below; `runtime_api` is a separate Lambda Runtime API stand-in.
 
-mod accounts;
 mod admin;
 mod auth;
 mod awsjson;
 mod calls;
 mod clock;
-mod dms;
-mod dts;
 mod error;
 mod faults;
 mod fleet;
 mod identity;
-mod organizations;
 mod paging;
 mod protocol;
 mod query;
-mod rds;
-mod redshift;
 pub mod runtime_api;
 mod server;
+mod service;
+mod services;
 mod state;
 mod store;
-mod sts;
 mod xml;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -45,18 +59,16 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use accounts::{
-    AccountStatus, JoinedMethod, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE,
-    MANAGEMENT_ACCOUNT,
-};
 pub use calls::{count, Call};
 pub use clock::{format_iso8601, parse_timestamp};
 pub use faults::{Faults, RateLimit};
 pub use fleet::{
-    Connection, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Fleet, FleetError, Integration,
-    IntegrationError, OnDelete, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, PROTECT_TAG,
+    AccountStatus, Connection, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Fleet, FleetError, Integration,
+    IntegrationError, JoinedMethod, OnDelete, OrgAccount, Organization, StsPolicy, DTS_ACCESS_KEY_ID,
+    DTS_ACCESS_KEY_SECRET, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE, MANAGEMENT_ACCOUNT, PROTECT_TAG,
 };
 pub use runtime_api::{Invocation, RuntimeApi, Startup};
+pub use services::{generator_flags, generator_spec, GeneratorFlag};
 
 use faults::Injector;
 use state::Shared;

@@ -1,30 +1,31 @@
 //! `janitor-emulator`: serves a fleet on a local port until SIGINT/SIGTERM.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
-use emulator::{Emulator, Faults, Fleet, RateLimit, ServerOptions};
+use clap::{value_parser, Arg, CommandFactory, FromArgMatches, Parser};
+use emulator::{generator_flags, generator_spec, Emulator, Faults, Fleet, RateLimit, ServerOptions};
 
-/// A local AWS DMS + RDS + Redshift (with STS and Organizations for member accounts, and Alibaba Cloud DTS) control
-/// plane for testing the janitor.
+// Besides these options, each service whose count the `generated:` spec does not give has its own count flag (e.g.
+// `--redshift-integrations N`), added by `parse_from` from the library's registrations.
+/// A local AWS DMS + RDS + Redshift + Glue (with STS and Organizations for member accounts, and Alibaba Cloud DTS)
+/// control plane for testing the janitor.
 #[derive(Debug, Parser)]
 #[command(name = "janitor-emulator", version)]
 struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Fleet JSON file, the word `sample` for the built-in demo fleet, or
-    /// `generated:CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]` for a benchmark fleet.
+    /// Fleet JSON file, the word `sample` for the built-in demo fleet, or `generated:<spec>` for a benchmark fleet
+    /// (the spec's grammar comes from the library: see `--help`).
     #[arg(long)]
     fleet: String,
-    /// Redshift-managed integrations to add to a `generated:` fleet, spread and failed like its RDS integrations.
-    #[arg(long, default_value_t = 0)]
-    redshift_integrations: usize,
-    /// Member accounts (100000000001 and on) to copy a `generated:` fleet's DMS, RDS and Redshift resources into, each
-    /// with its own ARNs; an organization lists them (ACTIVE, in OU ou-root-benchmark) and role
+    /// Member accounts (100000000001 and on) to copy a `generated:` fleet's resources into (those member accounts
+    /// hold: not DTS's), each with its own ARNs; an organization lists them (ACTIVE, in OU ou-root-benchmark) and role
     /// ReplicationJanitorMember can be assumed in each.
     #[arg(long, default_value_t = 0)]
     member_accounts: u32,
@@ -80,35 +81,49 @@ fn rate_limit(s: &str) -> Result<RateLimit, String> {
     Ok(RateLimit { per_second, burst })
 }
 
-/// Reads `CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]`, adding `redshift_integrations` Redshift ones, and copies
-/// the whole into `member_accounts` member accounts.
-fn generated(spec: &str, redshift_integrations: usize, member_accounts: u32) -> Option<Fleet> {
-    let mut parts = spec.split(',');
-    let connections = parts.next()?.trim().parse().ok()?;
-    let integrations = parts.next()?.trim().parse().ok()?;
-    let share: f64 = parts.next()?.trim().parse().ok().filter(|s| (0.0..=1.0).contains(s))?;
-    let regions: Vec<&str> = parts.map(str::trim).filter(|r| !r.is_empty()).collect();
-    let fleet = Fleet {
-        redshift_integrations: Fleet::generated_redshift_integrations(redshift_integrations, share, &regions),
-        ..Fleet::generated(connections, integrations, share, &regions)
-    };
-    Some(fleet.with_generated_members(member_accounts))
+/// The command line: [`Args`], and the count each generator flag gives (0 when not given), by the flag's long name.
+fn parse_from(
+    argv: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<(Args, BTreeMap<&'static str, usize>), clap::Error> {
+    let flags = generator_flags();
+    let fleet_help = format!(
+        "Fleet JSON file, the word `sample` for the built-in demo fleet, or `generated:{}` for a benchmark fleet",
+        generator_spec()
+    );
+    let command = flags.iter().fold(Args::command().mut_arg("fleet", |a| a.help(fleet_help)), |command, flag| {
+        command.arg(
+            Arg::new(flag.long)
+                .long(flag.long)
+                .value_name("N")
+                .value_parser(value_parser!(usize))
+                .default_value("0")
+                .help(flag.help),
+        )
+    });
+    let matches = command.try_get_matches_from(argv)?;
+    let args = Args::from_arg_matches(&matches)?;
+    let counts = flags.iter().map(|f| (f.long, matches.get_one::<usize>(f.long).copied().unwrap_or(0))).collect();
+    Ok((args, counts))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    if (args.redshift_integrations > 0 || args.member_accounts > 0) && !args.fleet.starts_with("generated:") {
-        eprintln!("janitor-emulator: --redshift-integrations and --member-accounts need --fleet generated:...");
+    let (args, counts) = match parse_from(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(e) => e.exit(),
+    };
+    if (counts.values().any(|n| *n > 0) || args.member_accounts > 0) && !args.fleet.starts_with("generated:") {
+        let flags: Vec<String> = counts.keys().map(|f| format!("--{f}")).collect();
+        eprintln!("janitor-emulator: {} and --member-accounts need --fleet generated:...", flags.join(", "));
         return ExitCode::from(2);
     }
     let fleet = if args.fleet == "sample" {
         Fleet::sample()
     } else if let Some(spec) = args.fleet.strip_prefix("generated:") {
-        match generated(spec, args.redshift_integrations, args.member_accounts) {
-            Some(fleet) => fleet,
+        match Fleet::from_generator(spec, &counts) {
+            Some(fleet) => fleet.with_generated_members(args.member_accounts),
             None => {
-                eprintln!("janitor-emulator: --fleet generated:{spec} is not CONNECTIONS,INTEGRATIONS,STALE_SHARE[,REGION...]");
+                eprintln!("janitor-emulator: --fleet generated:{spec} is not {}", generator_spec());
                 return ExitCode::from(2);
             }
         }
@@ -172,35 +187,51 @@ mod tests {
 
     #[test]
     fn the_clock_offset_may_be_negative_and_the_call_log_is_bounded_by_default() {
-        let args = Args::try_parse_from(["janitor-emulator", "--fleet", "sample", "--clock-offset", "-10800"]).unwrap();
+        let (args, _) = parse_from(["janitor-emulator", "--fleet", "sample", "--clock-offset", "-10800"]).unwrap();
         assert_eq!((args.clock_offset, args.max_calls), (-10_800, 100_000));
     }
 
     #[test]
-    fn generated_fleets_add_the_redshift_integrations_asked_for() {
-        let fleet = generated("10,6,0.5,us-east-1,eu-west-1", 8, 0).unwrap();
-        assert_eq!((fleet.connections.len(), fleet.integrations.len()), (10, 6));
-        let redshift = &fleet.redshift_integrations;
-        assert_eq!(redshift.len(), 8);
-        assert_eq!(redshift.iter().filter(|i| i.status == "failed").count(), 4, "the spec's stale share");
-        assert_eq!(redshift.iter().filter(|i| i.region == "eu-west-1").count(), 4, "the spec's regions");
-        assert!(generated("10,6,0.5", 0, 0).unwrap().redshift_integrations.is_empty(), "none unless asked");
-        assert!(generated("10,x,0.5", 8, 0).is_none());
+    fn every_generator_flag_of_the_library_is_an_option() {
+        let argv = ["janitor-emulator", "--fleet", "generated:1,1,0.5", "--glue-integrations", "4"];
+        let (args, counts) = parse_from(argv).unwrap();
+        assert_eq!(args.fleet, "generated:1,1,0.5");
+        assert_eq!(counts, BTreeMap::from([("glue-integrations", 4), ("redshift-integrations", 0)]));
+        let (_, counts) =
+            parse_from(["janitor-emulator", "--fleet", "sample", "--redshift-integrations", "2"]).unwrap();
+        assert_eq!(counts["redshift-integrations"], 2);
+        assert!(parse_from(["janitor-emulator", "--fleet", "sample", "--glue-integrations", "x"]).is_err());
+        assert!(parse_from(["janitor-emulator", "--fleet", "sample", "--dms-connections", "1"]).is_err());
+        let help = parse_from(["janitor-emulator", "--help"]).unwrap_err().to_string();
+        assert!(
+            help.contains("--glue-integrations <N>") && help.contains("generated:CONNECTIONS,INTEGRATIONS,STALE_SHARE")
+        );
     }
 
     #[test]
-    fn generated_fleets_are_copied_into_the_member_accounts_asked_for() {
-        let alone = generated("10,6,0.5", 2, 0).unwrap();
-        assert!(alone.member_accounts.is_empty() && alone.organization.is_none(), "none unless asked");
-        let fleet = generated("10,6,0.5", 2, 3).unwrap();
+    fn generated_fleets_get_the_counted_resources_and_member_accounts() {
+        let argv = ["janitor-emulator", "--fleet", "generated:10,6,0.5", "--redshift-integrations", "2"];
+        let (args, mut counts) =
+            parse_from(argv.into_iter().chain(["--glue-integrations", "5", "--member-accounts", "3"])).unwrap();
+        let spec = args.fleet.strip_prefix("generated:").unwrap();
+        let fleet = Fleet::from_generator(spec, &counts).unwrap().with_generated_members(args.member_accounts);
         assert_eq!(fleet.member_accounts.len(), 3);
         let member = &fleet.member_accounts["100000000003"];
         assert_eq!(
-            (member.connections.len(), member.integrations.len(), member.redshift_integrations.len()),
-            (10, 6, 2)
+            (
+                member.connections.len(),
+                member.integrations.len(),
+                member.redshift_integrations.len(),
+                member.glue_integrations.len()
+            ),
+            (10, 6, 2, 5)
         );
-        assert!(member.redshift_integrations.iter().all(|i| i.integration_arn.contains(":100000000003:")));
+        assert!(member.glue_integrations.iter().all(|i| i.integration_arn.contains(":100000000003:")));
+        assert_eq!(fleet.glue_integrations.iter().filter(|i| i.status == "FAILED").count(), 2, "the spec's share");
         assert_eq!(fleet.organization.map(|o| o.accounts.len()), Some(4));
         assert_eq!(fleet.sts.member_role.as_deref(), Some(emulator::GENERATED_MEMBER_ROLE));
+        counts.clear();
+        let alone = Fleet::from_generator(spec, &counts).unwrap();
+        assert!(alone.redshift_integrations.is_empty() && alone.glue_integrations.is_empty(), "none unless asked");
     }
 }

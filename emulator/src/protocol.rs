@@ -1,6 +1,7 @@
-//! The one request pipeline every service call goes through, whatever its wire protocol: latency, then
-//! authentication (which names the account the call acts in), decoding and faults, then the operation, all in the
-//! call log. A service plugs in by implementing [`Protocol`]; the router only chooses which one.
+//! The one request pipeline every service call goes through, whatever its wire protocol: (after the latency, which
+//! the router waits) authentication (which names the account the call acts in), decoding and faults, then the
+//! operation, all in the call log. A service plugs in by implementing [`Protocol`] and registering [`run`] of it
+//! (see `service`); the router only chooses which registration.
 
 use std::time::Instant;
 
@@ -9,6 +10,7 @@ use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::calls::Call;
+use crate::error::WireError;
 use crate::faults::Fault;
 use crate::identity::Caller;
 use crate::state::Shared;
@@ -19,14 +21,6 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) uri: &'a Uri,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a [u8],
-}
-
-/// A service error as the call log records it.
-pub(crate) trait WireError {
-    /// The HTTP status the answer is sent with.
-    fn http_status(&self) -> StatusCode;
-    /// The service's error code.
-    fn code(&self) -> &'static str;
 }
 
 /// One service on one wire protocol: how its calls are authenticated, decoded, run and answered.
@@ -64,11 +58,10 @@ pub(crate) trait Protocol {
     ) -> Response;
 }
 
-/// The pipeline: latency, then authentication, decoding and faults, then the operation, all logged. Refused,
-/// invalid or faulted calls never touch the store (beyond what authentication itself keeps).
-pub(crate) async fn call<P: Protocol>(shared: &Shared, http: &HttpRequest<'_>) -> Response {
-    let latency = shared.lock().injector.faults().latency_ms;
-    crate::faults::delay(latency).await;
+/// The pipeline: authentication, decoding and faults, then the operation, all logged. Refused, invalid or faulted
+/// calls never touch the store (beyond what authentication itself keeps). Synchronous, so that a registration can
+/// name it as a plain function; the latency, the one wait, is the router's.
+pub(crate) fn run<P: Protocol>(shared: &Shared, http: &HttpRequest<'_>) -> Response {
     let (operation, request) = P::decode(http);
     let region = P::region(http).unwrap_or_default();
     let target = P::target(http, request.as_ref().ok());
@@ -119,16 +112,16 @@ pub(crate) fn plain(status: StatusCode, message: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use axum::http::HeaderValue;
 
     use super::*;
-    use crate::accounts::MANAGEMENT_ACCOUNT;
     use crate::faults::{Faults, RateLimit};
+    use crate::fleet::MANAGEMENT_ACCOUNT;
     use crate::fleet::{Connection, Fleet};
+    use crate::store::Collection;
 
     const MEMBER: &str = "210987654321";
+    const CONNECTIONS: Collection<Connection> = Collection { name: "connections", items: |f| &mut f.connections };
 
     /// A protocol that records each execution as a connection in the caller's account; the `Authorization` header
     /// authenticates as the account it names (empty: the management account), the body names the region.
@@ -173,7 +166,7 @@ mod tests {
         }
         fn execute(estate: &mut Estate, caller: &Caller, region: &str, (): ()) -> Result<(), Refused> {
             let store = estate.resources(caller).map_err(|_| Refused("NoSuchAccount", StatusCode::FORBIDDEN))?;
-            store.push_connection(Connection::new(region, "endpoint", "instance"));
+            store.push(&CONNECTIONS, Connection::new(region, "endpoint", "instance"));
             Ok(())
         }
         fn fault(_fault: Fault) -> Refused {
@@ -186,25 +179,25 @@ mod tests {
     }
 
     /// Sends a call signed as `account` (`None`: unsigned; `Some("")`: the management account).
-    async fn send(shared: &Shared, path: &str, account: Option<&str>, region: &str) -> StatusCode {
+    fn send(shared: &Shared, path: &str, account: Option<&str>, region: &str) -> StatusCode {
         let uri: Uri = path.parse().unwrap();
         let mut headers = HeaderMap::new();
         if let Some(account) = account {
             headers.insert("authorization", HeaderValue::from_str(account).unwrap());
         }
-        call::<Counter>(shared, &HttpRequest { uri: &uri, headers: &headers, body: region.as_bytes() }).await.status()
+        run::<Counter>(shared, &HttpRequest { uri: &uri, headers: &headers, body: region.as_bytes() }).status()
     }
 
     fn with_member() -> Fleet {
         Fleet { member_accounts: [(MEMBER.to_owned(), Fleet::default())].into(), ..Fleet::default() }
     }
 
-    #[tokio::test]
-    async fn authentication_comes_first_and_only_clean_calls_execute() {
-        let shared = Arc::new(Shared::new(Fleet::default(), Faults::default(), 100));
-        assert_eq!(send(&shared, "/x", None, "r1").await, StatusCode::FORBIDDEN, "auth before decoding");
-        assert_eq!(send(&shared, "/x", Some(""), "r1").await, StatusCode::BAD_REQUEST);
-        assert_eq!(send(&shared, "/", Some(""), "r1").await, StatusCode::OK);
+    #[test]
+    fn authentication_comes_first_and_only_clean_calls_execute() {
+        let shared = Shared::new(Fleet::default(), Faults::default(), 100);
+        assert_eq!(send(&shared, "/x", None, "r1"), StatusCode::FORBIDDEN, "auth before decoding");
+        assert_eq!(send(&shared, "/x", Some(""), "r1"), StatusCode::BAD_REQUEST);
+        assert_eq!(send(&shared, "/", Some(""), "r1"), StatusCode::OK);
         assert_eq!(shared.lock().estate.fleet().connections.len(), 1, "only the clean call executed");
         let calls = shared.lock().calls.to_vec();
         let logged: Vec<_> =
@@ -220,24 +213,24 @@ mod tests {
         assert!(calls.iter().all(|c| c.service == "counter" && c.region == "r1"));
     }
 
-    #[tokio::test]
-    async fn calls_act_in_their_callers_account() {
-        let shared = Arc::new(Shared::new(with_member(), Faults::default(), 100));
-        assert_eq!(send(&shared, "/", Some(MEMBER), "r1").await, StatusCode::OK);
+    #[test]
+    fn calls_act_in_their_callers_account() {
+        let shared = Shared::new(with_member(), Faults::default(), 100);
+        assert_eq!(send(&shared, "/", Some(MEMBER), "r1"), StatusCode::OK);
         let fleet = shared.lock().estate.fleet();
         assert_eq!((fleet.connections.len(), fleet.member_accounts[MEMBER].connections.len()), (0, 1));
-        assert_eq!(send(&shared, "/", Some("999999999999"), "r1").await, StatusCode::FORBIDDEN, "no such account");
+        assert_eq!(send(&shared, "/", Some("999999999999"), "r1"), StatusCode::FORBIDDEN, "no such account");
         assert_eq!(shared.lock().calls.to_vec()[0].account, MEMBER);
     }
 
-    #[tokio::test]
-    async fn faults_are_drawn_per_service_account_and_region_and_skip_the_operation() {
+    #[test]
+    fn faults_are_drawn_per_service_account_and_region_and_skip_the_operation() {
         let limit = RateLimit { per_second: 0.001, burst: 1 };
-        let shared = Arc::new(Shared::new(with_member(), Faults { rate_limit: Some(limit), ..Faults::default() }, 100));
-        assert_eq!(send(&shared, "/", Some(""), "r1").await, StatusCode::OK);
-        assert_eq!(send(&shared, "/", Some(""), "r2").await, StatusCode::OK, "another region, another bucket");
-        assert_eq!(send(&shared, "/", Some(MEMBER), "r1").await, StatusCode::OK, "another account, another bucket");
-        assert_eq!(send(&shared, "/", Some(""), "r1").await, StatusCode::TOO_MANY_REQUESTS);
+        let shared = Shared::new(with_member(), Faults { rate_limit: Some(limit), ..Faults::default() }, 100);
+        assert_eq!(send(&shared, "/", Some(""), "r1"), StatusCode::OK);
+        assert_eq!(send(&shared, "/", Some(""), "r2"), StatusCode::OK, "another region, another bucket");
+        assert_eq!(send(&shared, "/", Some(MEMBER), "r1"), StatusCode::OK, "another account, another bucket");
+        assert_eq!(send(&shared, "/", Some(""), "r1"), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(shared.lock().estate.fleet().connections.len(), 2, "the faulted call did not execute");
         assert_eq!(shared.lock().calls.to_vec()[3].error.as_deref(), Some("Faulted"));
     }

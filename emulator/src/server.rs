@@ -1,6 +1,6 @@
-//! The HTTP front: serves connections, and routes each request to the admin API (for loopback hosts only) or to one
-//! service's [`Protocol`] (DMS, Organizations, RDS, Redshift, STS, DTS), whose calls all go through the one pipeline
-//! in `protocol`.
+//! The HTTP front: serves connections, and routes each request to the admin API (for loopback hosts only) or to the
+//! registered service (`services::SERVICES`) whose route it takes, whose calls all go through the one pipeline in
+//! `protocol`.
 
 use std::future::Future;
 use std::io;
@@ -25,14 +25,11 @@ use crate::admin;
 use crate::auth;
 use crate::awsjson;
 use crate::clock::{format_http_date, unix_seconds};
-use crate::dms::Dms;
-use crate::dts::Dts;
-use crate::organizations::{self, Organizations};
-use crate::protocol::{call, plain, HttpRequest};
-use crate::rds::{self, Rds};
-use crate::redshift::{self, Redshift};
+use crate::faults::delay;
+use crate::protocol::{plain, HttpRequest};
+use crate::service::{Route, Service};
+use crate::services::SERVICES;
 use crate::state::Shared;
-use crate::sts::{self, Sts};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -152,8 +149,7 @@ fn is_port_suffix(rest: &str) -> bool {
     rest.is_empty() || rest.strip_prefix(':').is_some_and(|port| port.parse::<u16>().is_ok())
 }
 
-/// Every non-admin request: DTS if it names an `x-acs-action`; Organizations if it names an `X-Amz-Target` of
-/// Organizations, DMS for any other `X-Amz-Target`; RDS, Redshift or STS if it is a form.
+/// Every non-admin request: the registered service whose [`Route`] it takes, after the injected latency.
 async fn service(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -167,105 +163,141 @@ async fn service(
     if method != Method::POST || uri.path() != "/" {
         return plain(StatusCode::BAD_REQUEST, "janitor-emulator serves AWS calls on POST / only");
     }
-    let http = HttpRequest { uri: &uri, headers: &headers, body: &body };
+    match route(&headers, &body) {
+        Ok(service) => {
+            let latency = shared.lock().injector.faults().latency_ms;
+            delay(latency).await;
+            (service.serve)(&shared, &HttpRequest { uri: &uri, headers: &headers, body: &body })
+        }
+        Err(message) => plain(StatusCode::BAD_REQUEST, &message),
+    }
+}
+
+/// The service a request is for, by the first of: a [`Route::Header`] it carries; its `X-Amz-Target`, whose prefix
+/// names a [`Route::JsonTarget`] (or, naming none, goes to the fallback one); an awsQuery form ([`query_service`]).
+/// Anything else is refused with a 400 that says why.
+fn route(headers: &HeaderMap, body: &[u8]) -> Result<&'static Service, String> {
+    if let Some(service) =
+        SERVICES.into_iter().find(|s| matches!(s.route, Route::Header(name) if headers.contains_key(name)))
+    {
+        return Ok(service);
+    }
+    if headers.contains_key("x-amz-target") {
+        let target = awsjson::target(headers);
+        let claims = |s: &&Service| match s.route {
+            Route::JsonTarget { prefix, .. } => awsjson::operation(target, prefix).is_ok(),
+            _ => false,
+        };
+        let fallback = |s: &&Service| matches!(s.route, Route::JsonTarget { fallback: true, .. });
+        return SERVICES
+            .into_iter()
+            .find(claims)
+            .or_else(|| SERVICES.into_iter().find(fallback))
+            .ok_or_else(|| format!("no service serves X-Amz-Target {target:?}"));
+    }
     let is_form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if headers.contains_key("x-acs-action") {
-        call::<Dts>(&shared, &http).await
-    } else if headers.contains_key("x-amz-target") {
-        if awsjson::operation(awsjson::target(&headers), organizations::TARGET_PREFIX).is_ok() {
-            call::<Organizations>(&shared, &http).await
-        } else {
-            call::<Dms>(&shared, &http).await
-        }
-    } else if is_form {
-        match query_service(&headers, &body) {
-            Ok(QueryService::Rds) => call::<Rds>(&shared, &http).await,
-            Ok(QueryService::Redshift) => call::<Redshift>(&shared, &http).await,
-            Ok(QueryService::Sts) => call::<Sts>(&shared, &http).await,
-            Err(message) => plain(StatusCode::BAD_REQUEST, &message),
-        }
-    } else {
-        plain(
-            StatusCode::BAD_REQUEST,
-            "cannot tell the service: expected an X-Amz-Target header (DMS or Organizations, awsJson1_1), \
-             an application/x-www-form-urlencoded body (RDS, Redshift or STS, awsQuery) or an x-acs-action header \
-             (DTS, RPC)",
-        )
+    if is_form {
+        return query_service(headers, body);
     }
+    let names = |wanted: fn(&Route) -> bool| {
+        SERVICES.iter().filter(|s| wanted(&s.route)).map(|s| s.name).collect::<Vec<_>>().join(", ")
+    };
+    let headers: Vec<&str> =
+        SERVICES.iter().filter_map(|s| if let Route::Header(name) = s.route { Some(name) } else { None }).collect();
+    Err(format!(
+        "cannot tell the service: expected an X-Amz-Target header (awsJson1_1: {}), an \
+         application/x-www-form-urlencoded body (awsQuery: {}) or a header of {} ({})",
+        names(|r| matches!(r, Route::JsonTarget { .. })),
+        names(|r| matches!(r, Route::Query { .. })),
+        headers.join(", "),
+        names(|r| matches!(r, Route::Header(_))),
+    ))
 }
 
-/// The awsQuery services served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QueryService {
-    Rds,
-    Redshift,
-    Sts,
+/// The awsQuery services: each with its `Version`.
+fn query_services() -> impl Iterator<Item = (&'static Service, &'static str)> {
+    SERVICES.into_iter().filter_map(|s| match s.route {
+        Route::Query { version } => Some((s, version)),
+        _ => None,
+    })
 }
 
-impl QueryService {
-    const ALL: [(QueryService, &'static str, &'static str); 3] = [
-        (QueryService::Rds, "rds", rds::VERSION),
-        (QueryService::Redshift, "redshift", redshift::VERSION),
-        (QueryService::Sts, "sts", sts::VERSION),
-    ];
-
-    fn by_signing_name(name: &str) -> Option<QueryService> {
-        QueryService::ALL.iter().find(|(_, n, _)| *n == name).map(|(s, _, _)| *s)
-    }
-
-    fn by_version(version: &str) -> Option<QueryService> {
-        QueryService::ALL.iter().find(|(_, _, v)| *v == version).map(|(s, _, _)| *s)
-    }
-
-    fn version(self) -> &'static str {
-        QueryService::ALL.iter().find(|(s, _, _)| *s == self).map_or("", |(_, _, v)| v)
-    }
-}
-
-/// Which awsQuery service a form post is for. RDS, Redshift and STS share the wire format and, here, one endpoint, so
-/// the host that tells them apart in AWS cannot. The SigV4 credential scope's service is authoritative: every SDK signs
-/// with the service's signing name (`rds`, `redshift`, `sts`) and AWS refuses a signature scoped to another service than the
-/// endpoint's ("Credential should be scoped to correct service"), so the scope names the service the caller meant to
-/// reach. The `Version` parameter (2014-10-31 for RDS, 2012-12-01 for Redshift, 2011-06-15 for STS) must agree with it when given, and
-/// decides alone only for an unsigned call, so that the call gets its own service's MissingAuthenticationToken.
-/// Anything else is refused with a 400 that says why.
-fn query_service(headers: &HeaderMap, body: &[u8]) -> Result<QueryService, String> {
+/// Which awsQuery service a form post is for. Those services share the wire format and, here, one endpoint, so the
+/// host that tells them apart in AWS cannot. The SigV4 credential scope's service is authoritative: every SDK signs
+/// with the service's signing name (e.g. `rds`, `redshift`, `sts`) and AWS refuses a signature scoped to another
+/// service than the endpoint's ("Credential should be scoped to correct service"), so the scope names the service
+/// the caller meant to reach. The `Version` parameter must agree with it when given, and decides alone only for an
+/// unsigned call, so that the call gets its own service's MissingAuthenticationToken. Anything else is refused with a
+/// 400 that says why.
+fn query_service(headers: &HeaderMap, body: &[u8]) -> Result<&'static Service, String> {
     let version = form_urlencoded::parse(body).find(|(k, _)| k == "Version").map(|(_, v)| v.into_owned());
+    let served = || query_services().map(|(s, v)| format!("{v} ({})", s.name)).collect::<Vec<_>>().join(", ");
     match (auth::scope(headers), version) {
         (Some(scope), version) => {
-            let service = QueryService::by_signing_name(&scope.service).ok_or_else(|| {
-                format!("an awsQuery form signed for {:?}: this emulator serves rds, redshift and sts", scope.service)
+            let (service, speaks) = query_services().find(|(s, _)| s.name == scope.service).ok_or_else(|| {
+                let names: Vec<&str> = query_services().map(|(s, _)| s.name).collect();
+                format!("an awsQuery form signed for {:?}: this emulator serves {}", scope.service, names.join(", "))
             })?;
             match version {
-                Some(v) if v != service.version() => Err(format!(
-                    "an awsQuery form signed for {:?} with Version {v:?}; {:?} speaks Version {}",
-                    scope.service,
-                    scope.service,
-                    service.version()
+                Some(v) if v != speaks => Err(format!(
+                    "an awsQuery form signed for {:?} with Version {v:?}; {:?} speaks Version {speaks}",
+                    scope.service, scope.service
                 )),
                 _ => Ok(service),
             }
         }
-        (None, Some(version)) => QueryService::by_version(&version).ok_or_else(|| {
-            format!(
-                "an unsigned awsQuery form with Version {version:?}: expected {} (RDS), {} (Redshift) or {} (STS)",
-                rds::VERSION,
-                redshift::VERSION,
-                sts::VERSION
-            )
-        }),
-        (None, None) => {
-            Err("an unsigned awsQuery form without Version: cannot tell RDS, Redshift and STS apart".to_owned())
-        }
+        (None, Some(version)) => query_services()
+            .find(|(_, v)| *v == version)
+            .map(|(s, _)| s)
+            .ok_or_else(|| format!("an unsigned awsQuery form with Version {version:?}: expected one of {}", served())),
+        (None, None) => Err(format!("an unsigned awsQuery form without Version: cannot tell apart {}", served())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (axum::http::HeaderName::from_static(k), HeaderValue::from_str(v).unwrap())).collect()
+    }
+
+    fn signed(service: &str) -> String {
+        format!("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=ab")
+    }
+
+    #[test]
+    fn requests_go_to_the_service_whose_route_they_take() {
+        let name = |h: &[(&'static str, &str)], body: &str| route(&headers(h), body.as_bytes()).map(|s| s.name);
+        assert_eq!(name(&[("x-amz-target", "AWSGlue.DescribeIntegrations")], "{}"), Ok("glue"));
+        assert_eq!(name(&[("x-amz-target", "AWSOrganizationsV20161128.ListAccounts")], "{}"), Ok("organizations"));
+        assert_eq!(name(&[("x-amz-target", "AmazonDMSv20160101.DeleteConnection")], "{}"), Ok("dms"));
+        assert_eq!(name(&[("x-amz-target", "Other.Thing")], "{}"), Ok("dms"), "DMS answers targets no one claims");
+        assert_eq!(name(&[("x-acs-action", "DescribeDtsJobs"), ("x-amz-target", "AWSGlue.X")], ""), Ok("dts"));
+        let form = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+        for service in ["rds", "redshift", "sts"] {
+            let auth = signed(service);
+            assert_eq!(name(&[form, ("authorization", &auth)], "Action=X"), Ok(service));
+        }
+        assert_eq!(name(&[form], "Action=X&Version=2012-12-01"), Ok("redshift"), "unsigned: by Version");
+        let auth = signed("rds");
+        let clash = name(&[form, ("authorization", &auth)], "Action=X&Version=2011-06-15").unwrap_err();
+        assert!(clash.contains("\"rds\" speaks Version 2014-10-31"), "{clash}");
+        let glue_form = signed("glue");
+        let unknown = name(&[form, ("authorization", &glue_form)], "Action=X").unwrap_err();
+        assert!(unknown.contains("serves rds, redshift, sts"), "{unknown}");
+        assert!(name(&[form], "Action=X")
+            .unwrap_err()
+            .contains("2014-10-31 (rds), 2012-12-01 (redshift), 2011-06-15 (sts)"));
+        let neither = name(&[("content-type", "application/json")], "{}").unwrap_err();
+        assert!(
+            neither.contains("awsJson1_1: dms, organizations, glue") && neither.contains("x-acs-action (dts)"),
+            "{neither}"
+        );
+    }
 
     #[test]
     fn loopback_hosts_are_localhost_127_and_ipv6_one_with_or_without_a_port() {

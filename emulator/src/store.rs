@@ -1,21 +1,19 @@
-//! The live, mutable fleet: one [`Store`] of resources per account, and what spans accounts (the STS policy and
-//! its issued credentials, the organization) in the [`Estate`]. Each resource gets a sequence number when it enters
-//! its store, which pagination markers refer to (see `paging`).
+//! The live, mutable fleet: one [`Store`] per account, each holding that account's part of the fleet as a [`Fleet`]
+//! (so a service's resources live in its own fleet fields, and the store knows no service), and the [`Estate`] of
+//! them all with the credentials STS issued. The items of a paged collection get sequence numbers, which pagination
+//! markers refer to (see `paging`).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::accounts::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
-use crate::fleet::{Connection, DtsJob, Fleet, Integration};
+use crate::fleet::{Fleet, MANAGEMENT_ACCOUNT};
 use crate::identity::{AuthFailure, Caller, Sessions};
 
-/// Every account's resources and what spans accounts.
+/// Every account's resources and the credentials that reach them.
 #[derive(Debug, Default)]
 pub(crate) struct Estate {
-    /// The management account's resources, DTS's included.
+    /// The management account's: its resources, DTS's, the STS policy and the organization.
     management: Store,
     members: BTreeMap<String, Store>,
-    pub(crate) sts: StsPolicy,
-    pub(crate) organization: Option<Organization>,
     pub(crate) sessions: Sessions,
 }
 
@@ -31,8 +29,6 @@ impl Estate {
             store.replace(member);
             self.members.insert(id, store);
         }
-        self.sts = std::mem::take(&mut fleet.sts);
-        self.organization = fleet.organization.take();
         self.management.replace(fleet);
         let members = &self.members;
         self.sessions.retain_accounts(|account| members.contains_key(account));
@@ -40,16 +36,19 @@ impl Estate {
 
     pub(crate) fn fleet(&self) -> Fleet {
         Fleet {
-            member_accounts: self.members.iter().map(|(id, store)| (id.clone(), store.fleet())).collect(),
-            sts: self.sts.clone(),
-            organization: self.organization.clone(),
-            ..self.management.fleet()
+            member_accounts: self.members.iter().map(|(id, store)| (id.clone(), store.fleet().clone())).collect(),
+            ..self.management.fleet().clone()
         }
     }
 
-    /// The management account's resources (DTS's live there).
+    /// The management account's store (DTS's resources, the STS policy and the organization live there).
     pub(crate) fn management(&mut self) -> &mut Store {
         &mut self.management
+    }
+
+    /// The management account's fleet, for reading what spans accounts.
+    pub(crate) fn management_fleet(&self) -> &Fleet {
+        self.management.fleet()
     }
 
     /// The resources of the account `caller` acts in; an account no longer served refuses its credentials.
@@ -67,111 +66,129 @@ impl Estate {
     }
 }
 
+/// A collection of a fleet that services change: a field of [`Fleet`], and the name its sequence numbers are kept
+/// under (the field's JSON name, unique).
+pub(crate) struct Collection<T: 'static> {
+    pub(crate) name: &'static str,
+    pub(crate) items: fn(&mut Fleet) -> &mut Vec<T>,
+}
+
+/// One account's resources.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
+    /// Its part of the fleet (without member accounts).
+    live: Fleet,
+    /// The sequence numbers of each collection's items, in the items' order, by collection name; given to a
+    /// collection's items when it is first used after a replace, then to each item added.
+    seqs: HashMap<&'static str, Vec<u64>>,
     next_seq: u64,
-    connections: Vec<(u64, Connection)>,
-    /// RDS's integrations.
-    pub(crate) integrations: Integrations,
-    /// Redshift's own integrations: a separate estate, as the two APIs list different resources.
-    pub(crate) redshift_integrations: Integrations,
-    tags: BTreeMap<String, BTreeMap<String, String>>,
-    /// DTS jobs in fleet order (DescribeDtsJobs pages by position, not by marker).
-    pub(crate) dts_jobs: Vec<DtsJob>,
-    pub(crate) dts_access_keys: BTreeMap<String, String>,
-    pub(crate) dts_expired_tokens: BTreeSet<String>,
-    /// Signature nonces already accepted by the DTS endpoint.
-    pub(crate) dts_nonces: HashSet<String>,
+    /// Request nonces already accepted (DTS's signatures spend one each); kept across replaces.
+    pub(crate) nonces: HashSet<String>,
 }
 
 impl Store {
     /// Replaces the contents; sequence numbers keep increasing so stale markers stay harmless.
     pub(crate) fn replace(&mut self, fleet: Fleet) {
-        self.connections.clear();
-        for c in fleet.connections {
-            self.push_connection(c);
-        }
-        self.integrations.0 = fleet.integrations.into_iter().map(|i| (self.seq(), i)).collect();
-        self.redshift_integrations.0 = fleet.redshift_integrations.into_iter().map(|i| (self.seq(), i)).collect();
-        self.tags = fleet.tags;
-        self.dts_jobs = fleet.dts_jobs;
-        self.dts_access_keys = fleet.dts_access_keys;
-        self.dts_expired_tokens = fleet.dts_expired_tokens;
+        self.live = fleet;
+        self.seqs.clear();
     }
 
-    pub(crate) fn fleet(&self) -> Fleet {
-        Fleet {
-            connections: self.connections.iter().map(|(_, c)| c.clone()).collect(),
-            tags: self.tags.clone(),
-            integrations: self.integrations.all(),
-            redshift_integrations: self.redshift_integrations.all(),
-            dts_jobs: self.dts_jobs.clone(),
-            dts_access_keys: self.dts_access_keys.clone(),
-            dts_expired_tokens: self.dts_expired_tokens.clone(),
-            ..Fleet::default()
-        }
+    /// The resources as they are now.
+    pub(crate) fn fleet(&self) -> &Fleet {
+        &self.live
     }
 
-    fn seq(&mut self) -> u64 {
-        self.next_seq += 1;
-        self.next_seq
-    }
-
-    pub(crate) fn connections<'a>(&'a self, region: &'a str) -> impl Iterator<Item = (u64, &'a Connection)> + 'a {
-        self.connections.iter().filter(move |(_, c)| c.region == region).map(|(seq, c)| (*seq, c))
-    }
-
-    /// The connection between `endpoint_arn` and `replication_instance_arn` in `region`.
-    pub(crate) fn connection_mut(
-        &mut self,
-        region: &str,
-        endpoint_arn: &str,
-        replication_instance_arn: &str,
-    ) -> Option<&mut Connection> {
-        self.connections.iter_mut().map(|(_, c)| c).find(|c| {
-            c.region == region
-                && c.endpoint_arn == endpoint_arn
-                && c.replication_instance_arn == replication_instance_arn
-        })
-    }
-
-    pub(crate) fn push_connection(&mut self, connection: Connection) {
-        let seq = self.seq();
-        self.connections.push((seq, connection));
-    }
-
-    pub(crate) fn remove_connection(&mut self, region: &str, endpoint_arn: &str, replication_instance_arn: &str) {
-        self.connections.retain(|(_, c)| {
-            !(c.region == region
-                && c.endpoint_arn == endpoint_arn
-                && c.replication_instance_arn == replication_instance_arn)
+    /// The items of `collection`, the sequence numbers kept for them (numbering them if they have none yet), and the
+    /// last number given.
+    fn numbered<T>(&mut self, collection: &Collection<T>) -> (&mut Vec<T>, &mut Vec<u64>, &mut u64) {
+        let items = (collection.items)(&mut self.live);
+        let next_seq = &mut self.next_seq;
+        let seqs = self.seqs.entry(collection.name).or_insert_with(|| {
+            (0..items.len())
+                .map(|_| {
+                    *next_seq += 1;
+                    *next_seq
+                })
+                .collect()
         });
+        (items, seqs, next_seq)
     }
 
-    pub(crate) fn tags(&self, arn: &str) -> Option<&BTreeMap<String, String>> {
-        self.tags.get(arn)
+    /// Each item of `collection` with its sequence number, in order.
+    pub(crate) fn sequenced<T>(&mut self, collection: &Collection<T>) -> impl Iterator<Item = (u64, &T)> {
+        let (items, seqs, _) = self.numbered(collection);
+        seqs.iter().copied().zip(items.iter())
+    }
+
+    /// The first item of `collection` that `wanted` accepts.
+    pub(crate) fn find_mut<T>(&mut self, collection: &Collection<T>, wanted: impl Fn(&T) -> bool) -> Option<&mut T> {
+        (collection.items)(&mut self.live).iter_mut().find(|item| wanted(item))
+    }
+
+    /// Adds `item` to the end of `collection`.
+    pub(crate) fn push<T>(&mut self, collection: &Collection<T>, item: T) {
+        let (items, seqs, next_seq) = self.numbered(collection);
+        items.push(item);
+        *next_seq += 1;
+        seqs.push(*next_seq);
+    }
+
+    /// Removes the first item of `collection` that `gone` accepts.
+    pub(crate) fn remove_first<T>(&mut self, collection: &Collection<T>, gone: impl Fn(&T) -> bool) {
+        let (items, seqs, _) = self.numbered(collection);
+        if let Some(index) = items.iter().position(gone) {
+            items.remove(index);
+            seqs.remove(index);
+        }
+    }
+
+    /// Removes every item of `collection` that `gone` accepts.
+    pub(crate) fn remove<T>(&mut self, collection: &Collection<T>, gone: impl Fn(&T) -> bool) {
+        let (items, seqs, _) = self.numbered(collection);
+        // `retain` visits each element once, in order, so both walk the same flags.
+        let keep: Vec<bool> = items.iter().map(|item| !gone(item)).collect();
+        let mut flags = keep.iter();
+        seqs.retain(|_| flags.next().copied().unwrap_or(true));
+        let mut flags = keep.into_iter();
+        items.retain(|_| flags.next().unwrap_or(true));
     }
 }
 
-/// One service's integrations, each with its sequence number.
-#[derive(Debug, Default)]
-pub(crate) struct Integrations(Vec<(u64, Integration)>);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Connection;
 
-impl Integrations {
-    fn all(&self) -> Vec<Integration> {
-        self.0.iter().map(|(_, i)| i.clone()).collect()
+    const CONNECTIONS: Collection<Connection> = Collection { name: "connections", items: |f| &mut f.connections };
+
+    fn connection(name: &str) -> Connection {
+        Connection::new(
+            "us-east-1",
+            &format!("arn:aws:dms:us-east-1:1:endpoint:{name}"),
+            "arn:aws:dms:us-east-1:1:rep:R",
+        )
     }
 
-    pub(crate) fn in_region<'a>(&'a self, region: &'a str) -> impl Iterator<Item = (u64, &'a Integration)> + 'a {
-        self.0.iter().filter(move |(_, i)| i.region == region).map(|(seq, i)| (*seq, i))
+    fn seqs(store: &mut Store) -> Vec<(u64, String)> {
+        store.sequenced(&CONNECTIONS).map(|(seq, c)| (seq, c.endpoint_identifier().to_owned())).collect()
     }
 
-    /// The first integration in `region` that `named` accepts.
-    pub(crate) fn find(&self, region: &str, named: impl Fn(&Integration) -> bool) -> Option<&Integration> {
-        self.0.iter().map(|(_, i)| i).find(|i| i.region == region && named(i))
-    }
-
-    pub(crate) fn remove(&mut self, region: &str, integration_arn: &str) {
-        self.0.retain(|(_, i)| !(i.region == region && i.integration_arn == integration_arn));
+    #[test]
+    fn items_keep_their_numbers_through_removals_and_get_new_ones_after_a_replace() {
+        let mut store = Store::default();
+        store.replace(Fleet {
+            connections: vec![connection("A"), connection("B"), connection("C")],
+            ..Fleet::default()
+        });
+        assert_eq!(seqs(&mut store), [(1, "A".into()), (2, "B".into()), (3, "C".into())]);
+        store.remove(&CONNECTIONS, |c| c.endpoint_identifier() == "B");
+        store.push(&CONNECTIONS, connection("D"));
+        assert_eq!(seqs(&mut store), [(1, "A".into()), (3, "C".into()), (4, "D".into())]);
+        if let Some(c) = store.find_mut(&CONNECTIONS, |c| c.endpoint_identifier() == "A") {
+            c.status = "testing".into();
+        }
+        assert_eq!(store.fleet().connections[0].status, "testing");
+        store.replace(Fleet { connections: vec![connection("E")], ..Fleet::default() });
+        assert_eq!(seqs(&mut store), [(5, "E".into())], "numbers keep increasing across replaces");
     }
 }

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use common::{http, Reply};
 use emulator::{
-    Connection, Emulator, Fleet, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, MANAGEMENT_ACCOUNT,
+    Connection, Emulator, Fleet, Integration, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU,
+    MANAGEMENT_ACCOUNT,
 };
 
 mod common;
@@ -152,6 +153,36 @@ async fn assumed_credentials_act_in_the_member_accounts_fleet_only() {
         ]
     );
     assert_eq!(calls[0].target.as_deref(), Some("arn:aws:iam::210987654321:role/Janitor"));
+}
+
+#[tokio::test]
+async fn glue_calls_act_in_the_account_of_their_credentials() {
+    let mut fleet = organization_fleet();
+    fleet.glue_integrations = vec![Integration::glue("us-east-1", 1)];
+    fleet = Fleet { member_accounts: [(MEMBER.to_owned(), fleet.in_account(MEMBER))].into(), ..fleet };
+    let emu = Emulator::start(fleet).await.unwrap();
+    let addr = emu.addr();
+    let assumed = assume(addr, MEMBER).await;
+    let member = Credentials {
+        key: element(&assumed.body, "AccessKeyId").to_owned(),
+        token: Some(element(&assumed.body, "SessionToken").to_owned()),
+    };
+    let member_arn = Integration::glue_arn("us-east-1", 1).replace(MANAGEMENT_ACCOUNT, MEMBER);
+    let listed = json(addr, &member, "glue", "AWSGlue.DescribeIntegrations", "{}").await;
+    assert_eq!(listed.json()["Integrations"][0]["IntegrationArn"], member_arn.as_str(), "{}", listed.body);
+    let body = format!(r#"{{"IntegrationIdentifier":"{member_arn}"}}"#);
+    let deleted = json(addr, &member, "glue", "AWSGlue.DeleteIntegration", &body).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let fleet = emu.fleet();
+    assert!(fleet.member_accounts[MEMBER].glue_integrations.is_empty(), "the member's integration is gone");
+    assert_eq!(fleet.glue_integrations.len(), 1, "the management account's stays");
+    emu.expire_sessions();
+    let expired = json(addr, &member, "glue", "AWSGlue.DescribeIntegrations", "{}").await;
+    assert_eq!((expired.status, expired.json()["__type"].as_str()), (403, Some("ExpiredTokenException")));
+    let calls: Vec<_> = emu.calls().into_iter().filter(|c| c.service == "glue").collect();
+    let seen: Vec<_> = calls.iter().map(|c| (c.operation.as_str(), c.account.as_str())).collect();
+    assert_eq!(seen, [("DescribeIntegrations", MEMBER), ("DeleteIntegration", MEMBER), ("DescribeIntegrations", "")]);
+    assert_eq!(calls[1].target.as_deref(), Some(member_arn.as_str()));
 }
 
 #[tokio::test]

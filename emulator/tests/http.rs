@@ -226,6 +226,87 @@ async fn redshift_has_its_own_rate_limit_bucket() {
     assert!(throttled.body.contains("<Code>Throttling</Code>"));
 }
 
+const GLUE_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff";
+
+async fn glue(addr: SocketAddr, op: &str, body: &str) -> Reply {
+    let target = format!("AWSGlue.{op}");
+    let headers = [
+        ("X-Amz-Target", target.as_str()),
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("Authorization", GLUE_AUTH),
+    ];
+    http(addr, "POST", "/", &headers, body).await
+}
+
+#[tokio::test]
+async fn glue_shares_the_json_port_told_apart_by_its_target() {
+    let mut busy = Integration::glue("us-east-1", 2);
+    busy.on_delete = Some(OnDelete::Conflict);
+    let fleet = Fleet {
+        glue_integrations: vec![Integration::glue("us-east-1", 1), busy, Integration::glue("eu-west-1", 3)],
+        redshift_integrations: vec![Integration::redshift("us-east-1", 1)],
+        ..Fleet::generated(3, 0, 0.5, &[])
+    };
+    let emu = Emulator::start(fleet).await.unwrap();
+    let addr = emu.addr();
+    let listed = glue(addr, "DescribeIntegrations", "{}").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.header("content-type"), Some("application/x-amz-json-1.1"));
+    let arns: Vec<String> = listed.json()["Integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["IntegrationArn"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(arns, [Integration::glue_arn("us-east-1", 1), Integration::glue_arn("us-east-1", 2)]);
+    assert_eq!(listed.json()["Integrations"][0]["Status"], "FAILED");
+    assert!(listed.json()["Integrations"][0]["CreateTime"].is_f64(), "epoch seconds");
+    assert_eq!(dms(addr, "DescribeConnections", "{}").await.json()["Connections"].as_array().unwrap().len(), 3);
+
+    let arn = Integration::glue_arn("us-east-1", 1);
+    let delete = format!(r#"{{"IntegrationIdentifier":"{arn}"}}"#);
+    let deleted = glue(addr, "DeleteIntegration", &delete).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(
+        (deleted.json()["IntegrationArn"].as_str(), deleted.json()["Status"].as_str()),
+        (Some(arn.as_str()), Some("DELETING"))
+    );
+    let again = glue(addr, "DeleteIntegration", &delete).await;
+    assert_eq!((again.status, again.header("x-amzn-errortype")), (400, Some("EntityNotFoundException")));
+    assert_eq!(again.json()["__type"], "EntityNotFoundException");
+    assert!(again.json()["Message"].as_str().unwrap().contains(&arn), "{}", again.body);
+    let busy = format!(r#"{{"IntegrationIdentifier":"{}"}}"#, Integration::glue_arn("us-east-1", 2));
+    let conflict = glue(addr, "DeleteIntegration", &busy).await;
+    assert_eq!((conflict.status, conflict.json()["__type"].as_str()), (400, Some("IntegrationConflictOperationFault")));
+    assert_eq!(glue(addr, "StartJobRun", "{}").await.json()["__type"], "UnknownOperationException");
+    let unsigned = http(addr, "POST", "/", &[("X-Amz-Target", "AWSGlue.DescribeIntegrations")], "{}").await;
+    assert_eq!(
+        (unsigned.status, unsigned.json()["__type"].as_str()),
+        (400, Some("MissingAuthenticationTokenException"))
+    );
+    let fleet = emu.fleet();
+    assert_eq!((fleet.glue_integrations.len(), fleet.redshift_integrations.len()), (2, 1), "Redshift's untouched");
+
+    let calls = emu.calls();
+    let glue_calls: Vec<_> = calls.iter().filter(|c| c.service == "glue").collect();
+    assert_eq!(glue_calls.len(), 6, "{calls:?}");
+    assert_eq!(
+        (glue_calls[1].operation.as_str(), glue_calls[1].account.as_str(), glue_calls[1].region.as_str()),
+        ("DeleteIntegration", "123456789012", "us-east-1")
+    );
+    assert_eq!((glue_calls[1].target.as_deref(), glue_calls[1].status), (Some(arn.as_str()), 200));
+    assert_eq!((glue_calls[2].status, glue_calls[2].error.as_deref()), (400, Some("EntityNotFoundException")));
+
+    emu.set_faults(Faults { rate_limit: Some(RateLimit { per_second: 0.001, burst: 1 }), ..Faults::default() });
+    assert_eq!(glue(addr, "DescribeIntegrations", "{}").await.status, 200);
+    assert_eq!(dms(addr, "DescribeConnections", "{}").await.status, 200, "DMS's bucket is its own");
+    let throttled = glue(addr, "DescribeIntegrations", "{}").await;
+    assert_eq!((throttled.status, throttled.json()["__type"].as_str()), (400, Some("ThrottlingException")));
+    emu.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
+    let down = glue(addr, "DescribeIntegrations", "{}").await;
+    assert_eq!((down.status, down.json()["__type"].as_str()), (500, Some("InternalServerException")));
+}
+
 #[tokio::test]
 async fn admin_api_sets_the_scene_and_faults_leave_state_alone() {
     let emu = Emulator::start(Fleet::default()).await.unwrap();

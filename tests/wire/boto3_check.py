@@ -90,6 +90,50 @@ def build_redshift_integrations():
     return integrations
 
 
+def glue_arn(region, n, account=ACCOUNT):
+    """A Glue zero-ETL integration's ARN (the emulator wants a lowercase uuid, as for Redshift's)."""
+    return f"arn:aws:glue:{region}:{account}:integration:00000000-0000-4000-b000-{n:012x}"
+
+
+def build_glue_integrations():
+    integrations = [
+        {
+            "region": REGION,
+            "IntegrationArn": glue_arn(REGION, i),
+            "IntegrationName": f"bulk-saas-{i}",
+            "Status": "FAILED" if i % 4 == 0 else "ACTIVE",
+            "CreateTime": "2026-02-03T04:05:06.789Z",
+        }
+        for i in range(47)
+    ]
+    integrations += [
+        {
+            "region": REGION,
+            "IntegrationArn": glue_arn(REGION, 1000),
+            "IntegrationName": "rich-saas",
+            "SourceArn": f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/salesforce",
+            "TargetArn": f"arn:aws:glue:{REGION}:{ACCOUNT}:database/crm",
+            "Status": "NEEDS_ATTENTION",
+            "CreateTime": "2026-01-02T03:04:05.678Z",
+            "Tags": {"team": "data & analytics", PROTECT: "true"},
+            "Errors": [{"ErrorCode": "SOURCE_LOST", "ErrorMessage": "connection <salesforce> was deleted"},
+                       {"ErrorCode": "BARE"}],
+            "KMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/k3",
+            "AdditionalEncryptionContext": {"dept": "sales"},
+            "Description": "quotes \" and 'apostrophes' & <tags>",
+            "DataFilter": "include: Account.*",
+        },
+        {"region": REGION, "IntegrationArn": glue_arn(REGION, 1001), "Status": "CREATING"},
+        {"region": REGION, "IntegrationArn": glue_arn(REGION, 1002), "onDelete": "Conflict"},
+        {"region": REGION, "IntegrationArn": glue_arn(REGION, 1003), "onDelete": "AccessDenied"},
+        {"region": REGION, "IntegrationArn": glue_arn(REGION, 1004), "onDelete": "Throttle"},
+        {"region": REGION, "IntegrationArn": glue_arn(REGION, 1005), "onDelete": "NotFoundButListed"},
+        {"region": REGION, "IntegrationArn": glue_arn(REGION, 1006), "IntegrationName": "saas-victim"},
+        {"region": "eu-west-1", "IntegrationArn": glue_arn("eu-west-1", 1), "IntegrationName": "eu-saas"},
+    ]
+    return integrations
+
+
 def build_member(account):
     """A member account's own fleet: a few connections and integrations whose ARNs name it."""
     connections = [
@@ -103,7 +147,9 @@ def build_member(account):
     ]
     arn = f"arn:aws:rds:{REGION}:{account}:integration:member-{account}"
     integrations = [{"region": REGION, "IntegrationArn": arn, "IntegrationName": f"member-integration-{account}"}]
-    return {"connections": connections, "integrations": integrations}
+    glue = [{"region": REGION, "IntegrationArn": glue_arn(REGION, 1, account),
+             "IntegrationName": f"member-saas-{account}"}]
+    return {"connections": connections, "integrations": integrations, "glueIntegrations": glue}
 
 
 def build_accounts():
@@ -201,7 +247,8 @@ def build_fleet():
         ri_arn(REGION, "SPECIALRI"): {"team": "platform"},
     }
     return {"connections": connections, "tags": tags, "integrations": integrations,
-            "redshiftIntegrations": build_redshift_integrations(), **build_accounts()}
+            "redshiftIntegrations": build_redshift_integrations(), "glueIntegrations": build_glue_integrations(),
+            **build_accounts()}
 
 
 class Checks:
@@ -235,8 +282,8 @@ def expect_modeled(call, exception):
     """The call fails with the model's exception class (botocore maps the wire code to it)."""
     try:
         call()
-    except exception:
-        return
+    except exception as e:
+        return e
     raise AssertionError(f"expected {exception.__name__}")
 
 
@@ -298,12 +345,13 @@ def run_checks(url, fleet):
         args = {"RoleArn": role_arn(account), "RoleSessionName": "wire-check", "ExternalId": EXTERNAL_ID, **extra}
         return client("sts").assume_role(**args)
 
-    dms, rds, redshift = client("dms"), client("rds"), client("redshift")
+    dms, rds, redshift, glue = client("dms"), client("rds"), client("redshift"), client("glue")
     sts, orgs = client("sts"), client("organizations")
     checks = Checks()
     us_connections = [c for c in fleet["connections"] if c["region"] == REGION]
     us_integrations = [i for i in fleet["integrations"] if i["region"] == REGION]
     us_redshift = [i for i in fleet["redshiftIntegrations"] if i["region"] == REGION]
+    us_glue = [i for i in fleet["glueIntegrations"] if i["region"] == REGION]
 
     def describe_connections_paginated():
         pages = list(dms.get_paginator("describe_connections").paginate(PaginationConfig={"PageSize": 20}))
@@ -528,6 +576,129 @@ def run_checks(url, fleet):
         expect_error(lambda: client("organizations", cfg=unsigned).list_accounts(),
                      "MissingAuthenticationTokenException", 400)
 
+    def glue_pages(**extra):
+        """Every page of Glue's DescribeIntegrations (botocore has no paginator for it), by Marker."""
+        pages = [glue.describe_integrations(**extra)]
+        while "Marker" in pages[-1]:
+            pages.append(glue.describe_integrations(Marker=pages[-1]["Marker"], **extra))
+        return pages
+
+    def glue_describe_paginated():
+        pages = glue_pages(MaxRecords=20)
+        assert [len(p["Integrations"]) for p in pages] == [20, 20, len(us_glue) - 40], pages
+        got = [i["IntegrationArn"] for p in pages for i in p["Integrations"]]
+        assert got == [i["IntegrationArn"] for i in us_glue], "every integration once, in order"
+        assert all(p["Marker"] for p in pages[:-1]) and "Marker" not in pages[-1]
+        everything = glue.describe_integrations()
+        assert len(everything["Integrations"]) == len(us_glue) and "Marker" not in everything, "default 100"
+        bulk = pages[0]["Integrations"][0]
+        assert bulk["CreateTime"] == datetime.datetime(2026, 2, 3, 4, 5, 6, 789000, tzinfo=datetime.timezone.utc)
+        assert (bulk["Status"], bulk["IntegrationName"], bulk["Tags"]) == ("FAILED", "bulk-saas-0", []), bulk
+        assert bulk["SourceArn"].startswith(f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/"), bulk
+        assert bulk["TargetArn"].startswith(f"arn:aws:glue:{REGION}:{ACCOUNT}:database/"), bulk
+
+    def glue_describe_fields():
+        arn = glue_arn(REGION, 1000)
+        out = glue.describe_integrations(IntegrationIdentifier=arn)["Integrations"]
+        assert len(out) == 1, out
+        i = out[0]
+        assert set(i) == {"SourceArn", "TargetArn", "IntegrationName", "IntegrationArn", "Status", "CreateTime",
+                          "Tags", "Description", "KmsKeyId", "DataFilter", "AdditionalEncryptionContext",
+                          "Errors"}, i
+        assert (i["IntegrationArn"], i["IntegrationName"], i["Status"]) == (arn, "rich-saas", "NEEDS_ATTENTION"), i
+        assert sorted((t["key"], t["value"]) for t in i["Tags"]) == [(PROTECT, "true"), ("team", "data & analytics")]
+        assert i["Errors"] == [{"ErrorCode": "SOURCE_LOST", "ErrorMessage": "connection <salesforce> was deleted"},
+                               {"ErrorCode": "BARE"}], i["Errors"]
+        assert i["AdditionalEncryptionContext"] == {"dept": "sales"}, i
+        assert i["Description"] == "quotes \" and 'apostrophes' & <tags>", i
+        assert i["KmsKeyId"].endswith("key/k3") and i["DataFilter"] == "include: Account.*", i
+        assert i["SourceArn"] == f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/salesforce", i
+        created = i["CreateTime"]
+        assert created == datetime.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc), created
+
+    def glue_describe_filters():
+        def arns(filters):
+            return sorted(i["IntegrationArn"] for p in glue_pages(Filters=filters) for i in p["Integrations"])
+        failed = sorted(i["IntegrationArn"] for i in us_glue if i.get("Status", "FAILED") == "FAILED")
+        assert arns([{"Name": "Status", "Values": ["FAILED"]}]) == failed
+        creating_or_attention = sorted([glue_arn(REGION, 1000), glue_arn(REGION, 1001)])
+        assert arns([{"Name": "Status", "Values": ["CREATING", "NEEDS_ATTENTION"]}]) == creating_or_attention
+        assert arns([{"Name": "IntegrationName", "Values": ["saas-victim"]}]) == [glue_arn(REGION, 1006)]
+        source = f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/salesforce"
+        assert arns([{"Name": "SourceArn", "Values": [source]}]) == [glue_arn(REGION, 1000)]
+        assert arns([{"Name": "SourceArn", "Values": [source]}, {"Name": "Status", "Values": ["FAILED"]}]) == []
+
+    def glue_is_per_region_and_apart_from_the_others():
+        eu = client("glue", "eu-west-1").describe_integrations()["Integrations"]
+        assert [i["IntegrationName"] for i in eu] == ["eu-saas"], eu
+        listed = {i["IntegrationArn"] for i in glue.describe_integrations()["Integrations"]}
+        others = {i["IntegrationArn"] for i in us_integrations + us_redshift}
+        assert not listed & others, "RDS's and Redshift's integrations are not Glue's"
+
+    def glue_describe_errors():
+        expect_error(lambda: glue.describe_integrations(MaxRecords=19), "ValidationException", 400)
+        expect_error(lambda: glue.describe_integrations(MaxRecords=101), "ValidationException", 400)
+        expect_error(lambda: glue.describe_integrations(Marker="garbage"), "ValidationException", 400)
+        expect_error(lambda: glue.describe_integrations(Filters=[{"Name": "status", "Values": ["FAILED"]}]),
+                     "ValidationException", 400)
+        missing = lambda: glue.describe_integrations(IntegrationIdentifier=glue_arn(REGION, 9999))
+        expect_error(missing, "EntityNotFoundException", 400)
+        e = expect_modeled(missing, glue.exceptions.EntityNotFoundException)
+        assert glue_arn(REGION, 9999) in e.response["Message"], e.response
+        assert e.response["Error"]["Message"] == e.response["Message"], e.response
+        expect_modeled(lambda: glue.describe_integrations(MaxRecords=19), glue.exceptions.ValidationException)
+
+    def glue_delete_returns_it():
+        arn = glue_arn(REGION, 1006)
+        out = glue.delete_integration(IntegrationIdentifier=arn)
+        assert (out["IntegrationArn"], out["IntegrationName"], out["Status"]) == (arn, "saas-victim", "DELETING"), out
+        assert isinstance(out["CreateTime"], datetime.datetime) and out["CreateTime"].tzinfo is not None, out
+        assert out["SourceArn"] and out["TargetArn"] and out["Tags"] == [], out
+        expect_error(lambda: glue.delete_integration(IntegrationIdentifier=arn), "EntityNotFoundException", 400)
+        listed = glue.describe_integrations(Filters=[{"Name": "IntegrationName", "Values": ["saas-victim"]}])
+        assert listed["Integrations"] == [], listed
+
+    def glue_delete_error_paths():
+        def delete(n):
+            return lambda: glue.delete_integration(IntegrationIdentifier=glue_arn(REGION, n))
+        for n, code, exception in [
+            (1001, "InvalidIntegrationStateFault", glue.exceptions.InvalidIntegrationStateFault),
+            (1002, "IntegrationConflictOperationFault", glue.exceptions.IntegrationConflictOperationFault),
+            (1003, "AccessDeniedException", glue.exceptions.AccessDeniedException),
+            (1004, "ThrottlingException", glue.exceptions.ThrottlingException),
+            (1005, "IntegrationNotFoundFault", glue.exceptions.IntegrationNotFoundFault),
+            (9999, "EntityNotFoundException", glue.exceptions.EntityNotFoundException),
+        ]:
+            expect_error(delete(n), code, 400)
+            e = expect_modeled(delete(n), exception)
+            assert e.response["Message"], e.response
+        still = {i["IntegrationArn"] for p in glue_pages() for i in p["Integrations"]}
+        assert {glue_arn(REGION, n) for n in range(1001, 1006)} <= still, "a refused delete keeps it"
+
+    def glue_server_errors_and_unsigned_calls():
+        def put_faults(faults):
+            request = urllib.request.Request(f"{url}/_admin/faults", data=json.dumps(faults).encode(), method="PUT")
+            with urllib.request.urlopen(request) as r:
+                assert r.status == 204, r.status
+        put_faults({"errorRate": 1.0})
+        try:
+            expect_error(glue.describe_integrations, "InternalServerException", 500)
+            expect_modeled(glue.describe_integrations, glue.exceptions.InternalServerException)
+        finally:
+            put_faults({})
+        unsigned = config.merge(Config(signature_version=botocore.UNSIGNED))
+        expect_error(lambda: client("glue", cfg=unsigned).describe_integrations(),
+                     "MissingAuthenticationTokenException", 400)
+
+    def glue_member_credentials_see_the_members_integrations():
+        member_glue = client("glue", credentials=assume(MEMBERS[5])["Credentials"])
+        listed = member_glue.describe_integrations()["Integrations"]
+        assert [i["IntegrationArn"] for i in listed] == [glue_arn(REGION, 1, MEMBERS[5])], listed
+        out = member_glue.delete_integration(IntegrationIdentifier=glue_arn(REGION, 1, MEMBERS[5]))
+        assert out["Status"] == "DELETING", out
+        expect_error(lambda: member_glue.delete_integration(IntegrationIdentifier=glue_arn(REGION, 1000)),
+                     "EntityNotFoundException", 400)
+
     def sts_assume_role_issues_member_credentials():
         before = datetime.datetime.now(datetime.timezone.utc)
         out = assume(MEMBERS[0], DurationSeconds=900)
@@ -648,6 +819,12 @@ def run_checks(url, fleet):
         assert deleted[0] == {"service": "redshift", "operation": "DeleteIntegration", "account": ACCOUNT,
                               "region": REGION, "target": redshift_arn(REGION, 1006), "status": 200,
                               "error": None}, deleted[0]
+        glue_deleted = [c for c in calls if c["service"] == "glue" and c["operation"] == "DeleteIntegration"]
+        assert glue_deleted[0] == {"service": "glue", "operation": "DeleteIntegration", "account": ACCOUNT,
+                                   "region": REGION, "target": glue_arn(REGION, 1006), "status": 200,
+                                   "error": None}, glue_deleted[0]
+        assert any(c["account"] == MEMBERS[5] and c["status"] == 200 for c in glue_deleted), glue_deleted
+        assert any(c["service"] == "glue" and c["status"] == 500 for c in calls), "the injected server error"
         member_delete = next(c for c in deletes if c["account"] == MEMBERS[2])
         assert member_delete["target"].startswith(f"arn:aws:dms:{REGION}:{MEMBERS[2]}:endpoint:"), member_delete
         assumed = [c for c in calls if c["operation"] == "AssumeRole"]
@@ -697,6 +874,24 @@ def run_checks(url, fleet):
          redshift_delete_returns_it),
         ("Redshift DeleteIntegration errors: IntegrationConflictStateFault, IntegrationConflictOperationFault, "
          "UnsupportedOperation, Throttling, IntegrationNotFoundFault; modeled exceptions", redshift_delete_error_paths),
+        ("Glue DescribeIntegrations pages (MaxRecords=20, Marker) over every integration once, default 100",
+         glue_describe_paginated),
+        ("Glue DescribeIntegrations parses every Integration member (Tags key/value, Errors, CreateTime epoch)",
+         glue_describe_fields),
+        ("Glue DescribeIntegrations filters: Status, IntegrationName, SourceArn", glue_describe_filters),
+        ("Glue DescribeIntegrations sees only the signing region, never RDS's or Redshift's integrations",
+         glue_is_per_region_and_apart_from_the_others),
+        ("Glue DescribeIntegrations errors: ValidationException, EntityNotFoundException (Message); modeled",
+         glue_describe_errors),
+        ("Glue DeleteIntegration returns the integration (DELETING), then EntityNotFoundException",
+         glue_delete_returns_it),
+        ("Glue DeleteIntegration errors: InvalidIntegrationStateFault, IntegrationConflictOperationFault, "
+         "AccessDeniedException, ThrottlingException, IntegrationNotFoundFault, EntityNotFoundException; modeled",
+         glue_delete_error_paths),
+        ("Glue server errors -> InternalServerException 500; unsigned -> MissingAuthenticationTokenException",
+         glue_server_errors_and_unsigned_calls),
+        ("Glue with a member's credentials lists and deletes the member's integrations only",
+         glue_member_credentials_see_the_members_integrations),
         ("STS AssumeRole: ASIA key, token, Expiration (DurationSeconds, default 3600), AssumedRoleUser; "
          "GetCallerIdentity of both accounts", sts_assume_role_issues_member_credentials),
         ("Assumed credentials list and delete the member's resources, not the management account's",

@@ -1,14 +1,22 @@
 //! The resources the emulator serves. The same types are the JSON file format
 //! (`--fleet`, `PUT /_admin/fleet`) and what Rust tests build directly.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Organization, StsPolicy, MANAGEMENT_ACCOUNT};
 use crate::clock::serde_timestamp;
+
+mod accounts;
+
+pub(crate) use accounts::{
+    arn_in_account, generated_members, is_account_id, is_parent_id, validate_organization, validate_sts_policy,
+};
+pub use accounts::{
+    AccountStatus, JoinedMethod, OrgAccount, Organization, StsPolicy, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE,
+    MANAGEMENT_ACCOUNT,
+};
 
 /// The tag key the sample fleet uses to mark resources the janitor must never delete.
 pub const PROTECT_TAG: &str = "janitor:protect";
@@ -37,6 +45,17 @@ pub struct Fleet {
     /// (see [`Fleet::validate`]).
     #[serde(rename = "redshiftIntegrations", default, skip_serializing_if = "Vec::is_empty")]
     pub redshift_integrations: Vec<Integration>,
+    /// AWS Glue zero-ETL integrations (Glue's API, 2017-03-31), e.g. from SaaS applications into the Data Catalog.
+    /// Each ARN must be `arn:aws:glue:<region>:<account>:integration:<lowercase uuid>` in the integration's region,
+    /// and each Status one of Glue's, which it spells in upper case (`FAILED` when none is given; see
+    /// [`Fleet::validate`]).
+    #[serde(
+        rename = "glueIntegrations",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "glue_integrations"
+    )]
+    pub glue_integrations: Vec<Integration>,
     /// Alibaba Cloud DTS jobs (any region name, e.g. `cn-hangzhou`).
     #[serde(rename = "dtsJobs", default, skip_serializing_if = "Vec::is_empty")]
     pub dts_jobs: Vec<DtsJob>,
@@ -49,8 +68,8 @@ pub struct Fleet {
     /// holds by adding it here, and renews it by handing out another one.
     #[serde(rename = "dtsExpiredTokens", default, skip_serializing_if = "BTreeSet::is_empty")]
     pub dts_expired_tokens: BTreeSet<String>,
-    /// Other AWS accounts, keyed by 12-digit account id, each with its own DMS, RDS and Redshift resources (whose ARNs
-    /// name it). A call acts in one of them when it is signed with credentials the emulator's STS issued for it. A
+    /// Other AWS accounts, keyed by 12-digit account id, each with its own DMS, RDS, Redshift and Glue resources (whose
+    /// ARNs name it). A call acts in one of them when it is signed with credentials the emulator's STS issued for it. A
     /// member's own `memberAccounts`, `sts`, `organization` and DTS fields must be empty.
     #[serde(rename = "memberAccounts", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub member_accounts: BTreeMap<String, Fleet>,
@@ -84,8 +103,8 @@ pub struct Connection {
     pub on_delete: Option<OnDelete>,
 }
 
-/// A zero-ETL integration in one region: RDS's (`integrations`) or Redshift's own (`redshiftIntegrations`, whose
-/// API has no DataFilter, so one given is not served).
+/// A zero-ETL integration in one region: RDS's (`integrations`), Redshift's own (`redshiftIntegrations`, whose
+/// API has no DataFilter, so one given is not served) or Glue's (`glueIntegrations`, whose Status is upper case).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Integration {
@@ -96,12 +115,14 @@ pub struct Integration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration_name: Option<String>,
     /// Defaults to an Aurora cluster ARN named after the integration (for a Redshift integration ARN, a DynamoDB
-    /// table ARN).
+    /// table ARN; for a Glue one, a Glue connection ARN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
-    /// Defaults to a Redshift Serverless namespace ARN named after the integration.
+    /// Defaults to a Redshift Serverless namespace ARN named after the integration (for a Glue integration ARN, a
+    /// Glue database ARN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_arn: Option<String>,
+    /// Defaults to `failed` (`FAILED` in `glueIntegrations`).
     #[serde(default = "default_status")]
     pub status: String,
     /// ISO-8601 in JSON; a file may also say `now-<N><s|m|h|d>`.
@@ -135,21 +156,25 @@ pub struct IntegrationError {
 /// Forces the outcome of deleting one resource, to exercise the janitor's error paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OnDelete {
-    /// The resource vanished just before the call: not-found error, and it is gone.
+    /// The resource vanished just before the call: not-found error, and it is gone (Glue: IntegrationNotFoundFault,
+    /// the other of the two not-found errors its model lists).
     NotFound,
-    /// DMS InvalidResourceStateFault / RDS InvalidIntegrationStateFault / Redshift IntegrationConflictStateFault.
+    /// DMS InvalidResourceStateFault / RDS and Glue InvalidIntegrationStateFault / Redshift
+    /// IntegrationConflictStateFault.
     InvalidState,
-    /// RDS and Redshift IntegrationConflictOperationFault (DMS: like `InvalidState`).
+    /// RDS, Redshift and Glue IntegrationConflictOperationFault (DMS: like `InvalidState`).
     Conflict,
-    /// Redshift UnsupportedOperation (DMS and RDS, which have no such error: like `InvalidState`).
+    /// Redshift UnsupportedOperation (DMS, RDS and Glue, which have no such error: like `InvalidState`).
     Unsupported,
-    /// The caller's IAM policy denies the call: DMS AccessDeniedException / RDS and Redshift 403 AccessDenied.
+    /// The caller's IAM policy denies the call: DMS and Glue AccessDeniedException / RDS and Redshift 403
+    /// AccessDenied.
     AccessDenied,
-    /// DMS AccessDeniedFault: DMS itself was denied access to the endpoint (RDS: like `AccessDenied`).
+    /// DMS AccessDeniedFault: DMS itself was denied access to the endpoint (the others: like `AccessDenied`).
     EndpointAccessDenied,
     /// Every delete is throttled.
     Throttle,
-    /// A not-found error although the resource stays listed (a claim the janitor must check, not trust).
+    /// A not-found error although the resource stays listed (a claim the janitor must check, not trust; Glue:
+    /// IntegrationNotFoundFault, as for `NotFound`).
     NotFoundButListed,
 }
 
@@ -342,6 +367,17 @@ pub enum FleetError {
     RedshiftIntegrationRegion { arn: String, region: String },
     #[error("redshiftIntegrations: {arn:?} is listed twice")]
     DuplicateRedshiftIntegration { arn: String },
+    #[error(
+        "glueIntegrations: {arn:?} is not a Glue integration ARN \
+         (arn:aws:glue:<region>:<account>:integration:<lowercase uuid>)"
+    )]
+    GlueIntegrationArn { arn: String },
+    #[error("glueIntegrations: {arn:?} is an ARN of another region than the integration's {region:?}")]
+    GlueIntegrationRegion { arn: String, region: String },
+    #[error("glueIntegrations: {arn:?} is listed twice")]
+    DuplicateGlueIntegration { arn: String },
+    #[error("glueIntegrations: {arn:?} has Status {status:?}; Glue's are {}", GLUE_STATUSES.join(" | "))]
+    GlueIntegrationStatus { arn: String, status: String },
     #[error("{field}: {id:?} is not a 12-digit account id (or, in memberAccounts, is the management account's)")]
     AccountId { field: &'static str, id: String },
     #[error("memberAccounts.{account}: {field} belongs in the management account's fleet only")]
@@ -358,18 +394,34 @@ pub enum FleetError {
     ParentId { account: String, parent: String, root: String },
 }
 
+/// The Status values of Glue's model (`IntegrationStatus`), which spells them in upper case.
+pub(crate) const GLUE_STATUSES: [&str; 7] =
+    ["CREATING", "ACTIVE", "MODIFYING", "FAILED", "DELETING", "SYNCING", "NEEDS_ATTENTION"];
+
 /// The region of `arn` if it matches the model's IntegrationArn pattern for Redshift,
 /// `^arn:aws[a-z\-]*:redshift:[a-z0-9\-]*:[0-9]*:integration:<uuid in lowercase hex>$` (at most 255 characters).
 pub(crate) fn redshift_integration_region(arn: &str) -> Option<&str> {
+    integration_region(arn, "redshift")
+}
+
+/// The region of `arn` if it is a Glue integration ARN: at most 128 characters, as Glue's model says; the form,
+/// Redshift's with service `glue`, is assumed, as the model gives no pattern.
+pub(crate) fn glue_integration_region(arn: &str) -> Option<&str> {
+    integration_region(arn, "glue").filter(|_| arn.len() <= 128)
+}
+
+/// The region of `arn:aws[a-z-]*:<service>:<region>:<digits>:integration:<lowercase uuid>` (at most 255 characters).
+fn integration_region<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
     if arn.len() > 255 {
         return None;
     }
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
     match parts.as_slice() {
-        ["arn", partition, "redshift", region, account, "integration", id]
-            if partition
-                .strip_prefix("aws")
-                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        ["arn", partition, s, region, account, "integration", id]
+            if *s == service
+                && partition
+                    .strip_prefix("aws")
+                    .is_some_and(|p| p.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
                 && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && account.bytes().all(|b| b.is_ascii_digit())
                 && is_lowercase_uuid(id) =>
@@ -394,6 +446,23 @@ fn default_region() -> String {
 
 fn default_status() -> String {
     "failed".to_owned()
+}
+
+/// Glue spells the failed status in upper case, as every Status of its model.
+const GLUE_FAILED: &str = "FAILED";
+
+/// `glueIntegrations` as the file has them, a missing Status being Glue's `FAILED` rather than the lower-case
+/// default of RDS and Redshift (which is decided per field, before the ARN could tell whose integration it is).
+fn glue_integrations<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Integration>, D::Error> {
+    Vec::<serde_json::Value>::deserialize(d)?
+        .into_iter()
+        .map(|mut value| {
+            if let Some(fields) = value.as_object_mut() {
+                fields.entry("Status").or_insert_with(|| GLUE_FAILED.into());
+            }
+            serde_json::from_value(value).map_err(serde::de::Error::custom)
+        })
+        .collect()
 }
 
 pub(crate) fn month_ago() -> SystemTime {
@@ -442,15 +511,18 @@ impl Connection {
 }
 
 impl Integration {
-    /// A failed, month-old integration with every optional field at its default.
+    /// A failed, month-old integration with every optional field at its default (`FAILED` for a Glue ARN, as Glue
+    /// spells it).
     pub fn new(region: &str, integration_arn: &str) -> Self {
+        let status =
+            if glue_integration_region(integration_arn).is_some() { GLUE_FAILED.to_owned() } else { default_status() };
         Integration {
             region: region.to_owned(),
             integration_arn: integration_arn.to_owned(),
             integration_name: None,
             source_arn: None,
             target_arn: None,
-            status: default_status(),
+            status,
             create_time: month_ago(),
             tags: BTreeMap::new(),
             errors: Vec::new(),
@@ -481,22 +553,44 @@ impl Integration {
         )
     }
 
+    /// A `FAILED`, month-old Glue integration in `region` whose ARN is [`Integration::glue_arn`]`(region, n)`.
+    pub fn glue(region: &str, n: u64) -> Self {
+        Integration::new(region, &Integration::glue_arn(region, n))
+    }
+
+    /// A Glue integration ARN of the emulator's account, unique for each `n`, of the form [`Fleet::validate`] wants.
+    pub fn glue_arn(region: &str, n: u64) -> String {
+        format!(
+            "arn:aws:glue:{region}:{ACCOUNT}:integration:{:08x}-0000-4000-b000-{:012x}",
+            n >> 48,
+            n & 0xffff_ffff_ffff
+        )
+    }
+
     /// The SourceArn reported (given, or named after the integration: an Aurora cluster for an RDS integration, a
-    /// DynamoDB table for a Redshift one, as the Redshift model allows only DynamoDB and S3 sources).
+    /// DynamoDB table for a Redshift one, as the Redshift model allows only DynamoDB and S3 sources, and a Glue
+    /// connection, as to a SaaS application, for a Glue one).
     pub fn source_arn(&self) -> String {
         self.source_arn.clone().unwrap_or_else(|| {
             let account = account_of(&self.integration_arn);
             if redshift_integration_region(&self.integration_arn).is_some() {
                 format!("arn:aws:dynamodb:{}:{account}:table/{}", self.region, self.name())
+            } else if glue_integration_region(&self.integration_arn).is_some() {
+                format!("arn:aws:glue:{}:{account}:connection/{}", self.region, self.name())
             } else {
                 format!("arn:aws:rds:{}:{account}:cluster:{}", self.region, self.name())
             }
         })
     }
 
-    /// The TargetArn RDS reports (given, or a Redshift Serverless namespace).
+    /// The TargetArn reported (given, or a Redshift Serverless namespace; for a Glue integration, a Data Catalog
+    /// database).
     pub fn target_arn(&self) -> String {
         self.target_arn.clone().unwrap_or_else(|| {
+            if glue_integration_region(&self.integration_arn).is_some() {
+                let account = account_of(&self.integration_arn);
+                return format!("arn:aws:glue:{}:{account}:database/{}", self.region, self.name());
+            }
             format!(
                 "arn:aws:redshift-serverless:{}:{}:namespace/{}",
                 self.region,
@@ -506,7 +600,6 @@ impl Integration {
         })
     }
 
-    /// Whether `identifier` names this integration (by ARN or by name), as RDS accepts both.
     /// Whether `identifier` names this integration: its ARN, its name, or its id (the ARN's last segment, which
     /// AWS's own examples pass as `IntegrationIdentifier`).
     pub fn is_named(&self, identifier: &str) -> bool {
@@ -516,117 +609,107 @@ impl Integration {
     }
 }
 
+/// Loading a fleet ([`Fleet::from_json`], [`Fleet::load`], [`Fleet::sample`]) checks it ([`Fleet::validate`]) as
+/// every service's registration says, and copies for member accounts ([`Fleet::in_account`]) are made as they say:
+/// those are in `services`, which knows the registrations. What is here is the data.
 impl Fleet {
-    /// Parses and validates the fleet file format.
-    pub fn from_json(json: &str) -> Result<Fleet, FleetError> {
-        let fleet: Fleet = serde_json::from_str(json)?;
-        fleet.validate()?;
-        Ok(fleet)
-    }
-
-    /// Checks what the JSON types cannot: every Redshift integration ARN has the form the Redshift model requires
-    /// and the integration's region, and none is listed twice; member accounts have 12-digit ids and only resources
-    /// whose ARNs name them; the STS policy and the organization name valid ids. Fleet files and the admin API are
-    /// checked on load; a fleet built in Rust is served as it is.
-    pub fn validate(&self) -> Result<(), FleetError> {
-        self.validate_resources()?;
-        crate::accounts::validate(self)
-    }
-
-    /// The resource checks of [`Fleet::validate`], which every account's fleet gets.
-    pub(crate) fn validate_resources(&self) -> Result<(), FleetError> {
-        let mut seen = HashSet::new();
-        for i in &self.redshift_integrations {
-            let arn = &i.integration_arn;
-            match redshift_integration_region(arn) {
-                None => return Err(FleetError::RedshiftIntegrationArn { arn: arn.clone() }),
-                Some(region) if region != i.region => {
-                    return Err(FleetError::RedshiftIntegrationRegion { arn: arn.clone(), region: i.region.clone() })
-                }
-                Some(_) => {}
-            }
-            if !seen.insert(arn.as_str()) {
-                return Err(FleetError::DuplicateRedshiftIntegration { arn: arn.clone() });
-            }
-        }
-        Ok(())
-    }
-
-    /// The ARNs of the resources the fleet holds (not those they refer to, such as an integration's source).
-    pub(crate) fn resource_arns(&self) -> impl Iterator<Item = &str> {
-        let connections = self.connections.iter().flat_map(|c| [&c.endpoint_arn, &c.replication_instance_arn]);
-        let integrations = self.integrations.iter().chain(&self.redshift_integrations).map(|i| &i.integration_arn);
-        connections.chain(integrations).chain(self.tags.keys()).map(String::as_str)
-    }
-
-    /// Reads and parses a fleet file.
-    pub fn load(path: &Path) -> Result<Fleet, FleetError> {
-        let json = std::fs::read_to_string(path)
-            .map_err(|source| FleetError::Read { path: path.display().to_string(), source })?;
-        Fleet::from_json(&json)
-    }
-
-    /// The demo fleet shipped as `fleets/sample.json`: two regions, every case the
-    /// janitor must tell apart (young integrations are relative to load time).
-    pub fn sample() -> Fleet {
-        Fleet::from_json(include_str!("../fleets/sample.json"))
-            .expect("fleets/sample.json is valid: a unit test parses it")
-    }
-
     /// A deterministic fleet for benchmarks: unique ARNs spread round-robin over
     /// `regions` (default `us-east-1`); `stale_share` of each kind failed and old,
     /// spread evenly, the rest healthy.
     pub fn generated(dms_connections: usize, integrations: usize, stale_share: f64, regions: &[&str]) -> Fleet {
-        let regions = generated_regions(regions);
-        let stale = stale_at(stale_share);
-        let old = ago(OLD);
-        let connections = (0..dms_connections)
-            .map(|i| {
-                let region = regions[i % regions.len()];
-                let mut c = Connection::new(
-                    region,
-                    &format!("arn:aws:dms:{region}:{ACCOUNT}:endpoint:GENEP{i:021}"),
-                    &format!("arn:aws:dms:{region}:{ACCOUNT}:rep:GENRI{:021}", i % 16),
-                );
-                c.endpoint_identifier = Some(format!("gen-endpoint-{i}"));
-                c.replication_instance_identifier = Some(format!("gen-ri-{}", i % 16));
-                if stale(i) {
-                    c.last_failure_message = Some("Test connection failed: timeout".to_owned());
-                } else {
-                    c.status = "successful".to_owned();
-                }
-                c
-            })
-            .collect();
-        let integrations = (0..integrations)
-            .map(|i| {
-                let region = regions[i % regions.len()];
-                let arn = format!("arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-8000-{i:012x}");
-                generated_integration(Integration::new(region, &arn), &format!("gen-integration-{i}"), stale(i), old)
-            })
-            .collect();
-        Fleet { connections, tags: BTreeMap::new(), integrations, ..Fleet::default() }
+        Fleet {
+            connections: generated_connections(dms_connections, stale_share, regions),
+            integrations: generated_rds_integrations(integrations, stale_share, regions),
+            ..Fleet::default()
+        }
     }
 
     /// Redshift-managed integrations for a benchmark fleet, shaped like [`Fleet::generated`]'s RDS ones (round-robin
     /// over `regions`, `stale_share` failed and old, the rest active), with DynamoDB sources and
     /// [`Integration::redshift_arn`] ARNs.
     pub fn generated_redshift_integrations(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Integration> {
-        let regions = generated_regions(regions);
-        let stale = stale_at(stale_share);
-        let old = ago(OLD);
-        (0..count)
-            .map(|i| {
-                let region = regions[i % regions.len()];
-                generated_integration(
-                    Integration::redshift(region, i as u64),
-                    &format!("gen-redshift-integration-{i}"),
-                    stale(i),
-                    old,
-                )
-            })
-            .collect()
+        generated_integrations(count, stale_share, regions, Integration::redshift, "gen-redshift-integration", "active")
     }
+
+    /// Glue integrations for a benchmark fleet, shaped like [`Fleet::generated`]'s RDS ones but with Glue's upper-case
+    /// statuses (`FAILED`, `ACTIVE`), Glue connection sources and [`Integration::glue_arn`] ARNs.
+    pub fn generated_glue_integrations(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Integration> {
+        generated_integrations(count, stale_share, regions, Integration::glue, "gen-glue-integration", "ACTIVE")
+    }
+}
+
+/// `count` DMS connections for a benchmark fleet: round-robin over `regions` (default `us-east-1`), spread over 16
+/// replication instances, `stale_share` of them failed, the rest successful.
+pub(crate) fn generated_connections(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Connection> {
+    let regions = generated_regions(regions);
+    let stale = stale_at(stale_share);
+    (0..count)
+        .map(|i| {
+            let region = regions[i % regions.len()];
+            let mut c = Connection::new(
+                region,
+                &format!("arn:aws:dms:{region}:{ACCOUNT}:endpoint:GENEP{i:021}"),
+                &format!("arn:aws:dms:{region}:{ACCOUNT}:rep:GENRI{:021}", i % 16),
+            );
+            c.endpoint_identifier = Some(format!("gen-endpoint-{i}"));
+            c.replication_instance_identifier = Some(format!("gen-ri-{}", i % 16));
+            if stale(i) {
+                c.last_failure_message = Some("Test connection failed: timeout".to_owned());
+            } else {
+                c.status = "successful".to_owned();
+            }
+            c
+        })
+        .collect()
+}
+
+/// `count` RDS integrations for a benchmark fleet, round-robin over `regions`, `stale_share` of them failed and old,
+/// the rest active.
+pub(crate) fn generated_rds_integrations(count: usize, stale_share: f64, regions: &[&str]) -> Vec<Integration> {
+    generated_integrations(count, stale_share, regions, rds_integration, "gen-integration", "active")
+}
+
+/// Generated RDS integration n.
+fn rds_integration(region: &str, n: u64) -> Integration {
+    Integration::new(region, &format!("arn:aws:rds:{region}:{ACCOUNT}:integration:00000000-0000-4000-8000-{n:012x}"))
+}
+
+/// Copies of `integrations` as account `account` holds them: the ARNs (their own, their sources' and targets') name
+/// it.
+pub(crate) fn integrations_in_account(integrations: &[Integration], account: &str) -> Vec<Integration> {
+    let mut integrations = integrations.to_vec();
+    for i in &mut integrations {
+        i.integration_arn = arn_in_account(&i.integration_arn, account);
+        i.source_arn = i.source_arn.as_deref().map(|a| arn_in_account(a, account));
+        i.target_arn = i.target_arn.as_deref().map(|a| arn_in_account(a, account));
+    }
+    integrations
+}
+
+/// The integrations' own ARNs.
+pub(crate) fn integration_arns(integrations: &[Integration]) -> Vec<&str> {
+    integrations.iter().map(|i| i.integration_arn.as_str()).collect()
+}
+
+/// `count` integrations made by `make(region, n)`, round-robin over `regions`, named `<prefix>-<n>`, old, `stale_share`
+/// of them failed, the rest `active` (as the service spells it).
+fn generated_integrations(
+    count: usize,
+    stale_share: f64,
+    regions: &[&str],
+    make: fn(&str, u64) -> Integration,
+    prefix: &str,
+    active: &str,
+) -> Vec<Integration> {
+    let regions = generated_regions(regions);
+    let stale = stale_at(stale_share);
+    let old = ago(OLD);
+    (0..count)
+        .map(|i| {
+            let region = regions[i % regions.len()];
+            generated_integration(make(region, i as u64), &format!("{prefix}-{i}"), stale(i), old, active)
+        })
+        .collect()
 }
 
 /// The regions of a generated fleet: those given, or `us-east-1`.
@@ -645,8 +728,15 @@ fn stale_at(stale_share: f64) -> impl Fn(usize) -> bool {
     move |i| ((i + 1) as f64 * share).floor() > (i as f64 * share).floor()
 }
 
-/// A generated integration created at `created`, named `name`, failed with an error if `stale`, else active.
-fn generated_integration(mut integration: Integration, name: &str, stale: bool, created: SystemTime) -> Integration {
+/// A generated integration created at `created`, named `name`, failed with an error if `stale` (keeping its failed
+/// status), else `active`.
+fn generated_integration(
+    mut integration: Integration,
+    name: &str,
+    stale: bool,
+    created: SystemTime,
+    active: &str,
+) -> Integration {
     integration.integration_name = Some(name.to_owned());
     integration.create_time = created;
     if stale {
@@ -655,7 +745,7 @@ fn generated_integration(mut integration: Integration, name: &str, stale: bool, 
             error_message: Some("The source cluster no longer exists.".to_owned()),
         }];
     } else {
-        integration.status = "active".to_owned();
+        integration.status = active.to_owned();
     }
     integration
 }
@@ -879,6 +969,91 @@ mod tests {
         assert_eq!(r.iter().filter(|i| i.region == "eu-west-1").count(), 50);
         assert!(r.iter().all(|i| i.create_time < ago(Duration::from_secs(89 * 86_400))));
         assert!(Fleet::generated_redshift_integrations(0, 0.5, &[]).is_empty());
+    }
+
+    #[test]
+    fn glue_integrations_load_with_glues_status_and_are_validated() {
+        let arn = "arn:aws:glue:eu-west-1:123456789012:integration:0a1b2c3d-0000-4000-b000-00000000beef";
+        let fleet = Fleet::from_json(&format!(
+            r#"{{"glueIntegrations":[{{"region":"eu-west-1","IntegrationArn":"{arn}"}},
+                {{"region":"eu-west-1","IntegrationArn":"{}","Status":"NEEDS_ATTENTION"}}]}}"#,
+            arn.replace("beef", "cafe")
+        ))
+        .unwrap();
+        let i = &fleet.glue_integrations[0];
+        assert_eq!((i.status.as_str(), i.name()), ("FAILED", "0a1b2c3d-0000-4000-b000-00000000beef"), "Glue's default");
+        assert_eq!(fleet.glue_integrations[1].status, "NEEDS_ATTENTION");
+        assert_eq!(
+            (i.source_arn(), i.target_arn()),
+            (
+                "arn:aws:glue:eu-west-1:123456789012:connection/0a1b2c3d-0000-4000-b000-00000000beef".to_owned(),
+                "arn:aws:glue:eu-west-1:123456789012:database/0a1b2c3d-0000-4000-b000-00000000beef".to_owned()
+            )
+        );
+        assert_eq!(Integration::new("eu-west-1", arn).status, "FAILED", "Integration::new knows a Glue ARN");
+        assert!(Fleet::from_json("{}").unwrap().glue_integrations.is_empty(), "older fleet files still load");
+        let plain = serde_json::to_string(&Fleet::default()).unwrap();
+        assert!(!plain.contains("glueIntegrations"), "skipped when empty: {plain}");
+        let json = serde_json::to_string(&fleet).unwrap();
+        assert!(json.contains(r#""glueIntegrations":[{"region":"eu-west-1","#), "{json}");
+        let kept = |f: &Fleet| {
+            f.glue_integrations.iter().map(|i| (i.integration_arn.clone(), i.status.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(kept(&Fleet::from_json(&json).unwrap()), kept(&fleet));
+
+        let load = |region: &str, entries: &[(&str, Option<&str>)]| {
+            let list: Vec<String> = entries
+                .iter()
+                .map(|(a, status)| match status {
+                    Some(s) => format!(r#"{{"region":"{region}","IntegrationArn":"{a}","Status":"{s}"}}"#),
+                    None => format!(r#"{{"region":"{region}","IntegrationArn":"{a}"}}"#),
+                })
+                .collect();
+            Fleet::from_json(&format!(r#"{{"glueIntegrations":[{}]}}"#, list.join(",")))
+        };
+        for bad in [
+            "arn:aws:redshift:eu-west-1:123456789012:integration:0a1b2c3d-0000-4000-b000-00000000beef",
+            "arn:aws:glue:eu-west-1:123456789012:integration:0A1B2C3D-0000-4000-B000-00000000BEEF",
+            "arn:aws:glue:eu-west-1:123456789012:integration:not-a-uuid",
+            "arn:aws:glue:eu-west-1:123456789012:connection:0a1b2c3d-0000-4000-b000-00000000beef",
+        ] {
+            assert!(matches!(load("eu-west-1", &[(bad, None)]), Err(FleetError::GlueIntegrationArn { .. })), "{bad}");
+        }
+        let of_length = |n: usize| {
+            let partition = format!("aws-{}", "x".repeat(n - 85));
+            format!("arn:{partition}:glue:eu-west-1:123456789012:integration:0a1b2c3d-0000-4000-b000-00000000beef")
+        };
+        assert!(load("eu-west-1", &[(&of_length(128), None)]).is_ok(), "at most 128 characters, as the model says");
+        assert!(matches!(load("eu-west-1", &[(&of_length(129), None)]), Err(FleetError::GlueIntegrationArn { .. })));
+        assert!(matches!(load("us-east-1", &[(arn, None)]), Err(FleetError::GlueIntegrationRegion { .. })));
+        assert!(matches!(
+            load("eu-west-1", &[(arn, None), (arn, None)]),
+            Err(FleetError::DuplicateGlueIntegration { .. })
+        ));
+        let err = load("eu-west-1", &[(arn, Some("failed"))]).unwrap_err();
+        assert!(matches!(err, FleetError::GlueIntegrationStatus { .. }), "{err}");
+        assert!(err.to_string().contains("FAILED"), "{err}");
+        for status in GLUE_STATUSES {
+            assert!(load("eu-west-1", &[(arn, Some(status))]).is_ok(), "{status}");
+        }
+        let member = Fleet { glue_integrations: vec![Integration::glue("us-east-1", 1)], ..Fleet::default() };
+        let misplaced = Fleet { member_accounts: [("210987654321".to_owned(), member)].into(), ..Fleet::default() };
+        assert!(matches!(misplaced.validate(), Err(FleetError::MemberArnAccount { .. })), "a member's ARNs name it");
+    }
+
+    #[test]
+    fn generated_glue_integrations_are_shared_out_like_rds_ones() {
+        let generated = Fleet::generated_glue_integrations(100, 0.3, &["us-east-1", "eu-west-1"]);
+        let fleet = Fleet { glue_integrations: generated, ..Fleet::default() };
+        assert_eq!(fleet.validate().map_err(|e| e.to_string()), Ok(()));
+        let g = &fleet.glue_integrations;
+        assert_eq!(g.iter().filter(|i| i.status == "FAILED" && !i.errors.is_empty()).count(), 30);
+        assert_eq!(g.iter().filter(|i| i.status == "ACTIVE").count(), 70);
+        assert_eq!(g.iter().filter(|i| i.region == "eu-west-1").count(), 50);
+        assert!(g.iter().all(|i| i.create_time < ago(Duration::from_secs(89 * 86_400))));
+        let arns: std::collections::HashSet<&str> = g.iter().map(|i| i.integration_arn.as_str()).collect();
+        assert_eq!(arns.len(), 100);
+        assert_ne!(Integration::glue_arn("us-east-1", 1), Integration::glue_arn("us-east-1", 1 << 48));
     }
 
     #[test]

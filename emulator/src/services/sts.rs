@@ -18,23 +18,34 @@ use std::time::{Duration, SystemTime};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::accounts::is_account_id;
 use crate::auth;
 use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
+use crate::fleet::{is_account_id, validate_sts_policy};
 use crate::identity::{self, Caller};
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query;
+use crate::service::{FleetPart, Members, Route, Service};
 use crate::store::Estate;
 use crate::xml::Xml;
 
 /// The API version STS's SDKs send as `Version`.
-pub(crate) const VERSION: &str = "2011-06-15";
+const VERSION: &str = "2011-06-15";
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// The session length when DurationSeconds is not given.
 const DEFAULT_DURATION: u64 = 3600;
 const DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=43_200;
+
+/// STS's registration: its policy (`sts`) is the management account's, as it says who may assume roles in members.
+pub(crate) const SERVICE: Service = Service::of::<Sts>(
+    Route::Query { version: VERSION },
+    FleetPart {
+        validate: |fleet| validate_sts_policy(&fleet.sts),
+        members: Members::ManagementOnly(|fleet| (!fleet.sts.is_open()).then_some("sts")),
+        generated: None,
+    },
+);
 
 pub(crate) struct Sts;
 
@@ -152,7 +163,7 @@ fn execute_assume_role(
     request: AssumeRole,
     now: SystemTime,
 ) -> Result<String, ApiError> {
-    let policy = &estate.sts;
+    let policy = &estate.management_fleet().sts;
     let allowed = estate.is_member(&request.account)
         && !policy.denied_accounts.contains(&request.account)
         && policy.member_role.as_ref().is_none_or(|role| *role == request.role_name)
@@ -238,8 +249,8 @@ mod tests {
     use axum::http::{HeaderMap, HeaderValue, Uri};
 
     use super::*;
-    use crate::accounts::{StsPolicy, MANAGEMENT_ACCOUNT};
     use crate::fleet::Fleet;
+    use crate::fleet::{StsPolicy, MANAGEMENT_ACCOUNT};
 
     const MEMBER: &str = "210987654321";
     const OTHER: &str = "310987654321";

@@ -14,28 +14,40 @@
 //! MAX_VALUE_EXCEEDED, INVALID_PATTERN / INPUT_REQUIRED and INVALID_NEXT_TOKEN; an account's `State` is its `Status`;
 //! Organizations checks it is in use before it checks the caller; no member account is a delegated administrator.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::{is_parent_id, OrgAccount, Organization, MANAGEMENT_ACCOUNT};
 use crate::auth;
 use crate::awsjson::{self, parse};
-use crate::error::ApiError;
+use crate::clock::epoch_seconds;
+use crate::error::{ApiError, WireError};
 use crate::faults::Fault;
+use crate::fleet::{is_parent_id, validate_organization, OrgAccount, Organization, MANAGEMENT_ACCOUNT};
 use crate::identity::{self, Caller};
 use crate::paging;
-use crate::protocol::{HttpRequest, Protocol, WireError};
+use crate::protocol::{HttpRequest, Protocol};
+use crate::service::{FleetPart, Members, Route, Service};
 use crate::store::Estate;
 
 /// The `X-Amz-Target` prefix of Organizations' operations.
-pub(crate) const TARGET_PREFIX: &str = "AWSOrganizationsV20161128";
+const TARGET_PREFIX: &str = "AWSOrganizationsV20161128";
 /// The page size when MaxResults is not given.
 const DEFAULT_PAGE: usize = 20;
 const PAGE_RANGE: std::ops::RangeInclusive<i64> = 1..=20;
+
+/// Organizations' registration: the organization is the management account's.
+pub(crate) const SERVICE: Service = Service::of::<Organizations>(
+    Route::JsonTarget { prefix: TARGET_PREFIX, fallback: false },
+    FleetPart {
+        validate: |fleet| fleet.organization.as_ref().map_or(Ok(()), validate_organization),
+        members: Members::ManagementOnly(|fleet| fleet.organization.is_some().then_some("organization")),
+        generated: None,
+    },
+);
 
 pub(crate) struct Organizations;
 
@@ -117,15 +129,6 @@ fn decode(operation: &str, body: &[u8]) -> Result<Request, Failure> {
     Ok(Request { parent_id, size, after })
 }
 
-/// Epoch seconds, to the millisecond.
-fn epoch_seconds(t: SystemTime) -> f64 {
-    let millis = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    };
-    millis as f64 / 1000.0
-}
-
 fn wire_account(organization: &Organization, account: &OrgAccount) -> Value {
     json!({
         "Id": account.id,
@@ -140,7 +143,7 @@ fn wire_account(organization: &Organization, account: &OrgAccount) -> Value {
 }
 
 fn list(estate: &Estate, caller: &Caller, request: Request) -> Result<Value, Failure> {
-    let Some(organization) = &estate.organization else {
+    let Some(organization) = &estate.management_fleet().organization else {
         return Err(ApiError::bad_request(
             "AWSOrganizationsNotInUseException",
             "Your account is not a member of an organization.",
@@ -241,8 +244,8 @@ impl Protocol for Organizations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{AccountStatus, GENERATED_MEMBER_OU};
     use crate::fleet::Fleet;
+    use crate::fleet::{AccountStatus, GENERATED_MEMBER_OU};
 
     fn estate(organization: Option<Organization>) -> Estate {
         let mut e = Estate::default();

@@ -12,14 +12,47 @@ use crate::auth;
 use crate::awsjson::{self, parse};
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::fleet::{Connection, OnDelete};
+use crate::fleet::{arn_in_account, generated_connections, Connection, Fleet, OnDelete};
 use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
-use crate::store::{Estate, Store};
+use crate::service::{no_checks, Count, FleetPart, Generated, Members, Route, Service};
+use crate::store::{Collection, Estate, Store};
 
 /// The `X-Amz-Target` prefix of DMS's operations.
 const TARGET_PREFIX: &str = "AmazonDMSv20160101";
+
+/// DMS's registration. It also answers `X-Amz-Target`s no service claims, as it did when it was the only awsJson
+/// service. Its tags are its own, and so are a member's copies of them.
+pub(crate) const SERVICE: Service = Service::of::<Dms>(
+    Route::JsonTarget { prefix: TARGET_PREFIX, fallback: true },
+    FleetPart {
+        validate: no_checks,
+        members: Members::Own { copy: copy_to_member, arns: resource_arns },
+        generated: Some(Generated {
+            count: Count::Spec { position: 0, name: "CONNECTIONS" },
+            fill: |fleet, count, stale_share, regions| {
+                fleet.connections = generated_connections(count, stale_share, regions);
+            },
+        }),
+    },
+);
+
+const CONNECTIONS: Collection<Connection> = Collection { name: "connections", items: |f| &mut f.connections };
+
+fn copy_to_member(from: &Fleet, to: &mut Fleet, account: &str) {
+    to.connections = from.connections.clone();
+    for c in &mut to.connections {
+        c.endpoint_arn = arn_in_account(&c.endpoint_arn, account);
+        c.replication_instance_arn = arn_in_account(&c.replication_instance_arn, account);
+    }
+    to.tags = from.tags.iter().map(|(arn, tags)| (arn_in_account(arn, account), tags.clone())).collect();
+}
+
+fn resource_arns(fleet: &Fleet) -> Vec<&str> {
+    let connections = fleet.connections.iter().flat_map(|c| [&c.endpoint_arn, &c.replication_instance_arn]);
+    connections.chain(fleet.tags.keys()).map(String::as_str).collect()
+}
 
 pub(crate) struct Dms;
 
@@ -158,12 +191,20 @@ fn matches(filters: &[Filter], c: &Connection) -> bool {
     })
 }
 
+/// Whether `c` is the connection `pair` names in `region`.
+fn is(pair: &Pair, region: &str, c: &Connection) -> bool {
+    c.region == region
+        && c.endpoint_arn == pair.endpoint_arn
+        && c.replication_instance_arn == pair.replication_instance_arn
+}
+
 fn delete(store: &mut Store, region: &str, pair: &Pair) -> Result<Value, ApiError> {
-    let (ep, ri) = (pair.endpoint_arn.as_str(), pair.replication_instance_arn.as_str());
-    let connection = store.connection_mut(region, ep, ri).ok_or_else(|| not_found(pair))?;
+    let ep = pair.endpoint_arn.as_str();
+    let it = |c: &Connection| is(pair, region, c);
+    let connection = store.find_mut(&CONNECTIONS, it).ok_or_else(|| not_found(pair))?;
     match connection.on_delete {
         Some(OnDelete::NotFound) => {
-            store.remove_connection(region, ep, ri);
+            store.remove(&CONNECTIONS, it);
             return Err(not_found(pair));
         }
         Some(OnDelete::InvalidState | OnDelete::Conflict | OnDelete::Unsupported) => {
@@ -190,16 +231,16 @@ fn delete(store: &mut Store, region: &str, pair: &Pair) -> Result<Value, ApiErro
     }
     connection.status = "deleting".to_owned();
     let out = json!({ "Connection": WireConnection::from(&*connection) });
-    store.remove_connection(region, ep, ri);
+    store.remove(&CONNECTIONS, it);
     Ok(out)
 }
 
 fn test(store: &mut Store, region: &str, pair: Pair) -> Result<Value, ApiError> {
-    let (ep, ri) = (pair.endpoint_arn.as_str(), pair.replication_instance_arn.as_str());
-    if store.connection_mut(region, ep, ri).is_none() {
-        store.push_connection(Connection::new(region, ep, ri));
+    let it = |c: &Connection| is(&pair, region, c);
+    if store.find_mut(&CONNECTIONS, it).is_none() {
+        store.push(&CONNECTIONS, Connection::new(region, &pair.endpoint_arn, &pair.replication_instance_arn));
     }
-    let connection = store.connection_mut(region, ep, ri).ok_or_else(|| not_found(&pair))?;
+    let connection = store.find_mut(&CONNECTIONS, it).ok_or_else(|| not_found(&pair))?;
     if connection.status == "deleting" {
         return Err(invalid_state(&connection.status));
     }
@@ -211,7 +252,8 @@ fn tag_list(store: &Store, arns: &[String]) -> Value {
     let tags: Vec<Value> = arns
         .iter()
         .flat_map(|arn| {
-            store.tags(arn).into_iter().flatten().map(move |(k, v)| json!({ "Key": k, "Value": v, "ResourceArn": arn }))
+            let tags = store.fleet().tags.get(arn).into_iter().flatten();
+            tags.map(move |(k, v)| json!({ "Key": k, "Value": v, "ResourceArn": arn }))
         })
         .collect();
     json!({ "TagList": tags })
@@ -221,8 +263,8 @@ fn execute(store: &mut Store, region: &str, request: Request) -> Result<Value, A
     match request {
         Request::Describe { filters, size, after } => {
             let matching = store
-                .connections(region)
-                .filter(|(_, c)| matches(&filters, c))
+                .sequenced(&CONNECTIONS)
+                .filter(|(_, c)| c.region == region && matches(&filters, c))
                 .map(|(seq, c)| (seq, WireConnection::from(c)));
             let (connections, marker) = paging::page(matching, after, size);
             let mut out = json!({ "Connections": connections });

@@ -21,18 +21,67 @@ use crate::auth;
 use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::fleet::{redshift_integration_region, Integration, OnDelete};
+use crate::fleet::{
+    integration_arns, integrations_in_account, redshift_integration_region, Fleet, FleetError, Integration, OnDelete,
+};
 use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query::{self, invalid};
-use crate::store::{Estate, Store};
+use crate::service::{Count, FleetPart, Generated, Members, Route, Service};
+use crate::store::{Collection, Estate, Store};
 use crate::xml::Xml;
 
 /// The API version Redshift's SDKs send as `Version`.
-pub(crate) const VERSION: &str = "2012-12-01";
+const VERSION: &str = "2012-12-01";
 const NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-01/";
 const FILTER_LIST: &str = "Filters.DescribeIntegrationsFilter";
+
+/// Redshift's registration.
+pub(crate) const SERVICE: Service = Service::of::<Redshift>(
+    Route::Query { version: VERSION },
+    FleetPart {
+        validate,
+        members: Members::Own {
+            copy: |from, to, account| {
+                to.redshift_integrations = integrations_in_account(&from.redshift_integrations, account);
+            },
+            arns: |fleet| integration_arns(&fleet.redshift_integrations),
+        },
+        generated: Some(Generated {
+            count: Count::Flag {
+                long: "redshift-integrations",
+                help: "Redshift-managed integrations to add to a `generated:` fleet, spread and failed like its RDS \
+                       integrations",
+            },
+            fill: |fleet, count, stale_share, regions| {
+                fleet.redshift_integrations = Fleet::generated_redshift_integrations(count, stale_share, regions);
+            },
+        }),
+    },
+);
+
+const INTEGRATIONS: Collection<Integration> =
+    Collection { name: "redshiftIntegrations", items: |f| &mut f.redshift_integrations };
+
+/// Every integration ARN has the form the model requires and the integration's region, and none is listed twice.
+fn validate(fleet: &Fleet) -> Result<(), FleetError> {
+    let mut seen = std::collections::HashSet::new();
+    for i in &fleet.redshift_integrations {
+        let arn = &i.integration_arn;
+        match redshift_integration_region(arn) {
+            None => return Err(FleetError::RedshiftIntegrationArn { arn: arn.clone() }),
+            Some(region) if region != i.region => {
+                return Err(FleetError::RedshiftIntegrationRegion { arn: arn.clone(), region: i.region.clone() })
+            }
+            Some(_) => {}
+        }
+        if !seen.insert(arn.as_str()) {
+            return Err(FleetError::DuplicateRedshiftIntegration { arn: arn.clone() });
+        }
+    }
+    Ok(())
+}
 
 pub(crate) struct Redshift;
 
@@ -154,7 +203,7 @@ fn write_integration(x: &mut Xml, i: &Integration) {
 }
 
 fn execute_describe(
-    store: &Store,
+    store: &mut Store,
     region: &str,
     arn: Option<&str>,
     filters: &[Filter],
@@ -162,12 +211,13 @@ fn execute_describe(
     after: Option<u64>,
 ) -> Result<String, ApiError> {
     if let Some(arn) = arn {
-        store.redshift_integrations.find(region, |i| i.integration_arn == arn).ok_or_else(|| not_found(arn))?;
+        store
+            .find_mut(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn)
+            .ok_or_else(|| not_found(arn))?;
     }
-    let matching = store
-        .redshift_integrations
-        .in_region(region)
-        .filter(|(_, i)| arn.is_none_or(|arn| i.integration_arn == arn) && filters.iter().all(|f| f.matches(i)));
+    let matching = store.sequenced(&INTEGRATIONS).filter(|(_, i)| {
+        i.region == region && arn.is_none_or(|arn| i.integration_arn == arn) && filters.iter().all(|f| f.matches(i))
+    });
     let (page, marker) = paging::page(matching, after, size);
     let mut x = Xml::default();
     x.wrap("Integrations", |x| {
@@ -187,10 +237,12 @@ fn conflict_state(i: &Integration) -> ApiError {
 }
 
 fn execute_delete(store: &mut Store, region: &str, arn: &str) -> Result<String, ApiError> {
-    let found = store.redshift_integrations.find(region, |i| i.integration_arn == arn).ok_or_else(|| not_found(arn))?;
+    let found = store
+        .find_mut(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn)
+        .ok_or_else(|| not_found(arn))?;
     match found.on_delete {
         Some(OnDelete::NotFound) => {
-            store.redshift_integrations.remove(region, arn);
+            store.remove(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn);
             return Err(not_found(arn));
         }
         Some(OnDelete::NotFoundButListed) => return Err(not_found(arn)),
@@ -219,7 +271,7 @@ fn execute_delete(store: &mut Store, region: &str, arn: &str) -> Result<String, 
     }
     let mut deleting = found.clone();
     deleting.status = "deleting".to_owned();
-    store.redshift_integrations.remove(region, arn);
+    store.remove(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn);
     let mut x = Xml::default();
     write_integration(&mut x, &deleting);
     Ok(x.into_string())

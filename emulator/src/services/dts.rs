@@ -16,11 +16,13 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock::format_iso8601;
+use crate::error::WireError;
 use crate::faults::Fault;
 use crate::fleet::{DtsJob, DtsJobType, DtsOnDelete, DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET};
 use crate::identity::Caller;
-use crate::protocol::{HttpRequest, Protocol, WireError};
-use crate::store::{Estate, Store};
+use crate::protocol::{HttpRequest, Protocol};
+use crate::service::{no_checks, FleetPart, Members, Route, Service};
+use crate::store::{Collection, Estate, Store};
 
 /// The only API version served.
 const VERSION: &str = "2020-01-01";
@@ -230,10 +232,11 @@ fn authenticate(store: &mut Store, headers: &HeaderMap, raw_query: &str, body: &
             "Specified signature does not match our calculation: x-acs-content-sha256 is not the SHA-256 of the body.",
         ));
     }
-    let secret = if store.dts_access_keys.is_empty() {
+    let keys = &store.fleet().dts_access_keys;
+    let secret = if keys.is_empty() {
         (auth.access_key_id == DTS_ACCESS_KEY_ID).then(|| DTS_ACCESS_KEY_SECRET.to_owned())
     } else {
-        store.dts_access_keys.get(auth.access_key_id).cloned()
+        keys.get(auth.access_key_id).cloned()
     };
     let Some(secret) = secret else {
         return Err(gateway(
@@ -256,11 +259,12 @@ fn authenticate(store: &mut Store, headers: &HeaderMap, raw_query: &str, body: &
             format!("Specified signature does not match our calculation. server StringToSign is [{string_to_sign}]"),
         ));
     }
-    if header_value(headers, "x-acs-security-token").is_some_and(|token| store.dts_expired_tokens.contains(&token)) {
+    let expired = &store.fleet().dts_expired_tokens;
+    if header_value(headers, "x-acs-security-token").is_some_and(|token| expired.contains(&token)) {
         return Err(expired_token());
     }
     let nonce = header_value(headers, "x-acs-signature-nonce").unwrap_or_default();
-    if !store.dts_nonces.insert(nonce) {
+    if !store.nonces.insert(nonce) {
         return Err(gateway(
             StatusCode::BAD_REQUEST,
             "SignatureNonceUsed",
@@ -380,6 +384,7 @@ fn describe(
     page_size: usize,
 ) -> Value {
     let matching: Vec<&DtsJob> = store
+        .fleet()
         .dts_jobs
         .iter()
         .filter(|j| j.region == region && j.job_type == job_type)
@@ -409,15 +414,14 @@ fn delete(
     instance_id: Option<&str>,
     reverse: bool,
 ) -> Result<Value, Failure> {
-    let found = store.dts_jobs.iter().position(|j| {
+    let is_it = |j: &DtsJob| {
         region.is_none_or(|r| j.region == r)
             && (j.dts_job_id == job_id
                 || (reverse && j.reverse_job.as_ref().is_some_and(|rev| rev.dts_job_id == job_id)))
-    });
-    let Some(index) = found else {
+    };
+    let Some(job) = store.find_mut(&JOBS, is_it) else {
         return Err(not_found(job_id));
     };
-    let job = &store.dts_jobs[index];
     let on_delete = if reverse {
         let Some(rev) = &job.reverse_job else {
             return Err(invalid_parameter("SynchronizationDirection"));
@@ -440,9 +444,11 @@ fn delete(
     // half it had not judged stale.
     let remove = |store: &mut Store| {
         if reverse {
-            store.dts_jobs[index].reverse_job = None;
+            if let Some(job) = store.find_mut(&JOBS, is_it) {
+                job.reverse_job = None;
+            }
         } else {
-            store.dts_jobs.remove(index);
+            store.remove_first(&JOBS, is_it);
         }
     };
     match on_delete {
@@ -509,6 +515,27 @@ fn body(result: &Result<Value, Failure>, request_id: &str, host: &str) -> Value 
 fn query_params(http: &HttpRequest<'_>) -> BTreeMap<String, String> {
     form_urlencoded::parse(http.uri.query().unwrap_or_default().as_bytes()).into_owned().collect()
 }
+
+/// DTS's registration: the management account's alone, as its calls act in no AWS account.
+pub(crate) const SERVICE: Service = Service::of::<Dts>(
+    Route::Header("x-acs-action"),
+    FleetPart {
+        validate: no_checks,
+        members: Members::ManagementOnly(|fleet| {
+            [
+                ("dtsJobs", !fleet.dts_jobs.is_empty()),
+                ("dtsAccessKeys", !fleet.dts_access_keys.is_empty()),
+                ("dtsExpiredTokens", !fleet.dts_expired_tokens.is_empty()),
+            ]
+            .into_iter()
+            .find_map(|(field, given)| given.then_some(field))
+        }),
+        generated: None,
+    },
+);
+
+/// The jobs, in fleet order (DescribeDtsJobs pages by position, not by marker).
+const JOBS: Collection<DtsJob> = Collection { name: "dtsJobs", items: |f| &mut f.dts_jobs };
 
 pub(crate) struct Dts;
 
@@ -668,8 +695,8 @@ mod tests {
         let mut s = store(vec![two_way()]);
         let reverse = [("DtsJobId", "rev"), ("RegionId", "cn-hangzhou"), ("SynchronizationDirection", "Reverse")];
         assert_eq!(run(&mut s, "DeleteDtsJob", &reverse).unwrap()["Success"], true);
-        assert_eq!(s.dts_jobs.len(), 1);
-        assert!(s.dts_jobs[0].reverse_job.is_none(), "only the reverse half went");
+        assert_eq!(s.fleet().dts_jobs.len(), 1);
+        assert!(s.fleet().dts_jobs[0].reverse_job.is_none(), "only the reverse half went");
         assert_eq!(run(&mut s, "DeleteDtsJob", &reverse).unwrap_err().code(), "Forbidden.InstanceNotFound");
         let by_forward_id = [("DtsJobId", "fwd"), ("SynchronizationDirection", "Reverse")];
         assert_eq!(
@@ -681,11 +708,11 @@ mod tests {
         let wrong_region = [("DtsJobId", "fwd"), ("RegionId", "ap-southeast-1")];
         assert_eq!(run(&mut s, "DeleteDtsJob", &wrong_region).unwrap_err().code(), "Forbidden.InstanceNotFound");
         assert!(run(&mut s, "DeleteDtsJob", &[("DtsJobId", "fwd"), ("DtsInstanceId", "dtsfwd")]).is_ok());
-        assert!(s.dts_jobs.is_empty());
+        assert!(s.fleet().dts_jobs.is_empty());
 
         let mut both = store(vec![two_way()]);
         assert!(run(&mut both, "DeleteDtsJob", &[("DtsJobId", "fwd")]).is_ok());
-        assert!(both.dts_jobs.is_empty(), "releasing the forward half takes the reverse half with it");
+        assert!(both.fleet().dts_jobs.is_empty(), "releasing the forward half takes the reverse half with it");
         assert_eq!(run(&mut both, "DeleteDtsJob", &reverse).unwrap_err().code(), "Forbidden.InstanceNotFound");
 
         let with = |on_delete| {
@@ -703,7 +730,7 @@ mod tests {
             run(&mut vanished, "DeleteDtsJob", &[("DtsJobId", "j")]).unwrap_err().code(),
             "Forbidden.InstanceNotFound"
         );
-        assert!(vanished.dts_jobs.is_empty());
+        assert!(vanished.fleet().dts_jobs.is_empty());
         let mut listed = with(DtsOnDelete::NotFoundButListed);
         assert_eq!(
             run(&mut listed, "DeleteDtsJob", &[("DtsJobId", "j")]).unwrap_err().code(),
@@ -806,7 +833,9 @@ mod tests {
             sign(DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, query, "n7", Some(("x-acs-security-token", "t", false)));
         assert_eq!(authenticate(&mut s, &unsigned_token, query, b"").unwrap_err().code(), "IncompleteSignature");
 
-        s.dts_expired_tokens.insert("old".into());
+        let mut fleet = s.fleet().clone();
+        fleet.dts_expired_tokens.insert("old".into());
+        s.replace(fleet);
         let expired =
             sign(DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, query, "n10", Some(("x-acs-security-token", "old", true)));
         assert_eq!(authenticate(&mut s, &expired, query, b"").unwrap_err(), expired_token());
@@ -817,7 +846,9 @@ mod tests {
             sign(DTS_ACCESS_KEY_ID, "not-the-secret", query, "n12", Some(("x-acs-security-token", "old", true)));
         assert_eq!(authenticate(&mut s, &wrong_and_expired, query, b"").unwrap_err().code(), "SignatureDoesNotMatch");
 
-        s.dts_access_keys.insert("LTAIother".into(), "other-secret".into());
+        let mut fleet = s.fleet().clone();
+        fleet.dts_access_keys.insert("LTAIother".into(), "other-secret".into());
+        s.replace(fleet);
         let table = sign("LTAIother", "other-secret", query, "n8", None);
         assert_eq!(authenticate(&mut s, &table, query, b""), Ok(()));
         let default_gone = sign(DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, query, "n9", None);

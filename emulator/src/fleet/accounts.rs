@@ -7,22 +7,22 @@
 //! account ARN is `arn:aws:organizations::<management account>:account/<organization id>/<account id>`. Assumed: a
 //! member fleet's resources are its own, so their ARNs name its account (cross-account resources are not modelled).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::{month_ago, FleetError};
 use crate::clock::serde_timestamp;
-use crate::fleet::{month_ago, Fleet, FleetError};
 
 /// The account of the top-level fleet: the caller's own (the organization's management account). Every access key
 /// the emulator's STS did not issue acts in it.
 pub const MANAGEMENT_ACCOUNT: &str = "123456789012";
 
-/// The role [`Fleet::with_generated_members`] lets the janitor assume in every member account.
+/// The role [`super::Fleet::with_generated_members`] lets the janitor assume in every member account.
 pub const GENERATED_MEMBER_ROLE: &str = "ReplicationJanitorMember";
 
-/// The OU [`Fleet::with_generated_members`] puts every member account in (under the root `r-root`).
+/// The OU [`super::Fleet::with_generated_members`] puts every member account in (under the root `r-root`).
 pub const GENERATED_MEMBER_OU: &str = "ou-root-benchmark";
 
 /// Generated member account n (from 1) is this plus n: 100000000001, 100000000002, ...
@@ -195,43 +195,16 @@ pub(crate) fn is_parent_id(parent_id: &str) -> bool {
     is_id(parent_id, "r-", 4, 32) || ou_root(parent_id).is_some()
 }
 
-/// Checks the fleet's accounts: member account ids and contents, the STS policy's accounts and the organization.
-pub(crate) fn validate(fleet: &Fleet) -> Result<(), FleetError> {
-    for (id, member) in &fleet.member_accounts {
-        validate_member(id, member)?;
-    }
-    if let Some(id) = fleet.sts.denied_accounts.iter().find(|id| !is_account_id(id)) {
-        return Err(FleetError::AccountId { field: "sts.deniedAccounts", id: id.clone() });
-    }
-    match &fleet.organization {
-        Some(organization) => validate_organization(organization),
+/// Checks the STS policy's account ids.
+pub(crate) fn validate_sts_policy(policy: &StsPolicy) -> Result<(), FleetError> {
+    match policy.denied_accounts.iter().find(|id| !is_account_id(id)) {
+        Some(id) => Err(FleetError::AccountId { field: "sts.deniedAccounts", id: id.clone() }),
         None => Ok(()),
     }
 }
 
-fn validate_member(id: &str, member: &Fleet) -> Result<(), FleetError> {
-    if !is_account_id(id) || id == MANAGEMENT_ACCOUNT {
-        return Err(FleetError::AccountId { field: "memberAccounts", id: id.to_owned() });
-    }
-    let management_only = [
-        ("memberAccounts", !member.member_accounts.is_empty()),
-        ("sts", !member.sts.is_open()),
-        ("organization", member.organization.is_some()),
-        ("dtsJobs", !member.dts_jobs.is_empty()),
-        ("dtsAccessKeys", !member.dts_access_keys.is_empty()),
-        ("dtsExpiredTokens", !member.dts_expired_tokens.is_empty()),
-    ];
-    if let Some((field, _)) = management_only.iter().find(|(_, given)| *given) {
-        return Err(FleetError::MemberField { account: id.to_owned(), field });
-    }
-    member.validate_resources()?;
-    match member.resource_arns().find(|arn| arn.split(':').nth(4) != Some(id)) {
-        Some(arn) => Err(FleetError::MemberArnAccount { account: id.to_owned(), arn: arn.to_owned() }),
-        None => Ok(()),
-    }
-}
-
-fn validate_organization(organization: &Organization) -> Result<(), FleetError> {
+/// Checks an organization's ids, and that each of its accounts is listed once, under its root or an OU of it.
+pub(crate) fn validate_organization(organization: &Organization) -> Result<(), FleetError> {
     if !is_id(&organization.id, "o-", 10, 32) {
         return Err(FleetError::OrganizationId { id: organization.id.clone() });
     }
@@ -258,7 +231,7 @@ fn validate_organization(organization: &Organization) -> Result<(), FleetError> 
 }
 
 /// `arn` with its account field (the fifth) replaced by `account`; an ARN without one (e.g. S3's) is kept as it is.
-fn in_account(arn: &str, account: &str) -> String {
+pub(crate) fn arn_in_account(arn: &str, account: &str) -> String {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     match parts.as_slice() {
         [prefix, partition, service, region, old, rest] if !old.is_empty() => {
@@ -268,78 +241,26 @@ fn in_account(arn: &str, account: &str) -> String {
     }
 }
 
-impl Fleet {
-    /// A copy of this fleet's DMS, RDS and Redshift resources (and tags) as account `account` holds them: every ARN
-    /// names `account`. DTS jobs, member accounts, the STS policy and the organization are not copied.
-    pub fn in_account(&self, account: &str) -> Fleet {
-        let mut connections = self.connections.clone();
-        for c in &mut connections {
-            c.endpoint_arn = in_account(&c.endpoint_arn, account);
-            c.replication_instance_arn = in_account(&c.replication_instance_arn, account);
-        }
-        let rehome = |integrations: &[crate::fleet::Integration]| {
-            let mut integrations = integrations.to_vec();
-            for i in &mut integrations {
-                i.integration_arn = in_account(&i.integration_arn, account);
-                i.source_arn = i.source_arn.as_deref().map(|a| in_account(a, account));
-                i.target_arn = i.target_arn.as_deref().map(|a| in_account(a, account));
-            }
-            integrations
-        };
-        Fleet {
-            connections,
-            tags: self.tags.iter().map(|(arn, tags)| (in_account(arn, account), tags.clone())).collect(),
-            integrations: rehome(&self.integrations),
-            redshift_integrations: rehome(&self.redshift_integrations),
-            ..Fleet::default()
-        }
-    }
-
-    /// This fleet as the management account of an organization of `count` more accounts (100000000001 and on), each
-    /// holding a copy of its DMS, RDS and Redshift resources ([`Fleet::in_account`]); the organization lists them all
-    /// ACTIVE, the members under [`GENERATED_MEMBER_OU`], and each member's role [`GENERATED_MEMBER_ROLE`] can be
-    /// assumed. With `count` 0 the fleet is returned as it is.
-    pub fn with_generated_members(mut self, count: u32) -> Fleet {
-        if count == 0 {
-            return self;
-        }
-        let ids: Vec<String> = (1..=count).map(|n| (GENERATED_MEMBER_BASE + u64::from(n)).to_string()).collect();
-        let members: BTreeMap<String, Fleet> = ids.iter().map(|id| (id.clone(), self.in_account(id))).collect();
-        let root = default_root();
-        let mut accounts = vec![OrgAccount::new(MANAGEMENT_ACCOUNT, "management", &root)];
-        accounts.extend(
-            ids.iter()
-                .enumerate()
-                .map(|(n, id)| OrgAccount::new(id, &format!("member-{}", n + 1), GENERATED_MEMBER_OU)),
-        );
-        self.member_accounts = members;
-        self.sts = StsPolicy { member_role: Some(GENERATED_MEMBER_ROLE.to_owned()), ..StsPolicy::default() };
-        self.organization = Some(Organization { id: "o-benchmark0".to_owned(), root_id: root, accounts });
-        self
-    }
+/// What [`super::Fleet::with_generated_members`] adds besides the members' fleets: the ids of `count` member accounts
+/// (100000000001 and on), an STS policy that lets [`GENERATED_MEMBER_ROLE`] be assumed in each, and an organization
+/// that lists them all ACTIVE, the members under [`GENERATED_MEMBER_OU`].
+pub(crate) fn generated_members(count: u32) -> (Vec<String>, StsPolicy, Organization) {
+    let ids: Vec<String> = (1..=count).map(|n| (GENERATED_MEMBER_BASE + u64::from(n)).to_string()).collect();
+    let root = default_root();
+    let mut accounts = vec![OrgAccount::new(MANAGEMENT_ACCOUNT, "management", &root)];
+    accounts.extend(
+        ids.iter().enumerate().map(|(n, id)| OrgAccount::new(id, &format!("member-{}", n + 1), GENERATED_MEMBER_OU)),
+    );
+    let sts = StsPolicy { member_role: Some(GENERATED_MEMBER_ROLE.to_owned()), ..StsPolicy::default() };
+    (ids, sts, Organization { id: "o-benchmark0".to_owned(), root_id: root, accounts })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::{Connection, Integration};
+    use crate::fleet::Fleet;
 
     const MEMBER: &str = "210987654321";
-
-    fn member_fleet(arn_account: &str) -> Fleet {
-        Fleet {
-            connections: vec![Connection::new(
-                "us-east-1",
-                &format!("arn:aws:dms:us-east-1:{arn_account}:endpoint:E"),
-                &format!("arn:aws:dms:us-east-1:{arn_account}:rep:R"),
-            )],
-            ..Fleet::default()
-        }
-    }
-
-    fn with_member(id: &str, member: Fleet) -> Fleet {
-        Fleet { member_accounts: [(id.to_owned(), member)].into(), ..Fleet::default() }
-    }
 
     #[test]
     fn ids_follow_the_model_patterns() {
@@ -355,28 +276,6 @@ mod tests {
         }
         assert!(is_parent_in("ou-root-benchmark", "r-root"));
         assert!(!is_parent_in("ou-abcd-benchmark", "r-root"), "an OU of another root");
-    }
-
-    #[test]
-    fn members_and_their_arns_are_checked() {
-        assert_eq!(with_member(MEMBER, member_fleet(MEMBER)).validate().map_err(|e| e.to_string()), Ok(()));
-        let err = with_member(MEMBER, member_fleet(MANAGEMENT_ACCOUNT)).validate().unwrap_err();
-        assert!(matches!(&err, FleetError::MemberArnAccount { account, .. } if account == MEMBER), "{err}");
-        for id in ["21098765432", MANAGEMENT_ACCOUNT] {
-            let err = with_member(id, Fleet::default()).validate().unwrap_err();
-            assert!(matches!(err, FleetError::AccountId { field: "memberAccounts", .. }), "{id}");
-        }
-        let nested = with_member(MEMBER, with_member("310987654321", Fleet::default()));
-        assert!(matches!(nested.validate(), Err(FleetError::MemberField { field: "memberAccounts", .. })));
-        let mut with_policy = Fleet::default();
-        with_policy.sts.member_role = Some("r".to_owned());
-        assert!(matches!(
-            with_member(MEMBER, with_policy).validate(),
-            Err(FleetError::MemberField { field: "sts", .. })
-        ));
-        let mut tagged = member_fleet(MEMBER);
-        tagged.tags.insert("arn:aws:dms:us-east-1:999999999999:endpoint:X".to_owned(), BTreeMap::new());
-        assert!(matches!(with_member(MEMBER, tagged).validate(), Err(FleetError::MemberArnAccount { .. })));
     }
 
     #[test]
@@ -436,42 +335,5 @@ mod tests {
         for bad in [r#"{"sts":{"memberRoles":"x"}}"#, r#"{"organization":{"id":"o-abcdefghij"}}"#] {
             assert!(Fleet::from_json(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn in_account_rehomes_every_arn() {
-        let mut fleet = member_fleet(MANAGEMENT_ACCOUNT);
-        fleet.tags.insert(fleet.connections[0].endpoint_arn.clone(), [("k".to_owned(), "v".to_owned())].into());
-        let mut integration = Integration::new("us-east-1", "arn:aws:rds:us-east-1:123456789012:integration:abc");
-        integration.source_arn = Some("arn:aws:s3:::bucket".to_owned());
-        fleet.integrations.push(integration);
-        fleet.redshift_integrations.push(Integration::redshift("us-east-1", 7));
-        let moved = fleet.in_account(MEMBER);
-        assert_eq!(moved.connections[0].endpoint_arn, format!("arn:aws:dms:us-east-1:{MEMBER}:endpoint:E"));
-        assert_eq!(moved.connections[0].replication_instance_arn, format!("arn:aws:dms:us-east-1:{MEMBER}:rep:R"));
-        assert!(moved.tags.contains_key(&moved.connections[0].endpoint_arn));
-        assert_eq!(moved.integrations[0].integration_arn, format!("arn:aws:rds:us-east-1:{MEMBER}:integration:abc"));
-        assert_eq!(moved.integrations[0].source_arn.as_deref(), Some("arn:aws:s3:::bucket"), "no account field");
-        assert!(moved.redshift_integrations[0].integration_arn.contains(MEMBER));
-        assert_eq!(with_member(MEMBER, moved).validate().map_err(|e| e.to_string()), Ok(()));
-    }
-
-    #[test]
-    fn generated_members_copy_the_fleet_into_an_organization() {
-        let base = Fleet::generated(10, 4, 0.5, &["us-east-1"]);
-        assert_eq!(base.clone().with_generated_members(0), base, "no members: unchanged");
-        let fleet = base.clone().with_generated_members(3);
-        assert_eq!(fleet.validate().map_err(|e| e.to_string()), Ok(()));
-        assert_eq!(fleet.member_accounts.keys().collect::<Vec<_>>(), ["100000000001", "100000000002", "100000000003"]);
-        let member = &fleet.member_accounts["100000000002"];
-        assert_eq!((member.connections.len(), member.integrations.len()), (10, 4));
-        assert!(member.connections.iter().all(|c| c.endpoint_arn.contains(":100000000002:")));
-        assert_eq!(fleet.connections, base.connections, "the management account keeps its own");
-        assert_eq!(fleet.sts.member_role.as_deref(), Some(GENERATED_MEMBER_ROLE));
-        let org = fleet.organization.as_ref().unwrap();
-        assert_eq!(org.accounts.len(), 4);
-        assert!(org.accounts.iter().all(|a| a.status == AccountStatus::Active));
-        assert_eq!(org.accounts.iter().filter(|a| a.parent_id == GENERATED_MEMBER_OU).count(), 3);
-        assert!(org.accounts.iter().any(|a| a.id == MANAGEMENT_ACCOUNT && a.parent_id == org.root_id));
     }
 }

@@ -10,19 +10,40 @@ use crate::auth;
 use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::fleet::{Integration, OnDelete};
+use crate::fleet::{generated_rds_integrations, integration_arns, integrations_in_account, Integration, OnDelete};
 use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query::{self, invalid};
-use crate::store::{Estate, Store};
+use crate::service::{no_checks, Count, FleetPart, Generated, Members, Route, Service};
+use crate::store::{Collection, Estate, Store};
 use crate::xml::Xml;
 
 /// The API version RDS's SDKs send as `Version`.
-pub(crate) const VERSION: &str = "2014-10-31";
+const VERSION: &str = "2014-10-31";
 const NAMESPACE: &str = "http://rds.amazonaws.com/doc/2014-10-31/";
 /// The only DescribeIntegrations filter the emulator knows (real names are undocumented).
 const IDENTIFIER_FILTER: &str = "integration-identifier";
+
+/// RDS's registration.
+pub(crate) const SERVICE: Service = Service::of::<Rds>(
+    Route::Query { version: VERSION },
+    FleetPart {
+        validate: no_checks,
+        members: Members::Own {
+            copy: |from, to, account| to.integrations = integrations_in_account(&from.integrations, account),
+            arns: |fleet| integration_arns(&fleet.integrations),
+        },
+        generated: Some(Generated {
+            count: Count::Spec { position: 1, name: "INTEGRATIONS" },
+            fill: |fleet, count, stale_share, regions| {
+                fleet.integrations = generated_rds_integrations(count, stale_share, regions);
+            },
+        }),
+    },
+);
+
+const INTEGRATIONS: Collection<Integration> = Collection { name: "integrations", items: |f| &mut f.integrations };
 
 pub(crate) struct Rds;
 
@@ -105,7 +126,7 @@ fn write_integration(x: &mut Xml, i: &Integration) {
 }
 
 fn execute_describe(
-    store: &Store,
+    store: &mut Store,
     region: &str,
     identifier: Option<&str>,
     filters: &[Vec<String>],
@@ -113,10 +134,12 @@ fn execute_describe(
     after: Option<u64>,
 ) -> Result<String, ApiError> {
     if let Some(id) = identifier {
-        store.integrations.find(region, |i| i.is_named(id)).ok_or_else(|| not_found(id))?;
+        store.find_mut(&INTEGRATIONS, |i| i.region == region && i.is_named(id)).ok_or_else(|| not_found(id))?;
     }
-    let matching = store.integrations.in_region(region).filter(|(_, i)| {
-        identifier.is_none_or(|id| i.is_named(id)) && filters.iter().all(|values| values.iter().any(|v| i.is_named(v)))
+    let matching = store.sequenced(&INTEGRATIONS).filter(|(_, i)| {
+        i.region == region
+            && identifier.is_none_or(|id| i.is_named(id))
+            && filters.iter().all(|values| values.iter().any(|v| i.is_named(v)))
     });
     let (page, marker) = paging::page(matching, after, size);
     let mut x = Xml::default();
@@ -130,11 +153,13 @@ fn execute_describe(
 }
 
 fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<String, ApiError> {
-    let found = store.integrations.find(region, |i| i.is_named(identifier)).ok_or_else(|| not_found(identifier))?;
+    let found = store
+        .find_mut(&INTEGRATIONS, |i| i.region == region && i.is_named(identifier))
+        .ok_or_else(|| not_found(identifier))?;
     let arn = found.integration_arn.clone();
     match found.on_delete {
         Some(OnDelete::NotFound) => {
-            store.integrations.remove(region, &arn);
+            store.remove(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn);
             return Err(not_found(identifier));
         }
         Some(OnDelete::InvalidState | OnDelete::Unsupported) => return Err(invalid_state(found)),
@@ -160,7 +185,7 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
     }
     let mut deleting = found.clone();
     deleting.status = "deleting".to_owned();
-    store.integrations.remove(region, &arn);
+    store.remove(&INTEGRATIONS, |i| i.region == region && i.integration_arn == arn);
     let mut x = Xml::default();
     write_integration(&mut x, &deleting);
     Ok(x.into_string())
