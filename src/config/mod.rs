@@ -655,8 +655,8 @@ mod tests {
     fn invalid_values_name_the_variable_the_value_and_what_is_accepted() {
         let cases = [
             ("JANITOR_DRY_RUN", "no", "invalid setting JANITOR_DRY_RUN=\"no\": expected true or false"),
-            ("JANITOR_PROVIDERS", "dms,aurora", "invalid setting JANITOR_PROVIDERS=\"dms,aurora\": expected a comma list of dms, rds, dts, redshift"),
-            ("JANITOR_PROVIDERS", ",", "invalid setting JANITOR_PROVIDERS=\",\": expected a comma list of dms, rds, dts, redshift"),
+            ("JANITOR_PROVIDERS", "dms,aurora", "invalid setting JANITOR_PROVIDERS=\"dms,aurora\": expected a comma list of dms, rds, dts, redshift, glue"),
+            ("JANITOR_PROVIDERS", ",", "invalid setting JANITOR_PROVIDERS=\",\": expected a comma list of dms, rds, dts, redshift, glue"),
             ("JANITOR_PROVIDERS", "dts", "invalid setting JANITOR_DTS_REGIONS=\"\": expected a comma list of Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1 when JANITOR_PROVIDERS includes dts"),
             ("JANITOR_DTS_ENDPOINT", "dts.aliyuncs.com", "invalid setting JANITOR_DTS_ENDPOINT=\"dts.aliyuncs.com\": expected an http:// or https:// URL"),
             ("JANITOR_DTS_SECRET_ARN", "alibaba", "invalid setting JANITOR_DTS_SECRET_ARN=\"alibaba\": expected a Secrets Manager secret ARN (arn:aws:secretsmanager:...)"),
@@ -791,7 +791,7 @@ mod tests {
         /// A valid configuration that uses every setting, so any error comes from the one value a case changes.
         const BASE: &[(&str, &str)] = &[
             ("JANITOR_DRY_RUN", "true"),
-            ("JANITOR_PROVIDERS", "dms,rds,dts,redshift"),
+            ("JANITOR_PROVIDERS", "dms,rds,dts,redshift,glue"),
             ("JANITOR_REGIONS", "us-east-1"),
             ("JANITOR_MIN_AGE", "1d"),
             ("JANITOR_DMS_GRACE", "1h"),
@@ -800,6 +800,8 @@ mod tests {
             ("JANITOR_DTS_GRACE", "2h"),
             ("JANITOR_REDSHIFT_GRACE", "0"),
             ("JANITOR_REDSHIFT_STATUSES", "failed,needs_attention"),
+            ("JANITOR_GLUE_GRACE", "1h"),
+            ("JANITOR_GLUE_STATUSES", "FAILED,needs_attention"),
             ("JANITOR_PROTECT_TAG", "keep"),
             ("JANITOR_INCLUDE", "*"),
             ("JANITOR_EXCLUDE", "x-*"),

@@ -196,7 +196,8 @@ pub(crate) enum Recheck {
 pub(crate) fn verified(action: &str, claim: &str, recheck: Result<Recheck, ScanError>) -> DeleteOutcome {
     match recheck {
         Ok(Recheck::Absent) => DeleteOutcome::AlreadyGone,
-        Ok(Recheck::Listed(status)) if status == "deleting" => DeleteOutcome::Skipped {
+        // Compared ignoring case: Glue spells it DELETING, the others deleting.
+        Ok(Recheck::Listed(status)) if status.eq_ignore_ascii_case("deleting") => DeleteOutcome::Skipped {
             reason: format!("{action} answered {claim}, and it is listed as deleting: another delete is under way"),
         },
         Ok(Recheck::Listed(status)) => DeleteOutcome::failed(

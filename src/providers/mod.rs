@@ -4,11 +4,13 @@
 pub mod aws_sdk;
 pub mod dms;
 pub mod dts;
+pub mod glue;
 #[cfg(test)]
 pub mod memory;
 pub mod rds;
 pub mod redshift;
 pub mod registry;
 pub mod spec;
+pub mod zero_etl;
 
 pub use crate::engine::plane::{ControlPlane, DeleteOutcome, Scan, ScanError};

@@ -3,23 +3,27 @@
 //! Both calls name an integration by `IntegrationIdentifier`, which the API reference calls "the unique identifier
 //! of the integration" and which AWS's CLI examples fill with the integration's id (the uuid that ends its ARN,
 //! `arn:aws:rds:<region>:<account>:integration:<id>`); none pass the ARN. The janitor sends the id.
+//!
+//! The flow (describe, delete, verify a not-found) is the one every zero-ETL provider shares (`zero_etl.rs`); only
+//! integrations with an RDS ARN are this provider's, so a Redshift-managed or Glue integration is never judged here.
 
-use super::aws_sdk::{
-    classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
-    verified, Claim, DeleteCodes, PageError, Recheck, Regional,
-};
-use super::spec::{ArnShape, Build, BuildError, Building, EventKind, ProviderOptions, ProviderSpec};
-use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource, AWS};
-use crate::domain::setting::{ConfigError, Env, Setting};
-use crate::engine::calls::{Access, Caller};
-use async_trait::async_trait;
-use aws_sdk_rds::error::ProvideErrorMetadata;
+use super::aws_sdk::{sdk_clients, DeleteCodes};
+use super::spec::{ArnShape, Build, Building, EventKind, ProviderSpec};
+use super::zero_etl::{errors_text, owns, IntegrationFacts, Integrations, Profile, ZeroEtlApi, LOWER_CASE};
+use crate::domain::resource::{Provider, AWS};
+use crate::domain::setting::Setting;
+use aws_sdk_rds::error::SdkError;
+use aws_sdk_rds::operation::delete_integration::{DeleteIntegrationError, DeleteIntegrationOutput};
+use aws_sdk_rds::operation::describe_integrations::{DescribeIntegrationsError, DescribeIntegrationsOutput};
 use aws_sdk_rds::types::Integration;
 use aws_sdk_rds::Client;
-use std::any::Any;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+/// The settings every zero-ETL provider shares, by the name config reads RDS's with.
+pub use super::zero_etl::IntegrationOptions;
 
 pub const PROVIDER: Provider = Provider::on("rds", &AWS);
 
@@ -44,7 +48,7 @@ pub const SPEC: ProviderSpec = ProviderSpec {
             flag: Some("rds-statuses"),
         },
     ],
-    parse: |env| Ok(Arc::new(IntegrationOptions::parse(env, "JANITOR_RDS_STATUSES")?)),
+    parse: |env| Ok(Arc::new(IntegrationOptions::parse(env, "JANITOR_RDS_STATUSES", &LOWER_CASE)?)),
     // Redshift's integration events name an RDS-sourced integration by its RDS ARN; they are RDS's when they do.
     events: &[
         EventKind { source: "aws.rds", detail_type: "RDS Zero ETL Event" },
@@ -59,7 +63,6 @@ pub const SPEC: ProviderSpec = ProviderSpec {
 
 fn build(build: Build<'_>) -> Building<'_> {
     Box::pin(async move {
-        let options = IntegrationOptions::of(&build)?;
         let clients = sdk_clients("rds", build.regions, |region| {
             let config = aws_sdk_rds::config::Builder::from(build.sdk)
                 .region(region)
@@ -69,262 +72,97 @@ fn build(build: Build<'_>) -> Building<'_> {
                 .build();
             Client::from_conf(config)
         });
-        Ok(Arc::new(RdsIntegrations::new(clients, build.caller.clone(), build.protect_tag, options.stale.clone()))
-            as Arc<dyn ControlPlane>)
+        RdsIntegrations::built(&build, clients)
     })
 }
 
-/// The statuses a zero-ETL integration may have (`ZeroETLIntegrationStatus` in the RDS and Redshift models) that
-/// the janitor may treat as stale: `failed` and, only when asked, `needs_attention`.
-const STALE_CHOICES: &[&str] = &["failed", "needs_attention"];
+/// RDS zero-ETL integrations in each region the run may sweep.
+pub type RdsIntegrations = Integrations<Rds>;
 
-/// The settings of a zero-ETL integration provider (RDS's and Redshift's).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IntegrationOptions {
-    /// The statuses to delete.
-    pub stale: Vec<String>,
-}
+/// The RDS API's zero-ETL calls (awsQuery, 2014-10-31).
+pub struct Rds;
 
-impl IntegrationOptions {
-    /// Reads the statuses to delete from `variable` (default `failed`).
-    pub fn parse(env: &Env<'_>, variable: &'static str) -> Result<IntegrationOptions, ConfigError> {
-        let stale = env.one_of_each(variable, STALE_CHOICES)?.unwrap_or_else(|| vec!["failed".to_owned()]);
-        Ok(IntegrationOptions { stale })
-    }
+impl ZeroEtlApi for Rds {
+    type Client = Client;
+    type Integration = Integration;
+    type Page = DescribeIntegrationsOutput;
+    type DescribeError = DescribeIntegrationsError;
+    type Deleted = DeleteIntegrationOutput;
+    type DeleteError = DeleteIntegrationError;
 
-    /// The options a build was given, or why they are missing.
-    pub fn of<'a>(build: &'a Build<'_>) -> Result<&'a IntegrationOptions, BuildError> {
-        build.settings.options::<IntegrationOptions>().ok_or_else(|| BuildError {
-            provider: build.settings.provider,
-            message: "its settings were not read".to_owned(),
-        })
-    }
-}
-
-impl ProviderOptions for IntegrationOptions {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// How an integration's status classifies under the statuses to delete.
-pub fn integration_condition(status: &str, stale: &[String], healthy: &Arc<str>) -> Condition {
-    if stale.iter().any(|s| s == status) {
-        Condition::Stale
-    } else if status == "deleting" {
-        Condition::InProgress
-    } else {
-        Condition::Healthy { stale: Arc::clone(healthy) }
-    }
-}
-
-/// An integration's errors (`Errors` in both models) as one failure text.
-pub fn errors_text<'a>(errors: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Option<String> {
-    failure_text(
-        &errors
-            .map(|(code, message)| format!("{}: {}", code.unwrap_or("?"), message.unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join("; "),
-    )
-}
-
-/// What a zero-ETL integration says of itself, in either service's model (RDS's and Redshift's `Integration`).
-pub struct IntegrationFacts<'a> {
-    pub arn: &'a str,
-    pub name: Option<&'a str>,
-    pub status: &'a str,
-    pub created: Option<&'a aws_smithy_types::DateTime>,
-    /// Whether its `Tags` hold the protect tag.
-    pub protected: bool,
-    /// Its `Errors`, as one failure text.
-    pub failure: Option<String>,
-}
-
-/// The resource a zero-ETL integration is, for `provider` in `region`, judged stale in the statuses `stale`
-/// (`healthy` names them for the reason).
-pub fn integration_resource(
-    provider: Provider,
-    region: &str,
-    facts: IntegrationFacts<'_>,
-    (stale, healthy): (&[String], &Arc<str>),
-    protect_tag: &str,
-) -> Resource {
-    let arn = facts.arn.to_owned();
-    let age = match facts.created {
-        Some(created) => Age::CreatedAt(to_system_time(created)),
-        None => Age::Unknown("the integration reports no CreateTime".to_owned()),
+    const PROFILE: Profile = Profile {
+        provider: PROVIDER,
+        owns: |arn| owns("rds", arn),
+        noun: "an RDS integration",
+        statuses: &LOWER_CASE,
+        delete_action: "rds:DeleteIntegration",
+        // DeleteIntegration's error codes (the RDS model).
+        delete_codes: DeleteCodes {
+            gone: &["IntegrationNotFoundFault"],
+            wrong_state: &["InvalidIntegrationStateFault", "IntegrationConflictOperationFault"],
+            explained: &[],
+        },
+        describe_gone: &["IntegrationNotFoundFault"],
+        // DescribeIntegrations' largest page (the model allows 20..=100).
+        page_size: 100,
+        identifier: integration_id,
     };
-    Resource {
-        provider,
-        region: region.to_owned(),
-        id: arn.clone(),
-        name: facts.name.map(str::to_owned).unwrap_or_else(|| arn.clone()),
-        arns: vec![arn.clone()],
-        condition: integration_condition(facts.status, stale, healthy),
-        status: facts.status.to_owned(),
-        age,
-        mark: Mark::Unmarked,
-        protected_by: facts.protected.then(|| format!("tag {protect_tag} on the integration")),
-        may_release: None,
-        failure: facts.failure,
-        handle: Handle::new(IntegrationHandle { arn }),
+
+    fn describe(
+        client: &Client,
+        identifier: Option<&str>,
+        page_size: i32,
+        marker: Option<String>,
+    ) -> impl Future<Output = Result<DescribeIntegrationsOutput, SdkError<DescribeIntegrationsError, HttpResponse>>> + Send
+    {
+        client
+            .describe_integrations()
+            .set_integration_identifier(identifier.map(str::to_owned))
+            .max_records(page_size)
+            .set_marker(marker)
+            .send()
     }
-}
 
-/// What a delete of one integration needs: its ARN.
-#[derive(Debug, PartialEq, Eq)]
-pub struct IntegrationHandle {
-    pub arn: String,
-}
+    fn marker(page: &DescribeIntegrationsOutput) -> Option<&str> {
+        page.marker()
+    }
 
-/// DescribeIntegrations' largest page (the model allows 20..=100).
-const PAGE_SIZE: i32 = 100;
-/// DeleteIntegration's error codes (the RDS model).
-const DELETE_CODES: DeleteCodes = DeleteCodes {
-    gone: &["IntegrationNotFoundFault"],
-    wrong_state: &["InvalidIntegrationStateFault", "IntegrationConflictOperationFault"],
-    explained: &[],
-};
-/// The code of an identifier that names no integration.
-const NOT_FOUND: &str = "IntegrationNotFoundFault";
+    fn integrations(page: DescribeIntegrationsOutput) -> Vec<Integration> {
+        page.integrations.unwrap_or_default()
+    }
 
-/// Integrations in each region the run may sweep, one client per region built at start.
-pub struct RdsIntegrations {
-    clients: Vec<Regional<Client>>,
-    caller: Caller,
-    protect_tag: String,
-    stale: Vec<String>,
+    fn arn(integration: &Integration) -> &str {
+        integration.integration_arn().unwrap_or_default()
+    }
+
+    fn facts<'a>(integration: &'a Integration, protect_tag: &str) -> IntegrationFacts<'a> {
+        IntegrationFacts {
+            arn: integration.integration_arn().unwrap_or_default(),
+            name: integration.integration_name(),
+            status: integration.status().map(|s| s.as_str()).unwrap_or_default(),
+            created: integration.create_time(),
+            protected: integration.tags().iter().any(|tag| tag.key() == Some(protect_tag)),
+            failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
+        }
+    }
+
+    fn delete(
+        client: &Client,
+        identifier: &str,
+    ) -> impl Future<Output = Result<DeleteIntegrationOutput, SdkError<DeleteIntegrationError, HttpResponse>>> + Send
+    {
+        client.delete_integration().integration_identifier(identifier).send()
+    }
+
+    fn deleted_status(deleted: &DeleteIntegrationOutput) -> Option<&str> {
+        deleted.status().map(|s| s.as_str())
+    }
 }
 
 /// The `IntegrationIdentifier` for an integration ARN: the id after `:integration:`, or the text itself when it is
 /// not such an ARN (an id already).
 pub fn integration_id(arn: &str) -> &str {
     arn.rsplit_once(":integration:").map_or(arn, |(_, id)| id)
-}
-
-impl RdsIntegrations {
-    pub fn new(
-        clients: Vec<Regional<Client>>,
-        caller: Caller,
-        protect_tag: impl Into<String>,
-        stale: Vec<String>,
-    ) -> RdsIntegrations {
-        RdsIntegrations { clients, caller, protect_tag: protect_tag.into(), stale }
-    }
-
-    fn resource(&self, region: &str, integration: &Integration, healthy: &Arc<str>) -> Resource {
-        let facts = IntegrationFacts {
-            arn: integration.integration_arn().unwrap_or_default(),
-            name: integration.integration_name(),
-            status: integration.status().map(|s| s.as_str()).unwrap_or_default(),
-            created: integration.create_time(),
-            protected: integration.tags().iter().any(|tag| tag.key() == Some(self.protect_tag.as_str())),
-            failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
-        };
-        integration_resource(PROVIDER, region, facts, (&self.stale, healthy), &self.protect_tag)
-    }
-
-    /// Every integration in `region`, or only the one `identifier` names (one that is gone yields nothing).
-    async fn describe(
-        &self,
-        regional: &Regional<Client>,
-        identifier: Option<&str>,
-    ) -> Result<Vec<Integration>, ScanError> {
-        let mut integrations = Vec::new();
-        let send = |marker: Option<String>| {
-            regional
-                .client
-                .describe_integrations()
-                .set_integration_identifier(identifier.map(str::to_owned))
-                .max_records(PAGE_SIZE)
-                .set_marker(marker)
-                .send()
-        };
-        let pages = paginate(
-            &self.caller,
-            regional,
-            "DescribeIntegrations",
-            send,
-            |page| page.marker(),
-            |page| integrations.extend(page.integrations.unwrap_or_default()),
-        );
-        match pages.await {
-            Ok(()) => Ok(integrations),
-            Err(PageError::Call(failed)) if identifier.is_some() && failed.error.code() == Some(NOT_FOUND) => {
-                Ok(Vec::new())
-            }
-            Err(PageError::Call(failed)) => Err(scan_error("DescribeIntegrations", &regional.region, &failed)),
-            Err(PageError::Marker(error)) => Err(error),
-        }
-    }
-
-    async fn scan_region(&self, region: &str, identifier: Option<&str>) -> Result<Scan, ScanError> {
-        let regional = regional(&self.clients, region).ok_or_else(|| no_client("DescribeIntegrations", region))?;
-        let integrations = self.describe(regional, identifier).await?;
-        let healthy: Arc<str> = self.stale.join(", ").into();
-        Ok(integrations.iter().map(|i| self.resource(region, i, &healthy)).collect())
-    }
-}
-
-/// A model timestamp as the clock's time.
-pub fn to_system_time(time: &aws_smithy_types::DateTime) -> SystemTime {
-    let secs = time.secs();
-    let offset = Duration::new(secs.unsigned_abs(), time.subsec_nanos());
-    let moved =
-        if secs >= 0 { SystemTime::UNIX_EPOCH.checked_add(offset) } else { SystemTime::UNIX_EPOCH.checked_sub(offset) };
-    // A time beyond what the clock can hold is taken as now: the integration then counts as too young to delete.
-    moved.unwrap_or_else(SystemTime::now)
-}
-
-#[async_trait]
-impl ControlPlane for RdsIntegrations {
-    fn provider(&self) -> Provider {
-        PROVIDER
-    }
-
-    fn regions(&self) -> Vec<String> {
-        regions_of(&self.clients)
-    }
-
-    async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
-        self.scan_region(region, None).await
-    }
-
-    async fn scan_target(&self, region: &str, target: &str) -> Result<Scan, ScanError> {
-        self.scan_region(region, Some(integration_id(target))).await
-    }
-
-    async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-        let Some(IntegrationHandle { arn }) = resource.handle.get() else {
-            return DeleteOutcome::failed(ErrorClass::Service, "not an RDS integration");
-        };
-        let Some(regional) = regional(&self.clients, &resource.region) else {
-            return no_client_to_delete(&resource.region);
-        };
-        let id = integration_id(arn);
-        let sent = self
-            .caller
-            .call(&regional.lane, Access::Write, classify, || {
-                regional.client.delete_integration().integration_identifier(id).send()
-            })
-            .await;
-        match sent {
-            Ok(output) => DeleteOutcome::Deleted {
-                status: output.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "deleting".to_owned()),
-            },
-            Err(failed) => match delete_claim("rds:DeleteIntegration", arn, &DELETE_CODES, &failed) {
-                Claim::Outcome(outcome) => outcome,
-                Claim::Gone(claim) => {
-                    let recheck = self.describe(regional, Some(id)).await.map(|listed| {
-                        listed.iter().find(|i| i.integration_arn() == Some(arn.as_str())).map_or(Recheck::Absent, |i| {
-                            Recheck::Listed(i.status().map(|s| s.as_str().to_owned()).unwrap_or_default())
-                        })
-                    });
-                    verified("DeleteIntegration", &claim, recheck)
-                }
-            },
-        }
-    }
 }
 
 #[cfg(test)]

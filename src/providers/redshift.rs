@@ -9,23 +9,23 @@
 //!   `IntegrationConflictOperationFault` and `UnsupportedOperationFault`; an integration carries `Status` (the
 //!   zero-ETL statuses RDS uses), `CreateTime`, `Errors` and its `Tags`, so protection needs no extra call.
 //! - Assumed, on the side that cannot delete the wrong thing: an integration whose ARN is not a Redshift one (an
-//!   RDS-sourced integration, which the RDS provider owns) is left out of this provider's scan, so no integration is
-//!   ever judged twice.
+//!   RDS-sourced integration, which the RDS provider owns, or a Glue one) is left out of this provider's scan, so no
+//!   integration is ever judged twice. The describe -> delete -> verify flow is the shared one (`zero_etl.rs`).
 
-use super::aws_sdk::{
-    classify, delete_claim, no_client, no_client_to_delete, paginate, regional, regions_of, scan_error, sdk_clients,
-    verified, Claim, DeleteCodes, PageError, Recheck, Regional,
-};
-use super::rds::{errors_text, integration_resource, IntegrationFacts, IntegrationHandle, IntegrationOptions};
+use super::aws_sdk::{sdk_clients, DeleteCodes};
 use super::spec::{ArnShape, Build, Building, EventKind, ProviderSpec};
-use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{ErrorClass, Provider, Resource, AWS};
+use super::zero_etl::{
+    errors_text, owns, IntegrationFacts, IntegrationOptions, Integrations, Profile, ZeroEtlApi, LOWER_CASE,
+};
+use crate::domain::resource::{Provider, AWS};
 use crate::domain::setting::Setting;
-use crate::engine::calls::{Access, Caller};
-use async_trait::async_trait;
-use aws_sdk_redshift::error::ProvideErrorMetadata;
+use aws_sdk_redshift::error::SdkError;
+use aws_sdk_redshift::operation::delete_integration::{DeleteIntegrationError, DeleteIntegrationOutput};
+use aws_sdk_redshift::operation::describe_integrations::{DescribeIntegrationsError, DescribeIntegrationsOutput};
 use aws_sdk_redshift::types::Integration;
 use aws_sdk_redshift::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ pub const SPEC: ProviderSpec = ProviderSpec {
             flag: Some("redshift-statuses"),
         },
     ],
-    parse: |env| Ok(Arc::new(IntegrationOptions::parse(env, "JANITOR_REDSHIFT_STATUSES")?)),
+    parse: |env| Ok(Arc::new(IntegrationOptions::parse(env, "JANITOR_REDSHIFT_STATUSES", &LOWER_CASE)?)),
     events: &[
         EventKind { source: "aws.redshift", detail_type: "Redshift Integration Monitoring" },
         EventKind { source: "aws.redshift", detail_type: "Redshift Integration Configuration" },
@@ -66,7 +66,6 @@ pub const SPEC: ProviderSpec = ProviderSpec {
 
 fn build(build: Build<'_>) -> Building<'_> {
     Box::pin(async move {
-        let options = IntegrationOptions::of(&build)?;
         let clients = sdk_clients("redshift", build.regions, |region| {
             let config = aws_sdk_redshift::config::Builder::from(build.sdk)
                 .region(region)
@@ -76,146 +75,96 @@ fn build(build: Build<'_>) -> Building<'_> {
                 .build();
             Client::from_conf(config)
         });
-        let plane = RedshiftIntegrations::new(clients, build.caller.clone(), build.protect_tag, options.stale.clone());
-        Ok(Arc::new(plane) as Arc<dyn ControlPlane>)
+        RedshiftIntegrations::built(&build, clients)
     })
 }
 
-/// DescribeIntegrations' largest page (the model allows 20..=100).
-const PAGE_SIZE: i32 = 100;
-/// DeleteIntegration's error codes (the Redshift model).
-const DELETE_CODES: DeleteCodes = DeleteCodes {
-    gone: &["IntegrationNotFoundFault"],
-    wrong_state: &["IntegrationConflictStateFault", "IntegrationConflictOperationFault"],
-    explained: &[],
-};
-/// The code of an ARN that names no integration.
-const NOT_FOUND: &str = "IntegrationNotFoundFault";
-
-/// Redshift-managed integrations in each region the run may sweep, one client per region built at start.
-pub struct RedshiftIntegrations {
-    clients: Vec<Regional<Client>>,
-    caller: Caller,
-    protect_tag: String,
-    stale: Vec<String>,
-}
+/// Redshift-managed integrations in each region the run may sweep.
+pub type RedshiftIntegrations = Integrations<Redshift>;
 
 /// Whether `arn` is a Redshift integration ARN (the model's pattern, partition and all): only those are this
 /// provider's.
 fn is_redshift_integration(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.split(':').collect();
-    matches!(parts[..], ["arn", partition, "redshift", _, _, "integration", id]
-        if partition.starts_with("aws") && !id.is_empty())
+    owns("redshift", arn)
 }
 
-impl RedshiftIntegrations {
-    pub fn new(
-        clients: Vec<Regional<Client>>,
-        caller: Caller,
-        protect_tag: impl Into<String>,
-        stale: Vec<String>,
-    ) -> RedshiftIntegrations {
-        RedshiftIntegrations { clients, caller, protect_tag: protect_tag.into(), stale }
+/// The Redshift API's zero-ETL calls (awsQuery, 2012-12-01).
+pub struct Redshift;
+
+impl ZeroEtlApi for Redshift {
+    type Client = Client;
+    type Integration = Integration;
+    type Page = DescribeIntegrationsOutput;
+    type DescribeError = DescribeIntegrationsError;
+    type Deleted = DeleteIntegrationOutput;
+    type DeleteError = DeleteIntegrationError;
+
+    const PROFILE: Profile = Profile {
+        provider: PROVIDER,
+        owns: is_redshift_integration,
+        noun: "a Redshift integration",
+        statuses: &LOWER_CASE,
+        delete_action: "redshift:DeleteIntegration",
+        // DeleteIntegration's error codes (the Redshift model).
+        delete_codes: DeleteCodes {
+            gone: &["IntegrationNotFoundFault"],
+            wrong_state: &["IntegrationConflictStateFault", "IntegrationConflictOperationFault"],
+            explained: &[],
+        },
+        describe_gone: &["IntegrationNotFoundFault"],
+        // DescribeIntegrations' largest page (the model allows 20..=100).
+        page_size: 100,
+        identifier: |arn| arn,
+    };
+
+    fn describe(
+        client: &Client,
+        arn: Option<&str>,
+        page_size: i32,
+        marker: Option<String>,
+    ) -> impl Future<Output = Result<DescribeIntegrationsOutput, SdkError<DescribeIntegrationsError, HttpResponse>>> + Send
+    {
+        client
+            .describe_integrations()
+            .set_integration_arn(arn.map(str::to_owned))
+            .max_records(page_size)
+            .set_marker(marker)
+            .send()
     }
 
-    fn resource(&self, region: &str, integration: &Integration, healthy: &Arc<str>) -> Resource {
-        let facts = IntegrationFacts {
+    fn marker(page: &DescribeIntegrationsOutput) -> Option<&str> {
+        page.marker()
+    }
+
+    fn integrations(page: DescribeIntegrationsOutput) -> Vec<Integration> {
+        page.integrations.unwrap_or_default()
+    }
+
+    fn arn(integration: &Integration) -> &str {
+        integration.integration_arn().unwrap_or_default()
+    }
+
+    fn facts<'a>(integration: &'a Integration, protect_tag: &str) -> IntegrationFacts<'a> {
+        IntegrationFacts {
             arn: integration.integration_arn().unwrap_or_default(),
             name: integration.integration_name(),
             status: integration.status().map(|s| s.as_str()).unwrap_or_default(),
             created: integration.create_time(),
-            protected: integration.tags().iter().any(|tag| tag.key() == Some(self.protect_tag.as_str())),
+            protected: integration.tags().iter().any(|tag| tag.key() == Some(protect_tag)),
             failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
-        };
-        integration_resource(PROVIDER, region, facts, (&self.stale, healthy), &self.protect_tag)
-    }
-
-    /// Every Redshift integration in `region`, or only the one `arn` names (one that is gone yields nothing).
-    async fn describe(&self, regional: &Regional<Client>, arn: Option<&str>) -> Result<Vec<Integration>, ScanError> {
-        let mut integrations = Vec::new();
-        let send = |marker: Option<String>| {
-            regional
-                .client
-                .describe_integrations()
-                .set_integration_arn(arn.map(str::to_owned))
-                .max_records(PAGE_SIZE)
-                .set_marker(marker)
-                .send()
-        };
-        let pages = paginate(
-            &self.caller,
-            regional,
-            "DescribeIntegrations",
-            send,
-            |page| page.marker(),
-            |page| {
-                let owned = page.integrations.unwrap_or_default().into_iter();
-                integrations.extend(owned.filter(|i| i.integration_arn().is_some_and(is_redshift_integration)));
-            },
-        );
-        match pages.await {
-            Ok(()) => Ok(integrations),
-            Err(PageError::Call(failed)) if arn.is_some() && failed.error.code() == Some(NOT_FOUND) => Ok(Vec::new()),
-            Err(PageError::Call(failed)) => Err(scan_error("DescribeIntegrations", &regional.region, &failed)),
-            Err(PageError::Marker(error)) => Err(error),
         }
     }
 
-    async fn scan_region(&self, region: &str, arn: Option<&str>) -> Result<Scan, ScanError> {
-        let regional = regional(&self.clients, region).ok_or_else(|| no_client("DescribeIntegrations", region))?;
-        let integrations = self.describe(regional, arn).await?;
-        let healthy: Arc<str> = self.stale.join(", ").into();
-        Ok(integrations.iter().map(|i| self.resource(region, i, &healthy)).collect())
-    }
-}
-
-#[async_trait]
-impl ControlPlane for RedshiftIntegrations {
-    fn provider(&self) -> Provider {
-        PROVIDER
+    fn delete(
+        client: &Client,
+        arn: &str,
+    ) -> impl Future<Output = Result<DeleteIntegrationOutput, SdkError<DeleteIntegrationError, HttpResponse>>> + Send
+    {
+        client.delete_integration().integration_arn(arn).send()
     }
 
-    fn regions(&self) -> Vec<String> {
-        regions_of(&self.clients)
-    }
-
-    async fn scan(&self, region: &str) -> Result<Scan, ScanError> {
-        self.scan_region(region, None).await
-    }
-
-    async fn scan_target(&self, region: &str, target: &str) -> Result<Scan, ScanError> {
-        self.scan_region(region, Some(target)).await
-    }
-
-    async fn delete(&self, resource: &Resource) -> DeleteOutcome {
-        let Some(IntegrationHandle { arn }) = resource.handle.get() else {
-            return DeleteOutcome::failed(ErrorClass::Service, "not a Redshift integration");
-        };
-        let Some(regional) = regional(&self.clients, &resource.region) else {
-            return no_client_to_delete(&resource.region);
-        };
-        let sent = self
-            .caller
-            .call(&regional.lane, Access::Write, classify, || {
-                regional.client.delete_integration().integration_arn(arn).send()
-            })
-            .await;
-        match sent {
-            Ok(output) => DeleteOutcome::Deleted {
-                status: output.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "deleting".to_owned()),
-            },
-            Err(failed) => match delete_claim("redshift:DeleteIntegration", arn, &DELETE_CODES, &failed) {
-                Claim::Outcome(outcome) => outcome,
-                Claim::Gone(claim) => {
-                    let recheck = self.describe(regional, Some(arn)).await.map(|listed| {
-                        listed.iter().find(|i| i.integration_arn() == Some(arn.as_str())).map_or(Recheck::Absent, |i| {
-                            Recheck::Listed(i.status().map(|s| s.as_str().to_owned()).unwrap_or_default())
-                        })
-                    });
-                    verified("DeleteIntegration", &claim, recheck)
-                }
-            },
-        }
+    fn deleted_status(deleted: &DeleteIntegrationOutput) -> Option<&str> {
+        deleted.status().map(|s| s.as_str())
     }
 }
 

@@ -11,7 +11,7 @@ pub use super::spec::{ArnShape, Build, BuildError, Cloud, Grace, ProviderSetting
 
 /// Every control plane, in the order reports and help list them.
 pub const REGISTRY: &[&ProviderSpec] =
-    &[&super::dms::SPEC, &super::rds::SPEC, &super::dts::SPEC, &super::redshift::SPEC];
+    &[&super::dms::SPEC, &super::rds::SPEC, &super::dts::SPEC, &super::redshift::SPEC, &super::glue::SPEC];
 
 impl Provider {
     /// Its spec; every provider value comes from a spec, so one is always found.
@@ -47,7 +47,7 @@ pub fn clouds() -> Vec<&'static Cloud> {
     clouds
 }
 
-/// Every provider's name, for errors and help: `dms, rds, dts, redshift`.
+/// Every provider's name, for errors and help: `dms, rds, dts, redshift, glue`.
 pub fn names() -> String {
     Provider::all().map(Provider::as_str).collect::<Vec<_>>().join(", ")
 }

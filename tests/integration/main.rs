@@ -7,6 +7,7 @@ mod moto;
 
 mod cli;
 mod dts;
+mod glue;
 mod grace;
 mod handler;
 mod hostile_names;
