@@ -1,4 +1,4 @@
-//! replication-janitor: deletes failed replication resources (AWS DMS connections, RDS and Redshift-managed zero-ETL
+//! replication-janitor: deletes failed replication resources (AWS DMS connections, RDS, Redshift-managed and Glue zero-ETL
 //! integrations, Alibaba Cloud DTS jobs) under a policy that is dry run by default, with a report, metrics, an
 //! archive and a notification for every run.
 //!

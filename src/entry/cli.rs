@@ -16,9 +16,9 @@ use std::time::SystemTime;
 #[command(
     name = "replication-janitor",
     version,
-    about = "Deletes failed replication resources (AWS DMS connections, RDS and Redshift zero-ETL integrations, \
+    about = "Deletes failed replication resources (AWS DMS connections, RDS, Redshift and Glue zero-ETL integrations, \
         Alibaba Cloud DTS jobs) under a dry-run-by-default policy",
-    long_about = "Deletes failed replication resources (AWS DMS connections, RDS and Redshift zero-ETL integrations, \
+    long_about = "Deletes failed replication resources (AWS DMS connections, RDS, Redshift and Glue zero-ETL integrations, \
         Alibaba Cloud DTS jobs) under a dry-run-by-default policy.\n\n\
         With AWS_LAMBDA_RUNTIME_API set it serves the Lambda Runtime API; otherwise it is this CLI. Both read the same \
         settings from the environment; flags override them. AWS credentials, region and endpoints come from the usual \
