@@ -198,8 +198,8 @@ impl Sweeper {
             })
             .collect();
         let lease = Lease::for_this_run(request.deadline.unwrap_or_else(|| now + LEASE_WITHOUT_DEADLINE));
-        let mut scopes: Vec<String> = targets.iter().map(|(p, r)| self.mark_scope(p.provider(), r)).collect();
-        scopes.dedup();
+        // Each (provider, region) is one scope: a plane lists each of its regions once.
+        let scopes: Vec<String> = targets.iter().map(|(p, r)| self.mark_scope(p.provider(), r)).collect();
         let leased = self.lease(&scopes, &lease, request.target.is_some(), cutoff).await;
         let leased_ref = &leased;
         let scans = futures::future::join_all(targets.iter().map(|(plane, region)| async move {
