@@ -144,9 +144,15 @@ impl Args for ProviderFlags {
 }
 
 fn settings_help() -> String {
+    // Columns as wide as their widest entry, so every meaning starts in the same column.
+    let variable = all_settings().map(|s| s.variable.len()).max().unwrap_or(0);
+    let default = all_settings().map(|s| s.default.chars().count()).max().unwrap_or(0);
     let mut help = String::from("Settings (environment variable, default, meaning):\n");
     for setting in all_settings() {
-        help.push_str(&format!("  {:<28} {:<12} {}\n", setting.variable, setting.default, setting.meaning));
+        help.push_str(&format!(
+            "  {:<variable$} {:<default$} {}\n",
+            setting.variable, setting.default, setting.meaning
+        ));
     }
     help
 }
@@ -283,5 +289,22 @@ fn exit_code(report: &Report, output_failed: bool) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_meaning_in_the_settings_help_starts_in_one_column() {
+        let help = settings_help();
+        let starts: std::collections::BTreeSet<usize> = help
+            .lines()
+            .skip(1)
+            .zip(all_settings())
+            .map(|(line, setting)| line.find(setting.meaning).expect("the meaning is on its line"))
+            .collect();
+        assert_eq!(starts.len(), 1, "{help}");
     }
 }
