@@ -5,7 +5,7 @@ pub mod organization;
 
 use crate::domain::duration;
 use crate::domain::pattern::Patterns;
-use crate::domain::resource::Provider;
+use crate::domain::resource::{Cloud, Provider};
 use crate::domain::setting::{invalid, Env, AGE_RANGE};
 use crate::engine::policy::{Limits, Policy};
 use crate::providers::registry::{self, Grace, ProviderSettings, REGISTRY};
@@ -273,7 +273,8 @@ impl Settings {
             let expected = format!("a comma list of {}", cloud.region_example);
             match get(cloud.region_setting) {
                 Some(v) => {
-                    let parsed = parse_regions(&v).ok_or_else(|| invalid(cloud.region_setting, &v, &expected))?;
+                    let parsed = parse_regions(&v, cloud)
+                        .map_err(|why| invalid(cloud.region_setting, &v, &format!("{expected} ({why})")))?;
                     regions.insert(cloud.name, parsed);
                 }
                 None if !cloud.aws_credentials => {
@@ -533,27 +534,28 @@ fn is_bucket_name(name: &str) -> bool {
         && !name.contains("..")
 }
 
-/// Whether `name` has the form of a region name: lowercase words and digits joined by hyphens (`us-east-1`,
-/// `us-gov-west-1`, `cn-hangzhou`), at most 64 characters.
-pub fn is_region_name(name: &str) -> bool {
-    name.len() <= 64
-        && name.split('-').count() >= 2
-        && name
-            .split('-')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-}
+pub use crate::domain::resource::is_region_name;
 
-fn parse_regions(list: &str) -> Option<Vec<String>> {
+/// The regions of `list`, each once; `Err` names the first that is not one of `cloud`'s (or says the list is
+/// empty).
+fn parse_regions(list: &str, cloud: &Cloud) -> Result<Vec<String>, String> {
     let mut regions: Vec<String> = Vec::new();
     for region in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        if !is_region_name(region) {
-            return None;
+        if !(cloud.region_shape)(region) {
+            return Err(format!(
+                "{} is not a region name of {}",
+                crate::domain::text::display(region, 64),
+                cloud.title
+            ));
         }
         if !regions.iter().any(|r| r == region) {
             regions.push(region.to_owned());
         }
     }
-    (!regions.is_empty()).then_some(regions)
+    if regions.is_empty() {
+        return Err("it names no region".to_owned());
+    }
+    Ok(regions)
 }
 
 /// The region in a topic ARN (`arn:<partition>:sns:<region>:<account>:<name>`), if it is one.
@@ -661,7 +663,9 @@ mod tests {
             ("JANITOR_DTS_ENDPOINT", "dts.aliyuncs.com", "invalid setting JANITOR_DTS_ENDPOINT=\"dts.aliyuncs.com\": expected an http:// or https:// URL"),
             ("JANITOR_DTS_SECRET_ARN", "alibaba", "invalid setting JANITOR_DTS_SECRET_ARN=\"alibaba\": expected a Secrets Manager secret ARN (arn:aws:secretsmanager:...)"),
             ("JANITOR_STATE_TABLE", "a b", "invalid setting JANITOR_STATE_TABLE=\"a b\": expected a DynamoDB table name: 3 to 255 of a-z, A-Z, 0-9, _, -, ."),
-            ("JANITOR_REGIONS", "US-EAST-1", "invalid setting JANITOR_REGIONS=\"US-EAST-1\": expected a comma list of region names such as us-east-1,eu-west-1"),
+            ("JANITOR_REGIONS", "US-EAST-1", "invalid setting JANITOR_REGIONS=\"US-EAST-1\": expected a comma list of region names such as us-east-1,eu-west-1 (US-EAST-1 is not a region name of AWS)"),
+            ("JANITOR_REGIONS", "eu-west-1,us-east1", "invalid setting JANITOR_REGIONS=\"eu-west-1,us-east1\": expected a comma list of region names such as us-east-1,eu-west-1 (us-east1 is not a region name of AWS)"),
+            ("JANITOR_REGIONS", ",", "invalid setting JANITOR_REGIONS=\",\": expected a comma list of region names such as us-east-1,eu-west-1 (it names no region)"),
             ("JANITOR_MIN_AGE", "24", "invalid setting JANITOR_MIN_AGE=\"24\": expected a duration from 0s to 3650d: whole numbers with units s, m, h, d, such as 90s or 1h30m"),
             ("JANITOR_DMS_GRACE", "1w", "invalid setting JANITOR_DMS_GRACE=\"1w\": expected a duration from 0s to 3650d: whole numbers with units s, m, h, d, such as 90s or 1h30m"),
             ("JANITOR_RDS_STATUSES", "failed,active", "invalid setting JANITOR_RDS_STATUSES=\"failed,active\": expected a comma list of failed, needs_attention"),

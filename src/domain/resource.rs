@@ -26,6 +26,9 @@ pub struct Cloud {
     pub label: &'static str,
     /// A valid list, for errors (`region names such as us-east-1,eu-west-1`).
     pub region_example: &'static str,
+    /// Whether a name has the shape of one of its regions: a typo (`us-east1`) is an error at start, not a sweep
+    /// of a region that does not exist.
+    pub region_shape: fn(&str) -> bool,
     /// Whether its clients come from the AWS configuration (credentials, endpoints), whose region stands in when its
     /// region setting is unset; else that setting is required.
     pub aws_credentials: bool,
@@ -51,6 +54,7 @@ pub static AWS: Cloud = Cloud {
     regions_noun: "regions",
     label: "AWS",
     region_example: "region names such as us-east-1,eu-west-1",
+    region_shape: is_aws_region,
     aws_credentials: true,
     per_account: true,
 };
@@ -64,9 +68,32 @@ pub static ALIBABA: Cloud = Cloud {
     regions_noun: "DTS regions",
     label: "DTS",
     region_example: "Alibaba Cloud regions such as cn-hangzhou,ap-southeast-1",
+    region_shape: is_region_name,
     aws_credentials: false,
     per_account: false,
 };
+
+/// Whether `name` has the form of a region name: lowercase words and digits joined by hyphens (`us-east-1`,
+/// `cn-hangzhou`), at most 64 characters.
+pub fn is_region_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.split('-').count() >= 2
+        && name
+            .split('-')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
+/// Whether `name` has the form of an AWS region code: a two-letter area, words, and a number (`us-east-1`,
+/// `us-gov-west-1`, `ap-southeast-7`), as every region in AWS's list of region codes has it.
+pub fn is_aws_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let letters = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase());
+    is_region_name(name)
+        && parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[1..parts.len() - 1].iter().all(letters)
+        && parts.last().is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()))
+}
 
 /// A provider's first-seen grace: how long the janitor must have seen a resource stale before it may delete it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -303,5 +330,21 @@ impl ErrorClass {
             ErrorClass::WrongState => "WrongState",
             ErrorClass::Service => "Service",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_region_codes_have_their_shape_and_typos_do_not() {
+        for code in ["us-east-1", "us-gov-west-1", "ap-southeast-7", "cn-north-1", "il-central-1", "us-isob-east-1"] {
+            assert!(is_aws_region(code), "{code}");
+        }
+        for typo in ["us-east1", "useast-1", "us-east-100", "eu-west-a", "US-EAST-1", "us--east-1", "cn-hangzhou"] {
+            assert!(!is_aws_region(typo), "{typo}");
+        }
+        assert!(is_region_name("cn-hangzhou") && !is_region_name("cn_hangzhou"));
     }
 }

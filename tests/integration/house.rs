@@ -22,9 +22,14 @@ static MOON: Cloud = Cloud {
     regions_noun: "moon regions",
     label: "Moon",
     region_example: "craters such as crater-1,crater-2",
+    region_shape: is_crater,
     aws_credentials: false,
     per_account: false,
 };
+
+fn is_crater(name: &str) -> bool {
+    name.starts_with("crater-")
+}
 
 const CHEESE: Provider = Provider::on("cheese", &MOON);
 
