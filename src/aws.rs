@@ -60,6 +60,13 @@ impl ClockWatch {
     }
 }
 
+/// The time an answer's `Date` header (IMF-fixdate) says, unless the answer came from a cache (an `Age` header),
+/// whose `Date` is stale.
+pub fn answer_date(date: Option<&str>, cached: bool) -> Option<SystemTime> {
+    let date = DateTime::from_str(date.filter(|_| !cached)?, Format::HttpDate).ok()?;
+    SystemTime::try_from(date).ok()
+}
+
 /// When the attempt left, by this machine's clock.
 #[derive(Debug, Clone, Copy)]
 struct SentAt(SystemTime);
@@ -91,14 +98,25 @@ impl Intercept for ClockWatch {
     ) -> Result<(), BoxError> {
         let received = SystemTime::now();
         let headers = context.response().headers();
-        let date = headers
-            .get("date")
-            .filter(|_| headers.get("age").is_none())
-            .and_then(|date| DateTime::from_str(date, Format::HttpDate).ok())
-            .and_then(|date| SystemTime::try_from(date).ok());
+        let date = answer_date(headers.get("date"), headers.get("age").is_some());
         if let (Some(server), Some(SentAt(sent))) = (date, cfg.load::<SentAt>()) {
             self.clocks.observe(self.service, server, *sent, received);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answers_date_counts_unless_it_came_from_a_cache() {
+        let date = Some("Sun, 06 Nov 1994 08:49:37 GMT");
+        let expected = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(answer_date(date, false), Some(expected));
+        assert_eq!(answer_date(date, true), None, "a cached answer's Date is stale");
+        assert_eq!(answer_date(Some("yesterday"), false), None);
+        assert_eq!(answer_date(None, false), None);
     }
 }

@@ -9,7 +9,6 @@ use crate::domain::resource::{Cloud, Provider};
 use crate::domain::setting::{invalid, Env, AGE_RANGE};
 use crate::engine::policy::{Limits, Policy};
 use crate::providers::registry::{self, Grace, ProviderSettings, REGISTRY};
-use organization as accounts;
 use organization::{AccountSource, OrgSettings};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -454,10 +453,10 @@ fn organization(
         }
         Ok(Some(items))
     };
-    let accounts = list("JANITOR_ACCOUNTS", accounts::is_account_id, "a comma list of 12-digit account ids")?;
+    let accounts = list("JANITOR_ACCOUNTS", organization::is_account_id, "a comma list of 12-digit account ids")?;
     let units = list(
         "JANITOR_ORGANIZATIONAL_UNITS",
-        accounts::is_parent_id,
+        organization::is_parent_id,
         "a comma list of organizational unit or root ids (ou-xxxx-xxxxxxxx, r-xxxx)",
     )?;
     let external_id = env.get("JANITOR_MEMBER_EXTERNAL_ID");
@@ -495,7 +494,7 @@ fn organization(
         }
         return Ok(None);
     };
-    if !accounts::is_role_name(&member_role) {
+    if !organization::is_role_name(&member_role) {
         return Err(invalid(
             "JANITOR_MEMBER_ROLE",
             &member_role,

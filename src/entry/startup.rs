@@ -8,7 +8,7 @@ use crate::domain::clock::Clocks;
 use crate::engine::calls::{Caller, RetryPolicy};
 use crate::outputs::archive::ReportArchive;
 use crate::outputs::notify::Notifier;
-use crate::providers::registry::{self, Build, BuildError, Cloud};
+use crate::providers::registry::{Build, BuildError, Cloud};
 use crate::state::{DynamoStore, FileStore, FirstSeen};
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
@@ -80,17 +80,18 @@ pub async fn janitor_with(
     retry: RetryPolicy,
 ) -> Result<Janitor, StartupError> {
     // Each cloud's regions, resolved once: its setting, else (an AWS-config cloud) the configured region.
+    // Those of per-account clouds are the member accounts' regions in an organization run.
     let mut cloud_regions: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut member_regions: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for cloud in settings.planes.iter().map(|plane| plane.provider.cloud()) {
         if !cloud_regions.contains_key(cloud.name) {
-            cloud_regions.insert(cloud.name, regions(cloud, &settings, sdk)?);
+            let regions = regions(cloud, &settings, sdk)?;
+            if cloud.per_account {
+                member_regions.insert(cloud.name, regions.clone());
+            }
+            cloud_regions.insert(cloud.name, regions);
         }
     }
-    let member_regions: BTreeMap<&'static str, Vec<String>> = cloud_regions
-        .iter()
-        .filter(|(name, _)| registry::clouds().iter().any(|c| c.name == **name && c.per_account))
-        .map(|(name, regions)| (*name, regions.clone()))
-        .collect();
     let clocks = Arc::new(Clocks::default());
     let first_seen = first_seen(&settings, sdk, default_state_file, &clocks);
     let caller = Caller::new(retry, settings.concurrency);

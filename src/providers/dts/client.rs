@@ -398,10 +398,9 @@ impl DtsClient {
         let sent = std::time::SystemTime::now();
         let response = request.send().await.map_err(|e| DtsError::Transport { message: chain(&e), attempts: 1 })?;
         if let Some(clocks) = &self.clocks {
-            let date = response.headers().get("date").and_then(|d| d.to_str().ok()).and_then(|d| {
-                aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate).ok()
-            });
-            if let Some(server) = date.and_then(|d| std::time::SystemTime::try_from(d).ok()) {
+            let headers = response.headers();
+            let date = headers.get("date").and_then(|d| d.to_str().ok());
+            if let Some(server) = crate::aws::answer_date(date, headers.contains_key("age")) {
                 clocks.observe("dts", server, sent, std::time::SystemTime::now());
             }
         }
