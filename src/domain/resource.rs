@@ -267,7 +267,24 @@ pub struct Resource {
     /// The control plane's own word on why it failed (DMS `LastFailureMessage`, an integration's `Errors`, a DTS
     /// job's `ErrorMessage`), so the report of a deletion keeps the evidence.
     pub failure: Option<String>,
+    /// What re-making it takes, for a resource the policy may delete (`None` for the others: nothing is kept that
+    /// no deletion needs).
+    pub definition: Option<Definition>,
     pub handle: Handle,
+}
+
+/// What re-making a deleted resource takes, in its control plane's own words: the archived report keeps it for each
+/// deleted (or would-delete) resource, so a deletion can be undone (`restore`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Definition {
+    /// The call that re-makes it, as the AWS CLI names it (`rds create-integration`); `None` when nothing can (a DTS
+    /// job: its description holds no passwords).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recreate: Option<String>,
+    /// The call's input in the API's own member names (what the AWS CLI's `--cli-input-json` takes); when nothing
+    /// can re-make the resource, what its control plane described, for people.
+    pub input: serde_json::Map<String, serde_json::Value>,
 }
 
 /// How much of a control plane's failure text a report keeps.

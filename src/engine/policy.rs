@@ -37,10 +37,20 @@ impl Verdict {
 pub struct Judgement {
     pub verdict: Verdict,
     pub reason: String,
+    /// When a resource held back only by its age or its grace becomes deletable, if the marks say (a later run
+    /// with the same first-seen store deletes it from then on); `None` for every other verdict.
+    pub deletable_at: Option<SystemTime>,
 }
 
 pub fn judged(verdict: Verdict, reason: impl Into<String>) -> Judgement {
-    Judgement { verdict, reason: reason.into() }
+    Judgement { verdict, reason: reason.into(), deletable_at: None }
+}
+
+impl Judgement {
+    fn deletable_at(mut self, at: Option<SystemTime>) -> Judgement {
+        self.deletable_at = at;
+        self
+    }
 }
 
 /// The rules from the settings, in provider-neutral terms: each provider has classified its resources' statuses
@@ -90,12 +100,21 @@ impl Policy {
         let elapsed = |since: &SystemTime| now.duration_since(*since).unwrap_or(Duration::ZERO);
         let shown = crate::domain::duration::format;
         let min_age = self.min_age;
+        let Grace { duration: grace, variable } = self.grace(resource.provider);
+        // When the grace alone allows a delete: `None` while the marks cannot say (no store, or no mark).
+        let grace_ends = match &resource.mark {
+            _ if grace.is_zero() => Some(now),
+            Mark::Since(since) => since.checked_add(grace),
+            Mark::Unknown(_) | Mark::Unmarked => None,
+        };
         let created = match &resource.age {
             Age::CreatedAt(created) if elapsed(created) < min_age => {
+                let old_enough = created.checked_add(min_age);
                 return judged(
                     Verdict::TooYoung,
                     format!("created {} ago, JANITOR_MIN_AGE is {}", shown(elapsed(created)), shown(min_age)),
                 )
+                .deletable_at(old_enough.zip(grace_ends).map(|(a, b)| a.max(b)));
             }
             Age::Unknown(why) if !min_age.is_zero() => {
                 return judged(Verdict::Waiting, format!("{why}; JANITOR_MIN_AGE is {}", shown(min_age)))
@@ -103,7 +122,6 @@ impl Policy {
             Age::CreatedAt(created) => Some(elapsed(created)),
             Age::Unknown(_) | Age::NotKept => None,
         };
-        let Grace { duration: grace, variable } = self.grace(resource.provider);
         let stale_for = if grace.is_zero() {
             None
         } else {
@@ -113,6 +131,7 @@ impl Policy {
                         Verdict::Waiting,
                         format!("{status} for {} so far, {variable} is {}", shown(elapsed(since)), shown(grace)),
                     )
+                    .deletable_at(grace_ends)
                 }
                 Mark::Since(since) => Some(elapsed(since)),
                 Mark::Unknown(why) => {
@@ -239,6 +258,7 @@ mod tests {
             mark: Mark::Unmarked,
             protected_by: None,
             may_release: None,
+            definition: None,
             failure: None,
             handle: Handle::new(()),
         }
@@ -401,7 +421,7 @@ mod tests {
         ];
         for (name, policy, resource, verdict, reason) in cases {
             let judgement = policy.judge(&resource, now());
-            assert_eq!(judgement, judged(verdict, reason), "{name}");
+            assert_eq!((judgement.verdict, judgement.reason.as_str()), (verdict, reason), "{name}");
         }
     }
 
@@ -488,5 +508,25 @@ mod tests {
         let mut plan = plan_of(&[(DMS, Delete), (RDS, Delete), (RDS, Healthy), (RDS, Healthy)]);
         let (verdicts, _) = limit(&mut plan, Limits { max_deletes: 1, abort_above_percent: Some(60.0) });
         assert_eq!(verdicts, [Aborted, Delete, Healthy, Healthy]);
+    }
+
+    #[test]
+    fn a_resource_held_by_its_age_or_grace_says_when_it_becomes_deletable() {
+        let graced = with_grace(HOUR);
+        let waiting = marked("failed", Condition::Stale, Mark::Since(ago(20 * 60 * Duration::from_secs(1))));
+        assert_eq!(graced.judge(&waiting, now()).deletable_at, Some(ago(Duration::from_secs(20 * 60)) + HOUR));
+        // Too young and under a grace: whichever ends last.
+        let young = Resource { mark: Mark::Since(now()), ..stale(Age::CreatedAt(ago(24 * HOUR - HOUR / 4))) };
+        assert_eq!(graced.judge(&young, now()).deletable_at, Some(now() + HOUR));
+        let young_marked_long_ago = Resource { mark: Mark::Since(ago(3 * HOUR)), ..young.clone() };
+        assert_eq!(graced.judge(&young_marked_long_ago, now()).deletable_at, Some(now() + HOUR / 4));
+        // The marks cannot say: no store (unmarked), or a store that failed.
+        for mark in [Mark::Unmarked, Mark::Unknown("the store failed".into())] {
+            let judged = graced.judge(&marked("failed", Condition::Stale, mark), now());
+            assert_eq!((judged.verdict, judged.deletable_at), (Verdict::Waiting, None));
+        }
+        // Nothing to wait for: no time.
+        let old = graced.judge(&marked("failed", Condition::Stale, Mark::Since(ago(2 * HOUR))), now());
+        assert_eq!((old.verdict, old.deletable_at), (Verdict::Delete, None));
     }
 }

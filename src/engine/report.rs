@@ -44,6 +44,13 @@ pub struct Item {
     /// The control plane's own failure text for the resource, kept as evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// RFC 3339: when a resource held back only by its age or grace becomes deletable, for a later run with the
+    /// same first-seen store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletable_at: Option<String>,
+    /// What re-making it takes, for a deleted or would-delete resource: `restore` reads it from the archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<crate::domain::resource::Definition>,
 }
 
 /// Counts by verdict and outcome.
@@ -663,6 +670,8 @@ mod tests {
             error: None,
             error_class: None,
             failure: None,
+            deletable_at: None,
+            definition: None,
         }
     }
 

@@ -645,6 +645,10 @@ impl Sweeper {
                 error: entry.error,
                 error_class: entry.error_class,
                 failure: entry.resource.failure,
+                deletable_at: entry.judgement.deletable_at.map(crate::domain::clock::rfc3339),
+                definition: entry.resource.definition.filter(|_| {
+                    matches!(entry.outcome, Outcome::Deleted | Outcome::WouldDelete | Outcome::Unconfirmed)
+                }),
             };
             let sweep = &mut sweeps[entry.group];
             sweep.counts.count(&item);

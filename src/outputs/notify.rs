@@ -600,6 +600,8 @@ mod tests {
             error: error.map(str::to_owned),
             error_class: None,
             failure: None,
+            deletable_at: None,
+            definition: None,
         }
     }
 

@@ -182,6 +182,7 @@ impl DmsConnections {
                     mark: Mark::Unmarked,
                     protected_by,
                     may_release: None,
+                    definition: None,
                     failure: connection.last_failure_message().and_then(failure_text),
                     handle: Handle::new(ConnectionHandle { endpoint_arn, replication_instance_arn: instance_arn }),
                 }

@@ -92,6 +92,7 @@ pub fn job(id: &str, status: &str, may_release: Option<&str>) -> Resource {
         mark: Mark::Unmarked,
         protected_by: None,
         may_release: may_release.map(str::to_owned),
+        definition: None,
         failure: None,
         handle: Handle::new(id.to_owned()),
     }

@@ -161,6 +161,7 @@ pub fn integration_resource(
         mark: Mark::Unmarked,
         protected_by: facts.protected.then(|| format!("tag {protect_tag} on the integration")),
         may_release: None,
+        definition: None,
         failure: facts.failure,
         handle: Handle::new(IntegrationHandle { arn }),
     }

@@ -61,6 +61,7 @@ impl ControlPlane for Cheese {
             mark: Mark::Unmarked,
             protected_by: None,
             may_release: None,
+            definition: None,
             failure: None,
             handle: Handle::new(n),
         };

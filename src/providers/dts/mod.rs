@@ -380,6 +380,7 @@ impl DtsJobs {
             mark: Mark::Unmarked,
             protected_by: protected_by.clone(),
             may_release: reverse.map(|_| format!("{job_id}{REVERSE_SUFFIX}")),
+            definition: None,
             failure: job.error_message.as_deref().and_then(failure_text),
             handle: Handle::new(JobHandle {
                 job_id: job_id.to_owned(),
@@ -412,6 +413,7 @@ impl DtsJobs {
                 // The reverse half has no tags of its own: the two-way synchronization's tags protect both halves.
                 protected_by: self.protected_by(reverse.tag_list.as_ref()).or(protected_by),
                 may_release: None,
+                definition: None,
                 failure: reverse.error_message.as_deref().and_then(failure_text),
                 handle: Handle::new(JobHandle {
                     job_id: reverse_id,
