@@ -3,4 +3,5 @@
 
 pub mod accounts;
 pub mod janitor;
+pub mod restore;
 pub mod trigger;

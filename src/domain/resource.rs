@@ -287,6 +287,56 @@ pub struct Definition {
     pub input: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Definition {
+    /// An empty definition re-made by `recreate`.
+    pub fn of(recreate: Option<&str>) -> Definition {
+        Definition { recreate: recreate.map(str::to_owned), input: serde_json::Map::new() }
+    }
+
+    /// With `key` set to `value`, unless it is absent or empty (the create calls take no empty strings).
+    pub fn text(mut self, key: &str, value: Option<&str>) -> Definition {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            self.input.insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
+        }
+        self
+    }
+
+    /// With `key` set to a string map, unless it is absent or empty; sorted, so a definition reads the same twice.
+    pub fn map<'a>(
+        mut self,
+        key: &str,
+        entries: Option<impl IntoIterator<Item = (&'a String, &'a String)>>,
+    ) -> Definition {
+        let map: std::collections::BTreeMap<&String, &String> = entries.into_iter().flatten().collect();
+        if !map.is_empty() {
+            let object = map.into_iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+            self.input.insert(key.to_owned(), serde_json::Value::Object(object));
+        }
+        self
+    }
+
+    /// With `key` set to a tag list (`[{"Key": .., "Value": ..}]`, the create calls' shape), unless it is empty.
+    pub fn tags<'a>(
+        mut self,
+        key: &str,
+        tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+    ) -> Definition {
+        let tags: Vec<serde_json::Value> = tags
+            .into_iter()
+            .filter_map(|(k, v)| k.map(|k| serde_json::json!({"Key": k, "Value": v.unwrap_or_default()})))
+            .collect();
+        if !tags.is_empty() {
+            self.input.insert(key.to_owned(), serde_json::Value::Array(tags));
+        }
+        self
+    }
+
+    /// The text at `key`, if it is one.
+    pub fn get_text(&self, key: &str) -> Option<&str> {
+        self.input.get(key).and_then(serde_json::Value::as_str)
+    }
+}
+
 /// How much of a control plane's failure text a report keeps.
 const FAILURE_TEXT_LIMIT: usize = 500;
 

@@ -7,4 +7,5 @@ pub mod plane;
 pub mod policy;
 pub mod report;
 pub mod request;
+pub mod restore;
 pub mod sweep;

@@ -35,6 +35,23 @@ enum Command {
     /// Sweep once and print the report (exit 0 clean, 1 if a scan, delete or output failed, 2 on invalid settings,
     /// 3 if the first-seen store was unusable, 4 if another run held every scope)
     Sweep(SweepArgs),
+    /// Re-make what an archived report says a run deleted, from the definitions it kept: prints each call (and the
+    /// AWS CLI line) unless --apply (exit 0 when every resource was or would be restored, 1 if any was refused or
+    /// failed, 2 when the report cannot be read)
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The report: a file, or s3://<bucket>/<key> of an archived one
+    #[arg(long, value_name = "FILE_OR_S3_URI")]
+    report: String,
+    /// Only this resource (its id or name as the report lists it); repeat for several
+    #[arg(long = "resource", value_name = "ID")]
+    resources: Vec<String>,
+    /// Make the calls; without it restore only says what it would call
+    #[arg(long)]
+    apply: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -236,8 +253,11 @@ fn output_failed(what: &str, printed: io::Result<()>) -> bool {
 
 /// Runs the CLI; the exit code says whether the run was clean.
 pub async fn run(cli: Cli) -> ExitCode {
+    let args = match cli.command {
+        Command::Sweep(args) => args,
+        Command::Restore(args) => return restore(args).await,
+    };
     let started = SystemTime::now();
-    let Command::Sweep(args) = cli.command;
     let overrides = args.overrides();
     let settings = match Settings::parse(|name| overrides.get(name).cloned().or_else(|| std::env::var(name).ok())) {
         Ok(settings) => settings,
@@ -265,6 +285,37 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     let report_unprinted = output_failed("report", printed);
     exit_code(&report, metrics_unprinted || report_unprinted)
+}
+
+/// `restore`: the report, the credentials' account, then each resource's plan (and, with --apply, its call).
+async fn restore(args: RestoreArgs) -> ExitCode {
+    use crate::app::restore::{caller_account, read_report, restore, RestoreRequest};
+    let request = RestoreRequest { report: args.report, resources: args.resources, apply: args.apply };
+    let config = crate::aws::load_sdk_config().await;
+    let restored = async {
+        let report = read_report(&request, &config).await?;
+        let caller = caller_account(&config).await?;
+        let recreator = crate::providers::recreate::SdkRecreator::new(config.clone());
+        restore(&request, &report, &caller, &recreator).await
+    };
+    let answers = match restored.await {
+        Ok(answers) => answers,
+        Err(error) => {
+            complain(&error.to_string());
+            return ExitCode::from(exit::INVALID_SETTINGS);
+        }
+    };
+    let mut out = io::stdout().lock();
+    let mut printed = Ok(());
+    for answer in &answers {
+        printed = printed.and_then(|()| writeln!(out, "{answer}"));
+    }
+    let unprinted = output_failed("restore's answer", printed.and_then(|()| out.flush()));
+    if unprinted || answers.iter().any(|a| !a.is_success()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Exit statuses a script can act on, most urgent first.

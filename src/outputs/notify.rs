@@ -304,10 +304,16 @@ fn published_cost(text: &str) -> usize {
     text.len().saturating_add(1).saturating_mul(6)
 }
 
+/// How a notification of a deleting run says to undo it: the restore command, then the archived report's URI.
+pub const UNDO: &str = "Undo these deletions: replication-janitor restore --report ";
+
 fn next_steps(report: &Report, archive: Option<&ArchiveRecord>) -> Vec<String> {
     let mut steps = Vec::new();
     if let Some(record) = archive.filter(|r| r.error.is_none()) {
         steps.push(format!("Read the full report: {}", archive_uri(record)));
+        if report.totals.deleted > 0 || report.totals.unconfirmed > 0 {
+            steps.push(format!("{UNDO}{} (prints each call; add --apply to make them)", archive_uri(record)));
+        }
     }
     if report.totals.failed > 0 || report.totals.unconfirmed > 0 {
         steps.push("Look at each failed item's error and each failed scan in the report".to_owned());

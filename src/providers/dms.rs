@@ -8,7 +8,9 @@ use super::aws_sdk::{
 };
 use super::spec::{no_options, ArnShape, Build, Building, EventKind, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource, AWS};
+use crate::domain::resource::{
+    failure_text, Age, Condition, Definition, ErrorClass, Handle, Mark, Provider, Resource, AWS,
+};
 use crate::domain::setting::Setting;
 use crate::engine::calls::{Access, Caller, Lane};
 use async_trait::async_trait;
@@ -21,6 +23,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub const PROVIDER: Provider = Provider::on("dms", &AWS);
+
+/// The call that re-makes a connection (DMS makes one by testing it), as the AWS CLI names it.
+pub const RECREATE: &str = "dms test-connection";
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
@@ -166,6 +171,12 @@ impl DmsConnections {
                     "deleting" => Condition::InProgress,
                     _ => Condition::Healthy { stale: Arc::clone(&healthy) },
                 };
+                // Kept for the resources the policy may delete: `restore` re-makes a connection by testing it.
+                let definition = (condition == Condition::Stale).then(|| {
+                    Definition::of(Some(RECREATE))
+                        .text("ReplicationInstanceArn", Some(&instance_arn))
+                        .text("EndpointArn", Some(&endpoint_arn))
+                });
                 Resource {
                     provider: PROVIDER,
                     region: region.to_owned(),
@@ -182,7 +193,7 @@ impl DmsConnections {
                     mark: Mark::Unmarked,
                     protected_by,
                     may_release: None,
-                    definition: None,
+                    definition,
                     failure: connection.last_failure_message().and_then(failure_text),
                     handle: Handle::new(ConnectionHandle { endpoint_arn, replication_instance_arn: instance_arn }),
                 }

@@ -45,7 +45,7 @@ use super::spec::{ArnShape, Build, Building, ProviderSpec};
 use super::zero_etl::{
     errors_text, owns, IntegrationFacts, IntegrationOptions, Integrations, Profile, ZeroEtlApi, UPPER_CASE,
 };
-use crate::domain::resource::{Provider, AWS};
+use crate::domain::resource::{Definition, Provider, AWS};
 use crate::domain::setting::Setting;
 use aws_sdk_glue::error::SdkError;
 use aws_sdk_glue::operation::delete_integration::{DeleteIntegrationError, DeleteIntegrationOutput};
@@ -58,6 +58,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const PROVIDER: Provider = Provider::on("glue", &AWS);
+
+/// The call that re-makes an integration, as the AWS CLI names it.
+pub const RECREATE: &str = "glue create-integration";
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
@@ -180,6 +183,32 @@ impl ZeroEtlApi for Glue {
             protected: integration.tags().iter().any(|tag| tag.key() == Some(protect_tag)),
             failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
         }
+    }
+
+    fn definition(i: &Integration) -> Definition {
+        let mut definition = Definition::of(Some(RECREATE))
+            .text("IntegrationName", Some(i.integration_name()))
+            .text("SourceArn", Some(i.source_arn()))
+            .text("TargetArn", Some(i.target_arn()))
+            .text("Description", i.description())
+            .text("DataFilter", i.data_filter())
+            .text("KmsKeyId", i.kms_key_id())
+            .map("AdditionalEncryptionContext", i.additional_encryption_context())
+            .tags("Tags", i.tags().iter().map(|t| (t.key(), t.value())));
+        if let Some(config) = i.integration_config() {
+            let shape = Definition::of(None)
+                .text("RefreshInterval", config.refresh_interval())
+                .map("SourceProperties", config.source_properties())
+                .text("TargetNamespace", config.target_namespace());
+            let mut input = shape.input;
+            if let Some(continuous) = config.continuous_sync() {
+                input.insert("ContinuousSync".to_owned(), serde_json::Value::Bool(continuous));
+            }
+            if !input.is_empty() {
+                definition.input.insert("IntegrationConfig".to_owned(), serde_json::Value::Object(input));
+            }
+        }
+        definition
     }
 
     fn delete(

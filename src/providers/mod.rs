@@ -8,6 +8,7 @@ pub mod glue;
 #[cfg(test)]
 pub mod memory;
 pub mod rds;
+pub mod recreate;
 pub mod redshift;
 pub mod registry;
 pub mod spec;

@@ -10,7 +10,7 @@
 use super::aws_sdk::{sdk_clients, DeleteCodes};
 use super::spec::{ArnShape, Build, Building, EventKind, ProviderSpec};
 use super::zero_etl::{errors_text, owns, IntegrationFacts, Integrations, Profile, ZeroEtlApi, LOWER_CASE};
-use crate::domain::resource::{Provider, AWS};
+use crate::domain::resource::{Definition, Provider, AWS};
 use crate::domain::setting::Setting;
 use aws_sdk_rds::error::SdkError;
 use aws_sdk_rds::operation::delete_integration::{DeleteIntegrationError, DeleteIntegrationOutput};
@@ -26,6 +26,9 @@ use std::time::Duration;
 pub use super::zero_etl::IntegrationOptions;
 
 pub const PROVIDER: Provider = Provider::on("rds", &AWS);
+
+/// The call that re-makes an integration, as the AWS CLI names it.
+pub const RECREATE: &str = "rds create-integration";
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
@@ -144,6 +147,18 @@ impl ZeroEtlApi for Rds {
             protected: integration.tags().iter().any(|tag| tag.key() == Some(protect_tag)),
             failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
         }
+    }
+
+    fn definition(i: &Integration) -> Definition {
+        Definition::of(Some(RECREATE))
+            .text("SourceArn", i.source_arn())
+            .text("TargetArn", i.target_arn())
+            .text("IntegrationName", i.integration_name())
+            .text("KMSKeyId", i.kms_key_id())
+            .map("AdditionalEncryptionContext", i.additional_encryption_context())
+            .tags("Tags", i.tags().iter().map(|t| (t.key(), t.value())))
+            .text("DataFilter", i.data_filter())
+            .text("Description", i.description())
     }
 
     fn delete(

@@ -17,7 +17,7 @@ use super::spec::{ArnShape, Build, Building, EventKind, ProviderSpec};
 use super::zero_etl::{
     errors_text, owns, IntegrationFacts, IntegrationOptions, Integrations, Profile, ZeroEtlApi, LOWER_CASE,
 };
-use crate::domain::resource::{Provider, AWS};
+use crate::domain::resource::{Definition, Provider, AWS};
 use crate::domain::setting::Setting;
 use aws_sdk_redshift::error::SdkError;
 use aws_sdk_redshift::operation::delete_integration::{DeleteIntegrationError, DeleteIntegrationOutput};
@@ -30,6 +30,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const PROVIDER: Provider = Provider::on("redshift", &AWS);
+
+/// The call that re-makes an integration, as the AWS CLI names it.
+pub const RECREATE: &str = "redshift create-integration";
 
 pub const SPEC: ProviderSpec = ProviderSpec {
     provider: PROVIDER,
@@ -153,6 +156,17 @@ impl ZeroEtlApi for Redshift {
             protected: integration.tags().iter().any(|tag| tag.key() == Some(protect_tag)),
             failure: errors_text(integration.errors().iter().map(|e| (e.error_code(), e.error_message()))),
         }
+    }
+
+    fn definition(i: &Integration) -> Definition {
+        Definition::of(Some(RECREATE))
+            .text("SourceArn", i.source_arn())
+            .text("TargetArn", i.target_arn())
+            .text("IntegrationName", i.integration_name())
+            .text("KMSKeyId", i.kms_key_id())
+            .map("AdditionalEncryptionContext", i.additional_encryption_context())
+            .tags("TagList", i.tags().iter().map(|t| (t.key(), t.value())))
+            .text("Description", i.description())
     }
 
     fn delete(

@@ -17,7 +17,7 @@ use super::aws_sdk::{
 };
 use super::spec::{Build, BuildError, ProviderOptions};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource};
+use crate::domain::resource::{failure_text, Age, Condition, Definition, ErrorClass, Handle, Mark, Provider, Resource};
 use crate::domain::setting::{invalid, ConfigError, Env};
 use crate::engine::calls::{Access, Caller};
 use async_trait::async_trait;
@@ -226,6 +226,8 @@ pub trait ZeroEtlApi: Send + Sync + 'static {
     fn integrations(page: Self::Page) -> Vec<Self::Integration>;
     fn arn(integration: &Self::Integration) -> &str;
     fn facts<'a>(integration: &'a Self::Integration, protect_tag: &str) -> IntegrationFacts<'a>;
+    /// What the service's CreateIntegration needs to re-make `integration`, in its own member names.
+    fn definition(integration: &Self::Integration) -> Definition;
     fn delete(
         client: &Self::Client,
         identifier: &str,
@@ -261,7 +263,11 @@ impl<A: ZeroEtlApi> Integrations<A> {
     fn resource(&self, region: &str, integration: &A::Integration, healthy: &Arc<str>) -> Resource {
         let facts = A::facts(integration, &self.protect_tag);
         let judged = (self.stale.as_slice(), A::PROFILE.statuses.deleting, healthy);
-        integration_resource(A::PROFILE.provider, region, facts, judged, &self.protect_tag)
+        let mut resource = integration_resource(A::PROFILE.provider, region, facts, judged, &self.protect_tag);
+        if resource.condition == Condition::Stale {
+            resource.definition = Some(A::definition(integration));
+        }
+        resource
     }
 
     /// Every integration of this provider in `region`, or only the one `identifier` names (one that is gone
@@ -470,6 +476,10 @@ mod tests {
                 protected: i.tags.iter().any(|t| t == protect_tag),
                 failure: None,
             }
+        }
+
+        fn definition(i: &Listed) -> Definition {
+            Definition::of(Some("fake create-integration")).text("IntegrationName", Some(&i.name))
         }
 
         fn delete(

@@ -29,7 +29,9 @@ pub use credentials::{Credentials, CredentialsError, CredentialsSource, SecretsM
 
 use super::spec::{Build, BuildError, Building, ProviderOptions, ProviderSpec};
 use super::{ControlPlane, DeleteOutcome, Scan, ScanError};
-use crate::domain::resource::{failure_text, Age, Condition, ErrorClass, Handle, Mark, Provider, Resource, ALIBABA};
+use crate::domain::resource::{
+    failure_text, Age, Condition, Definition, ErrorClass, Handle, Mark, Provider, Resource, ALIBABA,
+};
 use crate::domain::setting::{invalid, ConfigError, Env, Setting};
 use crate::engine::calls::Access;
 use async_trait::async_trait;
@@ -249,12 +251,60 @@ struct WireJob {
     tag_list: Option<Vec<WireTag>>,
     error_message: Option<String>,
     reverse_job: Option<Box<WireJob>>,
+    /// The job as DescribeDtsJobs described it (without its reverse half), kept as a stale job's definition.
+    #[serde(skip)]
+    described: Option<Value>,
+}
+
+/// What a report keeps of a stale DTS job: its description, for people. Nothing can re-make a job from it
+/// (DescribeDtsJobs returns no passwords), so it names no call; any field named like a secret is dropped all the same.
+fn described_definition(described: Option<&Value>) -> Option<Definition> {
+    let Some(Value::Object(fields)) = described.map(without_secrets) else { return None };
+    let mut definition = Definition::of(None);
+    definition.input = fields;
+    definition.input.remove("ReverseJob");
+    Some(definition)
+}
+
+/// `value` without the fields whose names say they hold a secret (passwords, keys, tokens), at any depth.
+fn without_secrets(value: &Value) -> Value {
+    const SECRET_WORDS: [&str; 5] = ["password", "secret", "accesskey", "token", "credential"];
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(name, _)| {
+                    let name = name.to_ascii_lowercase();
+                    !SECRET_WORDS.iter().any(|word| name.contains(word))
+                })
+                .map(|(name, value)| (name.clone(), without_secrets(value)))
+                .collect(),
+        ),
+        Value::Array(values) => Value::Array(values.iter().map(without_secrets).collect()),
+        other => other.clone(),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct WireTag {
     tag_key: Option<String>,
+}
+
+/// The jobs of a `DtsJobList`, each with its description kept (and its reverse half's).
+fn described_jobs(list: &Value) -> Result<Vec<WireJob>, serde_json::Error> {
+    let listed = Vec::<Value>::deserialize(list)?;
+    listed
+        .into_iter()
+        .map(|described| {
+            let mut job = WireJob::deserialize(&described)?;
+            if let (Some(reverse), Some(described)) = (job.reverse_job.as_mut(), described.get("ReverseJob")) {
+                reverse.described = Some(described.clone());
+            }
+            job.described = Some(described);
+            Ok(job)
+        })
+        .collect()
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -330,7 +380,7 @@ impl DtsJobs {
             })?;
             let list = match answer.get("DtsJobList") {
                 None | Some(Value::Null) => Vec::new(),
-                Some(list) => Vec::<WireJob>::deserialize(list).map_err(|e| {
+                Some(list) => described_jobs(list).map_err(|e| {
                     let message = format!("{} jobs: DtsJobList is not a list of jobs: {e}", job_type.as_str());
                     scan_error(message, ErrorClass::Transport)
                 })?,
@@ -368,6 +418,10 @@ impl DtsJobs {
         }
         let reverse = reverse_half(job);
         let status = non_empty(&job.status).unwrap_or_default().to_owned();
+        let kept = |job: &WireJob| {
+            let stale = condition(job_type, non_empty(&job.status).unwrap_or_default()) == Condition::Stale;
+            stale.then(|| described_definition(job.described.as_ref())).flatten()
+        };
         let forward = Resource {
             provider: PROVIDER,
             region: region.to_owned(),
@@ -380,7 +434,7 @@ impl DtsJobs {
             mark: Mark::Unmarked,
             protected_by: protected_by.clone(),
             may_release: reverse.map(|_| format!("{job_id}{REVERSE_SUFFIX}")),
-            definition: None,
+            definition: kept(job),
             failure: job.error_message.as_deref().and_then(failure_text),
             handle: Handle::new(JobHandle {
                 job_id: job_id.to_owned(),
@@ -413,7 +467,7 @@ impl DtsJobs {
                 // The reverse half has no tags of its own: the two-way synchronization's tags protect both halves.
                 protected_by: self.protected_by(reverse.tag_list.as_ref()).or(protected_by),
                 may_release: None,
-                definition: None,
+                definition: kept(reverse),
                 failure: reverse.error_message.as_deref().and_then(failure_text),
                 handle: Handle::new(JobHandle {
                     job_id: reverse_id,
