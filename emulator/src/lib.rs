@@ -64,8 +64,9 @@ pub use clock::{format_iso8601, parse_timestamp};
 pub use faults::{Faults, RateLimit};
 pub use fleet::{
     AccountStatus, Connection, DtsJob, DtsJobType, DtsOnDelete, DtsReverseJob, DtsTag, Fleet, FleetError, Integration,
-    IntegrationError, JoinedMethod, OnDelete, OrgAccount, Organization, StsPolicy, DTS_ACCESS_KEY_ID,
-    DTS_ACCESS_KEY_SECRET, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE, MANAGEMENT_ACCOUNT, PROTECT_TAG,
+    IntegrationConfig, IntegrationError, JoinedMethod, OnDelete, OrgAccount, Organization, StsPolicy,
+    DTS_ACCESS_KEY_ID, DTS_ACCESS_KEY_SECRET, GENERATED_MEMBER_OU, GENERATED_MEMBER_ROLE, MANAGEMENT_ACCOUNT,
+    PROTECT_TAG,
 };
 pub use runtime_api::{Invocation, RuntimeApi, Startup};
 pub use services::{generator_flags, generator_spec, GeneratorFlag};
@@ -166,7 +167,8 @@ impl Emulator {
         self.shared.clock_offset()
     }
 
-    /// The fleet as it is now (deleted resources gone, tested ones `testing`), member accounts included.
+    /// The fleet as it is now (deleted resources gone, created ones there, tested connections `successful`), member
+    /// accounts included.
     pub fn fleet(&self) -> Fleet {
         self.shared.lock().estate.fleet()
     }

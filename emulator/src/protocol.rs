@@ -3,7 +3,7 @@
 //! operation, all in the call log. A service plugs in by implementing [`Protocol`] and registering [`run`] of it
 //! (see `service`); the router only chooses which registration.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::body::Body;
 use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode, Uri};
@@ -41,12 +41,14 @@ pub(crate) trait Protocol {
     fn decode(http: &HttpRequest<'_>) -> (String, Result<Self::Request, Self::Error>);
     /// The resource the call acts on, for the call log.
     fn target(http: &HttpRequest<'_>, request: Option<&Self::Request>) -> Option<String>;
-    /// Runs the operation for `caller` (in its account) in `region`.
+    /// Runs the operation for `caller` (in its account) in `region`; `now` is the emulator's clock (the real time plus
+    /// the clock offset), which stamps what the operation creates.
     fn execute(
         estate: &mut Estate,
         caller: &Caller,
         region: &str,
         request: Self::Request,
+        now: SystemTime,
     ) -> Result<Self::Output, Self::Error>;
     /// The service's answer to an injected fault.
     fn fault(fault: Fault) -> Self::Error;
@@ -74,7 +76,7 @@ pub(crate) fn run<P: Protocol>(shared: &Shared, http: &HttpRequest<'_>) -> Respo
             let request = request?;
             match state.injector.draw(&lane(P::SERVICE, &caller.account, &region), Instant::now()) {
                 Some(fault) => Err(P::fault(fault)),
-                None => P::execute(&mut state.estate, &caller, &region, request),
+                None => P::execute(&mut state.estate, &caller, &region, request, shared.now()),
             }
         });
         state.calls.push(Call {
@@ -164,7 +166,13 @@ mod tests {
         fn target(_http: &HttpRequest<'_>, request: Option<&()>) -> Option<String> {
             request.map(|()| "it".to_owned())
         }
-        fn execute(estate: &mut Estate, caller: &Caller, region: &str, (): ()) -> Result<(), Refused> {
+        fn execute(
+            estate: &mut Estate,
+            caller: &Caller,
+            region: &str,
+            (): (),
+            _now: SystemTime,
+        ) -> Result<(), Refused> {
             let store = estate.resources(caller).map_err(|_| Refused("NoSuchAccount", StatusCode::FORBIDDEN))?;
             store.push(&CONNECTIONS, Connection::new(region, "endpoint", "instance"));
             Ok(())

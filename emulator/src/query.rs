@@ -1,5 +1,5 @@
-//! What the awsQuery services (RDS, Redshift and STS) share: form parameters, list-of-filter decoding, paging
-//! parameters, the common errors, and the XML envelope of answers and errors.
+//! What the awsQuery services (RDS, Redshift and STS) share: form parameters (required ones, lists of filters or
+//! tags, maps), paging parameters, the common errors, and the XML envelope of answers and errors.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +25,11 @@ pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
 /// The common `MissingParameter` error.
 pub(crate) fn missing(name: &str) -> ApiError {
     ApiError::bad_request("MissingParameter", format!("The request must contain the parameter {name}"))
+}
+
+/// The common `InvalidParameterCombination` error: parameters that must not be used together, or one without another.
+pub(crate) fn combination(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("InvalidParameterCombination", message)
 }
 
 /// The `Action` parameter, checked against the actions a service serves.
@@ -94,6 +99,73 @@ pub(crate) fn filters(params: &BTreeMap<String, String>, list: &str) -> Result<V
             None => Err(invalid("Every filter needs a Name")),
         })
         .collect()
+}
+
+/// A required parameter: given and not empty, or MissingParameter.
+pub(crate) fn required(params: &BTreeMap<String, String>, name: &str) -> Result<String, ApiError> {
+    match params.get(name) {
+        Some(value) if !value.is_empty() => Ok(value.clone()),
+        _ => Err(missing(name)),
+    }
+}
+
+/// The members of each element of the list or map `prefix` (`<prefix>.N.<member>`), by N; a parameter
+/// `<prefix>.N` alone, or one whose N is not a number, is invalid. A parameter named just `prefix`, as botocore
+/// sends an empty list, is no element.
+fn elements<'a>(
+    params: &'a BTreeMap<String, String>,
+    prefix: &str,
+) -> Result<BTreeMap<u32, BTreeMap<&'a str, &'a str>>, ApiError> {
+    let dotted = format!("{prefix}.");
+    let mut by_index: BTreeMap<u32, BTreeMap<&str, &str>> = BTreeMap::new();
+    for (key, value) in params {
+        let Some(rest) = key.strip_prefix(&dotted) else {
+            continue;
+        };
+        let (n, member) = rest
+            .split_once('.')
+            .and_then(|(n, member)| Some((n.parse::<u32>().ok()?, member)))
+            .ok_or_else(|| invalid(format!("Invalid parameter {key}")))?;
+        by_index.entry(n).or_default().insert(member, value);
+    }
+    Ok(by_index)
+}
+
+/// A list of tags, `<list>.N.Key` and `<list>.N.Value` (e.g. `list` = `Tags.Tag`), as a map: a tag without a Value
+/// has the empty one. A tag without a Key, a member other than these, or a key given twice is InvalidParameterValue
+/// (assumed: the models document no error for them).
+pub(crate) fn tags(params: &BTreeMap<String, String>, list: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut tags = BTreeMap::new();
+    for (n, members) in elements(params, list)? {
+        if let Some(other) = members.keys().find(|m| !matches!(**m, "Key" | "Value")) {
+            return Err(invalid(format!("Invalid parameter {list}.{n}.{other}")));
+        }
+        let key = members.get("Key").ok_or_else(|| invalid(format!("Tag {n} of {list} has no Key")))?;
+        let value = members.get("Value").copied().unwrap_or_default();
+        if tags.insert((*key).to_owned(), value.to_owned()).is_some() {
+            return Err(invalid(format!("Duplicate tag key: {key}")));
+        }
+    }
+    Ok(tags)
+}
+
+/// A map as awsQuery sends one (not flattened): `<name>.entry.N.key` and `<name>.entry.N.value`. An entry without
+/// both, a member other than these, or a key given twice is InvalidParameterValue.
+pub(crate) fn map(params: &BTreeMap<String, String>, name: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let list = format!("{name}.entry");
+    let mut map = BTreeMap::new();
+    for (n, members) in elements(params, &list)? {
+        if let Some(other) = members.keys().find(|m| !matches!(**m, "key" | "value")) {
+            return Err(invalid(format!("Invalid parameter {list}.{n}.{other}")));
+        }
+        let (Some(key), Some(value)) = (members.get("key"), members.get("value")) else {
+            return Err(invalid(format!("Entry {n} of {name} needs a key and a value")));
+        };
+        if map.insert((*key).to_owned(), (*value).to_owned()).is_some() {
+            return Err(invalid(format!("Duplicate key in {name}: {key}")));
+        }
+    }
+    Ok(map)
 }
 
 /// The common errors for an injected fault.
@@ -168,10 +240,41 @@ mod tests {
     }
 
     #[test]
+    fn tags_are_read_as_botocore_sends_them() {
+        let got = tags(&form("Tags.Tag.2.Key=b&Tags.Tag.1.Key=a&Tags.Tag.1.Value=x%26y&Other.1.Key=c"), "Tags.Tag");
+        assert_eq!(got, Ok([("a".to_owned(), "x&y".to_owned()), ("b".to_owned(), String::new())].into()));
+        assert_eq!(tags(&form("Tags="), "Tags.Tag"), Ok(BTreeMap::new()), "an empty list");
+        assert_eq!(tags(&form(""), "Tags.Tag"), Ok(BTreeMap::new()));
+        for bad in ["Tags.Tag.1.Value=x", "Tags.Tag.x.Key=a", "Tags.Tag.1=a", "Tags.Tag.1.Key=a&Tags.Tag.1.Name=b"] {
+            assert_eq!(tags(&form(bad), "Tags.Tag").unwrap_err().code, "InvalidParameterValue", "{bad}");
+        }
+        let twice = tags(&form("Tags.Tag.1.Key=a&Tags.Tag.2.Key=a"), "Tags.Tag").unwrap_err();
+        assert_eq!(twice.message, "Duplicate tag key: a");
+    }
+
+    #[test]
+    fn maps_are_read_as_entries() {
+        let p = form("C.entry.2.key=b&C.entry.2.value=2&C.entry.1.key=a&C.entry.1.value=1&C=");
+        assert_eq!(map(&p, "C"), Ok([("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())].into()));
+        assert_eq!(map(&form("D.entry.1.key=a"), "C"), Ok(BTreeMap::new()));
+        for bad in ["C.entry.1.key=a", "C.entry.1.value=1", "C.entry.1.key=a&C.entry.1.value=1&C.entry.1.x=2"] {
+            assert_eq!(map(&form(bad), "C").unwrap_err().code, "InvalidParameterValue", "{bad}");
+        }
+    }
+
+    #[test]
+    fn required_parameters_are_given_and_not_empty() {
+        assert_eq!(required(&form("A=x"), "A"), Ok("x".to_owned()));
+        for bad in ["A=", "B=x"] {
+            assert_eq!(required(&form(bad), "A").unwrap_err().code, "MissingParameter", "{bad}");
+        }
+    }
+
+    #[test]
     fn actions_are_checked() {
         let served = ["DescribeIntegrations"];
         assert_eq!(action(&form("Action=DescribeIntegrations"), &served).1, Ok(()));
-        assert_eq!(action(&form("Action=CreateIntegration"), &served).1.unwrap_err().code, "InvalidAction");
+        assert_eq!(action(&form("Action=ModifyIntegration"), &served).1.unwrap_err().code, "InvalidAction");
         assert_eq!(action(&form("Version=1"), &served).1.unwrap_err().code, "MissingAction");
     }
 }

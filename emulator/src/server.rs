@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -105,7 +105,7 @@ async fn front(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             None => next.run(request).await,
         };
     }
-    let date = format_http_date(unix_seconds(SystemTime::now()).saturating_add(shared.clock_offset()));
+    let date = format_http_date(unix_seconds(shared.now()));
     let mut response = next.run(request).await;
     // Always ASCII; were it not, hyper's own Date would be sent instead.
     if let Ok(date) = HeaderValue::from_str(&date) {

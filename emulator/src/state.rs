@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use crate::calls::CallLog;
 use crate::faults::{Faults, Injector};
@@ -50,6 +51,16 @@ impl Shared {
 
     pub(crate) fn set_clock_offset(&self, seconds: i64) {
         self.clock_offset.store(seconds, Ordering::Relaxed);
+    }
+
+    /// The emulator's clock: the real time plus [`Shared::clock_offset`]. Service answers' `Date` header shows it, and
+    /// what a call creates is stamped with it, as a server whose clock is off would stamp it.
+    pub(crate) fn now(&self) -> SystemTime {
+        let now = SystemTime::now();
+        let offset = self.clock_offset();
+        let shift = Duration::from_secs(offset.unsigned_abs());
+        let shifted = if offset >= 0 { now.checked_add(shift) } else { now.checked_sub(shift) };
+        shifted.unwrap_or(now)
     }
 
     /// A fresh, UUID-shaped request id.

@@ -84,6 +84,8 @@ pub(crate) struct Store {
     next_seq: u64,
     /// Request nonces already accepted (DTS's signatures spend one each); kept across replaces.
     pub(crate) nonces: HashSet<String>,
+    /// The last number [`Store::next_id`] gave; kept across replaces.
+    last_id: u64,
 }
 
 impl Store {
@@ -91,6 +93,13 @@ impl Store {
     pub(crate) fn replace(&mut self, fleet: Fleet) {
         self.live = fleet;
         self.seqs.clear();
+    }
+
+    /// A number this store has not given before, for the id of a resource a call creates: counted, so tests see the
+    /// same ids run after run.
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.last_id += 1;
+        self.last_id
     }
 
     /// The resources as they are now.

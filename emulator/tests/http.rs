@@ -119,6 +119,49 @@ async fn rds_speaks_query_xml() {
     assert!(unsigned.body.contains("<Code>MissingAuthenticationToken</Code>"));
 }
 
+#[tokio::test]
+async fn creates_are_stamped_with_the_emulators_clock_and_refuse_gone_arns() {
+    let source = "arn:aws:rds:us-east-1:123456789012:cluster:orders";
+    let fleet =
+        Fleet { gone_arns: ["arn:aws:rds:us-east-1:123456789012:cluster:gone".to_owned()].into(), ..Fleet::default() };
+    let emu = Emulator::start(Fleet::default()).await.unwrap();
+    let put = http(emu.addr(), "PUT", "/_admin/fleet", &[], &serde_json::to_string(&fleet).unwrap()).await;
+    assert_eq!(put.status, 204);
+    emu.set_clock_offset(-86_400);
+    let create = |source: &str| {
+        format!(
+            "Action=CreateIntegration&SourceArn={source}&TargetArn=arn:aws:redshift-serverless:us-east-1:123456789012:\
+             namespace/abc&IntegrationName=orders&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v"
+        )
+    };
+    let reply = rds(emu.addr(), &create(source)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("<CreateIntegrationResult><SourceArn>"), "{}", reply.body);
+    assert!(reply.body.contains("<Status>creating</Status>"), "{}", reply.body);
+    let listed = &emu.fleet().integrations;
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].status.as_str(), listed[0].tags.get("k").map(String::as_str)), ("active", Some("v")));
+    let age = std::time::SystemTime::now().duration_since(listed[0].create_time).unwrap();
+    assert!(age > Duration::from_secs(86_390) && age < Duration::from_secs(86_410), "the emulator's clock: {age:?}");
+    let taken = rds(emu.addr(), &create(source)).await;
+    assert_eq!(taken.status, 400);
+    assert!(taken.body.contains("<Code>IntegrationAlreadyExistsFault</Code>"), "{}", taken.body);
+    let gone =
+        rds(emu.addr(), &create("arn:aws:rds:us-east-1:123456789012:cluster:gone").replace("orders", "other")).await;
+    assert_eq!(gone.status, 404);
+    assert!(gone.body.contains("<Code>DBClusterNotFoundFault</Code>"), "{}", gone.body);
+    let calls = emu.calls();
+    let logged: Vec<_> = calls.iter().map(|c| (c.operation.as_str(), c.target.as_deref(), c.status)).collect();
+    assert_eq!(
+        logged,
+        [
+            ("CreateIntegration", Some("orders"), 200),
+            ("CreateIntegration", Some("orders"), 400),
+            ("CreateIntegration", Some("other"), 404)
+        ]
+    );
+}
+
 /// An awsQuery form post, signed with `auth` if given, sent exactly as `body` says.
 async fn form(addr: SocketAddr, auth: Option<&str>, body: &str) -> Reply {
     let mut headers = vec![FORM];

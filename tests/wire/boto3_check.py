@@ -33,6 +33,9 @@ MEMBER_ROLE = "JanitorMember"
 EXTERNAL_ID = "wire-check-external-id"
 ORG_ID = "o-wirecheck0"
 MEMBER_OU = "ou-root-wirecheck"
+# What the `restore` command tags a re-created resource with.
+RESTORED_TAG = "replication-janitor:restored-from"
+RESTORED_FROM = "reports/2026/05/06/sweep.json"
 
 
 def endpoint_arn(region, name):
@@ -132,6 +135,20 @@ def build_glue_integrations():
         {"region": "eu-west-1", "IntegrationArn": glue_arn("eu-west-1", 1), "IntegrationName": "eu-saas"},
     ]
     return integrations
+
+
+def gone_arns():
+    """Sources, targets, DMS endpoints and replication instances that no longer exist (the fleet's `goneArns`)."""
+    return {
+        "rds_cluster": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:gone-cluster",
+        "rds_db": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:gone-db",
+        "namespace": f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/0f0e0d0c-0000-gone",
+        "table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/gone-table",
+        "connection": f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/gone-connection",
+        "database": f"arn:aws:glue:{REGION}:{ACCOUNT}:database/gone-database",
+        "endpoint": endpoint_arn(REGION, "GONEENDPOINT"),
+        "instance": ri_arn(REGION, "GONEINSTANCE"),
+    }
 
 
 def build_member(account):
@@ -248,7 +265,7 @@ def build_fleet():
     }
     return {"connections": connections, "tags": tags, "integrations": integrations,
             "redshiftIntegrations": build_redshift_integrations(), "glueIntegrations": build_glue_integrations(),
-            **build_accounts()}
+            "goneArns": sorted(gone_arns().values()), **build_accounts()}
 
 
 class Checks:
@@ -699,6 +716,193 @@ def run_checks(url, fleet):
         expect_error(lambda: member_glue.delete_integration(IntegrationIdentifier=glue_arn(REGION, 1000)),
                      "EntityNotFoundException", 400)
 
+    gone = gone_arns()
+    restored_tags = [{"Key": RESTORED_TAG, "Value": RESTORED_FROM}, {"Key": "team", "Value": "data"}]
+
+    def just_now(created):
+        """A timestamp botocore parsed, timezone-aware and within a minute of now (the emulator's clock)."""
+        assert isinstance(created, datetime.datetime) and created.tzinfo is not None, created
+        delta = abs((datetime.datetime.now(datetime.timezone.utc) - created).total_seconds())
+        assert delta < 60, created
+
+    def rds_create_integration_restores_the_deleted_one():
+        # `victim` was deleted above; the restore re-creates it with every field it had, and the restore tag.
+        source, target = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:victim", \
+            f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/victim"
+        fields = dict(KMSKeyId="arn:aws:kms:us-east-1:123456789012:key/k9",
+                      AdditionalEncryptionContext={"dept": "orders", "tier": "gold"},
+                      DataFilter="include: orders.*, exclude: orders.tmp", Description="restored <&> 'victim'")
+        out = rds.create_integration(SourceArn=source, TargetArn=target, IntegrationName="victim", Tags=restored_tags,
+                                     **fields)
+        arn = out["IntegrationArn"]
+        assert arn.startswith(f"arn:aws:rds:{REGION}:{ACCOUNT}:integration:") and arn != integration_arn(REGION, 1004)
+        assert (out["Status"], out["IntegrationName"], out["SourceArn"], out["TargetArn"]) == \
+            ("creating", "victim", source, target), out
+        just_now(out["CreateTime"])
+        listed = rds.describe_integrations(IntegrationIdentifier="victim")["Integrations"]
+        assert len(listed) == 1, listed
+        i = listed[0]
+        assert (i["IntegrationArn"], i["Status"], i["CreateTime"]) == (arn, "active", out["CreateTime"]), i
+        assert sorted(i["Tags"], key=lambda t: t["Key"]) == restored_tags, i["Tags"]
+        assert {k: i[k] for k in fields} == fields, i
+        assert "Errors" not in i, i
+        # Listed like any other: a delete works on it, and a second restore re-creates it again.
+        assert rds.delete_integration(IntegrationIdentifier=arn)["Status"] == "deleting"
+        again = rds.create_integration(SourceArn=source, TargetArn=target, IntegrationName="victim", Tags=[])
+        assert again["IntegrationArn"] != arn and again["Tags"] == [], again
+
+    def rds_create_integration_errors_parse_as_modeled():
+        target = f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/abc"
+        def create(name, source=f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:live", target=target):
+            return lambda: rds.create_integration(SourceArn=source, TargetArn=target, IntegrationName=name)
+        expect_error(create("rich-failed"), "IntegrationAlreadyExistsFault", 400)
+        expect_modeled(create("rich-failed"), rds.exceptions.IntegrationAlreadyExistsFault)
+        expect_error(create("n1", source=gone["rds_cluster"]), "DBClusterNotFoundFault", 404)
+        e = expect_modeled(create("n1", source=gone["rds_cluster"]), rds.exceptions.DBClusterNotFoundFault)
+        assert "gone-cluster" in e.response["Error"]["Message"], e.response
+        # The model's wire code for DBInstanceNotFoundFault is DBInstanceNotFound.
+        expect_error(create("n1", source=gone["rds_db"]), "DBInstanceNotFound", 404)
+        expect_modeled(create("n1", source=gone["rds_db"]), rds.exceptions.DBInstanceNotFoundFault)
+        expect_error(create("n1", target=gone["namespace"]), "InvalidParameterValue", 400)
+        expect_error(lambda: rds.create_integration(SourceArn="arn:aws:rds:us-east-1:1:cluster:x", TargetArn=target,
+                                                    IntegrationName="n1", AdditionalEncryptionContext={"a": "1"}),
+                     "InvalidParameterCombination", 400)
+        assert not rds.describe_integrations(Filters=[{"Name": "integration-identifier", "Values": ["n1"]}])[
+            "Integrations"], "a refused create makes nothing"
+
+    def redshift_create_integration_restores_the_deleted_one():
+        source, target = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/victim", \
+            f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/victim"
+        fields = dict(KMSKeyId="arn:aws:kms:us-east-1:123456789012:key/k8", AdditionalEncryptionContext={"dept": "ddb"},
+                      Description="restored <&> 'ddb-victim'")
+        out = redshift.create_integration(SourceArn=source, TargetArn=target, IntegrationName="ddb-victim",
+                                          TagList=restored_tags, **fields)
+        arn = out["IntegrationArn"]
+        assert arn.startswith(f"arn:aws:redshift:{REGION}:{ACCOUNT}:integration:"), arn
+        assert (out["Status"], out["IntegrationName"], out["SourceArn"], out["TargetArn"]) == \
+            ("creating", "ddb-victim", source, target), out
+        just_now(out["CreateTime"])
+        listed = redshift.describe_integrations(IntegrationArn=arn)["Integrations"]
+        assert len(listed) == 1 and listed[0]["Status"] == "active", listed
+        i = listed[0]
+        assert sorted(i["Tags"], key=lambda t: t["Key"]) == restored_tags, i["Tags"]
+        assert {k: i[k] for k in fields} == fields and i["CreateTime"] == out["CreateTime"], i
+        by_name = redshift.describe_integrations(Filters=[{"Name": "integration-arn", "Values": [arn]}])
+        assert [x["IntegrationName"] for x in by_name["Integrations"]] == ["ddb-victim"], by_name
+
+    def redshift_create_integration_errors_parse_as_modeled():
+        source, target = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/live", \
+            f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/live"
+        def create(name, source=source, target=target):
+            return lambda: redshift.create_integration(SourceArn=source, TargetArn=target, IntegrationName=name)
+        for call, code, status, exception in [
+            (create("rich-ddb"), "IntegrationAlreadyExistsFault", 400,
+             redshift.exceptions.IntegrationAlreadyExistsFault),
+            (create("n1", source=gone["table"]), "IntegrationSourceNotFoundFault", 404,
+             redshift.exceptions.IntegrationSourceNotFoundFault),
+            (create("n1", target=gone["namespace"]), "IntegrationTargetNotFoundFault", 404,
+             redshift.exceptions.IntegrationTargetNotFoundFault),
+        ]:
+            expect_error(call, code, status)
+            expect_modeled(call, exception)
+        listed = redshift.describe_integrations()["Integrations"]
+        assert "n1" not in {i["IntegrationName"] for i in listed}, "a refused create makes nothing"
+
+    def glue_create_integration_restores_the_deleted_one():
+        source, target = f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/victim", \
+            f"arn:aws:glue:{REGION}:{ACCOUNT}:database/victim"
+        fields = dict(Description="restored <&> 'saas-victim'", DataFilter="include: Account.*",
+                      KmsKeyId="arn:aws:kms:us-east-1:123456789012:key/k7",
+                      AdditionalEncryptionContext={"dept": "sales"},
+                      IntegrationConfig={"RefreshInterval": "60", "SourceProperties": {"objects": "Account"},
+                                         "ContinuousSync": True})
+        tags = [{"key": t["Key"], "value": t["Value"]} for t in restored_tags]
+        out = glue.create_integration(SourceArn=source, TargetArn=target, IntegrationName="saas-victim", Tags=tags,
+                                      **fields)
+        arn = out["IntegrationArn"]
+        assert arn.startswith(f"arn:aws:glue:{REGION}:{ACCOUNT}:integration:"), arn
+        assert (out["Status"], out["IntegrationName"], out["SourceArn"], out["TargetArn"]) == \
+            ("CREATING", "saas-victim", source, target), out
+        just_now(out["CreateTime"])
+        assert {k: out[k] for k in fields} == fields, out
+        listed = glue.describe_integrations(IntegrationIdentifier=arn)["Integrations"]
+        assert len(listed) == 1 and listed[0]["Status"] == "ACTIVE", listed
+        i = listed[0]
+        assert sorted(i["Tags"], key=lambda t: t["key"]) == tags, i["Tags"]
+        assert {k: i[k] for k in fields} == fields and i["CreateTime"] == out["CreateTime"], i
+        by_name = glue_pages(Filters=[{"Name": "IntegrationName", "Values": ["saas-victim"]}])
+        assert [x["IntegrationArn"] for p in by_name for x in p["Integrations"]] == [arn], by_name
+
+    def glue_create_integration_errors_parse_as_modeled():
+        source, target = f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/live", \
+            f"arn:aws:glue:{REGION}:{ACCOUNT}:database/live"
+        def create(name, source=source, target=target, **extra):
+            return lambda: glue.create_integration(SourceArn=source, TargetArn=target, IntegrationName=name, **extra)
+        for call, code, exception in [
+            (create("rich-saas"), "IntegrationConflictOperationFault",
+             glue.exceptions.IntegrationConflictOperationFault),
+            (create("n1", source=gone["connection"]), "ResourceNotFoundException",
+             glue.exceptions.ResourceNotFoundException),
+            (create("n1", target=gone["database"]), "ResourceNotFoundException",
+             glue.exceptions.ResourceNotFoundException),
+            (create("n1", AdditionalEncryptionContext={"a": "1"}), "ValidationException",
+             glue.exceptions.ValidationException),
+        ]:
+            expect_error(call, code, 400)
+            e = expect_modeled(call, exception)
+            assert e.response["Message"], e.response
+        listed = glue_pages(Filters=[{"Name": "IntegrationName", "Values": ["n1"]}])
+        assert not listed[0]["Integrations"], "a refused create makes nothing"
+
+    def glue_create_integration_in_a_member_account():
+        member = MEMBERS[7]
+        member_glue = client("glue", credentials=assume(member)["Credentials"])
+        out = member_glue.create_integration(SourceArn=f"arn:aws:glue:{REGION}:{member}:connection/c",
+                                             TargetArn=f"arn:aws:glue:{REGION}:{member}:database/d",
+                                             IntegrationName="member-restored")
+        assert out["IntegrationArn"].startswith(f"arn:aws:glue:{REGION}:{member}:integration:"), out
+        listed = [i["IntegrationName"] for i in member_glue.describe_integrations()["Integrations"]]
+        assert sorted(listed) == sorted([f"member-saas-{member}", "member-restored"]), listed
+        mine = {i["IntegrationName"] for p in glue_pages() for i in p["Integrations"]}
+        assert "member-restored" not in mine, "created in the member's account, not the management account's"
+
+    def test_connection_restores_the_deleted_connection():
+        # VICTIM's connection was deleted above; the restore tests the pair again, which re-creates it.
+        args = dict(ReplicationInstanceArn=ri_arn(REGION, "SPECIALRI"), EndpointArn=endpoint_arn(REGION, "VICTIM"))
+        out = dms.test_connection(**args)["Connection"]
+        assert (out["Status"], out["EndpointArn"], out["ReplicationInstanceArn"]) == \
+            ("testing", args["EndpointArn"], args["ReplicationInstanceArn"]), out
+        assert (out["EndpointIdentifier"], out["ReplicationInstanceIdentifier"]) == ("VICTIM", "SPECIALRI"), out
+        listed = dms.describe_connections(Filters=[{"Name": "endpoint-arn", "Values": [args["EndpointArn"]]}])
+        assert [c["Status"] for c in listed["Connections"]] == ["successful"], listed
+        assert "LastFailureMessage" not in listed["Connections"][0], listed
+        again = dms.test_connection(**args)["Connection"]
+        assert again["Status"] == "testing", again
+        assert len(dms.describe_connections(Filters=[{"Name": "endpoint-arn", "Values": [args["EndpointArn"]]}])[
+            "Connections"]) == 1, "a re-test keeps one connection"
+
+    def test_connection_errors_parse_as_modeled():
+        def test(endpoint, instance):
+            return lambda: dms.test_connection(ReplicationInstanceArn=instance, EndpointArn=endpoint)
+        for call in [test(gone["endpoint"], ri_arn(REGION, "SPECIALRI")),
+                     test(endpoint_arn(REGION, "NEW"), gone["instance"])]:
+            expect_error(call, "ResourceNotFoundFault", 400)
+            e = expect_modeled(call, dms.exceptions.ResourceNotFoundFault)
+            assert "not found" in e.response["Error"]["Message"], e.response
+        listed = dms.describe_connections(Filters=[{"Name": "endpoint-arn", "Values": [gone["endpoint"],
+                                                                                       endpoint_arn(REGION, "NEW")]}])
+        assert listed["Connections"] == [], "a refused test makes nothing"
+
+    def creates_are_in_the_call_log():
+        with urllib.request.urlopen(f"{url}/_admin/calls") as r:
+            calls = json.load(r)
+        created = [(c["service"], c["target"], c["status"], c["error"]) for c in calls
+                   if c["operation"] == "CreateIntegration" and c["status"] == 200 and c["account"] == ACCOUNT]
+        assert created == [("rds", "victim", 200, None), ("rds", "victim", 200, None),
+                           ("redshift", "ddb-victim", 200, None), ("glue", "saas-victim", 200, None)], created
+        refused = {(c["service"], c["error"]) for c in calls if c["operation"] == "CreateIntegration" and c["error"]}
+        assert ("rds", "DBInstanceNotFound") in refused and ("glue", "ResourceNotFoundException") in refused, refused
+
     def sts_assume_role_issues_member_credentials():
         before = datetime.datetime.now(datetime.timezone.utc)
         out = assume(MEMBERS[0], DurationSeconds=900)
@@ -892,6 +1096,26 @@ def run_checks(url, fleet):
          glue_server_errors_and_unsigned_calls),
         ("Glue with a member's credentials lists and deletes the member's integrations only",
          glue_member_credentials_see_the_members_integrations),
+        ("RDS CreateIntegration restores a deleted integration (creating), listed active with its tags and fields",
+         rds_create_integration_restores_the_deleted_one),
+        ("RDS CreateIntegration errors: IntegrationAlreadyExistsFault 400, DBClusterNotFoundFault / DBInstanceNotFound "
+         "404 for a gone source, InvalidParameterValue for a gone target; modeled",
+         rds_create_integration_errors_parse_as_modeled),
+        ("Redshift CreateIntegration restores a deleted integration (creating), listed active with its tags and fields",
+         redshift_create_integration_restores_the_deleted_one),
+        ("Redshift CreateIntegration errors: IntegrationAlreadyExistsFault 400, IntegrationSourceNotFoundFault / "
+         "IntegrationTargetNotFoundFault 404; modeled", redshift_create_integration_errors_parse_as_modeled),
+        ("Glue CreateIntegration restores a deleted integration (CREATING), listed ACTIVE with its tags, fields and "
+         "IntegrationConfig", glue_create_integration_restores_the_deleted_one),
+        ("Glue CreateIntegration errors: IntegrationConflictOperationFault, ResourceNotFoundException, "
+         "ValidationException; modeled", glue_create_integration_errors_parse_as_modeled),
+        ("Glue CreateIntegration with a member's credentials creates in the member's account",
+         glue_create_integration_in_a_member_account),
+        ("TestConnection re-creates a deleted connection (testing), then listed successful, once",
+         test_connection_restores_the_deleted_connection),
+        ("TestConnection of a gone endpoint or replication instance -> ResourceNotFoundFault; modeled",
+         test_connection_errors_parse_as_modeled),
+        ("Admin call log records the creates, by name", creates_are_in_the_call_log),
         ("STS AssumeRole: ASIA key, token, Expiration (DurationSeconds, default 3600), AssumedRoleUser; "
          "GetCallerIdentity of both accounts", sts_assume_role_issues_member_credentials),
         ("Assumed credentials list and delete the member's resources, not the management account's",

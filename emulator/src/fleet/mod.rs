@@ -73,6 +73,14 @@ pub struct Fleet {
     /// member's own `memberAccounts`, `sts`, `organization` and DTS fields must be empty.
     #[serde(rename = "memberAccounts", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub member_accounts: BTreeMap<String, Fleet>,
+    /// ARNs of resources that no longer exist, though what is listed (or an archived report) may still name them: the
+    /// sources and targets of zero-ETL integrations, DMS endpoints and replication instances. A create that names one
+    /// answers the service's not-found error (RDS CreateIntegration: DBClusterNotFoundFault, or DBInstanceNotFound for
+    /// a `:db:` source, and InvalidParameterValue for a target; Redshift: IntegrationSourceNotFoundFault or
+    /// IntegrationTargetNotFoundFault; Glue: ResourceNotFoundException; DMS TestConnection: ResourceNotFoundFault).
+    /// Any other ARN is taken to exist. Each account has its own: a member's are in its fleet.
+    #[serde(rename = "goneArns", default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub gone_arns: BTreeSet<String>,
     /// Which member account roles STS AssumeRole lets a caller assume.
     #[serde(default, skip_serializing_if = "StsPolicy::is_open")]
     pub sts: StsPolicy,
@@ -140,8 +148,26 @@ pub struct Integration {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_filter: Option<String>,
+    /// Glue's only (its API's IntegrationConfig); not served by RDS or Redshift, whose APIs have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_config: Option<IntegrationConfig>,
     #[serde(rename = "onDelete", default, skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<OnDelete>,
+}
+
+/// A Glue integration's configuration settings, the members of Glue's `IntegrationConfig` (each optional). In a fleet
+/// file as on the wire; members the emulator does not know are ignored, as they would be on the wire.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IntegrationConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_interval: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub source_properties: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous_sync: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_namespace: Option<String>,
 }
 
 /// One entry of an integration's `Errors`.
@@ -530,6 +556,7 @@ impl Integration {
             additional_encryption_context: BTreeMap::new(),
             description: None,
             data_filter: None,
+            integration_config: None,
             on_delete: None,
         }
     }
@@ -896,6 +923,34 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(dts(&fleet), dts(&back));
+    }
+
+    #[test]
+    fn gone_arns_and_integration_configs_load_and_round_trip() {
+        let fleet = Fleet::from_json(
+            r#"{"goneArns":["arn:aws:rds:us-east-1:123456789012:cluster:orders"],
+                "glueIntegrations":[{"IntegrationArn":"arn:aws:glue:us-east-1:123456789012:integration:0a1b2c3d-0000-4000-b000-00000000beef",
+                  "IntegrationConfig":{"RefreshInterval":"60","ContinuousSync":false,"SourceProperties":{"a":"1"}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(fleet.gone_arns.iter().collect::<Vec<_>>(), ["arn:aws:rds:us-east-1:123456789012:cluster:orders"]);
+        let config = fleet.glue_integrations[0].integration_config.clone().unwrap();
+        assert_eq!(
+            config,
+            IntegrationConfig {
+                refresh_interval: Some("60".to_owned()),
+                source_properties: [("a".to_owned(), "1".to_owned())].into(),
+                continuous_sync: Some(false),
+                target_namespace: None,
+            }
+        );
+        let json = serde_json::to_string(&fleet).unwrap();
+        assert!(json.contains(r#""goneArns":["arn:aws:rds:us-east-1:123456789012:cluster:orders"]"#), "{json}");
+        assert_eq!(Fleet::from_json(&json).unwrap().gone_arns, fleet.gone_arns);
+        let plain = serde_json::to_string(&Fleet::default()).unwrap();
+        assert!(!plain.contains("goneArns") && !plain.contains("IntegrationConfig"), "skipped when empty: {plain}");
+        assert!(Fleet::from_json("{}").unwrap().gone_arns.is_empty(), "older fleet files still load");
+        assert!(Fleet::from_json(r#"{"goneArns":"arn:x"}"#).is_err(), "a list");
     }
 
     #[test]

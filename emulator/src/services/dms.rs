@@ -1,5 +1,13 @@
 //! AWS DMS over awsJson1_1: DescribeConnections, DeleteConnection, TestConnection,
 //! ListTagsForResource.
+//!
+//! TestConnection, per botocore's model `dms/2016-01-01`: ReplicationInstanceArn and EndpointArn are required; the
+//! answer is `{"Connection": …}` in status `testing`; its errors include ResourceNotFoundFault and
+//! InvalidResourceStateFault. It (re)creates the connection of the pair, as DMS does, so the `restore` of a deleted
+//! connection is a test of it: an endpoint or replication instance that is gone (the fleet's `goneArns`) answers
+//! ResourceNotFoundFault, and a connection being deleted InvalidResourceStateFault. DMS runs the test in the
+//! background; the emulator has no endpoint to reach, so the test succeeds at once: the connection is then listed
+//! `successful`, without a LastFailureMessage.
 
 use std::time::SystemTime;
 
@@ -140,6 +148,10 @@ fn not_found(pair: &Pair) -> ApiError {
     )
 }
 
+fn resource_not_found(message: String) -> ApiError {
+    ApiError::bad_request("ResourceNotFoundFault", message)
+}
+
 fn invalid_state(status: &str) -> ApiError {
     ApiError::bad_request(
         "InvalidResourceStateFault",
@@ -236,6 +248,13 @@ fn delete(store: &mut Store, region: &str, pair: &Pair) -> Result<Value, ApiErro
 }
 
 fn test(store: &mut Store, region: &str, pair: Pair) -> Result<Value, ApiError> {
+    let gone = &store.fleet().gone_arns;
+    if gone.contains(&pair.endpoint_arn) {
+        return Err(resource_not_found(format!("Endpoint {} not found", pair.endpoint_arn)));
+    }
+    if gone.contains(&pair.replication_instance_arn) {
+        return Err(resource_not_found(format!("Replication instance {} not found", pair.replication_instance_arn)));
+    }
     let it = |c: &Connection| is(&pair, region, c);
     if store.find_mut(&CONNECTIONS, it).is_none() {
         store.push(&CONNECTIONS, Connection::new(region, &pair.endpoint_arn, &pair.replication_instance_arn));
@@ -245,7 +264,11 @@ fn test(store: &mut Store, region: &str, pair: Pair) -> Result<Value, ApiError> 
         return Err(invalid_state(&connection.status));
     }
     connection.status = "testing".to_owned();
-    Ok(json!({ "Connection": WireConnection::from(&*connection) }))
+    let answer = json!({ "Connection": WireConnection::from(&*connection) });
+    // The test completes at once (see the module's documentation).
+    connection.status = "successful".to_owned();
+    connection.last_failure_message = None;
+    Ok(answer)
 }
 
 fn tag_list(store: &Store, arns: &[String]) -> Value {
@@ -318,7 +341,13 @@ impl Protocol for Dms {
         }
     }
 
-    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<Value, ApiError> {
+    fn execute(
+        estate: &mut Estate,
+        caller: &Caller,
+        region: &str,
+        request: Request,
+        _now: SystemTime,
+    ) -> Result<Value, ApiError> {
         execute(estate.resources(caller).map_err(identity::json_error)?, region, request)
     }
 
@@ -436,15 +465,71 @@ mod tests {
         assert_eq!(missing.code, "InvalidParameterValueException");
     }
 
+    const EP: &str = "arn:aws:dms:us-east-1:123456789012:endpoint:E";
+    const RI: &str = "arn:aws:dms:us-east-1:123456789012:rep:R";
+
+    fn test_body() -> String {
+        format!(r#"{{"ReplicationInstanceArn":"{RI}","EndpointArn":"{EP}"}}"#)
+    }
+
     #[test]
-    fn test_connection_creates_or_marks_testing() {
+    fn test_connection_creates_the_connection_which_is_then_listed_successful() {
         let mut s = store(Fleet::default());
-        let body = r#"{"EndpointArn":"arn:aws:dms:us-east-1:1:endpoint:E","ReplicationInstanceArn":"arn:aws:dms:us-east-1:1:rep:R"}"#;
-        let out = run(&mut s, "TestConnection", body).unwrap();
-        assert_eq!(out["Connection"]["Status"], "testing");
-        assert_eq!(s.fleet().connections.len(), 1);
-        run(&mut s, "TestConnection", body).unwrap();
-        assert_eq!(s.fleet().connections.len(), 1);
+        let out = run(&mut s, "TestConnection", &test_body()).unwrap();
+        assert_eq!(
+            out["Connection"],
+            json!({ "ReplicationInstanceArn": RI, "EndpointArn": EP, "Status": "testing", "EndpointIdentifier": "E",
+                    "ReplicationInstanceIdentifier": "R" })
+        );
+        let listed = run(&mut s, "DescribeConnections", "{}").unwrap();
+        let mut expected = out["Connection"].clone();
+        expected["Status"] = json!("successful");
+        assert_eq!(listed["Connections"], json!([expected]));
+        run(&mut s, "DeleteConnection", &test_body()).unwrap();
+        assert!(s.fleet().connections.is_empty(), "what is created can be deleted at once");
+    }
+
+    #[test]
+    fn test_connection_retests_an_existing_connection() {
+        let mut failed = Connection::new("us-east-1", EP, RI);
+        failed.last_failure_message = Some("timeout".to_owned());
+        failed.endpoint_identifier = Some("src-pg".to_owned());
+        let mut s = store(Fleet { connections: vec![failed], ..Fleet::default() });
+        let out = run(&mut s, "TestConnection", &test_body()).unwrap();
+        assert_eq!(
+            (&out["Connection"]["Status"], &out["Connection"]["EndpointIdentifier"]),
+            (&json!("testing"), &json!("src-pg"))
+        );
+        let connections = &s.fleet().connections;
+        assert_eq!(connections.len(), 1, "the pair's connection, re-tested");
+        assert_eq!(
+            (connections[0].status.as_str(), connections[0].last_failure_message.as_deref()),
+            ("successful", None)
+        );
+        let mut deleting = Connection::new("us-east-1", EP, RI);
+        deleting.status = "deleting".to_owned();
+        let mut s = store(Fleet { connections: vec![deleting], ..Fleet::default() });
+        assert_eq!(run(&mut s, "TestConnection", &test_body()).unwrap_err().code, "InvalidResourceStateFault");
+    }
+
+    #[test]
+    fn test_connection_refuses_a_gone_endpoint_or_instance_and_missing_parameters() {
+        for (gone, message) in
+            [(EP, format!("Endpoint {EP} not found")), (RI, format!("Replication instance {RI} not found"))]
+        {
+            let mut s = store(Fleet { gone_arns: [gone.to_owned()].into(), ..Fleet::default() });
+            let err = run(&mut s, "TestConnection", &test_body()).unwrap_err();
+            assert_eq!(
+                (err.code, err.status, err.message),
+                ("ResourceNotFoundFault", StatusCode::BAD_REQUEST, message)
+            );
+            assert!(s.fleet().connections.is_empty());
+        }
+        let mut s = store(Fleet::default());
+        for body in [format!(r#"{{"EndpointArn":"{EP}"}}"#), format!(r#"{{"ReplicationInstanceArn":"{RI}"}}"#)] {
+            assert_eq!(run(&mut s, "TestConnection", &body).unwrap_err().code, "InvalidParameterValueException");
+        }
+        assert!(s.fleet().connections.is_empty());
     }
 
     #[test]

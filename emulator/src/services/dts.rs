@@ -7,6 +7,7 @@
 //! on HTTP 200 with the status in `HttpStatusCode`.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::{header::CONTENT_TYPE, HeaderMap, StatusCode};
@@ -571,7 +572,13 @@ impl Protocol for Dts {
     }
 
     /// Each request names its own region (`Region`, or the optional `RegionId` of a delete).
-    fn execute(estate: &mut Estate, _caller: &Caller, _region: &str, request: Request) -> Result<Value, Failure> {
+    fn execute(
+        estate: &mut Estate,
+        _caller: &Caller,
+        _region: &str,
+        request: Request,
+        _now: SystemTime,
+    ) -> Result<Value, Failure> {
         execute(estate.management(), request)
     }
 

@@ -1,5 +1,6 @@
-//! AWS Glue over awsJson1_1 (`X-Amz-Target: AWSGlue.<Operation>`, signing name `glue`): DescribeIntegrations and
-//! DeleteIntegration, for the zero-ETL integrations Glue itself manages (e.g. from SaaS applications).
+//! AWS Glue over awsJson1_1 (`X-Amz-Target: AWSGlue.<Operation>`, signing name `glue`): DescribeIntegrations,
+//! DeleteIntegration and CreateIntegration, for the zero-ETL integrations Glue itself manages (e.g. from SaaS
+//! applications).
 //!
 //! Verified in botocore's model `glue/2017-03-31` (service-2.json): the target prefix `AWSGlue`; the inputs
 //! (DescribeIntegrations: IntegrationIdentifier, Marker and Filters' values of 1 to 128 characters, MaxRecords an
@@ -23,7 +24,24 @@
 //! constraint (and an unknown filter name, a Marker not of ours) answers ValidationException; a filter's values are
 //! alternatives, compared exactly, and every filter must hold; deleting an integration being created, modified or
 //! deleted is refused with InvalidIntegrationStateFault, as RDS refuses it.
+//!
+//! CreateIntegration, verified in the same model: IntegrationName (String128), SourceArn and TargetArn (String512) are
+//! required; Description (at most 1000), DataFilter and KmsKeyId (String2048), AdditionalEncryptionContext (a map,
+//! "only if KMSKeyId is provided"), Tags (a list of `{key, value}`, Glue's Tag shape, key 1 to 128 characters, value
+//! at most 256) and IntegrationConfig (RefreshInterval, SourceProperties, ContinuousSync, TargetNamespace) are
+//! optional; the answer, CreateIntegrationResponse, is the Integration's members at top level, IntegrationConfig
+//! included (as DescribeIntegrations' Integration has it, and DeleteIntegrationResponse does not). Its errors include
+//! ValidationException, ResourceNotFoundException, IntegrationConflictOperationFault and EntityNotFoundException, and
+//! no "already exists" error. Assumed: a name an integration of the account and region has answers
+//! IntegrationConflictOperationFault (the model's "the requested operation conflicts with another operation"); a gone
+//! source or target (the fleet's `goneArns`) answers ResourceNotFoundException, which the model lists for
+//! CreateIntegration and the operations naming a source or target resource (the *IntegrationResourceProperty ones)
+//! but not for Describe or Delete, whose missing integration is EntityNotFoundException; encryption context without
+//! a KmsKeyId, a tag key given twice, or a tag without a key answers ValidationException; IntegrationConfig is kept as
+//! given, unchecked, and a tag without a value has the empty one; the answer says `CREATING` and the integration is
+//! then listed `ACTIVE`, as Glue's becomes once made, so that what is created can be listed, and deleted, at once.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use axum::http::StatusCode;
@@ -37,19 +55,28 @@ use crate::clock::epoch_seconds;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::fleet::{
-    glue_integration_region, integration_arns, integrations_in_account, Fleet, FleetError, Integration, OnDelete,
-    GLUE_STATUSES,
+    glue_integration_region, integration_arns, integrations_in_account, Fleet, FleetError, Integration,
+    IntegrationConfig, OnDelete, GLUE_STATUSES,
 };
 use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::service::{Count, FleetPart, Generated, Members, Route, Service};
+use crate::services::creation::{self, NewIntegration, Refusal, Site};
 use crate::store::{Collection, Estate, Store};
 
 /// The `X-Amz-Target` prefix of Glue's operations.
 const TARGET_PREFIX: &str = "AWSGlue";
-/// The model's String128: IntegrationIdentifier, Marker, a filter's Name and values.
+/// The model's String128: IntegrationIdentifier, IntegrationName, Marker, a filter's Name and values, a tag's key.
 const MAX_STRING: usize = 128;
+/// The model's String512: a source's or target's ARN.
+const MAX_ARN: usize = 512;
+/// The model's String2048: DataFilter, KmsKeyId.
+const MAX_LONG_STRING: usize = 2048;
+/// The model's IntegrationDescription (which may be empty).
+const MAX_DESCRIPTION: usize = 1000;
+/// The model's TagValue (which may be empty).
+const MAX_TAG_VALUE: usize = 256;
 
 /// Glue's registration.
 pub(crate) const SERVICE: Service = Service::of::<Glue>(
@@ -104,6 +131,7 @@ pub(crate) struct Glue;
 pub(crate) enum Request {
     Describe { identifier: Option<String>, filters: Vec<Filter>, size: usize, after: Option<u64> },
     Delete(String),
+    Create(Box<NewIntegration>),
 }
 
 #[derive(Deserialize)]
@@ -128,6 +156,29 @@ struct FilterInput {
 #[serde(rename_all = "PascalCase")]
 struct DeleteInput {
     integration_identifier: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateInput {
+    integration_name: Option<String>,
+    source_arn: Option<String>,
+    target_arn: Option<String>,
+    description: Option<String>,
+    data_filter: Option<String>,
+    kms_key_id: Option<String>,
+    #[serde(default)]
+    additional_encryption_context: BTreeMap<String, String>,
+    #[serde(default)]
+    tags: Vec<TagInput>,
+    integration_config: Option<IntegrationConfig>,
+}
+
+/// Glue's Tag shape, whose members are lower case.
+#[derive(Deserialize)]
+struct TagInput {
+    key: Option<String>,
+    value: Option<String>,
 }
 
 /// What a DescribeIntegrations filter compares.
@@ -171,15 +222,47 @@ fn validation(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("ValidationException", message)
 }
 
-/// Checks a String128 value as the model constrains it (`member` as the error names it).
-fn check128(value: &str, member: &str) -> Result<(), ApiError> {
-    if value.is_empty() || value.chars().count() > MAX_STRING {
+/// Checks a value's length as the model constrains it (`member` as the error names it).
+fn check_length(value: &str, member: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let length = value.chars().count();
+    if length < min || length > max {
+        let constraint = if min == 0 {
+            format!("Member must have length less than or equal to {max}")
+        } else {
+            format!("Member must have length between {min} and {max}")
+        };
         return Err(validation(format!(
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must \
-             have length between 1 and {MAX_STRING}"
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
         )));
     }
     Ok(())
+}
+
+/// Checks a String128 value as the model constrains it (`member` as the error names it).
+fn check128(value: &str, member: &str) -> Result<(), ApiError> {
+    check_length(value, member, 1, MAX_STRING)
+}
+
+/// A required member that is not given.
+fn null(member: &str) -> ApiError {
+    validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+/// A required member, checked to be `min..=max` characters long.
+fn required(value: Option<String>, member: &str, min: usize, max: usize) -> Result<String, ApiError> {
+    let value = value.ok_or_else(|| null(member))?;
+    check_length(&value, member, min, max)?;
+    Ok(value)
+}
+
+/// An optional member, checked to be `min..=max` characters long if given.
+fn optional(value: Option<String>, member: &str, min: usize, max: usize) -> Result<Option<String>, ApiError> {
+    if let Some(v) = &value {
+        check_length(v, member, min, max)?;
+    }
+    Ok(value)
 }
 
 /// An optional String128 member, checked if given.
@@ -246,16 +329,44 @@ fn filter(input: FilterInput) -> Result<Filter, ApiError> {
 
 fn delete(body: &[u8]) -> Result<Request, ApiError> {
     let input: DeleteInput = parse(body)?;
-    string128(input.integration_identifier, "integrationIdentifier")?.map(Request::Delete).ok_or_else(|| {
-        validation(
-            "1 validation error detected: Value null at 'integrationIdentifier' failed to satisfy constraint: Member \
-             must not be null",
-        )
-    })
+    string128(input.integration_identifier, "integrationIdentifier")?
+        .map(Request::Delete)
+        .ok_or_else(|| null("integrationIdentifier"))
 }
 
-/// The Integration's members (and DeleteIntegration's answer), with derived defaults filled in; IntegrationConfig,
-/// optional, is not served.
+fn create(body: &[u8]) -> Result<Request, ApiError> {
+    let input: CreateInput = parse(body)?;
+    let name = required(input.integration_name, "integrationName", 1, MAX_STRING)?;
+    let source_arn = required(input.source_arn, "sourceArn", 1, MAX_ARN)?;
+    let target_arn = required(input.target_arn, "targetArn", 1, MAX_ARN)?;
+    let description = optional(input.description, "description", 0, MAX_DESCRIPTION)?;
+    let data_filter = optional(input.data_filter, "dataFilter", 1, MAX_LONG_STRING)?;
+    let kms_key_id = optional(input.kms_key_id, "kmsKeyId", 1, MAX_LONG_STRING)?;
+    if kms_key_id.is_none() && !input.additional_encryption_context.is_empty() {
+        return Err(validation("AdditionalEncryptionContext can only be provided if KmsKeyId is provided"));
+    }
+    let mut tags = BTreeMap::new();
+    for tag in input.tags {
+        let key = required(tag.key, "tags.member.key", 1, MAX_STRING)?;
+        let value = optional(tag.value, "tags.member.value", 0, MAX_TAG_VALUE)?.unwrap_or_default();
+        if tags.insert(key.clone(), value).is_some() {
+            return Err(validation(format!("Duplicate tag key: {key}")));
+        }
+    }
+    Ok(Request::Create(Box::new(NewIntegration {
+        name,
+        source_arn,
+        target_arn,
+        kms_key_id,
+        additional_encryption_context: input.additional_encryption_context,
+        tags,
+        description,
+        data_filter,
+        integration_config: input.integration_config,
+    })))
+}
+
+/// DeleteIntegration's answer: the Integration's members but IntegrationConfig, with derived defaults filled in.
 fn wire_integration(i: &Integration) -> Value {
     let mut out = Map::new();
     out.insert("SourceArn".into(), json!(i.source_arn()));
@@ -293,6 +404,17 @@ fn wire_integration(i: &Integration) -> Value {
     Value::Object(out)
 }
 
+/// The Integration as DescribeIntegrations lists it and CreateIntegration answers it: [`wire_integration`] and its
+/// IntegrationConfig, if it has one.
+fn wire_integration_and_config(i: &Integration) -> Value {
+    let mut out = wire_integration(i);
+    let config = i.integration_config.as_ref().and_then(|c| serde_json::to_value(c).ok());
+    if let (Some(config), Some(members)) = (config, out.as_object_mut()) {
+        members.insert("IntegrationConfig".into(), config);
+    }
+    out
+}
+
 fn execute_describe(
     store: &mut Store,
     region: &str,
@@ -313,7 +435,7 @@ fn execute_describe(
                 && identifier.is_none_or(|arn| i.integration_arn == arn)
                 && filters.iter().all(|f| f.matches(i))
         })
-        .map(|(seq, i)| (seq, wire_integration(i)));
+        .map(|(seq, i)| (seq, wire_integration_and_config(i)));
     let (page, marker) = paging::page(matching, after, size);
     let mut out = json!({ "Integrations": page });
     if let Some(marker) = marker {
@@ -357,12 +479,45 @@ fn execute_delete(store: &mut Store, region: &str, arn: &str) -> Result<Value, A
     Ok(wire_integration(&deleting))
 }
 
-fn execute(store: &mut Store, region: &str, request: Request) -> Result<Value, ApiError> {
+fn execute_create(
+    store: &mut Store,
+    account: &str,
+    region: &str,
+    new: NewIntegration,
+    now: SystemTime,
+) -> Result<Value, ApiError> {
+    let (name, source, target) = (new.name.clone(), new.source_arn.clone(), new.target_arn.clone());
+    let site = Site { integrations: &INTEGRATIONS, service: "glue", account, region };
+    let mut created = creation::create(store, &site, new, "ACTIVE", now).map_err(|refusal| match refusal {
+        Refusal::NameTaken => ApiError::bad_request(
+            "IntegrationConflictOperationFault",
+            format!("An integration named {name} already exists."),
+        ),
+        Refusal::SourceGone => {
+            ApiError::bad_request("ResourceNotFoundException", format!("The source {source} could not be found."))
+        }
+        Refusal::TargetGone => {
+            ApiError::bad_request("ResourceNotFoundException", format!("The target {target} could not be found."))
+        }
+    })?;
+    // The answer shows it being made; it is listed made (see the module's documentation).
+    created.status = "CREATING".to_owned();
+    Ok(wire_integration_and_config(&created))
+}
+
+fn execute(
+    store: &mut Store,
+    account: &str,
+    region: &str,
+    request: Request,
+    now: SystemTime,
+) -> Result<Value, ApiError> {
     match request {
         Request::Describe { identifier, filters, size, after } => {
             execute_describe(store, region, identifier.as_deref(), &filters, size, after)
         }
         Request::Delete(arn) => execute_delete(store, region, &arn),
+        Request::Create(new) => execute_create(store, account, region, *new, now),
     }
 }
 
@@ -389,6 +544,7 @@ impl Protocol for Glue {
         let request = match operation {
             "DescribeIntegrations" => describe(http.body),
             "DeleteIntegration" => delete(http.body),
+            "CreateIntegration" => create(http.body),
             other => Err(awsjson::unknown_operation(other)),
         };
         (operation.to_owned(), request)
@@ -398,11 +554,19 @@ impl Protocol for Glue {
         match request? {
             Request::Describe { identifier, .. } => identifier.clone(),
             Request::Delete(arn) => Some(arn.clone()),
+            Request::Create(new) => Some(new.name.clone()),
         }
     }
 
-    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<Value, ApiError> {
-        execute(estate.resources(caller).map_err(identity::json_error)?, region, request)
+    fn execute(
+        estate: &mut Estate,
+        caller: &Caller,
+        region: &str,
+        request: Request,
+        now: SystemTime,
+    ) -> Result<Value, ApiError> {
+        let store = estate.resources(caller).map_err(identity::json_error)?;
+        execute(store, &caller.account, region, request, now)
     }
 
     fn fault(f: Fault) -> ApiError {
@@ -446,7 +610,16 @@ mod tests {
         headers.insert("x-amz-target", format!("{TARGET_PREFIX}.{op}").parse().unwrap());
         let uri = Uri::from_static("/");
         let (_, request) = Glue::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
-        execute(store, REGION, request?)
+        execute(store, ACCOUNT, REGION, request?, SystemTime::now())
+    }
+
+    const ACCOUNT: &str = "123456789012";
+    const SOURCE: &str = "arn:aws:glue:us-east-1:123456789012:connection/salesforce";
+    const TARGET: &str = "arn:aws:glue:us-east-1:123456789012:database/crm";
+
+    /// A CreateIntegration body of the required members and `more` (JSON members, each followed by a comma).
+    fn create_body(name: &str, more: &str) -> String {
+        format!(r#"{{{more}"IntegrationName":"{name}","SourceArn":"{SOURCE}","TargetArn":"{TARGET}"}}"#)
     }
 
     fn arns(out: &Value) -> Vec<String> {
@@ -510,7 +683,7 @@ mod tests {
         let body = format!(r#"{{"IntegrationIdentifier":"{missing}"}}"#);
         let err = run(&mut s, "DescribeIntegrations", &body).unwrap_err();
         assert_eq!((err.code, err.status), ("EntityNotFoundException", StatusCode::BAD_REQUEST));
-        assert_eq!(run(&mut s, "CreateIntegration", "{}").unwrap_err().code, "UnknownOperationException");
+        assert_eq!(run(&mut s, "ModifyIntegration", "{}").unwrap_err().code, "UnknownOperationException");
     }
 
     #[test]
@@ -646,5 +819,110 @@ mod tests {
             ..Fleet::default()
         });
         assert!(arns(&run(&mut s, "DescribeIntegrations", "{}").unwrap()).is_empty());
+    }
+    #[test]
+    fn create_answers_creating_and_lists_every_field_given() {
+        let mut s = store(vec![]);
+        let more = r#""Description":"restored <&>","DataFilter":"include: Account.*","KmsKeyId":"k3",
+            "AdditionalEncryptionContext":{"dept":"sales"},
+            "Tags":[{"key":"replication-janitor:restored-from","value":"reports/r.json"},{"key":"bare"}],
+            "IntegrationConfig":{"RefreshInterval":"60","SourceProperties":{"a":"1"},"ContinuousSync":true},"#;
+        let before = epoch_seconds(SystemTime::now());
+        let out = run(&mut s, "CreateIntegration", &create_body("crm-restored", more)).unwrap();
+        let arn = out["IntegrationArn"].as_str().unwrap().to_owned();
+        assert_eq!(glue_integration_region(&arn), Some(REGION), "{arn}");
+        assert!(arn.starts_with("arn:aws:glue:us-east-1:123456789012:integration:"), "{arn}");
+        assert_eq!(out["Status"], "CREATING");
+        assert!(out["CreateTime"].as_f64().is_some_and(|t| t >= before.floor()), "{out}");
+        let listed = run(&mut s, "DescribeIntegrations", &format!(r#"{{"IntegrationIdentifier":"{arn}"}}"#)).unwrap();
+        let i = &listed["Integrations"][0];
+        assert_eq!(i["Status"], "ACTIVE");
+        let mut expected = out.clone();
+        expected["Status"] = json!("ACTIVE");
+        assert_eq!(i, &expected, "listed with every member the answer has");
+        assert_eq!(
+            (&i["IntegrationName"], &i["SourceArn"], &i["TargetArn"]),
+            (&json!("crm-restored"), &json!(SOURCE), &json!(TARGET))
+        );
+        assert_eq!(
+            i["Tags"],
+            json!([{ "key": "bare", "value": "" }, { "key": "replication-janitor:restored-from", "value": "reports/r.json" }])
+        );
+        assert_eq!(
+            (&i["Description"], &i["DataFilter"], &i["KmsKeyId"]),
+            (&json!("restored <&>"), &json!("include: Account.*"), &json!("k3"))
+        );
+        assert_eq!(i["AdditionalEncryptionContext"], json!({ "dept": "sales" }));
+        assert_eq!(
+            i["IntegrationConfig"],
+            json!({ "RefreshInterval": "60", "SourceProperties": { "a": "1" }, "ContinuousSync": true })
+        );
+        let deleted = run(&mut s, "DeleteIntegration", &format!(r#"{{"IntegrationIdentifier":"{arn}"}}"#)).unwrap();
+        assert!(deleted.get("IntegrationConfig").is_none(), "DeleteIntegrationResponse has none");
+        assert!(s.fleet().glue_integrations.is_empty(), "what is created can be deleted at once");
+        let plain = run(&mut s, "CreateIntegration", &create_body("crm-restored", "")).unwrap();
+        assert_eq!((plain["Tags"].clone(), plain.get("IntegrationConfig")), (json!([]), None));
+        assert_ne!(plain["IntegrationArn"], json!(arn), "a new one gets a new ARN");
+    }
+
+    #[test]
+    fn create_refuses_a_taken_name_in_the_region_only() {
+        let mut taken = with_status(1, "FAILED");
+        taken.integration_name = Some("crm".to_owned());
+        let mut s = store(vec![taken]);
+        let err = run(&mut s, "CreateIntegration", &create_body("crm", "")).unwrap_err();
+        assert_eq!((err.code, err.status), ("IntegrationConflictOperationFault", StatusCode::BAD_REQUEST));
+        let mut elsewhere = Integration::glue("eu-west-1", 2);
+        elsewhere.integration_name = Some("elsewhere".to_owned());
+        s.replace(Fleet { glue_integrations: vec![elsewhere], ..Fleet::default() });
+        run(&mut s, "CreateIntegration", &create_body("elsewhere", "")).unwrap();
+        assert_eq!(s.fleet().glue_integrations.len(), 2);
+    }
+
+    #[test]
+    fn create_refuses_a_gone_source_or_target() {
+        for gone in [SOURCE, TARGET] {
+            let mut s = Store::default();
+            s.replace(Fleet { gone_arns: [gone.to_owned()].into(), ..Fleet::default() });
+            let err = run(&mut s, "CreateIntegration", &create_body("crm", "")).unwrap_err();
+            assert_eq!((err.code, err.status), ("ResourceNotFoundException", StatusCode::BAD_REQUEST));
+            assert!(err.message.contains(gone), "{}", err.message);
+            assert!(s.fleet().glue_integrations.is_empty());
+        }
+    }
+
+    #[test]
+    fn create_validates_its_input() {
+        let mut s = store(vec![]);
+        for (body, member) in [
+            (format!(r#"{{"SourceArn":"{SOURCE}","TargetArn":"{TARGET}"}}"#), "integrationName"),
+            (format!(r#"{{"IntegrationName":"a","TargetArn":"{TARGET}"}}"#), "sourceArn"),
+            (format!(r#"{{"IntegrationName":"a","SourceArn":"{SOURCE}"}}"#), "targetArn"),
+        ] {
+            let err = run(&mut s, "CreateIntegration", &body).unwrap_err();
+            assert_eq!(err.code, "ValidationException", "{body}");
+            assert_eq!(
+                err.message,
+                format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null")
+            );
+        }
+        let long = "x".repeat(129);
+        for more in [
+            format!(r#""Description":"{}","#, "d".repeat(1001)),
+            r#""DataFilter":"","#.to_owned(),
+            r#""AdditionalEncryptionContext":{"a":"1"},"#.to_owned(),
+            r#""Tags":[{"value":"v"}],"#.to_owned(),
+            format!(r#""Tags":[{{"key":"{long}"}}],"#),
+            r#""Tags":[{"key":"a"},{"key":"a","value":"b"}],"#.to_owned(),
+        ] {
+            let err = run(&mut s, "CreateIntegration", &create_body("a", &more)).unwrap_err();
+            assert_eq!(err.code, "ValidationException", "{more}");
+        }
+        assert_eq!(run(&mut s, "CreateIntegration", &create_body(&long, "")).unwrap_err().code, "ValidationException");
+        let typed =
+            run(&mut s, "CreateIntegration", &create_body("a", r#""IntegrationConfig":{"ContinuousSync":"yes"},"#));
+        assert_eq!(typed.unwrap_err().code, "SerializationException");
+        assert!(s.fleet().glue_integrations.is_empty());
+        run(&mut s, "CreateIntegration", &create_body("a", r#""Description":"","#)).unwrap();
     }
 }

@@ -3,6 +3,7 @@
 //! line in the list: routing (`server`), fleet checks, member accounts' copies and the generator's counts
 //! (`fleet_parts`) all follow from the list.
 
+mod creation;
 mod dms;
 mod dts;
 mod fleet_parts;

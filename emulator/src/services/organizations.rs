@@ -203,7 +203,13 @@ impl Protocol for Organizations {
         request?.parent_id.clone()
     }
 
-    fn execute(estate: &mut Estate, caller: &Caller, _region: &str, request: Request) -> Result<Value, Failure> {
+    fn execute(
+        estate: &mut Estate,
+        caller: &Caller,
+        _region: &str,
+        request: Request,
+        _now: SystemTime,
+    ) -> Result<Value, Failure> {
         list(estate, caller, request)
     }
 

@@ -1,4 +1,17 @@
-//! AWS RDS over awsQuery: DescribeIntegrations and DeleteIntegration.
+//! AWS RDS over awsQuery: DescribeIntegrations, DeleteIntegration and CreateIntegration.
+//!
+//! CreateIntegration, per botocore's model `rds/2014-10-31`: SourceArn, TargetArn and IntegrationName are required
+//! (MissingParameter, the common error, when one is not given); KMSKeyId, AdditionalEncryptionContext (a map,
+//! `AdditionalEncryptionContext.entry.N.key`/`.value`, which "you can only include if you specify the KMSKeyId", so
+//! without one InvalidParameterCombination, the common error), Tags (`Tags.Tag.N.Key`/`.Value`), DataFilter and
+//! Description are optional; the answer's `CreateIntegrationResult` is the Integration itself. Its errors are the
+//! model's: IntegrationAlreadyExistsFault (400) for a name an integration of the account and region has,
+//! DBClusterNotFoundFault (404) for a gone source (the fleet's `goneArns`) and, for a gone `:db:` source, the
+//! instance's DBInstanceNotFoundFault, whose wire code is `DBInstanceNotFound` (404). Assumed: a gone target answers the
+//! common InvalidParameterValue, as none of the operation's modeled errors is about the target; a gone source that is
+//! neither a cluster nor an instance answers DBClusterNotFoundFault; the name and ARN patterns are not checked. The
+//! answer says `creating`, as RDS's does; the integration is then listed `active`, as RDS's becomes once it is made,
+//! so that what is created can be listed, and deleted, at once.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -10,12 +23,15 @@ use crate::auth;
 use crate::clock::format_iso8601;
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::fleet::{generated_rds_integrations, integration_arns, integrations_in_account, Integration, OnDelete};
+use crate::fleet::{
+    generated_rds_integrations, integration_arns, integrations_in_account, last_segment, Integration, OnDelete,
+};
 use crate::identity::{self, Caller};
 use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query::{self, invalid};
 use crate::service::{no_checks, Count, FleetPart, Generated, Members, Route, Service};
+use crate::services::creation::{self, NewIntegration, Refusal, Site};
 use crate::store::{Collection, Estate, Store};
 use crate::xml::Xml;
 
@@ -56,6 +72,7 @@ pub(crate) enum Request {
         after: Option<u64>,
     },
     Delete(String),
+    Create(Box<NewIntegration>),
 }
 
 fn not_found(identifier: &str) -> ApiError {
@@ -86,6 +103,25 @@ fn delete(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
         Some(id) if !id.is_empty() => Ok(Request::Delete(id.clone())),
         _ => Err(query::missing("IntegrationIdentifier")),
     }
+}
+
+fn create(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
+    let kms_key_id = params.get("KMSKeyId").cloned();
+    let additional_encryption_context = query::map(params, "AdditionalEncryptionContext")?;
+    if kms_key_id.is_none() && !additional_encryption_context.is_empty() {
+        return Err(query::combination("AdditionalEncryptionContext can only be given with KMSKeyId"));
+    }
+    Ok(Request::Create(Box::new(NewIntegration {
+        source_arn: query::required(params, "SourceArn")?,
+        target_arn: query::required(params, "TargetArn")?,
+        name: query::required(params, "IntegrationName")?,
+        kms_key_id,
+        additional_encryption_context,
+        tags: query::tags(params, "Tags.Tag")?,
+        data_filter: params.get("DataFilter").cloned(),
+        description: params.get("Description").cloned(),
+        integration_config: None,
+    })))
 }
 
 /// The Integration's members, in model order, with derived defaults filled in.
@@ -191,12 +227,51 @@ fn execute_delete(store: &mut Store, region: &str, identifier: &str) -> Result<S
     Ok(x.into_string())
 }
 
-fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
+fn execute_create(
+    store: &mut Store,
+    account: &str,
+    region: &str,
+    new: NewIntegration,
+    now: SystemTime,
+) -> Result<String, ApiError> {
+    let (name, source, target) = (new.name.clone(), new.source_arn.clone(), new.target_arn.clone());
+    let site = Site { integrations: &INTEGRATIONS, service: "rds", account, region };
+    let mut created = creation::create(store, &site, new, "active", now).map_err(|refusal| match refusal {
+        Refusal::NameTaken => {
+            ApiError::bad_request("IntegrationAlreadyExistsFault", format!("Integration {name} already exists."))
+        }
+        Refusal::SourceGone if source.contains(":db:") => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "DBInstanceNotFound",
+            format!("DBInstance {} not found.", last_segment(&source)),
+        ),
+        Refusal::SourceGone => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "DBClusterNotFoundFault",
+            format!("DBCluster {} not found.", last_segment(&source)),
+        ),
+        Refusal::TargetGone => invalid(format!("The target {target} of the integration doesn't exist.")),
+    })?;
+    // The answer shows it being made; it is listed made (see the module's documentation).
+    created.status = "creating".to_owned();
+    let mut x = Xml::default();
+    write_integration(&mut x, &created);
+    Ok(x.into_string())
+}
+
+fn execute(
+    store: &mut Store,
+    account: &str,
+    region: &str,
+    request: Request,
+    now: SystemTime,
+) -> Result<String, ApiError> {
     match request {
         Request::Describe { identifier, filters, size, after } => {
             execute_describe(store, region, identifier.as_deref(), &filters, size, after)
         }
         Request::Delete(identifier) => execute_delete(store, region, &identifier),
+        Request::Create(new) => execute_create(store, account, region, *new, now),
     }
 }
 
@@ -216,9 +291,11 @@ impl Protocol for Rds {
 
     fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
         let params = query::params(http.body);
-        let (action, served) = query::action(&params, &["DescribeIntegrations", "DeleteIntegration"]);
+        let (action, served) =
+            query::action(&params, &["DescribeIntegrations", "DeleteIntegration", "CreateIntegration"]);
         let request = served.and_then(|()| match action.as_str() {
             "DescribeIntegrations" => describe(&params),
+            "CreateIntegration" => create(&params),
             _ => delete(&params),
         });
         (action, request)
@@ -228,11 +305,19 @@ impl Protocol for Rds {
         match request? {
             Request::Describe { identifier, .. } => identifier.clone(),
             Request::Delete(id) => Some(id.clone()),
+            Request::Create(new) => Some(new.name.clone()),
         }
     }
 
-    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<String, ApiError> {
-        execute(estate.resources(caller).map_err(identity::query_error)?, region, request)
+    fn execute(
+        estate: &mut Estate,
+        caller: &Caller,
+        region: &str,
+        request: Request,
+        now: SystemTime,
+    ) -> Result<String, ApiError> {
+        let store = estate.resources(caller).map_err(identity::query_error)?;
+        execute(store, &caller.account, region, request, now)
     }
 
     fn fault(fault: Fault) -> ApiError {
@@ -263,9 +348,33 @@ mod tests {
     }
 
     fn run(store: &mut Store, body: &str) -> Result<String, ApiError> {
+        run_at(store, body, SystemTime::now())
+    }
+
+    fn run_at(store: &mut Store, body: &str, now: SystemTime) -> Result<String, ApiError> {
         let (uri, headers) = (Uri::from_static("/"), HeaderMap::new());
         let (_, request) = Rds::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
-        execute(store, "us-east-1", request?)
+        execute(store, ACCOUNT, "us-east-1", request?, now)
+    }
+
+    const ACCOUNT: &str = "123456789012";
+    const SOURCE: &str = "arn:aws:rds:us-east-1:123456789012:cluster:orders";
+    const TARGET: &str = "arn:aws:redshift-serverless:us-east-1:123456789012:namespace/abc";
+
+    /// A CreateIntegration form of the required parameters, `name` and `more` (already encoded).
+    fn create_body(name: &str, more: &str) -> String {
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        format!(
+            "Action=CreateIntegration&Version=2014-10-31&SourceArn={}&TargetArn={}&IntegrationName={name}{more}",
+            encode(SOURCE),
+            encode(TARGET)
+        )
+    }
+
+    /// The text of the first `<name>` element of `xml`.
+    fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+        let (_, rest) = xml.split_once(&format!("<{name}>"))?;
+        rest.split_once(&format!("</{name}>")).map(|(text, _)| text)
     }
 
     #[test]
@@ -281,7 +390,7 @@ mod tests {
             ),
             ("Action=DescribeIntegrations&IntegrationIdentifier=nope", "IntegrationNotFoundFault"),
             ("Action=DeleteIntegration", "MissingParameter"),
-            ("Action=CreateIntegration", "InvalidAction"),
+            ("Action=ModifyIntegration", "InvalidAction"),
             ("Version=2014-10-31", "MissingAction"),
         ] {
             assert_eq!(run(&mut s, body).unwrap_err().code, code, "{body}");
@@ -347,5 +456,96 @@ mod tests {
         assert!(out.contains("<Status>deleting</Status>"));
         assert!(s.fleet().integrations.is_empty());
         assert_eq!(err(&mut s).code, "IntegrationNotFoundFault");
+    }
+    #[test]
+    fn create_answers_creating_and_lists_every_field_given() {
+        let mut s = store(Fleet::default());
+        let now = crate::clock::parse_timestamp("2026-05-06T07:08:09.123Z", SystemTime::now()).unwrap();
+        let more = "&KMSKeyId=arn%3Aaws%3Akms%3Aus-east-1%3A123456789012%3Akey%2Fk1\
+                    &AdditionalEncryptionContext.entry.1.key=dept&AdditionalEncryptionContext.entry.1.value=orders\
+                    &Tags.Tag.1.Key=replication-janitor%3Arestored-from&Tags.Tag.1.Value=reports%2F2026.json\
+                    &Tags.Tag.2.Key=team&Tags.Tag.2.Value=data&DataFilter=include%3A+orders.%2A\
+                    &Description=restored+%3C%26%3E";
+        let out = run_at(&mut s, &create_body("orders-restored", more), now).unwrap();
+        assert!(out.starts_with(&format!("<SourceArn>{SOURCE}</SourceArn><TargetArn>{TARGET}</TargetArn>")), "{out}");
+        assert_eq!(element(&out, "Status"), Some("creating"));
+        assert_eq!(element(&out, "CreateTime"), Some("2026-05-06T07:08:09.123Z"), "the emulator's clock");
+        let arn = element(&out, "IntegrationArn").unwrap().to_owned();
+        assert!(arn.starts_with("arn:aws:rds:us-east-1:123456789012:integration:"), "{arn}");
+        let listed = run(&mut s, &format!("Action=DescribeIntegrations&IntegrationIdentifier={arn}")).unwrap();
+        assert_eq!(element(&listed, "Status"), Some("active"));
+        for expected in [
+            "<IntegrationName>orders-restored</IntegrationName>",
+            "<KMSKeyId>arn:aws:kms:us-east-1:123456789012:key/k1</KMSKeyId>",
+            "<AdditionalEncryptionContext><entry><key>dept</key><value>orders</value></entry></AdditionalEncryptionContext>",
+            "<Tags><Tag><Key>replication-janitor:restored-from</Key><Value>reports/2026.json</Value></Tag>\
+             <Tag><Key>team</Key><Value>data</Value></Tag></Tags>",
+            "<DataFilter>include: orders.*</DataFilter>",
+            "<Description>restored &lt;&amp;&gt;</Description>",
+            "<CreateTime>2026-05-06T07:08:09.123Z</CreateTime>",
+        ] {
+            assert!(listed.contains(expected), "{expected} in {listed}");
+        }
+        assert!(!listed.contains("<Errors>"), "{listed}");
+        run(&mut s, &format!("Action=DeleteIntegration&IntegrationIdentifier={arn}")).unwrap();
+        assert!(s.fleet().integrations.is_empty(), "what is created can be deleted at once");
+        let again = run(&mut s, &create_body("orders-restored", "&Tags=")).unwrap();
+        assert_ne!(element(&again, "IntegrationArn"), Some(arn.as_str()), "a new one gets a new ARN");
+        assert!(again.contains("<Tags></Tags>"), "{again}");
+    }
+
+    #[test]
+    fn create_refuses_a_taken_name_in_the_region_only() {
+        let mut existing = Integration::new("us-east-1", "arn:aws:rds:us-east-1:123456789012:integration:abc");
+        existing.integration_name = Some("orders".to_owned());
+        let mut elsewhere = existing.clone();
+        elsewhere.region = "eu-west-1".to_owned();
+        elsewhere.integration_name = Some("elsewhere".to_owned());
+        let mut s = store(Fleet { integrations: vec![existing, elsewhere], ..Fleet::default() });
+        let err = run(&mut s, &create_body("orders", "")).unwrap_err();
+        assert_eq!((err.code, err.status), ("IntegrationAlreadyExistsFault", StatusCode::BAD_REQUEST));
+        assert_eq!(err.message, "Integration orders already exists.");
+        run(&mut s, &create_body("elsewhere", "")).unwrap();
+        assert_eq!(s.fleet().integrations.len(), 3);
+    }
+
+    #[test]
+    fn create_refuses_a_gone_source_or_target() {
+        let instance = "arn:aws:rds:us-east-1:123456789012:db:orders-db";
+        let gone = [SOURCE.to_owned(), TARGET.to_owned(), instance.to_owned()].into();
+        let mut s = store(Fleet { gone_arns: gone, ..Fleet::default() });
+        let cluster = run(&mut s, &create_body("a", "")).unwrap_err();
+        assert_eq!((cluster.code, cluster.status), ("DBClusterNotFoundFault", StatusCode::NOT_FOUND));
+        assert_eq!(cluster.message, "DBCluster orders not found.");
+        let body = create_body("a", "").replace("cluster%3Aorders", "db%3Aorders-db");
+        let db = run(&mut s, &body).unwrap_err();
+        assert_eq!((db.code, db.status), ("DBInstanceNotFound", StatusCode::NOT_FOUND), "the model's wire code");
+        assert_eq!(db.message, "DBInstance orders-db not found.");
+        let body = create_body("a", "").replace("cluster%3Aorders", "cluster%3Alive");
+        let target = run(&mut s, &body).unwrap_err();
+        assert_eq!((target.code, target.status), ("InvalidParameterValue", StatusCode::BAD_REQUEST));
+        assert!(target.message.contains(TARGET), "{}", target.message);
+        assert!(s.fleet().integrations.is_empty());
+    }
+
+    #[test]
+    fn create_validates_its_parameters() {
+        let mut s = store(Fleet::default());
+        for (name, dropped) in
+            [("SourceArn", "SourceArn="), ("TargetArn", "TargetArn="), ("IntegrationName", "IntegrationName=")]
+        {
+            let body = create_body("a", "").replace(dropped, "Other=");
+            let err = run(&mut s, &body).unwrap_err();
+            assert_eq!(
+                (err.code, err.message),
+                ("MissingParameter", format!("The request must contain the parameter {name}"))
+            );
+        }
+        let err = run(&mut s, &create_body("", "")).unwrap_err();
+        assert_eq!(err.code, "MissingParameter", "an empty name is none");
+        let context = "&AdditionalEncryptionContext.entry.1.key=a&AdditionalEncryptionContext.entry.1.value=1";
+        assert_eq!(run(&mut s, &create_body("a", context)).unwrap_err().code, "InvalidParameterCombination");
+        assert_eq!(run(&mut s, &create_body("a", "&Tags.Tag.1.Value=v")).unwrap_err().code, "InvalidParameterValue");
+        assert!(s.fleet().integrations.is_empty());
     }
 }

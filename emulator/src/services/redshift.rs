@@ -1,5 +1,5 @@
-//! Amazon Redshift over awsQuery (version 2012-12-01): DescribeIntegrations and DeleteIntegration, for the
-//! zero-ETL integrations Redshift itself manages (e.g. from DynamoDB sources).
+//! Amazon Redshift over awsQuery (version 2012-12-01): DescribeIntegrations, DeleteIntegration and CreateIntegration,
+//! for the zero-ETL integrations Redshift itself manages (e.g. from DynamoDB sources).
 //!
 //! Documented (the botocore model `redshift/2012-12-01` and the API reference): the parameters; the filter names
 //! `integration-arn`, `source-arn`, `source-types` and `status` (list `Filters.DescribeIntegrationsFilter.N`);
@@ -10,6 +10,16 @@
 //! values are the source ARN's service (`dynamodb`, `s3`), compared without case (the values are not documented);
 //! the values of one filter are alternatives and every filter must hold; a delete of an integration being created,
 //! modified or deleted is refused with IntegrationConflictStateFault, as RDS refuses it.
+//!
+//! CreateIntegration, per the same model: SourceArn, TargetArn and IntegrationName are required (MissingParameter, the
+//! common error, when one is not given); KMSKeyId, TagList (`TagList.Tag.N.Key`/`.Value`), AdditionalEncryptionContext
+//! (`AdditionalEncryptionContext.entry.N.key`/`.value`, only with a KMSKeyId, else the common
+//! InvalidParameterCombination) and Description are optional; the answer's `CreateIntegrationResult` is the
+//! Integration. Documented errors: IntegrationAlreadyExistsFault (400) for a name an integration of the account and
+//! region has, IntegrationSourceNotFoundFault and IntegrationTargetNotFoundFault (404) for a source or target that is
+//! gone (the fleet's `goneArns`). Assumed: the name and ARN patterns are not checked (any source or target not gone
+//! exists); the answer says `creating` and the integration is then listed `active`, as Redshift's becomes once made,
+//! so that what is created can be listed, and deleted, at once.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -29,6 +39,7 @@ use crate::paging;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::query::{self, invalid};
 use crate::service::{Count, FleetPart, Generated, Members, Route, Service};
+use crate::services::creation::{self, NewIntegration, Refusal, Site};
 use crate::store::{Collection, Estate, Store};
 use crate::xml::Xml;
 
@@ -88,6 +99,7 @@ pub(crate) struct Redshift;
 pub(crate) enum Request {
     Describe { arn: Option<String>, filters: Vec<Filter>, size: usize, after: Option<u64> },
     Delete(String),
+    Create(Box<NewIntegration>),
 }
 
 /// What a DescribeIntegrations filter compares.
@@ -163,6 +175,25 @@ fn describe(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
 
 fn delete(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
     arn_parameter(params)?.map(Request::Delete).ok_or_else(|| query::missing("IntegrationArn"))
+}
+
+fn create(params: &BTreeMap<String, String>) -> Result<Request, ApiError> {
+    let kms_key_id = params.get("KMSKeyId").cloned();
+    let additional_encryption_context = query::map(params, "AdditionalEncryptionContext")?;
+    if kms_key_id.is_none() && !additional_encryption_context.is_empty() {
+        return Err(query::combination("AdditionalEncryptionContext can only be given with KMSKeyId"));
+    }
+    Ok(Request::Create(Box::new(NewIntegration {
+        source_arn: query::required(params, "SourceArn")?,
+        target_arn: query::required(params, "TargetArn")?,
+        name: query::required(params, "IntegrationName")?,
+        kms_key_id,
+        additional_encryption_context,
+        tags: query::tags(params, "TagList.Tag")?,
+        description: params.get("Description").cloned(),
+        data_filter: None,
+        integration_config: None,
+    })))
 }
 
 /// The Integration's members, in model order, with derived defaults filled in.
@@ -277,12 +308,51 @@ fn execute_delete(store: &mut Store, region: &str, arn: &str) -> Result<String, 
     Ok(x.into_string())
 }
 
-fn execute(store: &mut Store, region: &str, request: Request) -> Result<String, ApiError> {
+fn execute_create(
+    store: &mut Store,
+    account: &str,
+    region: &str,
+    new: NewIntegration,
+    now: SystemTime,
+) -> Result<String, ApiError> {
+    let (name, source, target) = (new.name.clone(), new.source_arn.clone(), new.target_arn.clone());
+    let site = Site { integrations: &INTEGRATIONS, service: "redshift", account, region };
+    let mut created = creation::create(store, &site, new, "active", now).map_err(|refusal| match refusal {
+        Refusal::NameTaken => ApiError::bad_request(
+            "IntegrationAlreadyExistsFault",
+            format!("An integration named {name} already exists."),
+        ),
+        Refusal::SourceGone => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "IntegrationSourceNotFoundFault",
+            format!("The integration source {source} can't be found."),
+        ),
+        Refusal::TargetGone => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "IntegrationTargetNotFoundFault",
+            format!("The integration target {target} can't be found."),
+        ),
+    })?;
+    // The answer shows it being made; it is listed made (see the module's documentation).
+    created.status = "creating".to_owned();
+    let mut x = Xml::default();
+    write_integration(&mut x, &created);
+    Ok(x.into_string())
+}
+
+fn execute(
+    store: &mut Store,
+    account: &str,
+    region: &str,
+    request: Request,
+    now: SystemTime,
+) -> Result<String, ApiError> {
     match request {
         Request::Describe { arn, filters, size, after } => {
             execute_describe(store, region, arn.as_deref(), &filters, size, after)
         }
         Request::Delete(arn) => execute_delete(store, region, &arn),
+        Request::Create(new) => execute_create(store, account, region, *new, now),
     }
 }
 
@@ -302,9 +372,11 @@ impl Protocol for Redshift {
 
     fn decode(http: &HttpRequest<'_>) -> (String, Result<Request, ApiError>) {
         let params = query::params(http.body);
-        let (action, served) = query::action(&params, &["DescribeIntegrations", "DeleteIntegration"]);
+        let (action, served) =
+            query::action(&params, &["DescribeIntegrations", "DeleteIntegration", "CreateIntegration"]);
         let request = served.and_then(|()| match action.as_str() {
             "DescribeIntegrations" => describe(&params),
+            "CreateIntegration" => create(&params),
             _ => delete(&params),
         });
         (action, request)
@@ -314,11 +386,19 @@ impl Protocol for Redshift {
         match request? {
             Request::Describe { arn, .. } => arn.clone(),
             Request::Delete(arn) => Some(arn.clone()),
+            Request::Create(new) => Some(new.name.clone()),
         }
     }
 
-    fn execute(estate: &mut Estate, caller: &Caller, region: &str, request: Request) -> Result<String, ApiError> {
-        execute(estate.resources(caller).map_err(identity::query_error)?, region, request)
+    fn execute(
+        estate: &mut Estate,
+        caller: &Caller,
+        region: &str,
+        request: Request,
+        now: SystemTime,
+    ) -> Result<String, ApiError> {
+        let store = estate.resources(caller).map_err(identity::query_error)?;
+        execute(store, &caller.account, region, request, now)
     }
 
     fn fault(fault: Fault) -> ApiError {
@@ -351,9 +431,33 @@ mod tests {
     }
 
     fn run(store: &mut Store, body: &str) -> Result<String, ApiError> {
+        run_at(store, body, SystemTime::now())
+    }
+
+    fn run_at(store: &mut Store, body: &str, now: SystemTime) -> Result<String, ApiError> {
         let (uri, headers) = (Uri::from_static("/"), HeaderMap::new());
         let (_, request) = Redshift::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
-        execute(store, REGION, request?)
+        execute(store, ACCOUNT, REGION, request?, now)
+    }
+
+    const ACCOUNT: &str = "123456789012";
+    const SOURCE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/orders";
+    const TARGET: &str = "arn:aws:redshift-serverless:us-east-1:123456789012:namespace/abc";
+
+    /// A CreateIntegration form of the required parameters, `name` and `more` (already encoded).
+    fn create_body(name: &str, more: &str) -> String {
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        format!(
+            "Action=CreateIntegration&Version=2012-12-01&SourceArn={}&TargetArn={}&IntegrationName={name}{more}",
+            encode(SOURCE),
+            encode(TARGET)
+        )
+    }
+
+    /// The text of the first `<name>` element of `xml`.
+    fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+        let (_, rest) = xml.split_once(&format!("<{name}>"))?;
+        rest.split_once(&format!("</{name}>")).map(|(text, _)| text)
     }
 
     /// The ARNs a DescribeIntegrations answer lists, in order.
@@ -539,5 +643,80 @@ mod tests {
         let rds = Integration::new(REGION, "arn:aws:rds:us-east-1:123456789012:integration:abc");
         s.replace(Fleet { integrations: vec![rds], ..Fleet::default() });
         assert!(arns(&run(&mut s, "Action=DescribeIntegrations").unwrap()).is_empty());
+    }
+    #[test]
+    fn create_answers_creating_and_lists_every_field_given() {
+        let mut s = store(vec![]);
+        let now = crate::clock::parse_timestamp("2026-05-06T07:08:09.123Z", SystemTime::now()).unwrap();
+        let more = "&KMSKeyId=k2&AdditionalEncryptionContext.entry.1.key=dept\
+                    &AdditionalEncryptionContext.entry.1.value=orders\
+                    &TagList.Tag.1.Key=replication-janitor%3Arestored-from&TagList.Tag.1.Value=reports%2Fr.json\
+                    &Description=restored+%3C%26%3E&DataFilter=ignored";
+        let out = run_at(&mut s, &create_body("ddb-restored", more), now).unwrap();
+        let arn = element(&out, "IntegrationArn").unwrap().to_owned();
+        assert!(out.starts_with("<IntegrationArn>arn:aws:redshift:us-east-1:123456789012:integration:"), "{out}");
+        assert_eq!(redshift_integration_region(&arn), Some(REGION), "the model's pattern: {arn}");
+        assert_eq!(
+            (element(&out, "Status"), element(&out, "CreateTime")),
+            (Some("creating"), Some("2026-05-06T07:08:09.123Z"))
+        );
+        let listed = run(&mut s, &format!("Action=DescribeIntegrations&IntegrationArn={arn}")).unwrap();
+        assert_eq!(arns(&listed), [arn.as_str()]);
+        for expected in [
+            "<IntegrationName>ddb-restored</IntegrationName>",
+            &format!("<SourceArn>{SOURCE}</SourceArn><TargetArn>{TARGET}</TargetArn><Status>active</Status>"),
+            "<CreateTime>2026-05-06T07:08:09.123Z</CreateTime><Description>restored &lt;&amp;&gt;</Description>",
+            "<KMSKeyId>k2</KMSKeyId>",
+            "<AdditionalEncryptionContext><entry><key>dept</key><value>orders</value></entry></AdditionalEncryptionContext>",
+            "<Tags><Tag><Key>replication-janitor:restored-from</Key><Value>reports/r.json</Value></Tag></Tags>",
+        ] {
+            assert!(listed.contains(expected), "{expected} in {listed}");
+        }
+        assert!(!listed.contains("DataFilter"), "Redshift's API has none");
+        run(&mut s, &format!("Action=DeleteIntegration&IntegrationArn={arn}")).unwrap();
+        assert!(s.fleet().redshift_integrations.is_empty(), "what is created can be deleted at once");
+    }
+
+    #[test]
+    fn create_refuses_a_taken_name_in_the_region_only() {
+        let mut taken = with_status(1, "failed");
+        taken.integration_name = Some("orders".to_owned());
+        let mut s = store(vec![taken]);
+        let err = run(&mut s, &create_body("orders", "")).unwrap_err();
+        assert_eq!((err.code, err.status), ("IntegrationAlreadyExistsFault", StatusCode::BAD_REQUEST));
+        assert_eq!(s.fleet().redshift_integrations.len(), 1);
+        s.replace(Fleet { redshift_integrations: vec![Integration::redshift("eu-west-1", 1)], ..Fleet::default() });
+        let name = s.fleet().redshift_integrations[0].name().to_owned();
+        run(&mut s, &create_body(&name, "")).unwrap();
+    }
+
+    #[test]
+    fn create_refuses_a_gone_source_or_target() {
+        for (gone, code) in [(SOURCE, "IntegrationSourceNotFoundFault"), (TARGET, "IntegrationTargetNotFoundFault")] {
+            let mut s = Store::default();
+            s.replace(Fleet { gone_arns: [gone.to_owned()].into(), ..Fleet::default() });
+            let err = run(&mut s, &create_body("a", "")).unwrap_err();
+            assert_eq!((err.code, err.status), (code, StatusCode::NOT_FOUND));
+            assert!(err.message.contains(gone), "{}", err.message);
+            assert!(s.fleet().redshift_integrations.is_empty());
+        }
+    }
+
+    #[test]
+    fn create_validates_its_parameters() {
+        let mut s = store(vec![]);
+        for name in ["SourceArn", "TargetArn", "IntegrationName"] {
+            let body = create_body("a", "").replace(&format!("&{name}="), "&Other=");
+            let err = run(&mut s, &body).unwrap_err();
+            assert_eq!(
+                (err.code, err.message),
+                ("MissingParameter", format!("The request must contain the parameter {name}"))
+            );
+        }
+        let context = "&AdditionalEncryptionContext.entry.1.key=a&AdditionalEncryptionContext.entry.1.value=1";
+        assert_eq!(run(&mut s, &create_body("a", context)).unwrap_err().code, "InvalidParameterCombination");
+        let twice = "&TagList.Tag.1.Key=a&TagList.Tag.2.Key=a";
+        assert_eq!(run(&mut s, &create_body("a", twice)).unwrap_err().code, "InvalidParameterValue");
+        assert!(s.fleet().redshift_integrations.is_empty());
     }
 }

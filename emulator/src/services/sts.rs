@@ -223,8 +223,15 @@ impl Protocol for Sts {
         }
     }
 
-    fn execute(estate: &mut Estate, caller: &Caller, _region: &str, request: Request) -> Result<String, ApiError> {
+    fn execute(
+        estate: &mut Estate,
+        caller: &Caller,
+        _region: &str,
+        request: Request,
+        _now: SystemTime,
+    ) -> Result<String, ApiError> {
         match request {
+            // By the real time, not the emulator's clock: sessions expire by it, as `identify` checks them.
             Request::AssumeRole(r) => execute_assume_role(estate, caller, r, SystemTime::now()),
             Request::GetCallerIdentity => Ok(caller_identity(caller)),
         }
@@ -265,7 +272,7 @@ mod tests {
     fn run(estate: &mut Estate, caller: &Caller, body: &str) -> Result<String, ApiError> {
         let (uri, headers) = (Uri::from_static("/"), HeaderMap::new());
         let (_, request) = Sts::decode(&HttpRequest { uri: &uri, headers: &headers, body: body.as_bytes() });
-        Sts::execute(estate, caller, "us-east-1", request?)
+        Sts::execute(estate, caller, "us-east-1", request?, SystemTime::now())
     }
 
     fn assume(account: &str, role: &str, extra: &str) -> String {
