@@ -34,7 +34,7 @@ pub struct Cli {
 enum Command {
     /// Sweep once and print the report (exit 0 clean, 1 if a scan, delete or output failed, 2 on invalid settings,
     /// 3 if the first-seen store was unusable, 4 if another run held every scope)
-    Sweep(SweepArgs),
+    Sweep(Box<SweepArgs>),
     /// Re-make what an archived report says a run deleted, from the definitions it kept: prints each call (and the
     /// AWS CLI line) unless --apply (exit 0 when every resource was or would be restored, 1 if any was refused or
     /// failed, 2 when the report cannot be read)

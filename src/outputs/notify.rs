@@ -696,6 +696,15 @@ mod tests {
         assert_eq!(n.chat.metadata.additional_context["report"], archive.uri());
         assert!(n.text.starts_with(&format!("{}\n\n{}", n.subject, n.chat.content.description)), "{}", n.text);
         assert!(n.text.contains("- Look at each failed item's error and each failed scan in the report"));
+        let undo = "Undo these deletions: replication-janitor restore --report \
+                    s3://reports-bucket/reports/2026/11/25/T031000Z-schedule-1.json (prints each call; add --apply to make them)";
+        assert!(n.chat.content.next_steps.iter().any(|step| step == undo), "{:?}", n.chat.content.next_steps);
+        let dry = report(
+            true,
+            vec![sweep(rds::PROVIDER, "us-east-1", vec![item("x", Verdict::Delete, Outcome::WouldDelete, None)])],
+        );
+        let dry = notification(&dry, Some(&archive)).expect("a dry run with something to delete notifies");
+        assert!(!dry.chat.content.next_steps.iter().any(|step| step.starts_with(UNDO)), "nothing to undo");
     }
 
     #[test]

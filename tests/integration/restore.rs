@@ -23,6 +23,8 @@ fn text(output: &Output) -> String {
 /// A failed integration with every field a create call takes.
 fn defined(mut integration: Integration, name: &str) -> Integration {
     integration.integration_name = Some(name.to_owned());
+    integration.source_arn = Some(format!("arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{name}"));
+    integration.target_arn = Some(format!("arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:namespace/{name}"));
     integration.create_time = std::time::SystemTime::now() - 2 * DAYS;
     integration.kms_key_id = Some(format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}"));
     integration.additional_encryption_context = BTreeMap::from([("department".to_owned(), name.to_owned())]);
@@ -126,7 +128,7 @@ async fn restore_refuses_a_gone_source_another_accounts_report_and_a_dts_job() {
     let mut fleet = fleet();
     let source = "arn:aws:rds:us-east-1:123456789012:cluster:lost-source".to_owned();
     fleet.integrations[0].source_arn = Some(source.clone());
-    fleet.gone_arns = vec![source];
+    fleet.gone_arns = std::collections::BTreeSet::from([source]);
     let emulator = emulator(fleet).await;
     let report = deleting_sweep(home.path(), &emulator.url()).await;
 

@@ -72,6 +72,7 @@ pub const NO_GRACE: &[(&str, &str)] = &[
     ("JANITOR_RDS_GRACE", "0"),
     ("JANITOR_DTS_GRACE", "0"),
     ("JANITOR_REDSHIFT_GRACE", "0"),
+    ("JANITOR_GLUE_GRACE", "0"),
 ];
 
 /// Settings from `vars` only (never the process environment), with every grace off unless a test sets it.
