@@ -659,6 +659,8 @@ impl Sweeper {
             totals.add(&sweep.counts);
         }
         let mut notes = request.notes.clone();
+        notes.extend(self.cannot_delete(&sweeps));
+        notes.extend(deletable_later(&sweeps));
         if scoped && self.limits.abort_above_percent.is_some() {
             notes.push(
                 "the tripwire (JANITOR_ABORT_ABOVE_PERCENT) judges full scans only: this sweep was scoped to the \
@@ -680,6 +682,47 @@ impl Sweeper {
             notify_failed: false,
         }
     }
+}
+
+/// How a note begins that says this configuration can never delete some providers' resources (the notification
+/// repeats it).
+pub const NEVER_DELETES: &str = "this configuration can never delete";
+
+impl Sweeper {
+    /// Says so when no first-seen store is configured while providers swept here have a grace: their resources
+    /// wait for ever, whatever the dry-run setting.
+    fn cannot_delete(&self, sweeps: &[Sweep]) -> Option<String> {
+        if !matches!(self.first_seen, FirstSeen::NoStore) {
+            return None;
+        }
+        let mut graced: Vec<String> = Vec::new();
+        for sweep in sweeps {
+            let grace = self.policy.grace(sweep.provider);
+            let named =
+                format!("{} ({}={})", sweep.provider, grace.variable, crate::domain::duration::format(grace.duration));
+            if !grace.duration.is_zero() && !graced.contains(&named) {
+                graced.push(named);
+            }
+        }
+        (!graced.is_empty()).then(|| {
+            format!(
+                "{NEVER_DELETES} {}: no first-seen store is configured (JANITOR_STATE_TABLE or JANITOR_STATE_FILE), \
+                 so no grace can ever be proven; configure a store, or set those graces to 0",
+                graced.join(", ")
+            )
+        })
+    }
+}
+
+/// Says when the waiting resources become deletable, and that it takes a later run with the same store.
+fn deletable_later(sweeps: &[Sweep]) -> Option<String> {
+    let due: Vec<&str> = sweeps.iter().flat_map(|s| &s.items).filter_map(|i| i.deletable_at.as_deref()).collect();
+    let first = due.iter().min()?;
+    Some(format!(
+        "{} stale resources wait for their grace or minimum age; the first becomes deletable at {first} (each item's \
+         deletableAt): a later run with the same first-seen store deletes each from then on",
+        due.len()
+    ))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -1068,6 +1111,8 @@ mod tests {
             "{}",
             report.sweeps[0].items[0].reason
         );
+        let never = report.notes.iter().find(|n| n.starts_with(NEVER_DELETES)).expect("the run says it cannot delete");
+        assert!(never.contains("no first-seen store is configured"), "{never}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -36,6 +36,7 @@ use crate::domain::text;
 use crate::engine::policy::Verdict;
 use crate::engine::report::ArchiveRecord;
 use crate::engine::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
+use crate::engine::sweep::NEVER_DELETES;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -199,6 +200,7 @@ pub fn worth_telling(report: &Report) -> bool {
     let t = &report.totals;
     [t.deleted, t.would_delete, t.failed, t.unconfirmed, t.capped].iter().any(|n| *n > 0)
         || report.sweeps.iter().any(|s| s.tripwire_tripped)
+        || report.notes.iter().any(|n| n.starts_with(NEVER_DELETES))
 }
 
 /// The run's notification, or `None` when it has nothing to tell. `archive` is where its full report went. Within
@@ -315,6 +317,7 @@ fn next_steps(report: &Report, archive: Option<&ArchiveRecord>) -> Vec<String> {
             steps.push(format!("{UNDO}{} (prints each call; add --apply to make them)", archive_uri(record)));
         }
     }
+    steps.extend(report.notes.iter().filter(|n| n.starts_with(NEVER_DELETES)).map(|n| chat_text(n, 500)));
     if report.totals.failed > 0 || report.totals.unconfirmed > 0 {
         steps.push("Look at each failed item's error and each failed scan in the report".to_owned());
     }
@@ -641,6 +644,15 @@ mod tests {
 
     fn healthy(name: &str) -> Item {
         item(name, Verdict::Healthy, Outcome::Kept, None)
+    }
+
+    #[test]
+    fn a_run_that_can_never_delete_says_so_even_with_nothing_else_to_tell() {
+        let mut run = report(false, vec![sweep(rds::PROVIDER, "us-east-1", vec![healthy("h")])]);
+        let never = format!("{NEVER_DELETES} rds (JANITOR_RDS_GRACE=1h): no first-seen store is configured");
+        run.notes.push(never.clone());
+        let n = notification(&run, None).expect("a run that can never delete notifies");
+        assert!(n.chat.content.next_steps.contains(&chat_text(&never, 500)), "{:?}", n.chat.content.next_steps);
     }
 
     #[test]

@@ -18,8 +18,19 @@ async fn a_connection_is_deleted_only_once_the_grace_has_passed_across_runs() {
     let vars = [("JANITOR_DRY_RUN", "false"), ("JANITOR_DMS_GRACE", "2s"), ("JANITOR_STATE_FILE", &state_path)];
     let janitor = janitor(&emulator, &vars).await;
 
+    let before = std::time::SystemTime::now();
     let first = sweep(&janitor).await;
     assert_eq!(fate(&first, "broken@ri"), ("waiting".into(), "kept".into()));
+    // The run says when it becomes deletable (its first sighting plus the grace), and that a later run must do it.
+    let due = item(&first, "broken@ri").deletable_at.clone().expect("deletableAt");
+    let grace = Duration::from_secs(2);
+    let rfc3339 = replication_janitor::domain::clock::rfc3339;
+    let (earliest, latest) =
+        (rfc3339(before + grace - Duration::from_secs(1)), rfc3339(std::time::SystemTime::now() + grace));
+    let second = |time: &str| time.chars().take(19).collect::<String>();
+    assert!(second(&earliest) <= second(&due) && second(&due) <= second(&latest), "{earliest} <= {due} <= {latest}");
+    let note = first.notes.iter().find(|n| n.contains("becomes deletable at")).expect("a note says when");
+    assert!(note.contains("a later run with the same first-seen store"), "{note}");
     assert!(
         item(&first, "broken@ri").reason.ends_with("so far, JANITOR_DMS_GRACE is 2s"),
         "{}",
@@ -60,6 +71,12 @@ async fn without_a_store_a_grace_above_zero_never_deletes() {
     assert_eq!(
         item(&report, "broken@ri").reason,
         "no first-seen store is configured (JANITOR_STATE_TABLE or JANITOR_STATE_FILE), so the grace cannot be proven; JANITOR_DMS_GRACE is 1h"
+    );
+    assert!(item(&report, "broken@ri").deletable_at.is_none(), "no store: never deletable");
+    assert!(
+        report.notes.iter().any(|n| n.starts_with("this configuration can never delete dms (JANITOR_DMS_GRACE=1h)")),
+        "{:?}",
+        report.notes
     );
     assert!(deletes(&emulator).is_empty());
 }
