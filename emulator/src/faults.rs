@@ -36,6 +36,8 @@ pub struct RateLimit {
 pub(crate) enum Fault {
     Throttle,
     Unavailable,
+    /// The caller's policy does not grant the action (the fleet's `deniedActions`).
+    Denied,
 }
 
 /// The stateful side of [`Faults`]: the random generator and the token buckets.

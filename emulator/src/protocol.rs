@@ -74,6 +74,9 @@ pub(crate) fn run<P: Protocol>(shared: &Shared, http: &HttpRequest<'_>) -> Respo
         let account = caller.as_ref().map(|c| c.account.clone()).unwrap_or_default();
         let result = caller.and_then(|caller| {
             let request = request?;
+            if state.estate.denies(&caller.account, &format!("{}:{operation}", P::SERVICE)) {
+                return Err(P::fault(Fault::Denied));
+            }
             match state.injector.draw(&lane(P::SERVICE, &caller.account, &region), Instant::now()) {
                 Some(fault) => Err(P::fault(fault)),
                 None => P::execute(&mut state.estate, &caller, &region, request, shared.now()),

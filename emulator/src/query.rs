@@ -175,6 +175,11 @@ pub(crate) fn fault(fault: Fault) -> ApiError {
         Fault::Unavailable => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Service is temporarily unavailable")
         }
+        Fault::Denied => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "User is not authorized to perform this action because no identity-based policy allows it",
+        ),
     }
 }
 

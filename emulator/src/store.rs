@@ -60,6 +60,12 @@ impl Estate {
         }
     }
 
+    /// Whether the fleet of `account` denies its caller `action` (`<service>:<Operation>`).
+    pub(crate) fn denies(&self, account: &str, action: &str) -> bool {
+        let store = if account == MANAGEMENT_ACCOUNT { Some(&self.management) } else { self.members.get(account) };
+        store.is_some_and(|store| store.fleet().denied_actions.contains(action))
+    }
+
     /// Whether `account` is a member account (not the management account).
     pub(crate) fn is_member(&self, account: &str) -> bool {
         self.members.contains_key(account)

@@ -2,6 +2,7 @@
 //! organization's accounts) and finishing each run with its outputs.
 
 pub mod accounts;
+pub mod check;
 pub mod janitor;
 pub mod restore;
 pub mod trigger;

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 /// One region's client and the lane its calls are paced on.
 pub struct Regional<C> {
+    /// The service's IAM prefix (`dms`, `rds`, ...), for a denial's reason.
+    pub service: &'static str,
     pub region: String,
     pub client: C,
     pub lane: Arc<Lane>,
@@ -19,14 +21,18 @@ pub struct Regional<C> {
 
 impl<C> Regional<C> {
     /// A client for `region`, on a lane of its own named after `service` and the region.
-    pub fn new(service: &str, region: impl Into<String>, client: C) -> Regional<C> {
+    pub fn new(service: &'static str, region: impl Into<String>, client: C) -> Regional<C> {
         let region = region.into();
-        Regional { lane: Lane::new(format!("{service} {region}")), region, client }
+        Regional { lane: Lane::new(format!("{service} {region}")), service, region, client }
     }
 }
 
 /// One SDK client per region, each on its own lane; `build` makes a client for a region.
-pub fn sdk_clients<C>(service: &str, regions: &[String], build: impl Fn(aws_config::Region) -> C) -> Vec<Regional<C>> {
+pub fn sdk_clients<C>(
+    service: &'static str,
+    regions: &[String],
+    build: impl Fn(aws_config::Region) -> C,
+) -> Vec<Regional<C>> {
     regions
         .iter()
         .map(|region| Regional::new(service, region.clone(), build(aws_config::Region::new(region.clone()))))
@@ -214,7 +220,7 @@ pub(crate) fn verified(action: &str, claim: &str, recheck: Result<Recheck, ScanE
 /// Describes a scan failure with the service's code where it has one, the whole cause chain where it does not.
 pub(crate) fn scan_error<E>(
     operation: &'static str,
-    region: &str,
+    (service, region): (&str, &str),
     failed: &Failed<SdkError<E, HttpResponse>>,
 ) -> ScanError
 where
@@ -224,15 +230,43 @@ where
     let attempts = attempts_note(failed.attempts);
     let message = match (error.code(), error.message()) {
         (Some(code), message) if is_iam_denial(code) => {
-            format!(
-                "access denied: the janitor's role may not call {operation} ({code}: {})",
-                message.unwrap_or_default()
-            )
+            tracing::debug!(code, message, "{service}:{operation} denied in {region}");
+            format!("access denied: {service}:{operation} in {region} ({code})")
         }
         (Some(code), message) => format!("{code}: {}{attempts}", message.unwrap_or_default()),
-        (None, _) => format!("{}{attempts}", DisplayErrorContext(error)),
+        (None, _) => format!("{}{attempts}", one_line(error)),
     };
     ScanError { operation, region: region.to_owned(), message, class: error_class(error) }
+}
+
+/// What the sources of AWS credentials are, in the order the SDK's default chain tries them.
+pub const CREDENTIAL_SOURCES: &str = "environment, profile, web identity, container, instance metadata";
+
+/// An error the service never answered (no code) as one line a person can act on: no credentials, or the
+/// innermost cause (a DNS failure, a refused connection). The SDK's whole chain goes to the debug log only.
+pub fn one_line<E: std::error::Error + 'static>(error: &SdkError<E, HttpResponse>) -> String {
+    tracing::debug!(error = %DisplayErrorContext(error), "AWS call failed");
+    let mut innermost: &dyn std::error::Error = error;
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some() {
+            return format!("no AWS credentials found ({CREDENTIAL_SOURCES})");
+        }
+        innermost = cause;
+        source = cause.source();
+    }
+    let kind = match error {
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "could not reach the service",
+        SdkError::ResponseError(_) => "could not read the answer",
+        SdkError::ConstructionFailure(_) => "could not build the request",
+        _ => "failed",
+    };
+    if std::ptr::addr_eq(innermost, error as &dyn std::error::Error) {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {innermost}")
+    }
 }
 
 /// Why a marker-paginated listing stopped short.

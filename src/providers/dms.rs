@@ -132,7 +132,9 @@ impl DmsConnections {
         );
         match pages.await {
             Ok(()) => Ok(connections),
-            Err(PageError::Call(failed)) => Err(scan_error("DescribeConnections", &regional.region, &failed)),
+            Err(PageError::Call(failed)) => {
+                Err(scan_error("DescribeConnections", (regional.service, &regional.region), &failed))
+            }
             Err(PageError::Marker(error)) => Err(error),
         }
     }
@@ -289,7 +291,7 @@ impl TagLookups {
                     client.list_tags_for_resource().set_resource_arn_list(Some(batch.clone())).send()
                 })
                 .await
-                .map_err(|e| scan_error("ListTagsForResource", "", &e))?;
+                .map_err(|e| scan_error("ListTagsForResource", ("dms", ""), &e))?;
             Ok(output
                 .tag_list()
                 .iter()

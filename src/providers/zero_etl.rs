@@ -292,7 +292,9 @@ impl<A: ZeroEtlApi> Integrations<A> {
             {
                 Ok(Vec::new())
             }
-            Err(PageError::Call(failed)) => Err(scan_error("DescribeIntegrations", &regional.region, &failed)),
+            Err(PageError::Call(failed)) => {
+                Err(scan_error("DescribeIntegrations", (regional.service, &regional.region), &failed))
+            }
             Err(PageError::Marker(error)) => Err(error),
         }
     }

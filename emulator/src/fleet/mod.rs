@@ -81,6 +81,10 @@ pub struct Fleet {
     /// Any other ARN is taken to exist. Each account has its own: a member's are in its fleet.
     #[serde(rename = "goneArns", default, skip_serializing_if = "BTreeSet::is_empty")]
     pub gone_arns: BTreeSet<String>,
+    /// IAM actions (`dms:DescribeConnections`, `rds:DescribeIntegrations`, ...) this account's caller may not make:
+    /// each answers the service's access-denied error, as a missing grant would.
+    #[serde(rename = "deniedActions", default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub denied_actions: BTreeSet<String>,
     /// Which member account roles STS AssumeRole lets a caller assume.
     #[serde(default, skip_serializing_if = "StsPolicy::is_open")]
     pub sts: StsPolicy,

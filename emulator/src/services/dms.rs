@@ -359,6 +359,10 @@ impl Protocol for Dms {
                 "ServiceUnavailableException",
                 "Service is temporarily unavailable",
             ),
+            Fault::Denied => ApiError::bad_request(
+                "AccessDeniedException",
+                "User is not authorized to perform this action because no identity-based policy allows it",
+            ),
         }
     }
 

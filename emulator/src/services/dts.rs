@@ -116,6 +116,9 @@ fn fault(fault: Fault) -> Failure {
             "ServiceUnavailable",
             "The request has failed due to a temporary failure of the server.",
         ),
+        Fault::Denied => {
+            gateway(StatusCode::FORBIDDEN, "Forbidden.RAM", "User not authorized to operate on the specified resource.")
+        }
     }
 }
 

@@ -298,6 +298,10 @@ fn fault(fault: Fault) -> ApiError {
             "InternalServerException",
             "An internal server error occurred.",
         ),
+        Fault::Denied => ApiError::bad_request(
+            "AccessDeniedException",
+            "User is not authorized to perform this action because no identity-based policy allows it",
+        ),
     }
 }
 

@@ -219,6 +219,9 @@ impl Protocol for Organizations {
                 "TooManyRequestsException",
                 "You have sent too many requests in too short a period of time.",
             ),
+            Fault::Denied => {
+                ApiError::bad_request("AccessDeniedException", "You don't have permissions to access this resource.")
+            }
             Fault::Unavailable => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ServiceException",
