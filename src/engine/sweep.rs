@@ -678,6 +678,7 @@ impl Sweeper {
             account: None,
             accounts: Vec::new(),
             notify_failed: false,
+            rechecks: None,
         }
     }
 }

@@ -630,6 +630,7 @@ mod tests {
             account: None,
             accounts: Vec::new(),
             notify_failed: false,
+            rechecks: None,
         }
     }
 
