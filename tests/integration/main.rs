@@ -17,4 +17,5 @@ mod moto_backed;
 mod organizations;
 mod overlap;
 mod readme;
+mod recheck;
 mod sweep;
