@@ -62,8 +62,9 @@ IAM_POLICY_DOCUMENTS = {"AWS::IAM::Policy": "PolicyDocument", "AWS::IAM::Managed
 IAM_INLINE_POLICY_HOLDERS = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}
 REGION_REF = {"Ref": "AWS::Region"}
 REGION_SUB = "${AWS::Region}"
-# The services the janitor's stack uses for itself: its table, bucket, topic, secret, queue, alarms, schedules and
-# state machine, the member roles it assumes and the organization's account list. Every other service is a control
+# The services the janitor's stack uses for itself: its table, bucket, topic, secret, queue, alarms, schedules (the
+# EventBridge rules and the re-checks' EventBridge Scheduler group, in the stack's region) and state machine, the
+# member roles it assumes and the organization's account list. Every other service is a control
 # plane it sweeps, so a new provider's service needs no change here.
 JANITOR_OWN_SERVICES = frozenset(
     {
@@ -76,6 +77,7 @@ JANITOR_OWN_SERVICES = frozenset(
         "logs",
         "organizations",
         "s3",
+        "scheduler",
         "secretsmanager",
         "sns",
         "sqs",
@@ -459,6 +461,10 @@ CLEAN_TEMPLATES = {
                          logs:DescribeLogGroups]
                 Resource: '*'
 """,
+    "the stack's own re-check schedules, in the stack's region": FUNCTION_WITH.format(
+        statements="            - Effect: Allow\n              Action: scheduler:CreateSchedule\n"
+        "              Resource: !Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/g/*"
+    ),
     "the stack's own state machine, in the stack's region": FUNCTION_WITH.format(
         statements="            - Effect: Allow\n              Action: [states:StartExecution, states:StopExecution]\n"
         "              Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:m/*"

@@ -12,6 +12,7 @@ use crate::engine::sweep::{RunBudget, Sweeper};
 use crate::outputs::archive::ReportArchive;
 use crate::outputs::metrics;
 use crate::outputs::notify::{self, Notifier, RunSummary};
+use crate::outputs::recheck::Rechecks;
 use crate::providers::registry;
 use crate::providers::ControlPlane;
 use crate::state::FirstSeen;
@@ -32,6 +33,8 @@ pub struct Janitor {
     organization: Option<Organization>,
     archive: Option<ReportArchive>,
     notifier: Option<Notifier>,
+    /// The one-time schedules that re-check what a run left waiting when the graces end.
+    rechecks: Option<Rechecks>,
 }
 
 /// An organization run's accounts and how to reach each.
@@ -102,7 +105,16 @@ impl Janitor {
         clocks: Arc<Clocks>,
     ) -> Janitor {
         let sweeper = Janitor::sweeper(&settings, planes, first_seen.clone(), &clocks);
-        Janitor { settings, sweeper, first_seen, clocks, organization: None, archive: None, notifier: None }
+        Janitor {
+            settings,
+            sweeper,
+            first_seen,
+            clocks,
+            organization: None,
+            archive: None,
+            notifier: None,
+            rechecks: None,
+        }
     }
 
     fn sweeper(
@@ -146,6 +158,12 @@ impl Janitor {
     /// Notifies the topic of every run that has something to say.
     pub fn with_notifier(mut self, notifier: Notifier) -> Janitor {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// Schedules a one-time re-check at the end of each grace a run leaves waiting (when invoked as a function).
+    pub fn with_rechecks(mut self, rechecks: Rechecks) -> Janitor {
+        self.rechecks = Some(rechecks);
         self
     }
 
@@ -220,7 +238,8 @@ impl Janitor {
         let Some(organization) = &self.organization else {
             let scope = Scope { regions, owner };
             let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
-            return Ok(self.sweep(&request).await);
+            let report = self.sweeper.run(&request).await;
+            return Ok(self.finish(&request, report, function_arn).await);
         };
         // The accounts decide whose resources an event may name; a request is resolved even when they could not be
         // listed, so that its report says why nothing was swept.
@@ -237,7 +256,7 @@ impl Janitor {
         let request = trigger::resolve(trigger, &self.settings, &scope, deadline)?;
         let accounts = match listed {
             Ok(accounts) => accounts,
-            Err(error) => return Ok(self.finish(&request, unlisted(&request, &error)).await),
+            Err(error) => return Ok(self.finish(&request, unlisted(&request, &error), function_arn).await),
         };
         if let Some(asked) = &request.accounts {
             if let Some(stranger) = asked.iter().find(|a| !accounts.contains(a)) {
@@ -253,12 +272,13 @@ impl Janitor {
             }
         }
         let report = self.sweep_accounts(organization, &request, accounts).await;
-        Ok(self.finish(&request, report).await)
+        Ok(self.finish(&request, report, function_arn).await)
     }
 
     /// Runs the request, then archives the full report and sends the notification, each within the deadline: an
     /// archive or a notification that fails changes nothing that was deleted, and the report says so. In an
-    /// organization run, the accounts' reports are archived and notified each on its own.
+    /// organization run, the accounts' reports are archived and notified each on its own. Outside Lambda (no function
+    /// to invoke), so no on-time re-check is scheduled.
     pub async fn sweep(&self, request: &SweepRequest) -> Report {
         let report = match &self.organization {
             None => self.sweeper.run(request).await,
@@ -267,7 +287,7 @@ impl Janitor {
                 Err(error) => unlisted(request, &error),
             },
         };
-        self.finish(request, report).await
+        self.finish(request, report, None).await
     }
 
     /// The member accounts of `accounts` the request names (all of them if it names none), swept a bounded number
@@ -283,6 +303,9 @@ impl Janitor {
             Some(asked) => accounts.into_iter().filter(|a| asked.contains(a)).collect(),
             None => accounts,
         };
+        // A run of providers that are not per account (a DTS re-check) has nothing to do in the member accounts: no
+        // role is assumed for it.
+        let accounts = if request.providers.iter().any(|p| p.cloud().per_account) { accounts } else { Vec::new() };
         // Alibaba Cloud's planes, not per AWS account, first; the accounts' sweeps join them.
         let home = self.sweeper.run(request).await;
         let budget = Arc::new(RunBudget::new(organization.settings.max_deletes_per_run));
@@ -327,7 +350,13 @@ impl Janitor {
         combined
     }
 
-    async fn finish(&self, request: &SweepRequest, mut report: Report) -> Report {
+    /// The run's outputs besides the answer: the re-check schedules first (bounded, so the archive and the
+    /// notification keep their time, and both record them), then the archive and the notification.
+    async fn finish(&self, request: &SweepRequest, mut report: Report, function_arn: Option<&str>) -> Report {
+        if let Some(rechecks) = &self.rechecks {
+            let deadline = request.deadline.map(|d| d.checked_sub(ANSWER_RESERVE).unwrap_or(d));
+            rechecks.record(&mut report, function_arn, deadline).await;
+        }
         if !report.accounts.is_empty() {
             let notify = self.organization.as_ref().is_some_and(|o| o.settings.per_account_notifications);
             self.archive_and_notify_accounts(request, &mut report, notify).await;
@@ -470,6 +499,7 @@ fn unlisted(request: &SweepRequest, error: &DirectoryError) -> Report {
         account: None,
         accounts: Vec::new(),
         notify_failed: false,
+        rechecks: None,
     };
     report.notes.push(format!("{error}; nothing was swept"));
     report
@@ -481,6 +511,7 @@ mod tests {
     use crate::app::accounts::{Listed, MemberError};
     use crate::domain::resource::Resource;
     use crate::engine::policy::Verdict;
+    use crate::outputs::recheck::scheduler::memory::Schedules;
     use crate::providers::memory::{job, Fake, Marks};
     use crate::providers::rds;
     use async_trait::async_trait;
@@ -494,6 +525,8 @@ mod tests {
     /// Member accounts in memory: each account's plane poses as RDS's, and `DENIED`'s role cannot be assumed.
     struct Accounts {
         planes: HashMap<String, Arc<Fake>>,
+        /// Every account whose role was assumed, in order.
+        assumed: std::sync::Mutex<Vec<String>>,
     }
 
     impl Accounts {
@@ -506,7 +539,7 @@ mod tests {
                     (account.to_string(), Arc::new(fake))
                 })
                 .collect();
-            Arc::new(Accounts { planes })
+            Arc::new(Accounts { planes, assumed: Default::default() })
         }
 
         fn deleted(&self, account: &str) -> Vec<String> {
@@ -517,6 +550,9 @@ mod tests {
     #[async_trait]
     impl Members for Accounts {
         async fn planes(&self, account: &str) -> Result<Vec<Arc<dyn ControlPlane>>, MemberError> {
+            if let Ok(mut assumed) = self.assumed.lock() {
+                assumed.push(account.to_owned());
+            }
             match self.planes.get(account) {
                 Some(plane) if account != DENIED => Ok(vec![Arc::clone(plane) as Arc<dyn ControlPlane>]),
                 _ => Err(MemberError {
@@ -650,6 +686,7 @@ mod tests {
                 (A.to_owned(), Arc::new(slow)),
                 (B.to_owned(), Accounts::new(&[(B, stale(&["b1"]))]).planes[B].clone()),
             ]),
+            assumed: Default::default(),
         });
         let vars = [("JANITOR_ACCOUNTS", "111111111111,222222222222"), ("JANITOR_DEADLINE_MARGIN", "1s")];
         let janitor = organization(&vars, &accounts, FirstSeen::NotNeeded);
@@ -811,5 +848,171 @@ mod tests {
         let quiet_report = report(janitor.respond(json!({}), None, None).await.expect("a run"));
         assert!(!quiet_report.notify_failed, "no notification per account was due");
         assert_eq!(aggregate(&janitor, &quiet_report)["NotifyFailed"], 0);
+    }
+
+    const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:replication-janitor";
+
+    /// Re-checks into memory, as the template configures them.
+    fn rechecks(port: &Arc<Schedules>) -> Rechecks {
+        let settings = crate::config::recheck::RecheckSettings {
+            role_arn: "arn:aws:iam::123456789012:role/janitor-rechecks".to_owned(),
+            group: "janitor-rechecks".to_owned(),
+            max_schedules: 20,
+        };
+        Rechecks::new(Arc::clone(port) as Arc<dyn crate::outputs::recheck::scheduler::SchedulePort>, settings)
+    }
+
+    /// The payload of the schedule whose minute is the earliest.
+    fn earliest_input(port: &Schedules) -> Value {
+        let created = port.created.lock().map(|c| c.clone()).unwrap_or_default();
+        let first = created.iter().min_by_key(|s| s.expression.clone()).expect("a schedule");
+        serde_json::from_str(&first.input).expect("the input is JSON")
+    }
+
+    #[tokio::test]
+    async fn a_fired_re_check_deletes_what_is_due_in_its_scope_and_nothing_else() {
+        let mut plane = Fake::new(stale(&["due", "later", "fresh"]));
+        plane.provider = rds::PROVIDER;
+        let plane = Arc::new(plane);
+        let marks = Arc::new(Marks::default());
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3_600);
+        if let Ok(mut held) = marks.marks.lock() {
+            let scope = "rds/cn-hangzhou".to_owned();
+            held.insert((scope.clone(), "due".to_owned()), now - hour + Duration::from_millis(1_500));
+            held.insert((scope, "later".to_owned()), now - hour / 2);
+        }
+        let vars = [
+            ("JANITOR_DRY_RUN", "false"),
+            ("JANITOR_PROVIDERS", "rds"),
+            ("JANITOR_MIN_AGE", "0"),
+            ("JANITOR_RDS_GRACE", "1h"),
+        ];
+        let settings = Settings::parse(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
+            .expect("valid settings");
+        let port = Arc::new(Schedules::default());
+        let janitor = Janitor::with_first_seen(
+            settings,
+            vec![Arc::clone(&plane) as Arc<dyn ControlPlane>],
+            FirstSeen::Store(marks),
+        )
+        .with_rechecks(rechecks(&port));
+
+        let first = report(janitor.respond(json!({}), None, Some(FUNCTION)).await.expect("a run"));
+        assert_eq!(first.totals.waiting, 3, "every grace is still running");
+        let record = first.rechecks.clone().expect("re-checks recorded");
+        assert_eq!((record.created, record.existing, record.failed), (3, 0, 0), "three graces, three minutes");
+        let input = earliest_input(&port);
+        assert_eq!(input, json!({"providers": ["rds"], "regions": ["cn-hangzhou"]}));
+
+        tokio::time::sleep(Duration::from_millis(1_600)).await;
+        let fired = report(janitor.respond(input, None, Some(FUNCTION)).await.expect("the re-check"));
+        let deleted = plane.deleted.lock().map(|d| d.clone()).unwrap_or_default();
+        assert_eq!(deleted, ["due"], "the grace that ended, and only it");
+        assert_eq!(fired.trigger, "manual");
+        assert!(!fired.dry_run, "the configuration decides");
+        let again = fired.rechecks.expect("the others are re-checked later still");
+        assert_eq!((again.created, again.existing), (0, 2), "their schedules exist already");
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_configuration_re_checks_as_a_dry_run() {
+        let mut plane = Fake::new(stale(&["due"]));
+        plane.provider = rds::PROVIDER;
+        let plane = Arc::new(plane);
+        let marks = Arc::new(Marks::default());
+        let vars = [("JANITOR_PROVIDERS", "rds"), ("JANITOR_MIN_AGE", "0"), ("JANITOR_RDS_GRACE", "1h")];
+        let settings = Settings::parse(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
+            .expect("valid settings");
+        let port = Arc::new(Schedules::default());
+        let janitor = Janitor::with_first_seen(
+            settings,
+            vec![Arc::clone(&plane) as Arc<dyn ControlPlane>],
+            FirstSeen::Store(marks),
+        )
+        .with_rechecks(rechecks(&port));
+        let first = report(janitor.respond(json!({}), None, Some(FUNCTION)).await.expect("a run"));
+        assert!(first.dry_run);
+        let input = earliest_input(&port);
+        assert!(input.get("dryRun").is_none(), "the payload never says dryRun: {input}");
+        let fired = report(janitor.respond(input, None, Some(FUNCTION)).await.expect("the re-check"));
+        assert!(fired.dry_run, "a dry-run configuration re-checks as a dry run");
+        assert!(plane.deleted.lock().map(|d| d.is_empty()).unwrap_or(false));
+    }
+
+    #[tokio::test]
+    async fn the_cli_path_schedules_no_re_check() {
+        let mut plane = Fake::new(stale(&["young"]));
+        plane.provider = rds::PROVIDER;
+        let vars = [("JANITOR_PROVIDERS", "rds"), ("JANITOR_MIN_AGE", "0"), ("JANITOR_RDS_GRACE", "1h")];
+        let settings = Settings::parse(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
+            .expect("valid settings");
+        let port = Arc::new(Schedules::default());
+        let janitor =
+            Janitor::with_first_seen(settings, vec![Arc::new(plane)], FirstSeen::Store(Arc::new(Marks::default())))
+                .with_rechecks(rechecks(&port));
+        let report = janitor.sweep(&janitor.configured_request("cli")).await;
+        assert!(port.names().is_empty(), "no function to invoke");
+        assert!(report.notes.iter().any(|n| n.starts_with("1 on-time re-check(s) not scheduled: only the Lambda")));
+    }
+
+    #[tokio::test]
+    async fn an_organization_re_check_names_its_account_and_sweeps_only_it() {
+        let accounts = Accounts::new(&[(A, stale(&["a1"])), (B, stale(&["b1"]))]);
+        let vars = [("JANITOR_RDS_GRACE", "1h"), ("JANITOR_ACCOUNTS", "111111111111,222222222222")];
+        let port = Arc::new(Schedules::default());
+        let janitor =
+            organization(&vars, &accounts, FirstSeen::Store(Arc::new(Marks::default()))).with_rechecks(rechecks(&port));
+        let first = report(janitor.respond(json!({}), None, Some(FUNCTION)).await.expect("a run"));
+        assert_eq!(first.rechecks.map(|r| r.created), Some(2), "one per account: they are different scopes");
+        let created = port.created.lock().map(|c| c.clone()).unwrap_or_default();
+        let mut inputs: Vec<Value> = created.iter().map(|s| serde_json::from_str(&s.input).expect("JSON")).collect();
+        inputs.sort_by_key(|i| i["accounts"].to_string());
+        assert_eq!(
+            inputs,
+            [
+                json!({"accounts": [A], "providers": ["rds"], "regions": ["cn-hangzhou"]}),
+                json!({"accounts": [B], "providers": ["rds"], "regions": ["cn-hangzhou"]}),
+            ]
+        );
+        if let Ok(mut assumed) = accounts.assumed.lock() {
+            assumed.clear();
+        }
+        let fired = report(janitor.respond(inputs[1].clone(), None, Some(FUNCTION)).await.expect("B's re-check"));
+        assert_eq!(fired.accounts.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(), [B]);
+        assert_eq!(accounts.assumed.lock().map(|a| a.clone()).unwrap_or_default(), [B], "only B's role");
+    }
+
+    #[tokio::test]
+    async fn a_run_of_providers_not_per_account_assumes_no_member_role() {
+        let accounts = Accounts::new(&[(A, stale(&["a1"]))]);
+        let mut dts =
+            Fake::new(vec![Resource { provider: crate::providers::dts::PROVIDER, ..job("j1", "Failed", None) }]);
+        dts.provider = crate::providers::dts::PROVIDER;
+        let vars = [
+            ("JANITOR_PROVIDERS", "rds,dts"),
+            ("JANITOR_DTS_REGIONS", "cn-hangzhou"),
+            ("JANITOR_DTS_GRACE", "0"),
+            ("JANITOR_RDS_GRACE", "0"),
+            ("JANITOR_MIN_AGE", "0"),
+            ("JANITOR_DRY_RUN", "false"),
+            ("JANITOR_MEMBER_ROLE", "Member"),
+            ("JANITOR_ACCOUNTS", A),
+        ];
+        let settings = Settings::parse(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
+            .expect("valid settings");
+        let janitor = Janitor::with_first_seen(settings, vec![Arc::new(dts)], FirstSeen::NotNeeded).with_organization(
+            Arc::new(Listed(vec![A.to_owned()])),
+            Arc::clone(&accounts) as Arc<dyn Members>,
+            BTreeMap::from([("aws", vec!["cn-hangzhou".to_owned()])]),
+        );
+        let payload = json!({"providers": ["dts"], "dtsRegions": ["cn-hangzhou"]});
+        let run = report(janitor.respond(payload, None, Some(FUNCTION)).await.expect("a DTS run"));
+        assert_eq!(run.totals.deleted, 1, "the DTS job: {:?}", run.totals);
+        assert!(accounts.assumed.lock().map(|a| a.is_empty()).unwrap_or(false), "no member account has DTS jobs");
+        assert!(accounts.deleted(A).is_empty());
+        let everything = report(janitor.respond(json!({}), None, Some(FUNCTION)).await.expect("a full run"));
+        assert_eq!(accounts.assumed.lock().map(|a| a.clone()).unwrap_or_default(), [A], "a full run assumes A's role");
+        assert_eq!(everything.accounts.len(), 1);
     }
 }

@@ -2,6 +2,7 @@
 //! a bad value is an error that names the variable, the value and what is accepted.
 
 pub mod organization;
+pub mod recheck;
 
 use crate::domain::duration;
 use crate::domain::pattern::Patterns;
@@ -10,6 +11,7 @@ use crate::domain::setting::{invalid, Env, AGE_RANGE};
 use crate::engine::policy::{Limits, Policy};
 use crate::providers::registry::{self, Grace, ProviderSettings, REGISTRY};
 use organization::{AccountSource, OrgSettings};
+use recheck::RecheckSettings;
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -48,6 +50,8 @@ pub struct Settings {
     pub notify_topic_arn: Option<String>,
     /// The accounts of an organization to sweep through a member role; `None`: the janitor's own account.
     pub organization: Option<OrgSettings>,
+    /// The one-time schedules that re-check resources when their graces end; `None`: the next run judges them.
+    pub recheck: Option<RecheckSettings>,
 }
 
 /// Every setting: the run-wide ones, then each provider's own, in registry order.
@@ -217,6 +221,25 @@ pub const SETTINGS: &[Setting] = &[
         flag: None,
     },
     Setting {
+        variable: "JANITOR_RECHECK_SCHEDULER_ROLE_ARN",
+        default: "none",
+        meaning: "role EventBridge Scheduler assumes to invoke the function; set, a Lambda run schedules a one-time \
+                  re-check at the end of each grace it sees (with JANITOR_RECHECK_SCHEDULE_GROUP)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_RECHECK_SCHEDULE_GROUP",
+        default: "none",
+        meaning: "EventBridge Scheduler schedule group the re-checks are created in (the template's)",
+        flag: None,
+    },
+    Setting {
+        variable: "JANITOR_RECHECK_MAX_SCHEDULES",
+        default: "20",
+        meaning: "re-check schedules a run creates at most (1..=100), earliest first; the rest wait for the next run",
+        flag: None,
+    },
+    Setting {
         variable: "JANITOR_TIME_LIMIT",
         default: "none",
         meaning: "CLI: how long a sweep may take (1s to 7d, longer than JANITOR_DEADLINE_MARGIN)",
@@ -364,6 +387,7 @@ impl Settings {
             ));
         }
         let organization = organization(&env, &number_of)?;
+        let recheck = recheck::parse(&env, &number_of)?;
         let metrics_namespace = get("JANITOR_METRICS_NAMESPACE").unwrap_or_else(|| "ReplicationJanitor".to_owned());
         if metrics_namespace.len() > 255 || metrics_namespace.starts_with(':') {
             return Err(invalid(
@@ -399,6 +423,7 @@ impl Settings {
             report_bucket,
             notify_topic_arn,
             organization,
+            recheck,
         })
     }
 
@@ -409,6 +434,7 @@ impl Settings {
             || self.planes.iter().any(|plane| plane.options.needs_aws())
             || self.report_bucket.is_some()
             || self.notify_topic_arn.is_some()
+            || self.recheck.is_some()
     }
 
     /// Whether any enabled provider's clients come from the AWS configuration (so the run needs it, and a region).
@@ -758,6 +784,42 @@ mod tests {
     }
 
     #[test]
+    fn recheck_settings_are_read_and_checked() {
+        assert_eq!(parse(&[]).expect("defaults").recheck, None, "no re-check schedules unless a role is given");
+        let role = ("JANITOR_RECHECK_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/janitor-rechecks");
+        let group = ("JANITOR_RECHECK_SCHEDULE_GROUP", "janitor-rechecks");
+        let read = parse(&[role, group]).expect("valid").recheck.expect("re-checks");
+        assert_eq!((read.role_arn.as_str(), read.group.as_str(), read.max_schedules), (role.1, group.1, 20));
+        let bounded = parse(&[role, group, ("JANITOR_RECHECK_MAX_SCHEDULES", "100")]).expect("the upper bound");
+        assert_eq!(bounded.recheck.map(|r| r.max_schedules), Some(100));
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: [Case; 6] = [
+            (&[role], "JANITOR_RECHECK_SCHEDULE_GROUP", "since JANITOR_RECHECK_SCHEDULER_ROLE_ARN is set"),
+            (&[group], "JANITOR_RECHECK_SCHEDULER_ROLE_ARN", "since JANITOR_RECHECK_SCHEDULE_GROUP is set"),
+            (
+                &[("JANITOR_RECHECK_SCHEDULER_ROLE_ARN", "janitor-rechecks"), group],
+                "JANITOR_RECHECK_SCHEDULER_ROLE_ARN",
+                "an IAM role ARN",
+            ),
+            (&[role, ("JANITOR_RECHECK_SCHEDULE_GROUP", "a/b")], "JANITOR_RECHECK_SCHEDULE_GROUP", "1 to 64 of"),
+            (&[role, group, ("JANITOR_RECHECK_MAX_SCHEDULES", "0")], "JANITOR_RECHECK_MAX_SCHEDULES", "from 1 to 100"),
+            (
+                &[role, group, ("JANITOR_RECHECK_MAX_SCHEDULES", "101")],
+                "JANITOR_RECHECK_MAX_SCHEDULES",
+                "from 1 to 100",
+            ),
+        ];
+        for (vars, variable, expected) in cases {
+            let error = parse(vars).expect_err(variable);
+            assert_eq!(error.variable, variable, "{vars:?}");
+            assert!(error.expected.contains(expected), "{error}");
+        }
+        let dts = [("JANITOR_PROVIDERS", "dts"), ("JANITOR_DTS_REGIONS", "cn-hangzhou")];
+        assert!(!parse(&dts).expect("DTS alone").needs_aws());
+        assert!(parse(&[dts[0], dts[1], role, group]).expect("valid").needs_aws(), "the schedules are AWS calls");
+    }
+
+    #[test]
     fn every_setting_read_is_documented() {
         // Every source file, so a new provider's settings are checked without naming it here.
         fn sources_in(dir: &std::path::Path, into: &mut Vec<String>) {
@@ -830,6 +892,9 @@ mod tests {
             ("JANITOR_ACCOUNT_METRICS", "true"),
             ("JANITOR_ACCOUNT_NOTIFICATIONS", "false"),
             ("JANITOR_MAX_DELETES_PER_RUN", "500"),
+            ("JANITOR_RECHECK_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/janitor-rechecks"),
+            ("JANITOR_RECHECK_SCHEDULE_GROUP", "janitor-rechecks"),
+            ("JANITOR_RECHECK_MAX_SCHEDULES", "30"),
         ];
 
         /// The one setting the base leaves out: JANITOR_ACCOUNTS and JANITOR_ORGANIZATIONAL_UNITS exclude each other.

@@ -299,6 +299,57 @@ pub struct Report {
     /// says why, and the aggregate metric line's `NotifyFailed` is 1. Absent from the JSON when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub notify_failed: bool,
+    /// The one-time schedules that judge the resources this run left waiting again when their graces end; absent
+    /// when the run left nothing to re-check or re-checks are not configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rechecks: Option<RecheckRecord>,
+}
+
+/// What a run did about the on-time re-checks: per minute and scope (an account's provider in a region) in which
+/// graces end, one EventBridge Scheduler one-time schedule that runs the janitor again over that scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecheckRecord {
+    /// Schedules this run created.
+    pub created: usize,
+    /// Schedules an earlier run (or an overlapping one) had already created: the same name is the same re-check.
+    pub existing: usize,
+    /// Schedules over `JANITOR_RECHECK_MAX_SCHEDULES`, left for the next run to create.
+    pub deferred: usize,
+    /// Schedules that could not be created (each listed with its error); the next run tries again.
+    pub failed: usize,
+    /// Every schedule this run asked for, earliest first (the deferred ones are only counted).
+    pub schedules: Vec<RecheckSchedule>,
+}
+
+/// One re-check schedule this run asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecheckSchedule {
+    pub name: String,
+    /// RFC 3339, UTC: the minute it fires in (EventBridge Scheduler invokes within that minute, never before).
+    pub at: String,
+    /// The member account swept, in an organization run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub provider: Provider,
+    pub region: String,
+    /// The resources of this run whose graces end by then.
+    pub resources: usize,
+    pub outcome: RecheckOutcome,
+    /// Why it could not be created, on one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What became of one re-check schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RecheckOutcome {
+    Created,
+    /// Its name was taken (`ConflictException`): an earlier run created the same re-check.
+    Existing,
+    Failed,
 }
 
 /// Why a member account was not swept, and what kind of failure that was.
@@ -413,6 +464,7 @@ impl Report {
             account: Some(account.to_owned()),
             accounts: Vec::new(),
             notify_failed: false,
+            rechecks: None,
         }
     }
 }
@@ -693,6 +745,7 @@ mod tests {
             account: None,
             accounts: Vec::new(),
             notify_failed: false,
+            rechecks: None,
         }
     }
 

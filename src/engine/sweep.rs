@@ -680,6 +680,7 @@ impl Sweeper {
             account: None,
             accounts: Vec::new(),
             notify_failed: false,
+            rechecks: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::domain::clock::Clocks;
 use crate::engine::calls::{Caller, RetryPolicy};
 use crate::outputs::archive::ReportArchive;
 use crate::outputs::notify::Notifier;
+use crate::outputs::recheck::Rechecks;
 use crate::providers::registry::{Build, BuildError, Cloud};
 use crate::state::{DynamoStore, FileStore, FirstSeen};
 use aws_config::SdkConfig;
@@ -113,6 +114,7 @@ pub async fn janitor_with(
     }
     let archive = settings.report_bucket.as_ref().map(|b| ReportArchive::from_sdk(sdk, b, settings.max_attempts));
     let notifier = settings.notify_topic_arn.as_ref().map(|t| Notifier::from_sdk(sdk, t, settings.max_attempts));
+    let rechecks = settings.recheck.clone().map(|r| Rechecks::from_sdk(sdk, r, settings.max_attempts));
     let organization = settings.organization.clone().map(|org| {
         let directory: Arc<dyn Directory> = match &org.source {
             AccountSource::Listed(accounts) => Arc::new(Listed(accounts.clone())),
@@ -148,6 +150,9 @@ pub async fn janitor_with(
     }
     if let Some(notifier) = notifier {
         janitor = janitor.with_notifier(notifier);
+    }
+    if let Some(rechecks) = rechecks {
+        janitor = janitor.with_rechecks(rechecks);
     }
     Ok(janitor)
 }

@@ -225,6 +225,7 @@ mod tests {
             account: None,
             accounts: Vec::new(),
             notify_failed: false,
+            rechecks: None,
         }
     }
 

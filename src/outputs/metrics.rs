@@ -1,6 +1,6 @@
 //! CloudWatch metrics in Embedded Metric Format: JSON lines the Lambda platform turns into metrics with no API
 //! call. One line per provider (dimension `Provider`) and one aggregate without dimensions (which alone carries
-//! `ArchiveFailed` and `NotifyFailed`); never a resource id.
+//! `ArchiveFailed`, `NotifyFailed` and `RecheckFailed`); never a resource id.
 
 use crate::domain::resource::{ErrorClass, Provider};
 use crate::engine::report::{Counts, Report, Sweep};
@@ -49,6 +49,9 @@ struct Flags {
     /// The aggregate line's `NotifyFailed` (1 when a notification of the run, or of one of its accounts, could not be
     /// published: the people it was for were not told); provider lines have none.
     notify_failed: Option<bool>,
+    /// The aggregate line's `RecheckFailed`: the on-time re-check schedules the run could not create (their resources
+    /// wait for the next run); provider lines have none.
+    recheck_failed: Option<usize>,
 }
 
 /// `Failed` split by class: `FailedDenied`, `FailedThrottled`, ... (always all of them, so alarms see zeros).
@@ -70,6 +73,9 @@ fn line(namespace: &str, timestamp_ms: u64, dimension: Option<(&str, &str)>, cou
     }
     if flags.notify_failed.is_some() {
         metrics.push(json!({"Name": "NotifyFailed", "Unit": "Count"}));
+    }
+    if flags.recheck_failed.is_some() {
+        metrics.push(json!({"Name": "RecheckFailed", "Unit": "Count"}));
     }
     let dimensions: Vec<&str> = dimension.iter().map(|(name, _)| *name).collect();
     let mut root = Map::new();
@@ -94,6 +100,9 @@ fn line(namespace: &str, timestamp_ms: u64, dimension: Option<(&str, &str)>, cou
     }
     if let Some(failed) = flags.notify_failed {
         root.insert("NotifyFailed".into(), json!(u8::from(failed)));
+    }
+    if let Some(failed) = flags.recheck_failed {
+        root.insert("RecheckFailed".into(), json!(failed));
     }
     root.insert("DryRun".into(), json!(flags.dry_run));
     Value::Object(root).to_string()
@@ -122,6 +131,7 @@ pub fn emf_lines(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Str
         dry_run: report.dry_run,
         archive_failed: Some(report.archive.as_ref().is_some_and(|a| a.error.is_some())),
         notify_failed: Some(report.notify_failed),
+        recheck_failed: Some(report.rechecks.as_ref().map_or(0, |r| r.failed)),
     };
     lines.push(line(namespace, timestamp_ms, None, &report.totals, flags));
     lines
@@ -137,6 +147,7 @@ fn gathered<'a>(sweeps: impl Iterator<Item = &'a Sweep>, dry_run: bool) -> (Coun
         dry_run,
         archive_failed: None,
         notify_failed: None,
+        recheck_failed: None,
     };
     for sweep in sweeps {
         counts.add(&sweep.counts);
@@ -195,6 +206,7 @@ mod tests {
             account: None,
             accounts: vec![summary("a", None), summary("b", None), summary("c", Some("could not assume ..."))],
             notify_failed: false,
+            rechecks: None,
         }
     }
 
@@ -255,5 +267,17 @@ mod tests {
         assert_eq!(aggregate["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([[]]));
         let accounts = parsed(account_lines(&report, "NS", 0));
         assert!(accounts.iter().all(|l| l.get("NotifyFailed").is_none()), "per-account lines carry no flag");
+    }
+
+    #[test]
+    fn the_aggregate_line_counts_the_re_checks_that_could_not_be_scheduled() {
+        let mut report = organization_report();
+        let aggregate = |report: &Report| parsed(emf_lines(report, "NS", 0)).pop().expect("the aggregate line");
+        assert_eq!(aggregate(&report)["RecheckFailed"], 0, "emitted as 0 without re-checks, so an alarm sees data");
+        assert!(declared(&aggregate(&report)).contains(&"RecheckFailed"));
+        report.rechecks = Some(crate::engine::report::RecheckRecord { created: 1, failed: 2, ..Default::default() });
+        assert_eq!(aggregate(&report)["RecheckFailed"], 2);
+        let lines = parsed(emf_lines(&report, "NS", 0));
+        assert!(lines[..lines.len() - 1].iter().all(|l| l.get("RecheckFailed").is_none()), "provider lines: none");
     }
 }

@@ -1,5 +1,7 @@
-//! Where a run's report goes besides the answer: EMF metrics on stdout, the S3 archive, the chat notification.
+//! Where a run's report goes besides the answer: EMF metrics on stdout, the S3 archive, the chat notification, and
+//! the one-time schedules that re-check what it left waiting when the graces end.
 
 pub mod archive;
 pub mod metrics;
 pub mod notify;
+pub mod recheck;

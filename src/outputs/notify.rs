@@ -639,6 +639,7 @@ mod tests {
             account: None,
             accounts: Vec::new(),
             notify_failed: false,
+            rechecks: None,
         }
     }
 

@@ -334,10 +334,11 @@ async fn metrics_are_emf_lines_per_provider_and_in_aggregate() {
             .iter()
             .map(|m| m["Name"].as_str().expect("name"))
             .collect();
-        // The aggregate line alone says whether the run's report could be archived and its notification published.
+        // The aggregate line alone says whether the run's report could be archived, its notification published and
+        // its re-checks scheduled.
         let mut expected = names.to_vec();
         if index == lines.len() - 1 {
-            expected.extend(["ArchiveFailed", "NotifyFailed"]);
+            expected.extend(["ArchiveFailed", "NotifyFailed", "RecheckFailed"]);
         }
         assert_eq!(declared, expected);
         for name in expected {

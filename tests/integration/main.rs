@@ -17,5 +17,6 @@ mod moto_backed;
 mod organizations;
 mod overlap;
 mod readme;
+mod recheck;
 mod restore;
 mod sweep;

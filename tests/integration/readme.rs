@@ -53,6 +53,7 @@ fn emitted(namespace: &str) -> BTreeSet<Metric> {
         account: None,
         accounts: Vec::new(),
         notify_failed: false,
+        rechecks: None,
     };
     let mut metrics = BTreeSet::new();
     for line in emf_lines(&report, namespace, 0) {

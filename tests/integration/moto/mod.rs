@@ -1,5 +1,6 @@
 //! moto's server (PyPI `moto[server]`) on a loopback port, one per test, so the DynamoDB store, the S3 report
-//! archive and the SNS notifications speak the real protocols through the real SDK. The Python with moto is found once per test binary: the system `python3` if it
+//! archive, the SNS notifications and the EventBridge Scheduler re-checks speak the real protocols through the real
+//! SDK. The Python with moto is found once per test binary: the system `python3` if it
 //! can import `moto.server`, else a venv under `target/moto-venv` that this harness creates and fills.
 #![allow(dead_code)]
 
@@ -175,6 +176,11 @@ impl Moto {
             .await
             .expect("subscribe");
         (topic_arn, subscriber)
+    }
+
+    /// An EventBridge Scheduler client of `region`.
+    pub async fn scheduler(&self, region: &str) -> aws_sdk_scheduler::Client {
+        aws_sdk_scheduler::Client::new(&self.sdk(region).await)
     }
 
     /// A DynamoDB client with moto's default (unchecked) test keys.
