@@ -24,8 +24,10 @@ pub struct Finding {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Ok,
-    /// Worth knowing; does not stop a delete (a report bucket the role may not list, say).
+    /// Worth knowing; does not stop a delete (a setting left unset, say).
     Note,
+    /// Broken, but deletes go on (a report bucket that does not exist: nothing is archived).
+    Fails,
     /// Stops deletes (everywhere, or where `subject` says).
     Blocks,
 }
@@ -91,7 +93,8 @@ impl fmt::Display for Checked {
             let mark = match finding.status {
                 Status::Ok => "ok  ",
                 Status::Note => "note",
-                Status::Blocks => "FAIL",
+                Status::Fails => "FAIL",
+                Status::Blocks => "STOP",
             };
             writeln!(f, "  {mark} {}: {}", finding.subject, crate::domain::text::display(&finding.detail, 300))?;
         }
@@ -170,6 +173,52 @@ pub async fn store_finding(first_seen: &FirstSeen) -> Option<Finding> {
             detail: format!("unusable: {error}"),
             status: Status::Blocks,
         },
+    })
+}
+
+/// Whether the AWS configuration yields credentials, and from which source (never the secret).
+pub async fn credentials_finding(config: &aws_config::SdkConfig) -> Finding {
+    use aws_credential_types::credential_feature::AwsCredentialFeature;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::ProvideCredentials;
+    let finding = |detail: String, status| Finding { subject: "AWS credentials".to_owned(), detail, status };
+    let none = || format!("no AWS credentials found ({})", crate::providers::aws_sdk::CREDENTIAL_SOURCES);
+    let Some(provider) = config.credentials_provider() else { return finding(none(), Status::Blocks) };
+    match provider.provide_credentials().await {
+        Ok(credentials) => {
+            let features = credentials.get_property::<Vec<AwsCredentialFeature>>().cloned().unwrap_or_default();
+            let mut sources: Vec<&str> = features.iter().filter_map(source_of).collect();
+            sources.dedup();
+            let from = if sources.is_empty() { "the AWS configuration".to_owned() } else { sources.join(", then ") };
+            finding(format!("resolved from {from}"), Status::Ok)
+        }
+        Err(CredentialsError::CredentialsNotLoaded(_)) => finding(none(), Status::Blocks),
+        Err(error) => {
+            let mut innermost: &dyn std::error::Error = &error;
+            while let Some(cause) = innermost.source() {
+                innermost = cause;
+            }
+            finding(format!("{}; the last source tried said: {innermost}", none()), Status::Blocks)
+        }
+    }
+}
+
+/// The words for where credentials came from, as the SDK records it on them.
+fn source_of(feature: &aws_credential_types::credential_feature::AwsCredentialFeature) -> Option<&'static str> {
+    use aws_credential_types::credential_feature::AwsCredentialFeature as F;
+    Some(match feature {
+        F::CredentialsCode => "the code",
+        F::CredentialsEnvVars => "the environment",
+        F::CredentialsEnvVarsStsWebIdToken | F::CredentialsStsAssumeRoleWebId | F::CredentialsProfileStsWebIdToken => {
+            "web identity"
+        }
+        F::CredentialsProfile | F::CredentialsProfileSourceProfile | F::CredentialsProfileNamedProvider => "a profile",
+        F::CredentialsProfileSso | F::CredentialsSso => "SSO",
+        F::CredentialsProfileProcess | F::CredentialsProcess => "a credential process",
+        F::CredentialsHttp => "the container",
+        F::CredentialsImds => "instance metadata",
+        F::CredentialsStsAssumeRole | F::CredentialsStsAssumeRoleSaml => "an assumed role",
+        _ => return None,
     })
 }
 

@@ -171,6 +171,54 @@ impl Janitor {
         &self.settings
     }
 
+    /// What the configuration alone says of deleting (dry run, graces without a store): no calls, so a cold start
+    /// can log it.
+    pub fn configuration_findings(&self) -> Vec<crate::app::check::Finding> {
+        let graced: Vec<(crate::domain::resource::Provider, String)> = self
+            .settings
+            .planes
+            .iter()
+            .filter(|p| !p.grace.duration.is_zero())
+            .map(|p| {
+                (p.provider, format!("{}={}", p.grace.variable, crate::domain::duration::format(p.grace.duration)))
+            })
+            .collect();
+        crate::app::check::configuration_findings(self.settings.dry_run, &self.first_seen, &graced)
+    }
+
+    /// `check`'s calls, all at once: the store, the archive, the topic, and a scan per provider and region.
+    pub async fn check(&self) -> Vec<crate::app::check::Finding> {
+        use crate::app::check::{grant_findings, store_finding, Finding, Status};
+        let reach = |subject: &str, reached: Option<Result<String, String>>| {
+            let (detail, status) = match reached {
+                None => ("not configured".to_owned(), Status::Note),
+                Some(Ok(found)) => (found, Status::Ok),
+                Some(Err(error)) => (error, Status::Fails),
+            };
+            Finding { subject: subject.to_owned(), detail, status }
+        };
+        let archive = async {
+            match &self.archive {
+                Some(archive) => Some(archive.reachable().await),
+                None => None,
+            }
+        };
+        let topic = async {
+            match &self.notifier {
+                Some(notifier) => Some(notifier.reachable().await),
+                None => None,
+            }
+        };
+        let (store, archive, topic, grants) =
+            futures::join!(store_finding(&self.first_seen), archive, topic, grant_findings(self.sweeper.planes()));
+        let mut findings = self.configuration_findings();
+        findings.extend(store);
+        findings.push(reach("report archive (JANITOR_REPORT_BUCKET)", archive));
+        findings.push(reach("notifications (JANITOR_NOTIFY_TOPIC_ARN)", topic));
+        findings.extend(grants);
+        findings
+    }
+
     /// A request for the whole configuration, as the CLI runs it.
     pub fn configured_request(&self, trigger: &str) -> SweepRequest {
         SweepRequest::configured(&self.settings.providers, self.settings.dry_run, trigger, None)

@@ -690,6 +690,11 @@ impl Sweeper {
 pub const NEVER_DELETES: &str = "this configuration can never delete";
 
 impl Sweeper {
+    /// The control planes this sweeper scans.
+    pub fn planes(&self) -> &[Arc<dyn ControlPlane>] {
+        &self.planes
+    }
+
     /// Says so when no first-seen store is configured while providers swept here have a grace: their resources
     /// wait for ever, whatever the dry-run setting.
     fn cannot_delete(&self, sweeps: &[Sweep]) -> Option<String> {

@@ -39,6 +39,10 @@ enum Command {
     /// AWS CLI line) unless --apply (exit 0 when every resource was or would be restored, 1 if any was refused or
     /// failed, 2 when the report cannot be read)
     Restore(RestoreArgs),
+    /// Check this configuration without judging or deleting anything: the settings and where each came from, the
+    /// credentials, the first-seen store, the archive and the topic, one scan per provider and region, and a
+    /// verdict (exit 0 when it can delete, 1 when it cannot, 2 on invalid settings)
+    Check(Box<SweepArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -256,6 +260,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let args = match cli.command {
         Command::Sweep(args) => args,
         Command::Restore(args) => return restore(args).await,
+        Command::Check(args) => return check(&args).await,
     };
     let started = SystemTime::now();
     let overrides = args.overrides();
@@ -285,6 +290,42 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     let report_unprinted = output_failed("report", printed);
     exit_code(&report, metrics_unprinted || report_unprinted)
+}
+
+/// `check`: the same settings as `sweep`, then one round of read-only calls, then the verdict.
+async fn check(args: &SweepArgs) -> ExitCode {
+    use crate::app::check::{credentials_finding, settings_with_sources, Checked};
+    let overrides = args.overrides();
+    let settings = match Settings::parse(|name| overrides.get(name).cloned().or_else(|| std::env::var(name).ok())) {
+        Ok(settings) => settings,
+        Err(error) => {
+            complain(&error.to_string());
+            return ExitCode::from(exit::INVALID_SETTINGS);
+        }
+    };
+    let needs_aws = settings.needs_aws();
+    let default_state = FileStore::default_path(|name| std::env::var(name).ok());
+    let janitor = match crate::entry::startup::janitor(settings, default_state).await {
+        Ok(janitor) => janitor,
+        Err(error) => {
+            complain(&error.to_string());
+            return ExitCode::from(exit::INVALID_SETTINGS);
+        }
+    };
+    let mut findings = Vec::new();
+    if needs_aws {
+        findings.push(credentials_finding(&crate::aws::load_sdk_config().await).await);
+    }
+    findings.extend(janitor.check().await);
+    let settings = settings_with_sources(|name| overrides.get(name).cloned(), |name| std::env::var(name).ok());
+    let checked = Checked { settings, findings };
+    let printed = writeln!(io::stdout().lock(), "{checked}");
+    let unprinted = output_failed("check's answer", printed);
+    if checked.can_delete() && !unprinted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `restore`: the report, the credentials' account, then each resource's plan (and, with --apply, its call).

@@ -60,6 +60,27 @@ impl ReportArchive {
         ReportArchive { client, bucket: bucket.into() }
     }
 
+    /// Whether the bucket answers HeadBucket (`check`): `Ok` with what was found, `Err` when it is missing or out of
+    /// reach. A denied HeadBucket is not an error: runs need only `s3:PutObject`, which HeadBucket does not prove.
+    pub async fn reachable(&self) -> Result<String, String> {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(format!("s3://{} answers", self.bucket)),
+            Err(error) => match error.raw_response().map(|r| r.status().as_u16()) {
+                Some(403) => Ok(format!(
+                    "s3://{} exists; this role may not HeadBucket it (runs need only s3:PutObject, not checked)",
+                    self.bucket
+                )),
+                Some(404) => Err(format!("s3://{}: no such bucket", self.bucket)),
+                _ => Err(format!(
+                    "s3://{}: {}",
+                    self.bucket,
+                    error.code().map_or_else(|| crate::providers::aws_sdk::one_line(&error), str::to_owned)
+                )),
+            },
+        }
+    }
+
     /// The archive of `bucket` through a client of the process's AWS configuration, bounded in time like every
     /// call, with the SDK's standard retries. A custom endpoint (`AWS_ENDPOINT_URL`: moto, LocalStack, MinIO) gets
     /// path-style addresses, since a bucket name cannot be a subdomain of an IP address.

@@ -139,6 +139,23 @@ impl Notifier {
     }
 
     /// Publishes the notification; returns SNS's message id.
+    /// Whether the topic answers GetTopicAttributes (`check`). A denied call is not an error: runs need only
+    /// `sns:Publish`, which it does not prove.
+    pub async fn reachable(&self) -> Result<String, String> {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        match self.client.get_topic_attributes().topic_arn(&self.topic_arn).send().await {
+            Ok(_) => Ok(format!("{} answers", self.topic_arn)),
+            Err(error) => match error.code() {
+                Some("AuthorizationError" | "AccessDenied" | "AccessDeniedException") => Ok(format!(
+                    "{}: this role may not GetTopicAttributes (runs need only sns:Publish, not checked)",
+                    self.topic_arn
+                )),
+                Some(code) => Err(format!("{}: {code}: {}", self.topic_arn, error.message().unwrap_or_default())),
+                None => Err(format!("{}: {}", self.topic_arn, crate::providers::aws_sdk::one_line(&error))),
+            },
+        }
+    }
+
     pub async fn publish(&self, notification: &Notification) -> Result<String, NotifyError> {
         let message = published_message(notification)?;
         let output = self

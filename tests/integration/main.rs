@@ -5,6 +5,7 @@
 mod common;
 mod moto;
 
+mod check;
 mod cli;
 mod dts;
 mod glue;
