@@ -30,11 +30,16 @@ pub struct Cli {
     command: Command,
 }
 
+// One command is parsed once per process: boxing the larger arguments would save nothing worth a `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Sweep once and print the report (exit 0 clean, 1 if a scan, delete or output failed, 2 on invalid settings,
     /// 3 if the first-seen store was unusable, 4 if another run held every scope)
     Sweep(SweepArgs),
+    /// Render a report for people: `report --html <report.json>` writes one self-contained HTML page (exit 2 if the
+    /// file is not a report)
+    Report(crate::entry::render::ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -237,7 +242,10 @@ fn output_failed(what: &str, printed: io::Result<()>) -> bool {
 /// Runs the CLI; the exit code says whether the run was clean.
 pub async fn run(cli: Cli) -> ExitCode {
     let started = SystemTime::now();
-    let Command::Sweep(args) = cli.command;
+    let args = match cli.command {
+        Command::Sweep(args) => args,
+        Command::Report(args) => return crate::entry::render::run(&args),
+    };
     let overrides = args.overrides();
     let settings = match Settings::parse(|name| overrides.get(name).cloned().or_else(|| std::env::var(name).ok())) {
         Ok(settings) => settings,
