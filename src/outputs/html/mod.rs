@@ -12,8 +12,8 @@
 //! Bounded at any fleet size (the JSON keeps everything): at most [`ITEMS_PER_GROUP`] resources per group and
 //! [`ITEMS_BYTES`] of them in all (failed first, then unconfirmed, deleted, would delete, waiting, protected, the
 //! rest), [`TABLE_ROWS`] rows per table, [`SWEEPS_LISTED`] scan problems and [`NOTES_LISTED`] notes, each list saying
-//! how many it leaves to the JSON; with every text cut, a page stays within [`MAX_BYTES`] (tested with 100,000-
-//! character names of the characters that cost the most).
+//! how many it leaves to the JSON; with every text cut, a page stays within [`MAX_BYTES`] (tested with texts longer
+//! than any bound, of the characters that cost the most once escaped).
 
 mod view;
 pub mod writer;
@@ -111,12 +111,12 @@ border-bottom:1px solid var(--line)}h3{font-size:1.05rem;margin:1.2rem 0 .3rem}h
 .dry{background:var(--info)}.deleting{background:var(--bad)}\
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.15rem .8rem;margin:0}dt{color:var(--muted)}\
 dd{margin:0;min-width:0}\
-.totals{display:grid;grid-template-columns:repeat(auto-fill,minmax(7.5rem,1fr));gap:.4rem}\
-.total{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.3rem .5rem;font-size:.85rem}\
-.total b{display:block;font-size:1.25rem}.zero{opacity:.55}\
+.totals{display:grid;grid-template-columns:repeat(auto-fill,minmax(7rem,1fr));gap:.35rem}\
+.total{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.2rem .45rem;font-size:.85rem;overflow-wrap:normal}\
+.total b{font-size:1.15rem;margin-right:.3rem}.zero{opacity:.55}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}\
-th,td{border-bottom:1px solid var(--line);padding:.25rem .5rem;text-align:right}\
-th:first-child,td:first-child{text-align:left;min-width:8rem}thead th{color:var(--muted);font-weight:normal}\
+th,td{border-bottom:1px solid var(--line);padding:.25rem .4rem;text-align:right;overflow-wrap:normal}\
+th:first-child{text-align:left;min-width:6.5rem;overflow-wrap:anywhere}thead th{color:var(--muted);font-weight:normal}\
 ol.items{list-style:none;padding:0;margin:0;display:grid;gap:.5rem}\
 .item{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--muted);border-radius:6px;\
 padding:.5rem .7rem;font-size:.92rem}\
@@ -125,7 +125,9 @@ padding:.5rem .7rem;font-size:.92rem}\
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em}\
 pre{white-space:pre-wrap;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.6rem}\
 .bad{color:var(--bad)}.muted,.more,footer{color:var(--muted)}.more{font-style:italic}\
-footer{margin-top:2rem;font-size:.85rem}";
+footer{margin-top:2rem;font-size:.85rem}\
+@media (max-width:40rem){body{padding:.6rem}.item dl{grid-template-columns:minmax(0,1fr)}.item dt{margin-top:.25rem;\
+font-size:.8rem}}";
 
 fn run_kind(run: &Run) -> &'static str {
     if run.dry_run {
