@@ -412,15 +412,7 @@ impl Janitor {
             return report;
         }
         if let Some(archive) = &self.archive {
-            let record = match before(request.deadline, archive.store(&report)).await {
-                Some(Ok(record)) => record,
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "the report could not be archived");
-                    error.record()
-                }
-                None => archive.unwritten("not written: the run's deadline came first"),
-            };
-            report.archive = Some(record);
+            report.archive = Some(archived(archive, &report, request.deadline).await);
         }
         if let Some(notifier) = &self.notifier {
             if let Some(notification) = notify::notification(&report, report.archive.as_ref()) {
@@ -458,11 +450,7 @@ impl Janitor {
                 let mut part = whole.of_account(&account);
                 let mut problem = None;
                 if let Some(archive) = &self.archive {
-                    part.archive = Some(match before(request.deadline, archive.store(&part)).await {
-                        Some(Ok(record)) => record,
-                        Some(Err(error)) => error.record(),
-                        None => archive.unwritten("not written: the run's deadline came first"),
-                    });
+                    part.archive = Some(archived(archive, &part, request.deadline).await);
                 }
                 if let Some(notifier) = notifier {
                     if let Some(notification) = notify::notification(&part, part.archive.as_ref()) {
@@ -516,6 +504,27 @@ impl Janitor {
         }
         lines
     }
+}
+
+/// `report` archived: its JSON, then its HTML page beside it, each step within the deadline, so a page that is late
+/// never hides that the JSON was written.
+async fn archived(
+    archive: &ReportArchive,
+    report: &Report,
+    deadline: Option<SystemTime>,
+) -> crate::engine::report::ArchiveRecord {
+    let mut record = match before(deadline, archive.store(report)).await {
+        Some(Ok(record)) => record,
+        Some(Err(error)) => {
+            tracing::warn!(%error, "the report could not be archived");
+            error.record()
+        }
+        None => archive.unwritten("not written: the run's deadline came first"),
+    };
+    if record.error.is_none() && before(deadline, archive.store_html(report, &mut record)).await.is_none() {
+        record.html_error = Some("the HTML report was not written: the run's deadline came first".to_owned());
+    }
+    record
 }
 
 /// Accounts archived and notified at once in an organization run.

@@ -355,7 +355,7 @@ pub fn failure_text(text: &str) -> Option<String> {
 /// What kind of failure a call met, as far as a caller can do something about it: metrics split failures by it,
 /// and the sweep and the operator react to it (a denial needs IAM, throttling needs patience, a wrong state needs
 /// nothing but time).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorClass {
     /// The janitor's credentials may not make the call (IAM, RAM).

@@ -6,8 +6,8 @@ use crate::domain::resource::{Age, Condition, Grace, Mark, Provider, Resource};
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
-/// What the janitor decided about one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+/// What the janitor decided about one resource. Read back too (`report --html`), under the same names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Verdict {
     Delete,

@@ -4,11 +4,11 @@
 use crate::domain::resource::{ErrorClass, Provider};
 use crate::domain::text;
 use crate::engine::policy::Verdict;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What happened to one resource in this run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
     /// Not stale, or stale but held back (capped, deferred, aborted, waiting): left as it was.
@@ -54,7 +54,7 @@ pub struct Item {
 }
 
 /// Counts by verdict and outcome.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub scanned: usize,
@@ -82,7 +82,7 @@ pub struct Counts {
     /// Scopes (a provider in a region) another run held: not swept by this one.
     pub busy: usize,
     /// `failed` split by what kind of failure each met.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failed_by_class: BTreeMap<ErrorClass, usize>,
 }
 
@@ -240,14 +240,23 @@ impl Sweep {
 }
 
 /// Where a run's report was archived, or why it was not: the report and the notification say so.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArchiveRecord {
     pub bucket: String,
     pub key: String,
     /// Set when the write failed: then nothing is at `key`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The bucket's region (the archive's client's), for the console link to the HTML report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Where the HTML rendering of the report was written, beside the JSON; absent when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_key: Option<String>,
+    /// Why the HTML rendering could not be written (the JSON at `key` is unaffected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_error: Option<String>,
 }
 
 impl ArchiveRecord {
@@ -257,12 +266,12 @@ impl ArchiveRecord {
 }
 
 /// Who held a scope this run found busy, and until when its lease lapses on its own.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Busy {
     pub holder: String,
     /// RFC 3339; absent when the lease ends only with its holder's process (the file store's locks).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
 }
 

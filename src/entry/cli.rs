@@ -35,6 +35,9 @@ enum Command {
     /// Sweep once and print the report (exit 0 clean, 1 if a scan, delete or output failed, 2 on invalid settings,
     /// 3 if the first-seen store was unusable, 4 if another run held every scope)
     Sweep(Box<SweepArgs>),
+    /// Render a report for people: `report --html <report.json>` writes one self-contained HTML page (exit 2 if the
+    /// file is not a report)
+    Report(crate::entry::render::ReportArgs),
     /// Re-make what an archived report says a run deleted, from the definitions it kept: prints each call (and the
     /// AWS CLI line) unless --apply (exit 0 when every resource was or would be restored, 1 if any was refused or
     /// failed, 2 when the report cannot be read)
@@ -261,6 +264,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Sweep(args) => args,
         Command::Restore(args) => return restore(args).await,
         Command::Check(args) => return check(&args).await,
+        Command::Report(args) => return crate::entry::render::run(&args),
     };
     let started = SystemTime::now();
     let overrides = args.overrides();

@@ -3,4 +3,5 @@
 pub mod cli;
 pub mod lambda;
 pub mod logging;
+pub mod render;
 pub mod startup;

@@ -7,9 +7,14 @@
 //!
 //! A report is created, never replaced: every write is conditional on its key being free (`If-None-Match: *`), and
 //! the template's bucket policy refuses any write that is not.
+//!
+//! Beside each JSON report, its HTML rendering for people ([`html`]) under the same key with `.html`
+//! ([`ReportArchive::store_html`]), written once the same way. An HTML write that fails is recorded
+//! (`archive.htmlError`) and logged, never an error of the run: the JSON is the record of what was done.
 
 use crate::aws;
 use crate::engine::report::{ArchiveRecord, Report};
+use crate::outputs::html;
 use aws_config::SdkConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::put_object::PutObjectError;
@@ -45,7 +50,12 @@ impl ArchiveError {
     /// What the report and the notification say about an archive that failed.
     pub fn record(&self) -> ArchiveRecord {
         let (ArchiveError::Serialize { bucket, key, .. } | ArchiveError::Write { bucket, key, .. }) = self;
-        ArchiveRecord { bucket: bucket.clone(), key: key.clone(), error: Some(self.to_string()) }
+        ArchiveRecord {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            error: Some(self.to_string()),
+            ..ArchiveRecord::default()
+        }
     }
 }
 
@@ -95,7 +105,7 @@ impl ReportArchive {
 
     /// The record of a report this archive did not write, and why.
     pub fn unwritten(&self, why: &str) -> ArchiveRecord {
-        ArchiveRecord { bucket: self.bucket.clone(), key: String::new(), error: Some(why.to_owned()) }
+        ArchiveRecord { bucket: self.bucket.clone(), error: Some(why.to_owned()), ..ArchiveRecord::default() }
     }
 
     /// Writes the full report under a new key ([`report_key`]) and says where; never over an existing object.
@@ -148,7 +158,10 @@ impl ReportArchive {
                 .send()
                 .await;
             let error = match sent {
-                Ok(_) => return Ok(ArchiveRecord { bucket: self.bucket.clone(), key, error: None }),
+                Ok(_) => {
+                    let region = self.client.config().region().map(|r| r.to_string());
+                    return Ok(ArchiveRecord { bucket: self.bucket.clone(), key, region, ..ArchiveRecord::default() });
+                }
                 Err(error) => error,
             };
             let cause = DisplayErrorContext(&error).to_string();
@@ -165,6 +178,50 @@ impl ReportArchive {
         }
     }
 
+    /// Writes the HTML rendering of `report`, archived as `record` says, beside its JSON ([`html_key`]), and records
+    /// in `record` where it went (`html_key`) or why it did not (`html_error`, also logged). Never over an existing
+    /// object (`If-None-Match: *`, as the JSON), and never at another key: the page belongs beside its report. A
+    /// record of a report that was not archived gets no page (the page's restore command would name nothing).
+    ///
+    /// Rendered from the report's JSON, as `replication-janitor report --html` renders a file, so both pages are the
+    /// same page.
+    pub async fn store_html(&self, report: &Report, record: &mut ArchiveRecord) {
+        if record.error.is_some() || record.key.is_empty() {
+            return;
+        }
+        let key = html_key(&record.key);
+        let page = serde_json::to_vec(report)
+            .map_err(|e| e.to_string())
+            .and_then(|json| html::render(&json, Some(record)).map_err(|e| e.to_string()));
+        let page = match page {
+            Ok(page) => page,
+            Err(cause) => {
+                let error = format!("the HTML report for s3://{}/{key} could not be rendered: {cause}", self.bucket);
+                tracing::warn!(%error, "the HTML report was not archived");
+                record.html_error = Some(error);
+                return;
+            }
+        };
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .if_none_match("*")
+            .content_type("text/html; charset=utf-8")
+            .body(ByteStream::from(page.into_bytes()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => record.html_key = Some(key),
+            Err(error) => {
+                let error = self.write_error(key, DisplayErrorContext(&error).to_string()).to_string();
+                tracing::warn!(%error, "the HTML report was not archived");
+                record.html_error = Some(error);
+            }
+        }
+    }
+
     fn write_error(&self, key: String, cause: String) -> ArchiveError {
         ArchiveError::Write { bucket: self.bucket.clone(), key, cause }
     }
@@ -176,6 +233,53 @@ impl ReportArchive {
 fn key_taken(error: &SdkError<PutObjectError, HttpResponse>) -> bool {
     matches!(error.code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
         || error.raw_response().is_some_and(|response| response.status().as_u16() == 412)
+}
+
+/// Where a report's HTML rendering goes: its JSON's key with `.html` in place of `.json`.
+pub fn html_key(json_key: &str) -> String {
+    format!("{}.html", json_key.strip_suffix(".json").unwrap_or(json_key))
+}
+
+/// The AWS console's page of the archived HTML report (an "Open" button there shows it in the browser), or `None`
+/// when the record has no HTML, no region, or a region without a public console.
+///
+/// Why a console link and not a presigned URL: a URL presigned with the Lambda role's credentials stops working when
+/// that role session's credentials expire, whatever expiry it asks for (S3 User Guide, "Download and upload objects
+/// with presigned URLs": a presigned URL made with temporary credentials expires when they do), so a link in a chat
+/// would die within hours and unpredictably; and while it works, anyone the message reaches (or is forwarded to)
+/// could read the report. The console link never expires and grants nothing: it opens for whoever may read the
+/// object (console access and `s3:GetObject` on `reports/*`).
+pub fn console_url(record: &ArchiveRecord) -> Option<String> {
+    let key = record.html_key.as_deref()?;
+    let region = record.region.as_deref()?;
+    let plain_region =
+        !region.is_empty() && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let host = match region {
+        _ if !plain_region => return None,
+        r if r.starts_with("cn-") => "console.amazonaws.cn",
+        r if r.starts_with("us-gov-") => "console.amazonaws-us-gov.com",
+        r if r.contains("-iso") => return None,
+        _ => "console.aws.amazon.com",
+    };
+    Some(format!(
+        "https://{host}/s3/object/{}?region={region}&bucketType=general&prefix={}",
+        url_encoded(&record.bucket, false),
+        url_encoded(key, true)
+    ))
+}
+
+/// `text` percent-encoded: only ASCII letters, digits, `-` and `.` (and `/` in a key) stay as they are, so the
+/// link holds nothing a chat's markdown interprets (`_`, `~`, `*`) and nothing a URL parser would read as structure.
+fn url_encoded(text: &str, keep_slash: bool) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' => encoded.push(char::from(byte)),
+            b'/' if keep_slash => encoded.push('/'),
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
 }
 
 /// `reports/YYYY/MM/DD/THHMMSSZ-[<account>-]<trigger>-<nonce>.json`: by the run's start (UTC; `now` if the report has none),
@@ -276,11 +380,53 @@ mod tests {
 
     #[test]
     fn the_record_names_the_object() {
-        let record = ArchiveRecord { bucket: "b".into(), key: "reports/k.json".into(), error: None };
+        let record = ArchiveRecord { bucket: "b".into(), key: "reports/k.json".into(), ..ArchiveRecord::default() };
         assert_eq!(record.uri(), "s3://b/reports/k.json");
         assert_eq!(
             serde_json::to_value(&record).ok(),
             Some(serde_json::json!({"bucket": "b", "key": "reports/k.json"}))
+        );
+    }
+
+    #[test]
+    fn the_html_report_is_beside_its_json() {
+        assert_eq!(
+            html_key("reports/2026/11/25/T031000Z-schedule-00abcdef.json"),
+            "reports/2026/11/25/T031000Z-schedule-00abcdef.html"
+        );
+        assert_eq!(html_key("reports/odd"), "reports/odd.html");
+    }
+
+    #[test]
+    fn the_console_link_opens_the_html_report_in_its_partitions_console() {
+        let record = ArchiveRecord {
+            bucket: "janitor-reports".into(),
+            key: "reports/2026/11/25/T031000Z-schedule-1.json".into(),
+            region: Some("eu-west-1".into()),
+            html_key: Some("reports/2026/11/25/T031000Z-schedule-1.html".into()),
+            ..ArchiveRecord::default()
+        };
+        assert_eq!(
+            console_url(&record).as_deref(),
+            Some(
+                "https://console.aws.amazon.com/s3/object/janitor-reports?region=eu-west-1&bucketType=general\
+                 &prefix=reports/2026/11/25/T031000Z-schedule-1.html"
+            )
+        );
+        let china = ArchiveRecord { region: Some("cn-north-1".into()), ..record.clone() };
+        assert!(console_url(&china).is_some_and(|u| u.starts_with("https://console.amazonaws.cn/s3/object/")));
+        let gov = ArchiveRecord { region: Some("us-gov-west-1".into()), ..record.clone() };
+        assert!(console_url(&gov).is_some_and(|u| u.starts_with("https://console.amazonaws-us-gov.com/s3/object/")));
+        for no_console in [None, Some("us-iso-east-1"), Some("eu-west-1&x=1"), Some("")] {
+            let record = ArchiveRecord { region: no_console.map(str::to_owned), ..record.clone() };
+            assert_eq!(console_url(&record), None, "{no_console:?}");
+        }
+        assert_eq!(console_url(&ArchiveRecord { html_key: None, ..record.clone() }), None, "no page, no link");
+        let odd = ArchiveRecord { html_key: Some("reports/a_b~c*d e&f=g.html".into()), ..record };
+        assert!(
+            console_url(&odd).is_some_and(|u| u.ends_with("&prefix=reports/a%5Fb%7Ec%2Ad%20e%26f%3Dg.html")),
+            "{:?}",
+            console_url(&odd)
         );
     }
 }

@@ -37,6 +37,7 @@ use crate::engine::policy::Verdict;
 use crate::engine::report::ArchiveRecord;
 use crate::engine::report::{AccountSummary, Item, Outcome, Report, Sweep, Totals};
 use crate::engine::sweep::NEVER_DELETES;
+use crate::outputs::archive;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
@@ -246,6 +247,7 @@ fn within(report: &Report, archive: Option<&ArchiveRecord>, budget: usize) -> No
     let mut context = BTreeMap::from([("trigger", trigger), ("dryRun", report.dry_run.to_string())]);
     if let Some(record) = archive.filter(|r| r.error.is_none()) {
         context.insert("report", archive_uri(record));
+        context.extend(html_link(record).map(|url| ("htmlReport", url)));
     }
     Notification {
         subject: subject(&title),
@@ -291,13 +293,38 @@ fn description(report: &Report, archive: Option<&ArchiveRecord>, budget: usize) 
     lines.extend(sweep_lines(report, &mut budget));
     lines.extend(named);
     match archive.map(|record| (record, &record.error)) {
-        Some((record, None)) => lines.push(format!("Full report: `{}`", archive_uri(record))),
+        Some((record, None)) => {
+            lines.push(format!("Full report: `{}`", archive_uri(record)));
+            lines.extend(html_line(record));
+        }
         Some((_, Some(error))) => {
             lines.push(format!("The report was not archived: {}", chat_text(error, ARCHIVE_CHARS)))
         }
         None => {}
     }
     lines.join("\n")
+}
+
+/// The longest console link the message carries (a link cannot be cut); a longer one is left to the S3 URI.
+const LINK_CHARS: usize = 2_048;
+
+/// The console link of the run's HTML report ([`archive::console_url`], which says why not a presigned URL). Built
+/// by the janitor from its bucket, its region and a key of its own, every part percent-encoded, so it holds only
+/// letters, digits and `-./%:?=&`: nothing the chat's markdown interprets, and no [`chat_text`], which would break it.
+fn html_link(record: &ArchiveRecord) -> Option<String> {
+    archive::console_url(record).filter(|url| url.len() <= LINK_CHARS)
+}
+
+/// Where the HTML report is (outside a code span, so the chat makes the link a link), or why it was not written.
+fn html_line(record: &ArchiveRecord) -> Option<String> {
+    match (&record.html_key, &record.html_error) {
+        (Some(key), _) => Some(match html_link(record) {
+            Some(url) => format!("Report to read (S3 console): {url}"),
+            None => format!("Report to read: `{}`", chat_text(&format!("s3://{}/{key}", record.bucket), ARCHIVE_CHARS)),
+        }),
+        (None, Some(error)) => Some(format!("The HTML report was not written: {}", chat_text(error, ARCHIVE_CHARS))),
+        (None, None) => None,
+    }
 }
 
 /// Bytes of the published message left for optional lines.
@@ -706,7 +733,7 @@ mod tests {
         let archive = ArchiveRecord {
             bucket: "reports-bucket".into(),
             key: "reports/2026/11/25/T031000Z-schedule-1.json".into(),
-            error: None,
+            ..ArchiveRecord::default()
         };
 
         let n = notification(&run, Some(&archive)).expect("a deleting run notifies");
@@ -783,6 +810,7 @@ mod tests {
             bucket: "b".into(),
             key: "reports/k.json".into(),
             error: Some("s3://b/reports/k.json could not be written: AccessDenied".into()),
+            ..ArchiveRecord::default()
         };
         let n = notification(&run, Some(&failed)).expect("a tripped tripwire notifies");
         assert_eq!(n.subject, "replication-janitor run (schedule): tripwire tripped");
@@ -992,5 +1020,49 @@ mod tests {
         assert!(steps[0].starts_with("account 000000000000: ＜!channel＞ ｀xxx"), "{steps:?}");
         assert!(steps[0].ends_with('…') && steps[0].chars().count() < 200, "{}", steps[0]);
         assert!(shown(&n).iter().all(|t| !t.contains("<!channel>")));
+    }
+
+    #[test]
+    fn the_notification_links_to_the_html_report_in_the_s3_console_or_says_why_not() {
+        let run = naming(&["x".to_owned()]);
+        let written = ArchiveRecord {
+            bucket: "reports-bucket".into(),
+            key: "reports/2026/11/25/T031000Z-schedule-1.json".into(),
+            region: Some("eu-west-1".into()),
+            html_key: Some("reports/2026/11/25/T031000Z-schedule-1.html".into()),
+            ..ArchiveRecord::default()
+        };
+        let link = "https://console.aws.amazon.com/s3/object/reports-bucket?region=eu-west-1&bucketType=general\
+                    &prefix=reports/2026/11/25/T031000Z-schedule-1.html";
+        let n = notification(&run, Some(&written)).expect("notifies");
+        let description = &n.chat.content.description;
+        assert!(
+            description.ends_with(&format!(
+                "Full report: `s3://reports-bucket/reports/2026/11/25/T031000Z-schedule-1.json`\n\
+                 Report to read (S3 console): {link}"
+            )),
+            "{description}"
+        );
+        assert_eq!(n.chat.metadata.additional_context["htmlReport"], link);
+        assert!(n.text.contains(link), "the e-mail has the link too");
+
+        let unwritten = ArchiveRecord {
+            html_key: None,
+            html_error: Some("s3://reports-bucket/reports/k.html could not be written: AccessDenied <@U1>".into()),
+            ..written.clone()
+        };
+        let n = notification(&run, Some(&unwritten)).expect("notifies");
+        assert!(n.chat.content.description.ends_with(
+            "The HTML report was not written: s3://reports-bucket/reports/k.html could not be written: AccessDenied ＜＠U1＞"
+        ));
+        assert!(!n.chat.metadata.additional_context.contains_key("htmlReport"));
+
+        let no_region = ArchiveRecord { region: None, ..written };
+        let n = notification(&run, Some(&no_region)).expect("notifies");
+        assert!(n
+            .chat
+            .content
+            .description
+            .ends_with("Report to read: `s3://reports-bucket/reports/2026/11/25/T031000Z-schedule-1.html`"));
     }
 }

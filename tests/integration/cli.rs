@@ -291,3 +291,53 @@ fn dts_without_credentials_exits_2_saying_what_is_missing() {
     assert!(stderr.starts_with("replication-janitor: dts cannot start: Alibaba Cloud credentials"), "{stderr}");
     assert!(stderr.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_html_renders_a_printed_report_and_refuses_what_is_not_one() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(fleet()).await;
+    let swept = run(home.path(), &emulator.url(), &[], &["sweep", "--delete"]).await;
+    assert!(swept.status.success(), "{}", String::from_utf8_lossy(&swept.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&swept.stdout).expect("report");
+    let json = home.path().join("report.json");
+    std::fs::write(&json, &swept.stdout).expect("write the report");
+    let json = json.to_string_lossy().into_owned();
+    let out = home.path().join("report.html");
+    let out_arg = out.to_string_lossy().into_owned();
+
+    let to_file = run(home.path(), "http://127.0.0.1:9", &[], &["report", "--html", &json, "--out", &out_arg]).await;
+    assert!(to_file.status.success(), "{}", String::from_utf8_lossy(&to_file.stderr));
+    assert!(to_file.stdout.is_empty() && to_file.stderr.is_empty());
+    let page = std::fs::read_to_string(&out).expect("the page");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    for key in ["scanned", "deleted", "tooYoung", "failed"] {
+        let shown = format!("data-total=\"{key}\"><b>{}</b>", report["totals"][key]);
+        assert!(page.contains(&shown), "{shown} in the page");
+    }
+    assert!(page.contains("<h4>old-failure</h4>"), "the deleted integration has its card");
+    assert!(page.contains("This report does not say where it was archived."), "a CLI run is not archived");
+    let to_stdout = run(home.path(), "http://127.0.0.1:9", &[], &["report", "--html", &json]).await;
+    assert!(to_stdout.status.success());
+    assert_eq!(String::from_utf8_lossy(&to_stdout.stdout), page, "stdout without --out");
+
+    let not_a_report = home.path().join("notes.json");
+    std::fs::write(&not_a_report, "{\"hello\": \"world\"}").expect("write");
+    let path = not_a_report.to_string_lossy().into_owned();
+    let refused = run(home.path(), "http://127.0.0.1:9", &[], &["report", "--html", &path]).await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        format!(
+            "replication-janitor: {path} is not a replication-janitor report (missing field `dryRun` at line 1 column \
+             18)\n"
+        )
+    );
+    let missing = run(home.path(), "http://127.0.0.1:9", &[], &["report", "--html", "/no/such/report.json"]).await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr)
+        .starts_with("replication-janitor: /no/such/report.json could not be read: "));
+    let no_format = run(home.path(), "http://127.0.0.1:9", &[], &["report", &json]).await;
+    assert_eq!(no_format.status.code(), Some(2), "--html is required");
+    assert!(String::from_utf8_lossy(&no_format.stderr).contains("--html"));
+}

@@ -3,7 +3,8 @@
 //! - the DynamoDB first-seen store: marks across runs, the conditional first write under concurrent sweeps, mark
 //!   removal, the TTL attribute, and what a sweep does when the table is missing or denied;
 //! - the S3 report archive: the whole report under its key, never over an existing object (a conditional write; a
-//!   taken key moves the report to another), and a write that fails is an error naming the object;
+//!   taken key moves the report to another), and a write that fails is an error naming the object; its HTML page
+//!   beside it, written once the same way, and a page that cannot be written recorded without touching the JSON;
 //! - the SNS notification: what a subscriber receives for a run worth telling, in the chat integration's format.
 //!
 //! Each test starts its own moto server, so tests share nothing.
@@ -21,7 +22,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use emulator::{Emulator, Fleet};
 use replication_janitor::app::janitor::Janitor;
 use replication_janitor::engine::calls::{Caller, RetryPolicy};
-use replication_janitor::engine::report::Report;
+use replication_janitor::engine::report::{ArchiveRecord, Report};
 use replication_janitor::outputs::archive::{report_key, ArchiveError, ReportArchive, KEY_ATTEMPTS};
 use replication_janitor::outputs::notify::{self, Notifier, NotifyError};
 use replication_janitor::providers::aws_sdk::Regional;
@@ -708,6 +709,23 @@ async fn every_run_is_archived_and_told_and_a_failing_archive_changes_nothing_de
     assert_eq!(stored["totals"]["deleted"], report.totals.deleted);
     let delivery = subscriber.next().expect("a deleting run notifies");
     assert!(delivery["Message"].as_str().unwrap_or_default().contains(&record.key), "{delivery}");
+    // The page is beside the JSON, names the restore command, and the notification links to it in the console.
+    let html_key = record.html_key.clone().expect("the HTML page was archived");
+    assert_eq!(html_key, record.key.replace(".json", ".html"));
+    let (_, page) = page(&s3, &html_key).await;
+    let restore = format!("replication-janitor restore --report s3://{BUCKET}/{}", record.key);
+    assert!(page.contains(&format!("<pre id=\"restore-command\"><code>{restore}</code></pre>")), "{page}");
+    let link = format!(
+        "https://console.aws.amazon.com/s3/object/{BUCKET}?region={REGION}&bucketType=general&prefix={html_key}"
+    );
+    let chat: serde_json::Value = serde_json::from_str(delivery["Message"].as_str().unwrap_or_default()).expect("chat");
+    assert!(
+        chat["content"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&format!("Report to read (S3 console): {link}")),
+        "{chat}"
+    );
     let aggregate: serde_json::Value =
         serde_json::from_str(janitor.metric_lines(&report).last().expect("aggregate")).expect("json");
     assert_eq!(aggregate["ArchiveFailed"], 0);
@@ -722,6 +740,50 @@ async fn every_run_is_archived_and_told_and_a_failing_archive_changes_nothing_de
     let aggregate: serde_json::Value =
         serde_json::from_str(broken.metric_lines(&report).last().expect("aggregate")).expect("json");
     assert_eq!(aggregate["ArchiveFailed"], 1);
+}
+
+/// An archived page: its content type and its text.
+async fn page(s3: &aws_sdk_s3::Client, key: &str) -> (Option<String>, String) {
+    let object = s3.get_object().bucket(BUCKET).key(key).send().await.expect("get_object");
+    let content_type = object.content_type.clone();
+    let body = object.body.collect().await.expect("the object's body").into_bytes();
+    (content_type, String::from_utf8(body.to_vec()).expect("the page is UTF-8"))
+}
+
+#[tokio::test]
+async fn each_archived_report_gets_its_html_page_beside_it_written_once() {
+    let (moto, s3) = moto_with_bucket().await;
+    let report = dry_run_report().await;
+    let archive = ReportArchive::from_sdk(&moto.sdk(REGION).await, BUCKET, 3);
+    let mut record = archive.store(&report).await.expect("archived");
+    assert_eq!((record.html_key.as_deref(), record.region.as_deref()), (None, Some(REGION)), "the JSON first");
+
+    archive.store_html(&report, &mut record).await;
+
+    assert_eq!(record.html_error, None);
+    let html_key = record.html_key.clone().expect("the page was written");
+    assert_eq!(html_key, record.key.replace(".json", ".html"));
+    let (content_type, written) = page(&s3, &html_key).await;
+    assert_eq!(content_type.as_deref(), Some("text/html; charset=utf-8"));
+    assert!(written.starts_with("<!DOCTYPE html>"), "{written}");
+    let would_delete = format!("data-total=\"wouldDelete\"><b>{}</b>", report.totals.would_delete);
+    assert!(written.contains(&would_delete), "{written}");
+    assert!(written.contains(&format!("<code>s3://{BUCKET}/{}</code>", record.key)), "it names its JSON");
+
+    // A page already at the key is never replaced: the failure is recorded and the JSON's record is untouched.
+    let mut again = ArchiveRecord { html_key: None, ..record.clone() };
+    archive.store_html(&report, &mut again).await;
+    assert_eq!((again.html_key.as_deref(), again.error.as_deref()), (None, None));
+    let error = again.html_error.unwrap_or_default();
+    assert!(error.starts_with(&format!("s3://{BUCKET}/{html_key} could not be written: ")), "{error}");
+    assert!(error.contains("PreconditionFailed"), "{error}");
+    assert_eq!(page(&s3, &html_key).await.1, written, "the page already there is as it was");
+
+    // A report that was not archived gets no page.
+    let mut unarchived = ArchiveRecord { error: Some("denied".to_owned()), ..ArchiveRecord::default() };
+    archive.store_html(&report, &mut unarchived).await;
+    assert_eq!((unarchived.html_key, unarchived.html_error), (None, None));
+    assert_eq!(keys_in_bucket(&s3).await.len(), 2, "the JSON and its page");
 }
 
 async fn janitor_with_missing_bucket(emulator: &Emulator, sdk: &aws_config::SdkConfig) -> Janitor {
