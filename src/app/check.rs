@@ -255,7 +255,7 @@ mod tests {
         assert!(!checked.can_delete());
         let verdict = checked.verdict();
         assert!(verdict.starts_with("this configuration cannot delete:"), "{verdict}");
-        assert!(verdict.contains("JANITOR_DRY_RUN is true"), "{verdict}");
+        assert!(verdict.contains("dry run: JANITOR_DRY_RUN is true"), "{verdict}");
         assert!(
             verdict.contains("nothing under a grace will ever be deleted: dms (JANITOR_DMS_GRACE=1h)"),
             "{verdict}"

@@ -70,9 +70,19 @@ async fn every_sample_event_goes_through_the_handler() {
                 let report = outcome.expect("schedule");
                 assert_eq!(report.trigger, "schedule");
                 assert_eq!(
-                    report.notes,
-                    ["scheduled by arn:aws:events:us-east-1:123456789012:rule/replication-janitor-nightly"]
+                    report.notes[0],
+                    "scheduled by arn:aws:events:us-east-1:123456789012:rule/replication-janitor-nightly"
                 );
+                // The sample's young failure waits for JANITOR_MIN_AGE, and the run says until when.
+                assert!(
+                    report.notes[1].starts_with(
+                        "1 stale resources wait for their grace or minimum age; the first \
+                     becomes deletable at "
+                    ),
+                    "{:?}",
+                    report.notes
+                );
+                assert_eq!(report.notes.len(), 2, "{:?}", report.notes);
                 assert_eq!(deleted(&report), everything_stale);
             }
             "scheduler-input.json" => {
