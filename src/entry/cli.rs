@@ -75,8 +75,14 @@ struct SweepArgs {
     /// Only report (JANITOR_DRY_RUN=true), whatever the environment says
     #[arg(long)]
     dry_run: bool,
-    /// Region to sweep; repeat or comma-separate for several
-    #[arg(long = "region", value_name = "REGION", env = "JANITOR_REGIONS", value_delimiter = ',')]
+    /// Regions to sweep, a comma list (JANITOR_REGIONS); --region is the same flag
+    #[arg(
+        long = "regions",
+        visible_alias = "region",
+        value_name = "REGIONS",
+        env = "JANITOR_REGIONS",
+        value_delimiter = ','
+    )]
     regions: Vec<String>,
     /// Control planes to sweep, a comma list of provider names (see the settings below)
     #[arg(long, env = "JANITOR_PROVIDERS")]

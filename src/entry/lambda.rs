@@ -119,7 +119,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         Err(error) => Err(error.into()),
     };
     let janitor = match janitor {
-        Ok(janitor) => Arc::new(janitor),
+        Ok(janitor) => {
+            log_configuration_check(&janitor);
+            Arc::new(janitor)
+        }
         Err(error) => {
             tracing::error!(%error, "invalid configuration");
             report_init_error(&error).await;
@@ -133,6 +136,17 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     // lambda_runtime::run's own composition (the tracing layer outermost, so each invocation has its span), with
     // the one-document check inside it.
     Runtime::new(handler).layer(OneDocumentLayer).layer(TracingLayer::new()).run().await
+}
+
+/// `check`'s verdict on the configuration alone, logged once per cold start: what the settings say of deleting (dry
+/// run, graces without a store), with no call (a cold start stays fast; the first run's scans prove the grants).
+fn log_configuration_check(janitor: &crate::app::janitor::Janitor) {
+    let checked = crate::app::check::Checked { settings: Vec::new(), findings: janitor.configuration_findings() };
+    if checked.can_delete() {
+        tracing::info!(verdict = %checked.verdict(), "configuration check");
+    } else {
+        tracing::warn!(verdict = %checked.verdict(), "configuration check: runs of this configuration cannot delete");
+    }
 }
 
 /// Tells the Runtime API why initialisation failed, so the console shows our message rather than an exit code.
