@@ -2,5 +2,6 @@
 
 pub mod cli;
 pub mod lambda;
+pub mod log_keys;
 pub mod logging;
 pub mod startup;
