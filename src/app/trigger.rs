@@ -6,6 +6,7 @@ use crate::config::{self, Settings};
 use crate::domain::resource::Provider;
 use crate::engine::request::{SweepRequest, Target};
 use crate::providers::registry::{self, ArnShape, ProviderSpec};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -78,7 +79,9 @@ fn manual_request(mut object: serde_json::Map<String, Value>) -> Result<ManualRe
 }
 
 /// The one field of an EventBridge schedule's envelope the janitor reads: the rule that fired, first of its
-/// `resources` (the envelope's documented fields; the rest are ignored).
+/// `resources` (the envelope's documented fields; the rest are ignored). Not the typed [`Envelope`]: a schedule runs
+/// the configured sweep whatever its other fields say, so a field it does not read (a `time` that is not RFC 3339)
+/// must not turn it into a no-op, nor into an error.
 #[derive(Debug, Deserialize)]
 struct ScheduledEvent {
     #[serde(default)]
@@ -142,7 +145,7 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
                 rule: event.resources.and_then(|r| r.into_iter().next()).map(|r| clip(&r)),
             });
         }
-        return Ok(service_event(object, source, detail_type));
+        return Ok(service_event(&payload, source, detail_type));
     }
     if let Some(trigger) = fan_out_step(object)? {
         return Ok(trigger);
@@ -169,29 +172,45 @@ fn fan_out_step(object: &serde_json::Map<String, Value>) -> Result<Option<Trigge
     Ok(Some(step))
 }
 
+/// A service event's envelope as aws_lambda_events types it: `source` and `detail-type`, and when present `id`,
+/// `account`, `region`, an RFC 3339 `time` and `resources` (strings). Its `detail` is an `Option`: the crate requires
+/// the field for any type without a default (a `Value` included), while an event that has none can still name its
+/// resource in `resources`.
+type Envelope = EventBridgeEvent<Option<Value>>;
+
+/// The fields of a service event's `detail` that carry the service's own event code (RDS's `EventID`, the
+/// `eventId` of Redshift's and DMS's events), which names the event in the report's trigger.
+const EVENT_CODE_KEYS: [&str; 2] = ["EventID", "eventId"];
+
 /// Classifies an EventBridge envelope other than a schedule. The providers whose spec lists the event's source and
-/// detail-type own it; the resource comes from the envelope's `resources` (the EventBridge convention), else from
-/// any ARN among the detail's values, and goes to the provider whose ARN shape it has (Redshift's integration events
-/// name RDS-sourced integrations by their RDS ARN, Redshift-managed ones by their Redshift ARN). The detail schemas
-/// are not documented, so the parser takes what it recognises and ignores the rest.
-fn service_event(object: &serde_json::Map<String, Value>, source: &str, detail_type: &str) -> Trigger {
+/// detail-type own it; an envelope that does not parse (a `time` that is not RFC 3339, `resources` that are not
+/// strings) is a no-op that says why, not an error, so EventBridge does not retry an event no retry can mend. The
+/// resource comes from the envelope's `resources` (the EventBridge convention), else from any ARN among the
+/// detail's values, and goes to the provider whose ARN shape it has (Redshift's integration events name
+/// RDS-sourced integrations by their RDS ARN, Redshift-managed ones by their Redshift ARN). The detail schemas are
+/// not documented, so the parser takes what it recognises there and ignores the rest.
+fn service_event(payload: &Value, source: &str, detail_type: &str) -> Trigger {
     let owners = registry::event_owners(source, detail_type);
     if owners.is_empty() {
         return Trigger::Ignored { source: clip(source), detail_type: clip(detail_type) };
     }
-    let detail = object.get("detail");
-    let event_id = detail
-        .and_then(|d| ["EventID", "eventId", "EventId", "eventID", "event-id"].iter().find_map(|k| d.get(*k)))
-        .and_then(Value::as_str);
-    let event = match event_id {
-        Some(id) => format!("{source}/{detail_type} {}", clip(id)),
+    let envelope = match Envelope::deserialize(payload) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            return Trigger::Unusable {
+                event: format!("{source}/{detail_type}"),
+                why: format!("its envelope is not an EventBridge event's: {}", clip(&error.to_string())),
+            }
+        }
+    };
+    let detail = envelope.detail.as_ref().and_then(Value::as_object);
+    let event_code = detail.and_then(|d| EVENT_CODE_KEYS.iter().find_map(|k| d.get(*k))).and_then(Value::as_str);
+    let event = match event_code {
+        Some(code) => format!("{source}/{detail_type} {}", clip(code)),
         None => format!("{source}/{detail_type}"),
     };
-    let mut arns: Vec<&str> = Vec::new();
-    if let Some(Value::Array(resources)) = object.get("resources") {
-        arns.extend(resources.iter().filter_map(Value::as_str));
-    }
-    if let Some(Value::Object(detail)) = detail {
+    let mut arns: Vec<&str> = envelope.resources.iter().flatten().map(String::as_str).collect();
+    if let Some(detail) = detail {
         arns.extend(detail.values().filter_map(Value::as_str).filter(|v| v.starts_with("arn:")));
     }
     let shapes: Vec<(&ProviderSpec, &ArnShape)> =
@@ -543,6 +562,83 @@ mod tests {
                 detail_type: "EC2 Instance State-change Notification".into()
             })
         );
+    }
+
+    #[test]
+    fn an_envelope_that_does_not_parse_is_a_no_op_that_says_why() {
+        let arn = format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:5b9f3d79-7392-4a3e-896c-58eaa1b53231");
+        let event = |field: &str, value: Value| {
+            let mut event = rds_event(&arn);
+            event[field] = value;
+            event
+        };
+        let well_formed = event("time", json!("2026-11-23T01:12:00Z"));
+        let request = resolve(parse(well_formed).expect("event"), &settings(&[]), &scope(), None).expect("request");
+        assert_eq!(request.providers, [rds::PROVIDER], "an RFC 3339 time is an envelope's");
+        for (field, value) in [
+            ("time", json!("yesterday")),
+            ("time", json!("2026-11-23 01:12")),
+            ("resources", json!([arn, 7])),
+            ("account", json!(123456789012_u64)),
+        ] {
+            let trigger = parse(event(field, value.clone())).expect("a no-op, never an error");
+            let Trigger::Unusable { event, why } = &trigger else { panic!("{field}={value}: {trigger:?}") };
+            assert_eq!(event, "aws.rds/RDS Zero ETL Event");
+            assert!(why.starts_with("its envelope is not an EventBridge event's: "), "{field}={value}: {why}");
+            let request = resolve(trigger, &settings(&[]), &scope(), None).expect("a no-op request");
+            assert!(request.providers.is_empty(), "{field}={value}: nothing is swept");
+            assert_eq!(request.target, None);
+            assert!(request.notes[0]
+                .starts_with("no-op: the event aws.rds/RDS Zero ETL Event was not acted on: its envelope"));
+        }
+    }
+
+    #[test]
+    fn the_service_names_its_event_by_its_own_code() {
+        let arn = format!("arn:aws:rds:us-east-1:{ACCOUNT}:integration:5b9f3d79-7392-4a3e-896c-58eaa1b53231");
+        let named = |detail: Value| {
+            let mut event = rds_event(&arn);
+            event["detail"] = detail;
+            match parse(event) {
+                Ok(Trigger::Service { event, .. }) => event,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(named(json!({"EventID": "RDS-EVENT-0230"})), "aws.rds/RDS Zero ETL Event RDS-EVENT-0230");
+        assert_eq!(
+            named(json!({"eventId": "REDSHIFT-INTEGRATION-EVENT-0007"})),
+            "aws.rds/RDS Zero ETL Event REDSHIFT-INTEGRATION-EVENT-0007"
+        );
+        assert_eq!(named(json!({"EventID": 230})), "aws.rds/RDS Zero ETL Event", "a code that is not text is left out");
+        assert_eq!(named(json!("not an object")), "aws.rds/RDS Zero ETL Event");
+        let mut without_detail = rds_event(&arn);
+        without_detail.as_object_mut().expect("an object").remove("detail");
+        assert!(matches!(parse(without_detail), Ok(Trigger::Service { .. })), "the detail is optional");
+    }
+
+    /// Every sample event in `events/` (what CI invokes the packaged function with) is an envelope the typed parser
+    /// reads: none of them turns into the no-op of an envelope that does not parse.
+    #[test]
+    fn every_sample_event_is_read_as_an_envelope() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+        let mut envelopes = 0;
+        for entry in std::fs::read_dir(&folder).expect("events/") {
+            let path = entry.expect("an entry").path();
+            let Ok(payload) = serde_json::from_slice::<Value>(&std::fs::read(&path).expect("readable")) else {
+                continue;
+            };
+            if payload.get("detail-type").is_none() {
+                continue;
+            }
+            envelopes += 1;
+            Envelope::deserialize(&payload).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            match parse(payload) {
+                Ok(Trigger::Unusable { why, .. }) => assert!(!why.contains("envelope"), "{}: {why}", path.display()),
+                Ok(_) => {}
+                Err(error) => panic!("{}: {error}", path.display()),
+            }
+        }
+        assert!(envelopes >= 8, "only {envelopes} EventBridge samples in {}", folder.display());
     }
 
     #[test]

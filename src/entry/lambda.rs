@@ -4,8 +4,8 @@ use crate::app::janitor::{Answer, AnswerError, Janitor};
 use crate::app::trigger::{self, TriggerError};
 use crate::config::Settings;
 use crate::engine::report::{LAMBDA_ITEMS_BUDGET, ORGANIZATION_ITEMS_BUDGET};
+use crate::entry::log_keys::InvocationKeysLayer;
 use crate::entry::startup::StartupError;
-use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
 use serde::{Deserialize, Serialize};
@@ -133,9 +133,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         let janitor = Arc::clone(&janitor);
         async move { invoke(&janitor, event).await }
     });
-    // lambda_runtime::run's own composition (the tracing layer outermost, so each invocation has its span), with
-    // the one-document check inside it.
-    Runtime::new(handler).layer(OneDocumentLayer).layer(TracingLayer::new()).run().await
+    // lambda_runtime::run's own composition, the span of each invocation outermost (ours, whose keys are the ones
+    // people query), with the one-document check inside it.
+    Runtime::new(handler).layer(OneDocumentLayer).layer(InvocationKeysLayer).run().await
 }
 
 /// `check`'s verdict on the configuration alone, logged once per cold start: what the settings say of deleting (dry

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod lambda;
+pub mod log_keys;
 pub mod logging;
 pub mod render;
 pub mod startup;

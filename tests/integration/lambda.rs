@@ -239,21 +239,31 @@ async fn a_large_fleet_answers_within_lambdas_response_limit_with_what_matters_l
     assert!(notes.iter().any(|n| n.as_str().unwrap_or_default().starts_with(&format!("{omitted} of 16000 items"))));
 }
 
-/// The `fields.<name>` a Logs Insights query reads, and the messages it filters on (`fields.message = '...'`).
+/// The fields a Logs Insights query's `fields` command reads (each under its own name: the logs are flat), and the
+/// messages it filters on (`message = '...'`).
 fn query_fields_and_messages(query: &str) -> (Vec<String>, Vec<String>) {
-    let fields = query
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter_map(|token| token.strip_prefix("fields."))
-        .filter(|name| *name != "message")
+    let commands: Vec<&str> = query.split('|').map(str::trim).collect();
+    let fields = commands
+        .iter()
+        .filter_map(|command| command.strip_prefix("fields "))
+        .flat_map(|list| list.split(','))
+        .map(|field| field.split(" as ").next().unwrap_or_default().trim())
+        .filter(|name| !name.starts_with('@') && *name != "message")
         .map(str::to_owned)
         .collect();
-    let messages = query
-        .split("fields.message = '")
-        .skip(1)
+    let messages = commands
+        .iter()
+        .filter(|command| command.starts_with("filter "))
+        .flat_map(|filter| filter.split("message = '").skip(1))
         .filter_map(|rest| rest.split('\'').next())
         .map(str::to_owned)
         .collect();
     (fields, messages)
+}
+
+/// The JSON log lines of a Lambda's stdout (its EMF metric lines left out).
+fn log_lines(stdout: &str) -> Vec<Value> {
+    stdout.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|l| l.get("_aws").is_none()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,26 +280,64 @@ async fn the_dashboard_log_tables_read_fields_the_lambda_logs_carry() {
     let stdout = stop(child);
     let Some(Invocation::Response(report)) = outcome else { panic!("the schedule was answered: {outcome:?}") };
     assert!(report["totals"]["deleted"].as_u64().unwrap_or_default() > 0, "{report}");
-    let logs: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
+    let logs = log_lines(&stdout);
 
     // The tables read the log group the function writes to (its LoggingConfig names it).
     let template = std::fs::read_to_string("template.yaml").expect("template.yaml");
     assert!(template.contains("        LogGroup: !Ref JanitorFunctionLogGroup\n"), "the function logs to its group");
     let body = dashboard_body(|name| format!("<{name}>"));
     let tables = dashboard_widgets(&body, "log");
-    assert_eq!(tables.len(), 2, "latest deletions and scan errors");
+    assert_eq!(tables.len(), 3, "latest deletions, scan errors, latest runs");
     for table in &tables {
         let query = table["properties"]["query"].as_str().expect("a query");
         assert!(query.starts_with("SOURCE '<JanitorFunctionLogGroup>' |"), "{query}");
         let (fields, messages) = query_fields_and_messages(query);
-        assert!(!fields.is_empty() && !messages.is_empty(), "{query}");
-        let lines: Vec<&Value> =
-            logs.iter().filter(|l| messages.iter().any(|m| l["fields"]["message"] == m.as_str())).collect();
+        assert!(fields.contains(&"function_request_id".to_owned()), "each table names its invocation: {query}");
+        assert!(!messages.is_empty(), "{query}");
+        let lines: Vec<&Value> = logs.iter().filter(|l| messages.iter().any(|m| l["message"] == m.as_str())).collect();
         assert!(!lines.is_empty(), "no log line {messages:?} in:\n{stdout}");
         for line in lines {
             for field in &fields {
-                assert!(line["fields"][field].is_string(), "{query}\nreads fields.{field}, missing from {line}");
+                assert!(!line[field].is_null(), "{query}\nreads {field}, missing from {line}");
             }
         }
     }
+}
+
+/// The keys people query (Powertools for AWS Lambda's names) are on every log line of every invocation, and
+/// `cold_start` is true for the process's first invocation only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_log_line_of_an_invocation_names_the_function_and_the_invocation() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(Fleet::sample()).await;
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.expect("runtime api");
+    // The RDS scans fail, so each run logs warnings as well as its summary.
+    let vars = [("AWS_ENDPOINT_URL_RDS", "http://127.0.0.1:9"), ("JANITOR_MAX_ATTEMPTS", "1")];
+    let child = spawn_lambda(&api, &emulator.url(), home.path(), &vars);
+    for index in 0..2 {
+        api.push_raw(std::fs::read("events/schedule.json").expect("schedule event"));
+        let outcome = api.outcome(index, Duration::from_secs(30)).await;
+        assert!(matches!(outcome, Some(Invocation::Response(_))), "invocation {index}: {outcome:?}");
+    }
+    let stdout = stop(child);
+    let logs = log_lines(&stdout);
+    assert!(logs.iter().filter(|l| l["message"] == "scan failed").count() >= 2, "{stdout}");
+
+    let mut invocations: Vec<(String, bool)> = Vec::new();
+    for line in &logs {
+        assert_eq!(line["service"], "replication-janitor", "{line}");
+        assert_eq!(line["function_name"], "replication-janitor", "AWS_LAMBDA_FUNCTION_NAME: {line}");
+        assert_eq!(line["function_arn"], emulator::runtime_api::FUNCTION_ARN, "{line}");
+        assert_eq!(line["function_memory_size"], 128, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE: {line}");
+        assert_eq!(line["xray_trace_id"], "1-5759e988-bd862e3fe1be46a994272793", "the trace header's Root: {line}");
+        let request = line["function_request_id"].as_str().unwrap_or_else(|| panic!("a request id: {line}"));
+        let cold = line["cold_start"].as_bool().unwrap_or_else(|| panic!("cold_start: {line}"));
+        if invocations.last().is_none_or(|(last, _)| last != request) {
+            invocations.push((request.to_owned(), cold));
+        }
+        assert_eq!(invocations.last().map(|(_, c)| *c), Some(cold), "one cold_start per invocation: {line}");
+    }
+    let colds: Vec<bool> = invocations.iter().map(|(_, cold)| *cold).collect();
+    assert_eq!(colds, [true, false], "two invocations in order, the first cold: {invocations:?}");
+    assert_ne!(invocations[0].0, invocations[1].0);
 }

@@ -146,3 +146,112 @@ fn the_engine_and_the_domain_name_no_sdk_crate() {
         }
     }
 }
+
+/// A `rust-version` as cargo reads it: `1.94` is `1.94.0`.
+fn rust_version(text: &str) -> (u64, u64, u64) {
+    let mut parts = text.split('.').map(|p| p.parse::<u64>().unwrap_or_else(|e| panic!("rust-version {text:?}: {e}")));
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// Why `declared` is not the true MSRV of a build whose dependencies declare `needed` (`(name version,
+/// rust-version)`; those that declare none are not counted): it must be exactly their highest, as a lower one
+/// promises a toolchain that cannot build them and a higher one turns away toolchains that can.
+fn msrv_mismatch(declared: &str, needed: &[(String, String)]) -> Option<String> {
+    let highest = needed.iter().map(|(_, v)| rust_version(v)).max()?;
+    let declared_version = rust_version(declared);
+    let at = |version: (u64, u64, u64)| -> Vec<&str> {
+        needed.iter().filter(|(_, v)| rust_version(v) == version).map(|(name, _)| name.as_str()).collect()
+    };
+    if highest > declared_version {
+        let above: Vec<String> = needed
+            .iter()
+            .filter(|(_, v)| rust_version(v) > declared_version)
+            .map(|(name, v)| format!("{name} ({v})"))
+            .collect();
+        return Some(format!(
+            "rust-version = \"{declared}\" is below what locked dependencies declare: {}; raise it (and the README's \
+             Rust version) or hold them back",
+            above.join(", ")
+        ));
+    }
+    (highest < declared_version).then(|| {
+        format!(
+            "rust-version = \"{declared}\" is above every locked dependency's: the highest, {}.{}.{}, is declared by \
+             {}",
+            highest.0,
+            highest.1,
+            highest.2,
+            at(highest).join(", ")
+        )
+    })
+}
+
+#[test]
+fn the_msrv_check_refuses_a_version_below_or_above_the_highest_a_dependency_declares() {
+    let needed = |versions: &[(&str, &str)]| -> Vec<(String, String)> {
+        versions.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    };
+    let locked = needed(&[("aws-config 1.13.0", "1.94.1"), ("tokio 1.0.0", "1.70"), ("serde 1.0.0", "1.31")]);
+    assert_eq!(msrv_mismatch("1.94.1", &locked), None);
+    let below = msrv_mismatch("1.94", &locked).expect("1.94 is 1.94.0, below 1.94.1");
+    assert!(below.contains("aws-config 1.13.0 (1.94.1)") && !below.contains("tokio"), "{below}");
+    let above = msrv_mismatch("1.95", &locked).expect("above");
+    assert!(above.ends_with("the highest, 1.94.1, is declared by aws-config 1.13.0"), "{above}");
+    assert_eq!(msrv_mismatch("1.70.0", &needed(&[("tokio 1.0.0", "1.70")])), None, "1.70 and 1.70.0 are one version");
+}
+
+/// The package's `rust-version` is its true MSRV: exactly the highest `rust-version` that any locked dependency of
+/// the Lambda binary declares (normal and build dependencies, transitively, for the Lambda package's target
+/// x86_64-unknown-linux-gnu, as `cargo metadata --locked` resolves them), and the README says it. A Rust test,
+/// not a script: `cargo test` runs it where a dependency is bumped, and CI's `cargo test --workspace` with it. It
+/// checks the claim; building on exactly that toolchain needs a toolchain download, which CI cannot make.
+#[test]
+fn the_declared_rust_version_is_the_highest_a_locked_dependency_of_the_binary_declares() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked", "--filter-platform", "x86_64-unknown-linux-gnu"])
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
+    let packages = metadata["packages"].as_array().expect("packages");
+    let package = |id: &str| packages.iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("package {id}"));
+    let janitor = packages.iter().find(|p| p["name"] == "replication-janitor").expect("the janitor's package");
+    let declared = janitor["rust_version"].as_str().expect("the package declares a rust-version").to_owned();
+
+    let nodes = metadata["resolve"]["nodes"].as_array().expect("the resolve graph");
+    let node = |id: &str| nodes.iter().find(|n| n["id"] == id).unwrap_or_else(|| panic!("node {id}"));
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![janitor["id"].as_str().expect("an id").to_owned()];
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        for dep in node(&id)["deps"].as_array().expect("deps") {
+            // `kind` null is a normal dependency; dev-dependencies do not build the binary.
+            let builds = dep["dep_kinds"].as_array().expect("dep_kinds").iter().any(|k| k["kind"] != "dev");
+            if builds {
+                stack.push(dep["pkg"].as_str().expect("a package id").to_owned());
+            }
+        }
+    }
+    seen.remove(janitor["id"].as_str().expect("an id"));
+    let needed: Vec<(String, String)> = seen
+        .iter()
+        .map(|id| package(id))
+        .filter_map(|p| {
+            Some((
+                format!("{} {}", p["name"].as_str()?, p["version"].as_str()?),
+                p["rust_version"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    assert!(needed.len() > 100, "the binary's dependencies: {}", needed.len());
+    assert!(needed.iter().any(|(name, _)| name.starts_with("aws-config ")), "aws-config builds the binary");
+    if let Some(mismatch) = msrv_mismatch(&declared, &needed) {
+        panic!("{mismatch}");
+    }
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    assert!(readme.contains(&format!("Rust {declared} or later")), "the README names the MSRV, Rust {declared}");
+}
