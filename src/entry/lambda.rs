@@ -119,18 +119,18 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         Err(error) => Err(error.into()),
     };
     let janitor = match janitor {
-        Ok(janitor) => {
-            log_configuration_check(&janitor);
-            Arc::new(janitor)
-        }
+        Ok(janitor) => Arc::new(janitor),
         Err(error) => {
             tracing::error!(%error, "invalid configuration");
             report_init_error(&error).await;
             return Err(error.into());
         }
     };
+    let checked = Arc::new(std::sync::Once::new());
     let handler = service_fn(move |event: LambdaEvent<Body>| {
         let janitor = Arc::clone(&janitor);
+        // Within the cold start's first invocation, so the line carries its keys (`cold_start`, the request id).
+        checked.call_once(|| log_configuration_check(&janitor));
         async move { invoke(&janitor, event).await }
     });
     // lambda_runtime::run's own composition, the span of each invocation outermost (ours, whose keys are the ones
@@ -138,7 +138,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     Runtime::new(handler).layer(OneDocumentLayer).layer(InvocationKeysLayer).run().await
 }
 
-/// `check`'s verdict on the configuration alone, logged once per cold start: what the settings say of deleting (dry
+/// `check`'s verdict on the configuration alone, logged once per cold start (in its first invocation): what the settings say of deleting (dry
 /// run, graces without a store), with no call (a cold start stays fast; the first run's scans prove the grants).
 fn log_configuration_check(janitor: &crate::app::janitor::Janitor) {
     let checked = crate::app::check::Checked { settings: Vec::new(), findings: janitor.configuration_findings() };

@@ -339,5 +339,15 @@ async fn every_log_line_of_an_invocation_names_the_function_and_the_invocation()
     }
     let colds: Vec<bool> = invocations.iter().map(|(_, cold)| *cold).collect();
     assert_eq!(colds, [true, false], "two invocations in order, the first cold: {invocations:?}");
+    // The cold start says once what its configuration can do (the sample's default dry run cannot delete).
+    let checks: Vec<&Value> =
+        logs.iter().filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with("configuration check"))).collect();
+    assert_eq!(checks.len(), 1, "{stdout}");
+    assert_eq!(checks[0]["cold_start"], true);
+    assert!(
+        checks[0]["verdict"].as_str().is_some_and(|v| v.contains("dry run: JANITOR_DRY_RUN is true")),
+        "{}",
+        checks[0]
+    );
     assert_ne!(invocations[0].0, invocations[1].0);
 }
