@@ -633,6 +633,8 @@ const TABLE_NOTE_CHARS: usize = 600;
 const TABLE_LABEL_CHARS: usize = 64;
 /// The outcome column's width: the longest outcome (`wouldDelete`, `alreadyGone`, `unconfirmed`) and room.
 const OUTCOME_WIDTH: usize = 13;
+/// The verdict column's width: the longest verdict (`inProgress`) and room.
+const VERDICT_WIDTH: usize = 11;
 
 /// The item columns' widths over the whole report (so every sweep's rows line up), each at most its bound.
 struct Columns {
@@ -654,29 +656,37 @@ impl Columns {
 
     /// The column names, above a sweep's items.
     fn header(&self) -> String {
-        self.line("OUTCOME", "NAME", "STATUS", "REASON [ERROR]")
+        self.line("OUTCOME", "VERDICT", "NAME", "STATUS", "REASON [ERROR]")
     }
 
-    /// One item's line: its outcome, name, status and reason, and its error if its delete failed.
+    /// One item's line: its outcome, verdict, name, status and reason (with when it becomes deletable, if it waits),
+    /// and its error if its delete failed.
     fn row(&self, item: &Item) -> String {
-        let outcome = serde_json::to_value(item.outcome).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let word = |value: serde_json::Result<serde_json::Value>| {
+            value.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        };
         let mut reason = text::display(&item.reason, TABLE_TEXT_CHARS);
+        if let Some(at) = &item.deletable_at {
+            reason.push_str(&format!("; deletable from {}", text::display(at, TABLE_LABEL_CHARS)));
+        }
         if let Some(error) = &item.error {
             reason.push_str(&format!(" [{}]", text::display(error, TABLE_TEXT_CHARS)));
         }
         self.line(
-            &outcome.unwrap_or_default(),
+            &word(serde_json::to_value(item.outcome)),
+            &word(serde_json::to_value(item.verdict)),
             &text::display(&item.name, TABLE_NAME_CHARS),
             &text::display(&item.status, TABLE_STATUS_CHARS),
             &reason,
         )
     }
 
-    /// A line of the four columns; every text in it is already shown safe and bounded.
-    fn line(&self, outcome: &str, name: &str, status: &str, reason: &str) -> String {
+    /// A line of the five columns; every text in it is already shown safe and bounded.
+    fn line(&self, outcome: &str, verdict: &str, name: &str, status: &str, reason: &str) -> String {
         format!(
-            "  {} {}  {} {reason}\n",
+            "  {} {} {}  {} {reason}\n",
             text::pad(outcome, OUTCOME_WIDTH),
+            text::pad(verdict, VERDICT_WIDTH),
             text::pad(name, self.name),
             text::pad(status, self.status)
         )
@@ -803,10 +813,22 @@ mod tests {
         table.lines().filter(|l| l.starts_with("  ") && !l.starts_with("  OUTCOME")).collect()
     }
 
-    /// The widest a table line can be: the indent, the outcome, the name and status columns at their bounds, and a
-    /// reason and an error at theirs, with their separators.
-    const WIDEST_ROW: usize =
-        2 + OUTCOME_WIDTH + 1 + TABLE_NAME_CHARS + 2 + TABLE_STATUS_CHARS + 1 + TABLE_TEXT_CHARS + 3 + TABLE_TEXT_CHARS;
+    /// The widest a table line can be: the indent, the outcome and verdict, the name and status columns at their
+    /// bounds, and a reason, when it becomes deletable and an error at theirs, with their separators.
+    const WIDEST_ROW: usize = 2
+        + OUTCOME_WIDTH
+        + 1
+        + VERDICT_WIDTH
+        + 1
+        + TABLE_NAME_CHARS
+        + 2
+        + TABLE_STATUS_CHARS
+        + 1
+        + TABLE_TEXT_CHARS
+        + 18
+        + TABLE_LABEL_CHARS
+        + 3
+        + TABLE_TEXT_CHARS;
 
     #[test]
     fn the_table_has_a_header_row_and_one_line_per_item() {
@@ -818,9 +840,9 @@ mod tests {
             "dry run (schedule), 1 ms\n\
              \n\
              dms us-east-1\n  \
-             OUTCOME       NAME                   STATUS     REASON [ERROR]\n  \
-             wouldDelete   endpoint-1@instance-1  failed     status successful is not one of failed\n  \
-             kept          endpoint-2@instance-2  successful status successful is not one of failed [ThrottlingException: slow down]\n\
+             OUTCOME       VERDICT     NAME                   STATUS     REASON [ERROR]\n  \
+             wouldDelete   delete      endpoint-1@instance-1  failed     status successful is not one of failed\n  \
+             kept          healthy     endpoint-2@instance-2  successful status successful is not one of failed [ThrottlingException: slow down]\n\
              \n\
              scanned 2, stale 1, deleted 0, would delete 1, already gone 0, skipped 0, failed 0, unconfirmed 0, \
              protected 0, too young 0, waiting 0, capped 0, deferred 0, aborted 0, held 0, scans timed out 0, busy 0\n"
@@ -842,9 +864,9 @@ mod tests {
         assert_eq!(rows.len(), 2, "{table}");
         assert!(table.lines().all(|l| l.chars().count() <= WIDEST_ROW), "a line over {WIDEST_ROW} characters");
         let cut = format!("{}…", "n".repeat(TABLE_NAME_CHARS - 1));
-        assert!(rows[0].contains(&format!("  deleted       {cut}  ")), "{}", rows[0]);
+        assert!(rows[0].contains(&format!("  deleted       delete      {cut}  ")), "{}", rows[0]);
         let header = table.lines().find(|l| l.starts_with("  OUTCOME")).expect("a header row");
-        let status_column = 2 + OUTCOME_WIDTH + 1 + TABLE_NAME_CHARS + 2;
+        let status_column = 2 + OUTCOME_WIDTH + 1 + VERDICT_WIDTH + 1 + TABLE_NAME_CHARS + 2;
         assert_eq!(header.find("STATUS"), Some(status_column), "{header}");
         assert!(rows[1][status_column..].starts_with("successful "), "the short row lines up: {}", rows[1]);
         assert!(table.len() < 4_000, "{} bytes", table.len());
@@ -883,7 +905,10 @@ mod tests {
         let row = rows(&table)[0];
         let name = "innocent\\u{a}  deleted       forged-row\\u{d}  \\u{1b}[31mred…";
         assert_eq!(name.chars().count(), TABLE_NAME_CHARS, "the name is cut with its escapes counted as shown");
-        assert!(row.starts_with(&format!("  failed        {name}  failed\\u{{1b}}]0;titl… reason")), "{row}");
+        assert!(
+            row.starts_with(&format!("  failed        delete      {name}  failed\\u{{1b}}]0;titl… reason")),
+            "{row}"
+        );
         assert!(row
             .contains("reason\\u{202e}txt.exe\\u{2066}\\u{200f}\\u{61c} [error\\u{d}\\u{a}note: all clear\\u{2028}]"));
         assert!(
