@@ -7,6 +7,7 @@ mod moto;
 
 mod cli;
 mod dts;
+mod fan_out;
 mod glue;
 mod grace;
 mod handler;
