@@ -10,6 +10,7 @@ use crate::engine::report::{Report, Unswept};
 use crate::engine::request::SweepRequest;
 use crate::engine::sweep::{RunBudget, Sweeper};
 use crate::outputs::archive::ReportArchive;
+use crate::outputs::map_results::{MapResults, ResultsError, ResultsLocation, Tally, MANIFEST_NAME, RESULTS_PREFIX};
 use crate::outputs::metrics;
 use crate::outputs::notify::{self, Notifier, RunSummary};
 use crate::outputs::recheck::Rechecks;
@@ -35,6 +36,8 @@ pub struct Janitor {
     notifier: Option<Notifier>,
     /// The one-time schedules that re-check what a run left waiting when the graces end.
     rechecks: Option<Rechecks>,
+    /// Reads the fan-out's results from the report bucket, for its summary.
+    results: Option<MapResults>,
 }
 
 /// An organization run's accounts and how to reach each.
@@ -55,7 +58,7 @@ pub enum Answer {
     Accounts {
         accounts: Vec<String>,
     },
-    /// `{"summarize": [...]}`: the children's results added up.
+    /// `{"summarizeFrom": {...}}` (or `{"summarize": [...]}`): the children's results added up.
     Summary(RunSummary),
 }
 
@@ -67,6 +70,9 @@ pub enum AnswerError {
     /// The organization's accounts could not be listed (a fan-out's first step); retrying may help.
     #[error(transparent)]
     Accounts(#[from] DirectoryError),
+    /// The fan-out's results could not be read or added up (the summary step); nothing was notified.
+    #[error(transparent)]
+    Results(#[from] ResultsError),
 }
 
 /// What is kept of the deadline after the archive and the notification: the time to answer and print the metrics.
@@ -114,6 +120,7 @@ impl Janitor {
             archive: None,
             notifier: None,
             rechecks: None,
+            results: None,
         }
     }
 
@@ -164,6 +171,12 @@ impl Janitor {
     /// Schedules a one-time re-check at the end of each grace a run leaves waiting (when invoked as a function).
     pub fn with_rechecks(mut self, rechecks: Rechecks) -> Janitor {
         self.rechecks = Some(rechecks);
+        self
+    }
+
+    /// Reads the fan-out's results (`{"summarizeFrom": ...}`) through `results`, in the report bucket only.
+    pub fn with_results(mut self, results: MapResults) -> Janitor {
+        self.results = Some(results);
         self
     }
 
@@ -252,18 +265,48 @@ impl Janitor {
             Trigger::Summarize(children) => {
                 self.organization.as_ref().ok_or_else(|| not_an_organization("summarize"))?;
                 let summary = RunSummary::of(&children);
-                if let (Some(notifier), Some(notification)) =
-                    (&self.notifier, summary.notification(self.settings.dry_run))
-                {
-                    match before(deadline, notifier.publish(&notification)).await {
-                        Some(Ok(message_id)) => tracing::info!(%message_id, "summary notification published"),
-                        Some(Err(error)) => tracing::warn!(%error, "the summary notification could not be published"),
-                        None => tracing::warn!("the run's deadline came before the summary notification"),
-                    }
-                }
+                self.publish_summary(&summary, deadline).await;
                 Ok(Answer::Summary(summary))
             }
+            Trigger::SummarizeFrom(location) => {
+                self.organization.as_ref().ok_or_else(|| not_an_organization("summarizeFrom"))?;
+                fan_out_results(&location, self.settings.report_bucket.as_deref())?;
+                let results = self.results.as_ref().ok_or_else(|| TriggerError::NotConfigured {
+                    what: "bucket",
+                    names: trigger::clip(&location.bucket),
+                    variable: "JANITOR_REPORT_BUCKET",
+                    allowed: Vec::new(),
+                })?;
+                // The reading stops JANITOR_DEADLINE_MARGIN before the deadline, leaving the notification its time.
+                let cutoff = deadline.map(|d| d.checked_sub(self.settings.deadline_margin).unwrap_or(d));
+                let mut tally = Tally::default();
+                match before(cutoff, results.add_up(&location, &mut tally)).await {
+                    Some(Ok(())) => {}
+                    Some(Err(error)) => return Err(error.into()),
+                    None => return Err(ResultsError::Deadline { read: tally.files_read, files: tally.files }.into()),
+                }
+                tracing::info!(
+                    files = tally.files,
+                    accounts = tally.summary.accounts,
+                    failed_children = tally.summary.failed_children,
+                    "fan-out results added up"
+                );
+                self.publish_summary(&tally.summary, deadline).await;
+                Ok(Answer::Summary(tally.summary))
+            }
             trigger => Ok(Answer::Report(Box::new(self.sweep_trigger(trigger, deadline, function_arn).await?))),
+        }
+    }
+
+    /// Publishes a fan-out's one notification, when it has something to say, within the deadline; a notification
+    /// that fails is logged and changes nothing (the summary is still the answer).
+    async fn publish_summary(&self, summary: &RunSummary, deadline: Option<SystemTime>) {
+        if let (Some(notifier), Some(notification)) = (&self.notifier, summary.notification(self.settings.dry_run)) {
+            match before(deadline, notifier.publish(&notification)).await {
+                Some(Ok(message_id)) => tracing::info!(%message_id, "summary notification published"),
+                Some(Err(error)) => tracing::warn!(%error, "the summary notification could not be published"),
+                None => tracing::warn!("the run's deadline came before the summary notification"),
+            }
         }
     }
 
@@ -537,6 +580,30 @@ fn not_an_organization(step: &str) -> TriggerError {
         variable: "JANITOR_MEMBER_ROLE",
         allowed: Vec::new(),
     }
+}
+
+/// A summary payload may name only what the fan-out's Map writes: a Map Run's manifest under the results prefix of
+/// the configured report bucket. The step deletes nothing, but it reads from S3 and notifies the topic, so any other
+/// bucket, or any other object of the bucket, is refused before anything is read (a payload never widens a run).
+fn fan_out_results(location: &ResultsLocation, report_bucket: Option<&str>) -> Result<(), TriggerError> {
+    if report_bucket != Some(location.bucket.as_str()) {
+        return Err(TriggerError::NotConfigured {
+            what: "bucket",
+            names: trigger::clip(&location.bucket),
+            variable: "JANITOR_REPORT_BUCKET",
+            allowed: report_bucket.map(str::to_owned).into_iter().collect(),
+        });
+    }
+    let run = location.key.strip_prefix(RESULTS_PREFIX).and_then(|rest| rest.strip_suffix(MANIFEST_NAME));
+    let one_run = run.and_then(|run| run.strip_suffix('/')).is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    // S3 keys are at most 1,024 bytes of UTF-8: a longer one names nothing, and is not echoed whole into errors.
+    if !one_run || location.key.len() > 1_024 {
+        return Err(TriggerError::BadRequest(trigger::clip(&format!(
+            "summarizeFrom.key must be a Map Run's manifest, {RESULTS_PREFIX}<map run id>/{MANIFEST_NAME}, not {}",
+            location.key
+        ))));
+    }
+    Ok(())
 }
 
 /// The report of an organization run whose accounts could not be listed: nothing swept, one failure, and why.
@@ -816,7 +883,8 @@ mod tests {
     async fn without_a_member_role_the_organization_payloads_are_refused() {
         let settings = Settings::parse(|_| None).expect("defaults");
         let janitor = Janitor::new(settings, Vec::new());
-        for payload in [json!({"listAccounts": true}), json!({"accounts": [A]}), json!({"summarize": []})] {
+        let from = json!({"summarizeFrom": {"bucket": "janitor-reports", "key": "fan-out/run/manifest.json"}});
+        for payload in [json!({"listAccounts": true}), json!({"accounts": [A]}), json!({"summarize": []}), from] {
             let answer = janitor.respond(payload.clone(), None, None).await;
             assert!(
                 matches!(
@@ -828,6 +896,95 @@ mod tests {
         }
         let outcome = janitor.respond(json!({"listAccounts": true, "dryRun": true}), None, None).await;
         assert!(matches!(outcome, Err(AnswerError::Payload(TriggerError::BadRequest(_)))));
+    }
+
+    /// A results reader whose S3 cannot be reached (a closed loopback port, no retries): a refusal that came only
+    /// after reading would show as a read error.
+    fn unreachable_results() -> MapResults {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("AKID", "secret", None, None, "test"))
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .build();
+        MapResults::new(aws_sdk_s3::Client::from_conf(config))
+    }
+
+    #[tokio::test]
+    async fn a_summary_from_s3_is_refused_for_another_bucket_or_object_before_anything_is_read() {
+        let accounts = Accounts::new(&[(A, Vec::new())]);
+        let vars = [("JANITOR_REPORT_BUCKET", "janitor-reports")];
+        let janitor = organization(&vars, &accounts, FirstSeen::NotNeeded).with_results(unreachable_results());
+        let ask = |bucket: &str, key: &str| json!({"summarizeFrom": {"bucket": bucket, "key": key}});
+
+        let elsewhere = janitor.respond(ask("someone-elses-bucket", "fan-out/run/manifest.json"), None, None).await;
+        let Err(AnswerError::Payload(refusal)) = elsewhere else { panic!("refused: {elsewhere:?}") };
+        assert_eq!(
+            refusal.to_string(),
+            "the request names bucket someone-elses-bucket that this janitor is not configured for \
+             (JANITOR_REPORT_BUCKET allows [\"janitor-reports\"])"
+        );
+        for key in [
+            "reports/2026/01/01/T000000Z-schedule-1.json",
+            "fan-out/manifest.json",
+            "fan-out//manifest.json",
+            "fan-out/a/b/manifest.json",
+            "fan-out/run/SUCCEEDED_0.json",
+            "elsewhere/fan-out/run/manifest.json",
+        ] {
+            let outside = janitor.respond(ask("janitor-reports", key), None, None).await;
+            let Err(AnswerError::Payload(TriggerError::BadRequest(why))) = &outside else {
+                panic!("{key} refused: {outside:?}")
+            };
+            assert_eq!(
+                why,
+                &format!(
+                    "summarizeFrom.key must be a Map Run's manifest, fan-out/<map run id>/manifest.json, not {key}"
+                )
+            );
+        }
+        let long = format!("fan-out/{}/manifest.json", "r".repeat(1_024));
+        let too_long = janitor.respond(ask("janitor-reports", &long), None, None).await;
+        let Err(AnswerError::Payload(TriggerError::BadRequest(why))) = &too_long else { panic!("{too_long:?}") };
+        assert!(why.ends_with("rrr…") && why.chars().count() < 300, "{why}");
+        for malformed in [
+            json!({"summarizeFrom": {"bucket": "janitor-reports"}}),
+            json!({"summarizeFrom": {"bucket": "janitor-reports", "key": "fan-out/r/manifest.json", "dryRun": false}}),
+            json!({"summarizeFrom": "s3://janitor-reports/fan-out/r/manifest.json"}),
+            json!({"summarizeFrom": {"bucket": "janitor-reports", "key": "fan-out/r/manifest.json"}, "accounts": [A]}),
+            json!({"summarizeFrom": {"bucket": "janitor-reports", "key": "fan-out/r/manifest.json"}, "summarize": []}),
+        ] {
+            let answer = janitor.respond(malformed.clone(), None, None).await;
+            assert!(
+                matches!(answer, Err(AnswerError::Payload(TriggerError::BadRequest(_)))),
+                "{malformed}: {answer:?}"
+            );
+        }
+
+        let read = janitor.respond(ask("janitor-reports", "fan-out/0b7e/manifest.json"), None, None).await;
+        let Err(AnswerError::Results(error @ ResultsError::Read { .. })) = &read else {
+            panic!("the fan-out's own manifest is read: {read:?}")
+        };
+        assert!(
+            error.to_string().starts_with(
+                "s3://janitor-reports/fan-out/0b7e/manifest.json could not be read (missing, or not readable by the \
+                 function's role): "
+            ),
+            "{error}"
+        );
+
+        let without_bucket = organization(&[], &accounts, FirstSeen::NotNeeded);
+        let answer = without_bucket.respond(ask("janitor-reports", "fan-out/r/manifest.json"), None, None).await;
+        assert!(
+            matches!(
+                &answer,
+                Err(AnswerError::Payload(TriggerError::NotConfigured { variable: "JANITOR_REPORT_BUCKET", allowed, .. }))
+                    if allowed.is_empty()
+            ),
+            "{answer:?}"
+        );
     }
 
     /// A notifier whose topic cannot be reached (a closed loopback port, no retries): every publish fails at once.

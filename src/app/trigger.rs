@@ -5,6 +5,7 @@
 use crate::config::{self, Settings};
 use crate::domain::resource::Provider;
 use crate::engine::request::{SweepRequest, Target};
+use crate::outputs::map_results::ResultsLocation;
 use crate::providers::registry::{self, ArnShape, ProviderSpec};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
@@ -115,6 +116,9 @@ pub enum Trigger {
     ListAccounts,
     /// `{"summarize": [...]}`: the fan-out's children's results, for one summary notification.
     Summarize(Vec<Value>),
+    /// `{"summarizeFrom": {"bucket": ..., "key": ...}}`: the same, read from the Map Run's results in S3 (the
+    /// manifest the Distributed Map's ResultWriter names).
+    SummarizeFrom(ResultsLocation),
 }
 
 /// Reads raw payload bytes (the form a Runtime API driver or a file delivers): exactly one JSON document, so
@@ -153,21 +157,27 @@ pub fn parse(payload: Value) -> Result<Trigger, TriggerError> {
     manual_request(object.clone()).map(Trigger::Manual)
 }
 
-/// The fan-out state machine's own payloads, each alone in its object: `{"listAccounts": true}` and
-/// `{"summarize": [...]}`.
+/// The fan-out state machine's own payloads, each alone in its object: `{"listAccounts": true}`,
+/// `{"summarizeFrom": {"bucket": ..., "key": ...}}` and the older `{"summarize": [...]}`.
 fn fan_out_step(object: &serde_json::Map<String, Value>) -> Result<Option<Trigger>, TriggerError> {
-    let step = match (object.get("listAccounts"), object.get("summarize")) {
-        (None, None) => return Ok(None),
-        (Some(Value::Bool(true)), None) => Trigger::ListAccounts,
-        (None, Some(Value::Array(results))) => Trigger::Summarize(results.clone()),
-        _ => {
-            return Err(TriggerError::BadRequest(
-                "the fan-out's steps are {\"listAccounts\": true} or {\"summarize\": [child results]}".to_owned(),
-            ))
-        }
+    let step = match (object.get("listAccounts"), object.get("summarize"), object.get("summarizeFrom")) {
+        (None, None, None) => return Ok(None),
+        (Some(Value::Bool(true)), None, None) => Trigger::ListAccounts,
+        (None, Some(Value::Array(results)), None) => Trigger::Summarize(results.clone()),
+        (None, None, Some(location)) => Trigger::SummarizeFrom(
+            ResultsLocation::deserialize(location)
+                .map_err(|e| TriggerError::BadRequest(clip(&format!("summarizeFrom: {e}"))))?,
+        ),
+        _ => return Err(TriggerError::BadRequest(
+            "the fan-out's steps are {\"listAccounts\": true}, {\"summarizeFrom\": {\"bucket\": ..., \"key\": ...}} \
+                 or {\"summarize\": [child results]}"
+                .to_owned(),
+        )),
     };
     if object.len() > 1 {
-        return Err(TriggerError::BadRequest("listAccounts and summarize take no other field".to_owned()));
+        return Err(TriggerError::BadRequest(
+            "listAccounts, summarizeFrom and summarize take no other field".to_owned(),
+        ));
     }
     Ok(Some(step))
 }
@@ -404,7 +414,7 @@ pub fn resolve(
             ));
         }
         Trigger::Manual(manual) => narrow(&mut request, manual, settings, scope)?,
-        Trigger::ListAccounts | Trigger::Summarize(_) => {
+        Trigger::ListAccounts | Trigger::Summarize(_) | Trigger::SummarizeFrom(_) => {
             return Err(TriggerError::BadRequest("a fan-out step is not a sweep".to_owned()))
         }
     }

@@ -409,14 +409,15 @@ impl Totals {
         }
     }
 
+    /// Saturating: a fan-out summary adds counts read from its children's answers.
     pub fn add(&mut self, other: &Totals) {
-        self.scanned += other.scanned;
-        self.stale += other.stale;
-        self.deleted += other.deleted;
-        self.would_delete += other.would_delete;
-        self.failed += other.failed;
-        self.capped += other.capped;
-        self.protected += other.protected;
+        self.scanned = self.scanned.saturating_add(other.scanned);
+        self.stale = self.stale.saturating_add(other.stale);
+        self.deleted = self.deleted.saturating_add(other.deleted);
+        self.would_delete = self.would_delete.saturating_add(other.would_delete);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.capped = self.capped.saturating_add(other.capped);
+        self.protected = self.protected.saturating_add(other.protected);
     }
 }
 

@@ -27,6 +27,9 @@ impl From<AnswerError> for Diagnostic {
             AnswerError::Accounts(error) => {
                 Diagnostic { error_type: "AccountsUnavailable".to_owned(), error_message: error.to_string() }
             }
+            AnswerError::Results(error) => {
+                Diagnostic { error_type: "ResultsUnreadable".to_owned(), error_message: error.to_string() }
+            }
         }
     }
 }

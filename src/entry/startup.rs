@@ -7,6 +7,7 @@ use crate::config::{ConfigError, Settings};
 use crate::domain::clock::Clocks;
 use crate::engine::calls::{Caller, RetryPolicy};
 use crate::outputs::archive::ReportArchive;
+use crate::outputs::map_results::MapResults;
 use crate::outputs::notify::Notifier;
 use crate::outputs::recheck::Rechecks;
 use crate::providers::registry::{Build, BuildError, Cloud};
@@ -113,6 +114,8 @@ pub async fn janitor_with(
         planes.push((plane.provider.spec().build)(build).await?);
     }
     let archive = settings.report_bucket.as_ref().map(|b| ReportArchive::from_sdk(sdk, b, settings.max_attempts));
+    // The fan-out's summary reads its results from the same bucket (a `summarizeFrom` naming another is refused).
+    let results = settings.report_bucket.as_ref().map(|_| MapResults::from_sdk(sdk, settings.max_attempts));
     let notifier = settings.notify_topic_arn.as_ref().map(|t| Notifier::from_sdk(sdk, t, settings.max_attempts));
     let rechecks = settings.recheck.clone().map(|r| Rechecks::from_sdk(sdk, r, settings.max_attempts));
     let organization = settings.organization.clone().map(|org| {
@@ -153,6 +156,9 @@ pub async fn janitor_with(
     }
     if let Some(rechecks) = rechecks {
         janitor = janitor.with_rechecks(rechecks);
+    }
+    if let Some(results) = results {
+        janitor = janitor.with_results(results);
     }
     Ok(janitor)
 }

@@ -55,6 +55,8 @@ const TRIGGER_CHARS: usize = 200;
 const LABEL_CHARS: usize = 64;
 /// How much of the archive's URI, or of why the report was not archived (the URI and S3's error), the message shows.
 const ARCHIVE_CHARS: usize = 400;
+/// How much of an unswept account's error a fan-out summary keeps (its notification shows less, [`ERROR_CHARS`]).
+const KEPT_ERROR_CHARS: usize = 1_000;
 /// SNS subjects must be under 100 characters.
 const SUBJECT_CHARS: usize = 99;
 /// The most SNS takes in one published message: 256 KiB, in bytes, for the whole `MessageStructure=json` object.
@@ -440,8 +442,11 @@ fn title(report: &Report) -> String {
 pub struct RunSummary {
     /// Accounts the children reported on.
     pub accounts: usize,
-    /// Accounts that could not be swept (their role could not be assumed), with why.
+    /// The first [`NAMES_PER_LIST`] accounts that could not be swept (their role could not be assumed), with why,
+    /// each text cut: the answer is a Step Functions state's output (256 KiB at most), whatever the run's size.
     pub unswept: Vec<AccountSummary>,
+    /// How many accounts could not be swept, listed or not.
+    pub unswept_accounts: usize,
     /// Children that failed as a whole (a Step Functions error in place of a result).
     pub failed_children: usize,
     pub totals: Totals,
@@ -456,19 +461,35 @@ impl RunSummary {
             let accounts =
                 child.get("accounts").and_then(|a| serde_json::from_value::<Vec<AccountSummary>>(a.clone()).ok());
             match accounts {
-                Some(accounts) => {
-                    for account in accounts {
-                        summary.accounts += 1;
-                        summary.totals.add(&account.totals);
-                        if account.error.is_some() {
-                            summary.unswept.push(account);
-                        }
-                    }
-                }
-                None => summary.failed_children += 1,
+                Some(accounts) => accounts.into_iter().for_each(|account| summary.add_account(account)),
+                None => summary.add_failed_child(),
             }
         }
         summary
+    }
+
+    /// Adds one account's summary; it is kept (its texts cut) only while fewer than [`NAMES_PER_LIST`] unswept
+    /// accounts are, so that adding up any number of accounts holds a bounded summary. Saturating: the counts come
+    /// from the children's answers.
+    pub fn add_account(&mut self, account: AccountSummary) {
+        self.accounts = self.accounts.saturating_add(1);
+        self.totals.add(&account.totals);
+        if let Some(error) = &account.error {
+            self.unswept_accounts = self.unswept_accounts.saturating_add(1);
+            if self.unswept.len() < NAMES_PER_LIST {
+                self.unswept.push(AccountSummary {
+                    account: text::display(&account.account, LABEL_CHARS),
+                    error: Some(text::display(error, KEPT_ERROR_CHARS)),
+                    totals: account.totals,
+                    archive: account.archive.map(|a| text::display(&a, ARCHIVE_CHARS)),
+                });
+            }
+        }
+    }
+
+    /// Counts a child that failed as a whole, or whose answer had no per-account summaries.
+    pub fn add_failed_child(&mut self) {
+        self.failed_children = self.failed_children.saturating_add(1);
     }
 
     /// The one notification of a fan-out run, when it has something to say.
@@ -502,8 +523,9 @@ impl RunSummary {
                 format!("account {}: {error}", chat_text(&a.account, LABEL_CHARS))
             })
             .collect();
-        if self.unswept.len() > NAMES_PER_LIST {
-            next_steps.push(format!("and {} more accounts not swept", self.unswept.len() - NAMES_PER_LIST));
+        let listed = next_steps.len();
+        if self.unswept_accounts > listed {
+            next_steps.push(format!("and {} more accounts not swept", self.unswept_accounts.saturating_sub(listed)));
         }
         let mut text = format!("{title}\n\n{description}\n");
         for step in &next_steps {
@@ -1010,6 +1032,7 @@ mod tests {
         let summary = RunSummary {
             accounts: 50,
             unswept: (0..50).map(unswept).collect(),
+            unswept_accounts: 50,
             failed_children: 0,
             totals: Totals { failed: 50, ..Totals::default() },
         };

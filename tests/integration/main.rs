@@ -8,6 +8,7 @@ mod moto;
 mod check;
 mod cli;
 mod dts;
+mod fan_out;
 mod glue;
 mod grace;
 mod handler;
