@@ -79,7 +79,7 @@ async fn table_format_and_emf_are_for_people_and_stderr() {
     assert!(output.status.success());
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.starts_with("dry run (cli)"), "{table}");
-    assert!(table.contains("wouldDelete   old-failure"), "{table}");
+    assert!(table.contains("wouldDelete   delete      old-failure"), "{table}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let emf = stderr
         .lines()

@@ -81,7 +81,7 @@ async fn a_deleting_run_prints_a_bounded_table_of_hostile_names_and_the_json_kee
     assert_eq!(deletes(&emulator).len(), 5, "every stale resource was deleted");
 
     assert!(table.starts_with("deleting run (cli)"), "{table}");
-    let headers = table.lines().filter(|l| l.starts_with("  OUTCOME       NAME")).count();
+    let headers = table.lines().filter(|l| l.starts_with("  OUTCOME       VERDICT     NAME")).count();
     assert_eq!(headers, 2, "a header row per sweep with items: {table}");
     let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("  deleted ")).collect();
     assert_eq!(rows.len(), 5, "one line per resource, none forged: {table}");
@@ -92,7 +92,7 @@ async fn a_deleting_run_prints_a_bounded_table_of_hostile_names_and_the_json_kee
     let short = rows.iter().find(|r| r.contains(" short ")).expect("the short name's row");
     let header = table.lines().find(|l| l.starts_with("  OUTCOME")).unwrap_or_default();
     assert_eq!(short.find("failed"), header.find("STATUS"), "the columns line up at the name's bound: {table}");
-    assert_eq!(header.find("STATUS"), Some(2 + 13 + 1 + 60 + 2), "{header}");
+    assert_eq!(header.find("STATUS"), Some(2 + 13 + 1 + 11 + 1 + 60 + 2), "{header}");
     assert!(table.contains("innocent\\u{a}  deleted       forged-row\\u{d}  failed"), "{table}");
     assert!(table.contains("\\u{1b}[31mred\\u{1b}[0m\\u{1b}[2J"), "{table}");
     assert!(table.contains("report\\u{202e}fdp.exe\\u{2066}\\u{200f}"), "{table}");
