@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Sweep once and print the report (exit 0 clean, 1 if a scan, delete or output failed, 2 on invalid settings,
-    /// 3 if the first-seen store was unusable, 4 if another run held every scope)
+    /// 3 if the first-seen store was unusable or missing under a grace, 4 if another run held every scope)
     Sweep(Box<SweepArgs>),
     /// Render a report for people: `report --html <report.json>` writes one self-contained HTML page (exit 2 if the
     /// file is not a report)
@@ -273,21 +273,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Report(args) => return crate::entry::render::run(&args),
     };
     let started = SystemTime::now();
-    let overrides = args.overrides();
-    let settings = match Settings::parse(|name| overrides.get(name).cloned().or_else(|| std::env::var(name).ok())) {
-        Ok(settings) => settings,
-        Err(error) => {
-            complain(&error.to_string());
-            return ExitCode::from(exit::INVALID_SETTINGS);
-        }
-    };
-    let default_state = FileStore::default_path(|name| std::env::var(name).ok());
-    let janitor = match crate::entry::startup::janitor(settings, default_state).await {
+    let janitor = match configured(&args.overrides()).await {
         Ok(janitor) => janitor,
-        Err(error) => {
-            complain(&error.to_string());
-            return ExitCode::from(exit::INVALID_SETTINGS);
-        }
+        Err(code) => return code,
     };
     let deadline = janitor.settings().time_limit.and_then(|limit| started.checked_add(limit));
     let settings = janitor.settings();
@@ -302,28 +290,31 @@ pub async fn run(cli: Cli) -> ExitCode {
     exit_code(&report, metrics_unprinted || report_unprinted)
 }
 
+/// The janitor the settings (flags over the environment) describe, built once; an invalid setting is said in one line
+/// and exits 2.
+async fn configured(overrides: &HashMap<&'static str, String>) -> Result<crate::app::janitor::Janitor, ExitCode> {
+    let settings = Settings::parse(|name| overrides.get(name).cloned().or_else(|| std::env::var(name).ok()));
+    let default_state = FileStore::default_path(|name| std::env::var(name).ok());
+    let built = match settings {
+        Ok(settings) => crate::entry::startup::janitor(settings, default_state).await.map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    built.map_err(|error| {
+        complain(&error);
+        ExitCode::from(exit::INVALID_SETTINGS)
+    })
+}
+
 /// `check`: the same settings as `sweep`, then one round of read-only calls, then the verdict.
 async fn check(args: &SweepArgs) -> ExitCode {
     use crate::app::check::{credentials_finding, settings_with_sources, Checked};
     let overrides = args.overrides();
-    let settings = match Settings::parse(|name| overrides.get(name).cloned().or_else(|| std::env::var(name).ok())) {
-        Ok(settings) => settings,
-        Err(error) => {
-            complain(&error.to_string());
-            return ExitCode::from(exit::INVALID_SETTINGS);
-        }
-    };
-    let needs_aws = settings.needs_aws();
-    let default_state = FileStore::default_path(|name| std::env::var(name).ok());
-    let janitor = match crate::entry::startup::janitor(settings, default_state).await {
+    let janitor = match configured(&overrides).await {
         Ok(janitor) => janitor,
-        Err(error) => {
-            complain(&error.to_string());
-            return ExitCode::from(exit::INVALID_SETTINGS);
-        }
+        Err(code) => return code,
     };
     let mut findings = Vec::new();
-    if needs_aws {
+    if janitor.settings().needs_aws() {
         findings.push(credentials_finding(&crate::aws::load_sdk_config().await).await);
     }
     findings.extend(janitor.check().await);
@@ -373,16 +364,20 @@ async fn restore(args: RestoreArgs) -> ExitCode {
 pub mod exit {
     /// Invalid settings: nothing ran.
     pub const INVALID_SETTINGS: u8 = 2;
-    /// The first-seen store could not be read or written: nothing under a grace can ever be deleted until it is
-    /// mended, so cron must not see success.
+    /// The first-seen store could not be read or written, or none is configured: nothing under a grace can ever be
+    /// deleted until it is mended, so cron must not see success.
     pub const STORE_UNUSABLE: u8 = 3;
     /// Another run held every scope this one would sweep: it swept nothing (try again later).
     pub const ALL_BUSY: u8 = 4;
 }
 
 fn exit_code(report: &Report, output_failed: bool) -> ExitCode {
+    let never = report.notes.iter().find(|n| n.starts_with(crate::engine::sweep::NEVER_DELETES));
     if report.store_unusable() {
         complain("the first-seen store is unusable (see stateError in the report): nothing under a grace is deleted");
+        ExitCode::from(exit::STORE_UNUSABLE)
+    } else if let Some(never) = never {
+        complain(never);
         ExitCode::from(exit::STORE_UNUSABLE)
     } else if report.all_busy() {
         complain("another run holds every scope this run would sweep (see busy in the report): nothing was swept");

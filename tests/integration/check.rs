@@ -90,6 +90,19 @@ async fn no_store_means_nothing_under_a_grace_is_ever_deleted() {
         ),
         "{said}"
     );
+
+    // A sweep of that configuration says so in its notes, on stderr and in its exit status (3, as a broken store).
+    let mut command = janitor_binary(home.path(), &emulator.url(), &[("JANITOR_DMS_GRACE", "1h")]);
+    command.env_remove("HOME").args(["sweep", "--delete", "--providers", "dms"]);
+    let swept = cli(command).await;
+    assert_eq!(swept.status.code(), Some(3), "{}", stderr(&swept));
+    let report: serde_json::Value = serde_json::from_slice(&swept.stdout).expect("the JSON report");
+    let never = "this configuration can never delete dms (JANITOR_DMS_GRACE=1h)";
+    assert!(report["notes"]
+        .as_array()
+        .is_some_and(|n| n.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with(never)))));
+    assert!(stderr(&swept).contains(never), "{}", stderr(&swept));
+    assert!(deletes(&emulator).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

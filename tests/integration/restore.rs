@@ -172,3 +172,51 @@ async fn a_report_that_cannot_be_read_is_one_line_and_exit_2() {
     assert!(said.starts_with("replication-janitor: could not read the report /nonexistent/report.json:"), "{said}");
     assert_eq!(said.lines().count(), 1, "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archived_report_is_read_from_s3_and_its_tag_names_that_location() {
+    let home = tempfile::tempdir().expect("home");
+    let emulator = emulator(fleet()).await;
+    let report = deleting_sweep(home.path(), &emulator.url()).await;
+    let moto = crate::moto::Moto::start();
+    let s3 = moto.s3(REGION).await;
+    s3.create_bucket().bucket("janitor-reports").send().await.expect("create_bucket");
+    let key = "reports/2026/12/05/T031000Z-schedule-1.json";
+    let body = aws_sdk_s3::primitives::ByteStream::from(std::fs::read(&report).expect("report"));
+    s3.put_object().bucket("janitor-reports").key(key).body(body).send().await.expect("put_object");
+    let uri = format!("s3://janitor-reports/{key}");
+
+    let from_s3 = |args: &[&str]| {
+        let mut command = janitor_binary(home.path(), &emulator.url(), &[("AWS_ENDPOINT_URL_S3", &moto.url())]);
+        command.args(args);
+        command
+    };
+    let command = from_s3(&["restore", "--report", &uri, "--resource", "orders", "--apply"]);
+    let applied = tokio::task::spawn_blocking(move || {
+        let mut c = command;
+        c.output().expect("runs")
+    })
+    .await
+    .unwrap();
+    assert!(applied.status.success(), "{}", text(&applied));
+    let restored = emulator.fleet().integrations;
+    assert_eq!(restored.len(), 1, "only the resource asked for");
+    assert_eq!(restored[0].tags.get(RESTORED_FROM), Some(&uri));
+
+    let command = from_s3(&["restore", "--report", "s3://janitor-reports/reports/none.json"]);
+    let missing = tokio::task::spawn_blocking(move || {
+        let mut c = command;
+        c.output().expect("runs")
+    })
+    .await
+    .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        said.starts_with(
+            "replication-janitor: could not read the report s3://janitor-reports/reports/none.json: NoSuchKey"
+        ),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+}
