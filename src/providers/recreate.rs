@@ -172,40 +172,18 @@ impl Recreator for SdkRecreator {
 
 impl SdkRecreator {
     /// Every integration the call's service lists in `region`: (ARN, name, status).
-    async fn integrations(&self, call: &str, region: &str) -> Result<Vec<(String, String, String)>, RecreateError> {
+    async fn integrations(&self, call: &str, region: &str) -> Result<Vec<Listed>, RecreateError> {
+        let lister = match call {
+            c if c == rds::RECREATE => Lister::Rds(self.rds(region)),
+            c if c == redshift::RECREATE => Lister::Redshift(self.redshift(region)),
+            _ => Lister::Glue(self.glue(region)),
+        };
         let mut listed = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            marker = match call {
-                c if c == rds::RECREATE => {
-                    let page = self.rds(region).describe_integrations().set_marker(marker).send().await;
-                    let page = page.map_err(|e| one_line(&e))?;
-                    listed.extend(page.integrations().iter().map(|i| {
-                        let status = i.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-                        (owned(i.integration_arn()), owned(i.integration_name()), status)
-                    }));
-                    page.marker().map(str::to_owned)
-                }
-                c if c == redshift::RECREATE => {
-                    let page = self.redshift(region).describe_integrations().set_marker(marker).send().await;
-                    let page = page.map_err(|e| one_line(&e))?;
-                    listed.extend(page.integrations().iter().map(|i| {
-                        let status = i.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-                        (owned(i.integration_arn()), owned(i.integration_name()), status)
-                    }));
-                    page.marker().map(str::to_owned)
-                }
-                _ => {
-                    let page = self.glue(region).describe_integrations().set_marker(marker).send().await;
-                    let page = page.map_err(|e| one_line(&e))?;
-                    listed.extend(page.integrations().iter().map(|i| {
-                        let status = i.status().as_str().to_owned();
-                        (i.integration_arn().to_owned(), i.integration_name().to_owned(), status)
-                    }));
-                    page.marker().map(str::to_owned)
-                }
-            }
-            .filter(|m| !m.is_empty());
+            let (page, next) = lister.page(marker).await?;
+            listed.extend(page);
+            marker = next.filter(|m| !m.is_empty());
             if marker.is_none() {
                 return Ok(listed);
             }
@@ -229,6 +207,47 @@ impl SdkRecreator {
                 c.endpoint_arn() == Some(endpoint.as_str()) && c.replication_instance_arn() == Some(instance.as_str())
             })
             .map(|c| format!("the connection between them exists ({})", c.status().unwrap_or("?"))))
+    }
+}
+
+/// An integration as a clash check sees it: (ARN, name, status).
+type Listed = (String, String, String);
+
+/// One service's DescribeIntegrations, through a client made once per check.
+enum Lister {
+    Rds(aws_sdk_rds::Client),
+    Redshift(aws_sdk_redshift::Client),
+    Glue(aws_sdk_glue::Client),
+}
+
+impl Lister {
+    /// One page after `marker`, and the marker of the next.
+    async fn page(&self, marker: Option<String>) -> Result<(Vec<Listed>, Option<String>), RecreateError> {
+        match self {
+            Lister::Rds(client) => {
+                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| one_line(&e))?;
+                let listed = page.integrations().iter().map(|i| {
+                    let status = i.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
+                    (owned(i.integration_arn()), owned(i.integration_name()), status)
+                });
+                Ok((listed.collect(), page.marker().map(str::to_owned)))
+            }
+            Lister::Redshift(client) => {
+                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| one_line(&e))?;
+                let listed = page.integrations().iter().map(|i| {
+                    let status = i.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
+                    (owned(i.integration_arn()), owned(i.integration_name()), status)
+                });
+                Ok((listed.collect(), page.marker().map(str::to_owned)))
+            }
+            Lister::Glue(client) => {
+                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| one_line(&e))?;
+                let listed = page.integrations().iter().map(|i| {
+                    (i.integration_arn().to_owned(), i.integration_name().to_owned(), i.status().as_str().to_owned())
+                });
+                Ok((listed.collect(), page.marker().map(str::to_owned)))
+            }
+        }
     }
 }
 
