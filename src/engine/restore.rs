@@ -143,7 +143,7 @@ pub fn plan(candidate: &Candidate, caller_account: &str, report_key: &str, recre
         }
         None => return refused("the report does not say which account it was in".to_owned()),
     }
-    let mut input = definition.input.clone();
+    let mut input = definition.input.to_map();
     if let Some(member) = recreates.tag_member(call) {
         tag_restored(&mut input, member, report_key);
     }

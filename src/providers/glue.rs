@@ -200,12 +200,12 @@ impl ZeroEtlApi for Glue {
                 .text("RefreshInterval", config.refresh_interval())
                 .map("SourceProperties", config.source_properties())
                 .text("TargetNamespace", config.target_namespace());
-            let mut input = shape.input;
+            let mut input = shape.input.to_map();
             if let Some(continuous) = config.continuous_sync() {
                 input.insert("ContinuousSync".to_owned(), serde_json::Value::Bool(continuous));
             }
             if !input.is_empty() {
-                definition.input.insert("IntegrationConfig".to_owned(), serde_json::Value::Object(input));
+                definition.input.insert("IntegrationConfig", serde_json::Value::Object(input));
             }
         }
         definition

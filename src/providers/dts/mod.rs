@@ -261,7 +261,7 @@ struct WireJob {
 fn described_definition(described: Option<&Value>) -> Option<Definition> {
     let Some(Value::Object(fields)) = described.map(without_secrets) else { return None };
     let mut definition = Definition::of(None);
-    definition.input = fields;
+    definition.input = fields.into();
     definition.input.remove("ReverseJob");
     Some(definition)
 }
