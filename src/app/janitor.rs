@@ -199,6 +199,29 @@ impl Janitor {
         crate::app::check::configuration_findings(self.settings.dry_run, &self.first_seen, &graced)
     }
 
+    /// The regions each cloud's providers sweep, as start-up resolved them (each already checked against its cloud's
+    /// region names: a typo is refused before this).
+    fn region_findings(&self) -> Vec<crate::app::check::Finding> {
+        let mut regions: BTreeMap<&'static str, (&'static str, Vec<String>)> = BTreeMap::new();
+        for plane in self.sweeper.planes() {
+            let cloud = plane.provider().cloud();
+            let listed = &mut regions.entry(cloud.name).or_insert((cloud.region_setting, Vec::new())).1;
+            for region in plane.regions() {
+                if !listed.contains(&region) {
+                    listed.push(region);
+                }
+            }
+        }
+        regions
+            .into_iter()
+            .map(|(cloud, (setting, listed))| crate::app::check::Finding {
+                subject: format!("{cloud} regions ({setting})"),
+                detail: format!("{}, each a region name of its cloud", listed.join(", ")),
+                status: crate::app::check::Status::Ok,
+            })
+            .collect()
+    }
+
     /// `check`'s calls, all at once: the store, the archive, the topic, and a scan per provider and region.
     pub async fn check(&self) -> Vec<crate::app::check::Finding> {
         use crate::app::check::{grant_findings, store_finding, Finding, Status};
@@ -225,6 +248,7 @@ impl Janitor {
         let (store, archive, topic, grants) =
             futures::join!(store_finding(&self.first_seen), archive, topic, grant_findings(self.sweeper.planes()));
         let mut findings = self.configuration_findings();
+        findings.extend(self.region_findings());
         findings.extend(store);
         findings.push(reach("report archive (JANITOR_REPORT_BUCKET)", archive));
         findings.push(reach("notifications (JANITOR_NOTIFY_TOPIC_ARN)", topic));

@@ -46,6 +46,7 @@ async fn a_configuration_that_can_delete_says_so_and_exits_0() {
     assert!(said.contains("ok   AWS credentials: resolved from the environment"), "{said}");
     assert!(said.contains("ok   dms us-east-1: listed 1 resources"), "{said}");
     assert!(said.contains("ok   first-seen store: reachable and writable"), "{said}");
+    assert!(said.contains("ok   aws regions (JANITOR_REGIONS): us-east-1, each a region name of its cloud"), "{said}");
     assert!(said.contains("JANITOR_DRY_RUN"), "{said}");
     assert!(!said.contains("emulator-secret"), "never the secret: {said}");
     let calls: Vec<String> = emulator.calls().into_iter().map(|c| c.operation).collect();
