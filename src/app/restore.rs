@@ -87,26 +87,24 @@ pub async fn read_report(request: &RestoreRequest, config: &SdkConfig) -> Result
         return Err(unreadable("an S3 location is s3://<bucket>/<key>".to_owned()));
     };
     let client = aws_sdk_s3::Client::new(config);
-    let object = client.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        unreadable(match (e.code(), e.message()) {
-            (Some(code), message) => format!("{code}: {}", message.unwrap_or_default()),
-            _ => aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-        })
-    })?;
+    let object = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| unreadable(crate::providers::aws_sdk::error_line(&e)))?;
     let bytes = object.body.collect().await.map_err(|e| unreadable(e.to_string()))?.into_bytes();
     String::from_utf8(bytes.to_vec()).map_err(|e| unreadable(e.to_string()))
 }
 
 /// The account of the credentials in `config` (STS GetCallerIdentity).
 pub async fn caller_account(config: &SdkConfig) -> Result<String, RestoreError> {
-    let identity = aws_sdk_sts::Client::new(config).get_caller_identity().send().await.map_err(|e| {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        RestoreError::NoIdentity(match (e.code(), e.message()) {
-            (Some(code), message) => format!("{code}: {}", message.unwrap_or_default()),
-            _ => aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-        })
-    })?;
+    let identity = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| RestoreError::NoIdentity(crate::providers::aws_sdk::error_line(&e)))?;
     identity.account().map(str::to_owned).ok_or_else(|| RestoreError::NoIdentity("STS named no account".to_owned()))
 }
 

@@ -239,6 +239,16 @@ where
     ScanError { operation, region: region.to_owned(), message, class: error_class(error) }
 }
 
+/// A failed call as one line: the service's code and message, or, with no answer to read a code from,
+/// [`one_line`]'s cause.
+pub fn error_line<E: ProvideErrorMetadata + std::error::Error + 'static>(error: &SdkError<E, HttpResponse>) -> String {
+    match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => one_line(error),
+    }
+}
+
 /// What the sources of AWS credentials are, in the order the SDK's default chain tries them.
 pub const CREDENTIAL_SOURCES: &str = "environment, profile, web identity, container, instance metadata";
 

@@ -8,13 +8,13 @@
 //! `IntegrationAlreadyExistsFault` for RDS and Redshift), so restore checks for a live integration of the same name,
 //! ignoring case, before it calls, and refuses rather than make a second one.
 
+use super::aws_sdk::error_line;
 use super::{dms, glue, rds, redshift};
 use crate::engine::restore::{RecreateError, Recreates, Recreator};
 use async_trait::async_trait;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -109,7 +109,7 @@ impl Recreator for SdkRecreator {
                     .set_description(text(input, "Description"))
                     .send()
                     .await
-                    .map_err(|e| one_line(&e))?;
+                    .map_err(|e| failed(&e))?;
                 Ok(made.integration_arn().unwrap_or_default().to_owned())
             }
             c if c == redshift::RECREATE => {
@@ -128,7 +128,7 @@ impl Recreator for SdkRecreator {
                     .set_description(text(input, "Description"))
                     .send()
                     .await
-                    .map_err(|e| one_line(&e))?;
+                    .map_err(|e| failed(&e))?;
                 Ok(made.integration_arn().unwrap_or_default().to_owned())
             }
             c if c == glue::RECREATE => {
@@ -149,7 +149,7 @@ impl Recreator for SdkRecreator {
                     .set_integration_config(glue_config(input))
                     .send()
                     .await
-                    .map_err(|e| one_line(&e))?;
+                    .map_err(|e| failed(&e))?;
                 Ok(made.integration_arn().to_owned())
             }
             c if c == dms::RECREATE => {
@@ -161,7 +161,7 @@ impl Recreator for SdkRecreator {
                     .replication_instance_arn(&instance)
                     .send()
                     .await
-                    .map_err(|e| one_line(&e))?;
+                    .map_err(|e| failed(&e))?;
                 let status = made.connection().and_then(|c| c.status()).unwrap_or("testing");
                 Ok(format!("{endpoint}|{instance} ({status})"))
             }
@@ -199,7 +199,7 @@ impl SdkRecreator {
         let filters = [filter("endpoint-arn", &endpoint), filter("replication-instance-arn", &instance)];
         let filters = filters.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| RecreateError(e.to_string()))?;
         let page = self.dms(region).describe_connections().set_filters(Some(filters)).send().await;
-        let page = page.map_err(|e| one_line(&e))?;
+        let page = page.map_err(|e| failed(&e))?;
         Ok(page
             .connections()
             .iter()
@@ -225,7 +225,7 @@ impl Lister {
     async fn page(&self, marker: Option<String>) -> Result<(Vec<Listed>, Option<String>), RecreateError> {
         match self {
             Lister::Rds(client) => {
-                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| one_line(&e))?;
+                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| failed(&e))?;
                 let listed = page.integrations().iter().map(|i| {
                     let status = i.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
                     (owned(i.integration_arn()), owned(i.integration_name()), status)
@@ -233,7 +233,7 @@ impl Lister {
                 Ok((listed.collect(), page.marker().map(str::to_owned)))
             }
             Lister::Redshift(client) => {
-                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| one_line(&e))?;
+                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| failed(&e))?;
                 let listed = page.integrations().iter().map(|i| {
                     let status = i.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
                     (owned(i.integration_arn()), owned(i.integration_name()), status)
@@ -241,7 +241,7 @@ impl Lister {
                 Ok((listed.collect(), page.marker().map(str::to_owned)))
             }
             Lister::Glue(client) => {
-                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| one_line(&e))?;
+                let page = client.describe_integrations().set_marker(marker).send().await.map_err(|e| failed(&e))?;
                 let listed = page.integrations().iter().map(|i| {
                     (i.integration_arn().to_owned(), i.integration_name().to_owned(), i.status().as_str().to_owned())
                 });
@@ -291,12 +291,7 @@ fn pairs<'a>(input: &'a Input, key: &str) -> impl Iterator<Item = (&'a str, &'a 
     })
 }
 
-/// A failed call as one line: the service's code and message, or the SDK's chain when there is no code (no
-/// answer at all).
-fn one_line<E: ProvideErrorMetadata + std::error::Error + 'static>(error: &SdkError<E, HttpResponse>) -> RecreateError {
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => RecreateError(format!("{code}: {message}")),
-        (Some(code), None) => RecreateError(code.to_owned()),
-        _ => RecreateError(DisplayErrorContext(error).to_string()),
-    }
+/// A failed call as one line ([`error_line`]), as restore reports it.
+fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(error: &SdkError<E, HttpResponse>) -> RecreateError {
+    RecreateError(error_line(error))
 }
